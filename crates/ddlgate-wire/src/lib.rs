@@ -1,0 +1,1 @@
+//! ddlgate-wire
