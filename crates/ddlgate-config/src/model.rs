@@ -1,0 +1,209 @@
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::ConfigError;
+
+/// The whole gateway configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where clients connect, and per-connection limits.
+    #[serde(default)]
+    pub listen: Listen,
+    /// TLS toward clients.
+    #[serde(default)]
+    pub client_tls: ClientTls,
+    /// Client database name (or `*` for any) → upstream server. At least one entry.
+    #[serde(default)]
+    pub databases: BTreeMap<String, Upstream>,
+    /// Logging.
+    #[serde(default)]
+    pub log: Log,
+}
+
+/// The listening socket and limits.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Listen {
+    /// Address to listen on. Default `127.0.0.1:6432`.
+    pub addr: SocketAddr,
+    /// Largest message a client may send, in bytes (Query, Parse, Bind and CopyData included).
+    /// Default 64 MiB. PostgreSQL itself accepts up to 1 GiB.
+    pub max_message_bytes: usize,
+    /// Seconds a client has to finish startup and authentication. Default 30.
+    pub startup_timeout_secs: u64,
+    /// Seconds sessions may keep running after SIGTERM/SIGINT before they are closed. Default 30.
+    pub shutdown_timeout_secs: u64,
+    /// Most concurrent client connections; further ones get SQLSTATE 53300. Default 10000.
+    pub max_connections: usize,
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 6432)),
+            max_message_bytes: 64 << 20,
+            startup_timeout_secs: 30,
+            shutdown_timeout_secs: 30,
+            max_connections: 10_000,
+        }
+    }
+}
+
+/// Whether clients may or must use TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientTlsMode {
+    /// Answer SSLRequest with `N`.
+    #[default]
+    Disable,
+    /// Accept TLS when the client asks; plaintext is allowed.
+    Allow,
+    /// Refuse clients that do not use TLS.
+    Require,
+}
+
+/// TLS toward clients.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientTls {
+    /// `disable` (default), `allow` or `require`.
+    pub mode: ClientTlsMode,
+    /// PEM certificate chain; required unless mode is `disable`.
+    pub cert: Option<PathBuf>,
+    /// PEM private key; required unless mode is `disable`.
+    pub key: Option<PathBuf>,
+}
+
+/// TLS toward the upstream server, with libpq's `sslmode` meanings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpstreamTlsMode {
+    /// Plaintext only.
+    Disable,
+    /// TLS if the server offers it, no certificate check.
+    #[default]
+    Prefer,
+    /// TLS or fail, no certificate check.
+    Require,
+    /// TLS, certificate chain and host name verified.
+    VerifyFull,
+}
+
+/// One upstream server.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upstream {
+    /// Host name or address.
+    pub host: String,
+    /// Port. Default 5432.
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// Database name upstream; default: the name the client asked for.
+    #[serde(default)]
+    pub dbname: Option<String>,
+    /// TLS mode. Default `prefer`.
+    #[serde(default)]
+    pub tls: UpstreamTlsMode,
+    /// PEM CA bundle for `verify-full`; default: the Mozilla roots.
+    #[serde(default)]
+    pub root_cert: Option<PathBuf>,
+    /// Seconds to wait for the TCP (and TLS) connection. Default 10.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
+}
+
+fn default_port() -> u16 {
+    5432
+}
+
+fn default_connect_timeout() -> u64 {
+    10
+}
+
+impl Upstream {
+    /// An upstream at `host:port` with default settings.
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        Self {
+            host: host.into(),
+            port,
+            dbname: None,
+            tls: UpstreamTlsMode::default(),
+            root_cert: None,
+            connect_timeout_secs: default_connect_timeout(),
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    /// `text` (default) or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `ddlgate=debug`. Default `info`; `RUST_LOG` wins.
+    pub level: String,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Self { format: LogFormat::Text, level: "info".to_owned() }
+    }
+}
+
+pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
+    if c.databases.is_empty() {
+        return Err(ConfigError::invalid("databases", "at least one entry is needed (use \"*\" for any database)"));
+    }
+    for (name, up) in &c.databases {
+        let field = |f: &str| format!("databases.{name}.{f}");
+        if up.host.trim().is_empty() {
+            return Err(ConfigError::invalid(field("host"), "must not be empty"));
+        }
+        if up.port == 0 {
+            return Err(ConfigError::invalid(field("port"), "must be between 1 and 65535"));
+        }
+        if up.connect_timeout_secs == 0 {
+            return Err(ConfigError::invalid(field("connect_timeout_secs"), "must be at least 1"));
+        }
+        if up.root_cert.is_some() && up.tls != UpstreamTlsMode::VerifyFull {
+            return Err(ConfigError::invalid(field("root_cert"), "only used with tls = \"verify-full\""));
+        }
+    }
+    let l = &c.listen;
+    if l.max_message_bytes < 1024 {
+        return Err(ConfigError::invalid("listen.max_message_bytes", "must be at least 1024"));
+    }
+    if l.startup_timeout_secs == 0 {
+        return Err(ConfigError::invalid("listen.startup_timeout_secs", "must be at least 1"));
+    }
+    if l.max_connections == 0 {
+        return Err(ConfigError::invalid("listen.max_connections", "must be at least 1"));
+    }
+    if c.client_tls.mode != ClientTlsMode::Disable {
+        for (name, path) in [("cert", &c.client_tls.cert), ("key", &c.client_tls.key)] {
+            match path {
+                None => return Err(ConfigError::invalid(format!("client_tls.{name}"), "required when client_tls.mode is not \"disable\"")),
+                Some(p) if !p.is_file() => {
+                    return Err(ConfigError::invalid(format!("client_tls.{name}"), format!("{} is not a readable file", p.display())))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(())
+}
