@@ -1,0 +1,211 @@
+use ddlgate_wire::{decode, BeTag, FeTag, TagSet, TransactionStatus};
+
+use crate::ServerVersion;
+
+/// Client message types the session must see whole.
+pub const INSPECT_CLIENT: TagSet = TagSet::empty()
+    .with(FeTag::Query.byte())
+    .with(FeTag::Parse.byte())
+    .with(FeTag::Sync.byte())
+    .with(FeTag::Terminate.byte());
+
+/// Server message types the session must see whole.
+pub const INSPECT_SERVER: TagSet = TagSet::empty()
+    .with(BeTag::ReadyForQuery.byte())
+    .with(BeTag::ParameterStatus.byte());
+
+/// How a statement reached the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// A `Query` message, possibly holding several statements.
+    Simple,
+    /// A `Parse` message of the extended protocol (one statement).
+    Extended,
+}
+
+/// What an inspected client frame means to the gateway.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientEvent<'a> {
+    /// SQL text that will run: the hook where DDL analysis looks.
+    Statement {
+        /// Simple or extended protocol.
+        protocol: Protocol,
+        /// Prepared statement name (`Parse` only; empty for the unnamed statement).
+        name: &'a [u8],
+        /// The text, byte for byte as the client sent it.
+        sql: &'a [u8],
+    },
+    /// A `Sync` closing an extended-protocol batch.
+    Sync,
+    /// The client is leaving.
+    Terminate,
+    /// A frame the session does not track.
+    Other,
+    /// The frame does not follow its format; the connection must be closed.
+    Malformed(decode::DecodeError),
+}
+
+/// Per-connection state, advanced by the frames the proxy forwards.
+#[derive(Clone, Debug)]
+pub struct Session {
+    tx: TransactionStatus,
+    server_version: Option<ServerVersion>,
+    /// `Query` and `Sync` messages forwarded whose `ReadyForQuery` has not come back.
+    awaiting_ready: u32,
+    /// Requests completed (ReadyForQuery received) over the session's life.
+    completed: u64,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Session {
+    /// A session that has not yet heard from the server.
+    pub fn new() -> Self {
+        Self { tx: TransactionStatus::Idle, server_version: None, awaiting_ready: 0, completed: 0 }
+    }
+
+    /// Transaction status as of the last ReadyForQuery.
+    pub fn transaction_status(&self) -> TransactionStatus {
+        self.tx
+    }
+
+    /// The server's version, once reported.
+    pub fn server_version(&self) -> Option<ServerVersion> {
+        self.server_version
+    }
+
+    /// Requests (simple queries or extended batches) sent and not yet answered.
+    pub fn in_flight(&self) -> u32 {
+        self.awaiting_ready
+    }
+
+    /// Requests answered so far.
+    pub fn completed(&self) -> u64 {
+        self.completed
+    }
+
+    /// Reads an inspected client frame (whole, header included) about to be forwarded.
+    pub fn on_client_frame<'a>(&mut self, frame: &'a [u8]) -> ClientEvent<'a> {
+        match FeTag::from_byte(frame[0]) {
+            FeTag::Query => match decode::query_text(frame) {
+                Ok(sql) => {
+                    self.awaiting_ready += 1;
+                    ClientEvent::Statement { protocol: Protocol::Simple, name: b"", sql }
+                }
+                Err(e) => ClientEvent::Malformed(e),
+            },
+            FeTag::Parse => match decode::parse_msg(frame) {
+                Ok(p) => ClientEvent::Statement { protocol: Protocol::Extended, name: p.statement, sql: p.query },
+                Err(e) => ClientEvent::Malformed(e),
+            },
+            FeTag::Sync => {
+                self.awaiting_ready += 1;
+                ClientEvent::Sync
+            }
+            FeTag::Terminate => ClientEvent::Terminate,
+            _ => ClientEvent::Other,
+        }
+    }
+
+    /// Reads an inspected server frame (whole, header included) about to be forwarded.
+    /// Returns an error for a malformed frame; the connection must then be closed.
+    pub fn on_server_frame(&mut self, frame: &[u8]) -> Result<(), decode::DecodeError> {
+        match BeTag::from_byte(frame[0]) {
+            BeTag::ReadyForQuery => {
+                self.tx = decode::ready_status(frame)?;
+                self.awaiting_ready = self.awaiting_ready.saturating_sub(1);
+                self.completed += 1;
+            }
+            BeTag::ParameterStatus => {
+                let (name, value) = decode::parameter_status(frame)?;
+                if name == b"server_version" {
+                    self.server_version = std::str::from_utf8(value).ok().and_then(ServerVersion::parse);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(tag: u8, body: &[u8]) -> Vec<u8> {
+        let mut v = vec![tag];
+        v.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
+        v.extend_from_slice(body);
+        v
+    }
+
+    fn rfq(s: u8) -> Vec<u8> {
+        frame(b'Z', &[s])
+    }
+
+    #[test]
+    fn simple_query_cycle_tracks_transaction_status() {
+        let mut s = Session::new();
+        let q = frame(b'Q', b"begin; alter table t add c int\0");
+        assert_eq!(
+            s.on_client_frame(&q),
+            ClientEvent::Statement { protocol: Protocol::Simple, name: b"", sql: b"begin; alter table t add c int" }
+        );
+        assert_eq!(s.in_flight(), 1);
+        s.on_server_frame(&rfq(b'T')).expect("valid");
+        assert_eq!(s.transaction_status(), TransactionStatus::InBlock);
+        assert_eq!(s.in_flight(), 0);
+        s.on_client_frame(&frame(b'Q', b"select 1/0\0"));
+        s.on_server_frame(&rfq(b'E')).expect("valid");
+        assert_eq!(s.transaction_status(), TransactionStatus::Failed);
+        s.on_client_frame(&frame(b'Q', b"rollback\0"));
+        s.on_server_frame(&rfq(b'I')).expect("valid");
+        assert_eq!(s.transaction_status(), TransactionStatus::Idle);
+        assert_eq!(s.completed(), 3);
+    }
+
+    #[test]
+    fn pipelined_extended_batches_count_syncs() {
+        let mut s = Session::new();
+        for i in 0..3 {
+            let p = frame(b'P', format!("s{i}\0select {i}\0\0\0").as_bytes());
+            assert!(matches!(s.on_client_frame(&p), ClientEvent::Statement { protocol: Protocol::Extended, .. }));
+            assert_eq!(s.on_client_frame(&frame(b'S', b"")), ClientEvent::Sync);
+        }
+        assert_eq!(s.in_flight(), 3);
+        for _ in 0..3 {
+            s.on_server_frame(&rfq(b'I')).expect("valid");
+        }
+        assert_eq!(s.in_flight(), 0);
+    }
+
+    #[test]
+    fn server_version_from_parameter_status() {
+        let mut s = Session::new();
+        s.on_server_frame(&frame(b'S', b"server_version\x0015.18 (Debian)\0")).expect("valid");
+        assert_eq!(s.server_version().map(ServerVersion::num), Some(150018));
+        s.on_server_frame(&frame(b'S', b"TimeZone\0UTC\0")).expect("valid");
+        assert_eq!(s.server_version().map(ServerVersion::num), Some(150018));
+    }
+
+    #[test]
+    fn malformed_frames_are_reported() {
+        let mut s = Session::new();
+        assert!(matches!(s.on_client_frame(&frame(b'Q', b"no nul")), ClientEvent::Malformed(_)));
+        assert!(s.on_server_frame(&frame(b'Z', b"?")).is_err());
+        assert_eq!(s.in_flight(), 0);
+    }
+
+    #[test]
+    fn inspected_sets_cover_what_is_decoded() {
+        for t in [b'Q', b'P', b'S', b'X'] {
+            assert!(INSPECT_CLIENT.contains(t));
+        }
+        assert!(!INSPECT_CLIENT.contains(b'd'), "CopyData must stream");
+        assert!(INSPECT_SERVER.contains(b'Z') && !INSPECT_SERVER.contains(b'D'));
+    }
+}
