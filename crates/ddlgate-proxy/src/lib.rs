@@ -1,1 +1,22 @@
-//! ddlgate-proxy
+//! ddlgate's I/O layer: the listener, TLS on both sides, upstream connections, cancel
+//! routing, and the relay. Everything that awaits lives here; decisions live in
+//! `ddlgate-session` (and, for DDL, `ddlgate-ddl`).
+//!
+//! Model: one upstream connection per client connection, no pooling. Prepared statements,
+//! advisory locks, session `SET`s, temporary tables and LISTEN all behave exactly as they do
+//! against the server directly.
+
+mod auth;
+mod cancel;
+mod connection;
+mod error;
+mod io;
+mod relay;
+mod server;
+mod startup;
+mod stream;
+mod tls;
+mod upstream;
+
+pub use error::ProxyError;
+pub use server::Gateway;

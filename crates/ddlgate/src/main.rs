@@ -1,1 +1,81 @@
-fn main() {}
+//! The `ddlgate` binary: command-line parsing, logging setup, configuration loading, and the
+//! embedded throwaway PostgreSQL for running with no configuration at all.
+
+mod cli;
+mod embedded;
+mod logging;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use ddlgate_config::Config;
+
+use crate::cli::{Cli, Command, RunArgs};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ddlgate: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Command::CheckConfig { config }) => {
+            let config = Config::load(&config).with_context(|| format!("{}", config.display()))?;
+            println!("configuration OK: {} route(s), listening on {}", config.databases.len(), config.listen.addr);
+            Ok(ExitCode::SUCCESS)
+        }
+        None => serve(cli.run),
+    }
+}
+
+fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let needs_embedded = args.config.is_none() && args.upstream.is_none();
+    // The throwaway cluster is started before the runtime (it is synchronous) and dropped
+    // after it, which stops the server and removes its data.
+    let cluster = if needs_embedded { Some(embedded::start()?) } else { None };
+    let config = args.resolve(cluster.as_ref().map(|c| c.port()))?;
+    logging::init(&config.log);
+    let config = Arc::new(config);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.listen.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen.addr))?;
+        let addr = listener.local_addr()?;
+        let gateway = ddlgate_proxy::Gateway::new(config.clone())?;
+        tracing::info!(%addr, "ddlgate listening");
+        if let Some(cluster) = &cluster {
+            embedded::announce(cluster, addr);
+        }
+        gateway.serve(listener, shutdown_signal()).await?;
+        anyhow::Ok(())
+    })?;
+    drop(runtime);
+    drop(cluster);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
+        }
+    }
+    tracing::info!("shutdown signal received");
+}

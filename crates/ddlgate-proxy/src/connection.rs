@@ -1,0 +1,187 @@
+//! One client connection from accept to close: start-up, routing, upstream connect,
+//! authentication relay, then the relay (or a plain byte copy for replication connections).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use ddlgate_session::Session;
+use ddlgate_wire::encode::Notice;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::auth::{relay_authentication, AuthOutcome, ServerConn};
+use crate::io::FrameReader;
+use crate::relay::{self, Boundary, PumpEnd, RelayLimits};
+use crate::startup::{ClientConn, Opening};
+use crate::stream::Stream;
+use crate::{Gateway, ProxyError};
+
+/// Serves one accepted client socket. Never panics on client input; every error ends only
+/// this session.
+pub async fn serve_client(gw: Arc<Gateway>, tcp: TcpStream, peer: SocketAddr, stop: CancellationToken, permit: Option<OwnedSemaphorePermit>) {
+    let id = gw.next_session_id();
+    let span = tracing::info_span!(
+        "session",
+        id,
+        client = %peer,
+        user = tracing::field::Empty,
+        database = tracing::field::Empty,
+        application_name = tracing::field::Empty,
+    );
+    async move {
+        let _ = tcp.set_nodelay(true);
+        let mut client = ClientConn::new(tcp);
+        let result = run(&gw, &mut client, &stop, permit).await;
+        match result {
+            Ok(()) => tracing::debug!("session closed"),
+            Err(e) => {
+                match &e {
+                    ProxyError::Io(_) => tracing::debug!(error = %e, "session ended"),
+                    _ => tracing::info!(error = %e, "session ended"),
+                }
+                if let Some(notice) = e.client_notice() {
+                    tell(&mut client, &notice).await;
+                }
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// Best-effort FATAL message to a client still in the sequential phases.
+async fn tell(client: &mut ClientConn, notice: &Notice) {
+    let mut buf = BytesMut::new();
+    notice.encode_error(&mut buf);
+    let _ = client.send(&buf).await;
+}
+
+async fn run(gw: &Arc<Gateway>, client: &mut ClientConn, stop: &CancellationToken, permit: Option<OwnedSemaphorePermit>) -> Result<(), ProxyError> {
+    let startup_timeout = Duration::from_secs(gw.config.listen.startup_timeout_secs);
+    let deadline = tokio::time::Instant::now() + startup_timeout;
+    let opening = tokio::time::timeout_at(deadline, client.open(gw.config.client_tls.mode, gw.tls_acceptor.as_ref()))
+        .await
+        .map_err(|_| ProxyError::StartupTimeout)??;
+    let (message, raw) = match opening {
+        Opening::Cancel(req) => {
+            let forwarded = gw.cancels.cancel(&req).await?;
+            tracing::info!(forwarded, "cancel request");
+            return Ok(());
+        }
+        Opening::Session { message, raw } => (message, raw),
+    };
+    let span = tracing::Span::current();
+    span.record("user", message.user().unwrap_or_default());
+    span.record("application_name", message.get("application_name").unwrap_or_default());
+    let database = message.database().unwrap_or_default().to_owned();
+    span.record("database", database.as_str());
+    let _permit = permit.ok_or(ProxyError::TooManyConnections)?;
+    if stop.is_cancelled() {
+        return Err(ProxyError::ShuttingDown);
+    }
+    let route = gw.route(&database).ok_or_else(|| ProxyError::NoRoute(database.clone()))?;
+    let mut upstream = tokio::time::timeout_at(deadline, route.connect()).await.map_err(|_| ProxyError::StartupTimeout)??;
+    match &route.upstream.dbname {
+        Some(dbname) if *dbname != database => {
+            let mut renamed = message.clone();
+            renamed.set("database", dbname);
+            let mut buf = BytesMut::new();
+            renamed.encode(&mut buf);
+            upstream.write_all(&buf).await?;
+        }
+        _ => upstream.write_all(&raw).await?,
+    }
+    upstream.flush().await?;
+    let mut server = ServerConn { stream: upstream, reader: FrameReader::new() };
+    let mut session = Session::new();
+    let outcome = tokio::time::timeout_at(
+        deadline,
+        relay_authentication(client, &mut server, &mut session, &gw.cancels, &route, gw.config.listen.max_message_bytes),
+    )
+    .await
+    .map_err(|_| ProxyError::StartupTimeout)??;
+    let AuthOutcome::Ready(_cancel_guard) = outcome else {
+        return Ok(());
+    };
+    tracing::info!(server_version = ?session.server_version().map(|v| v.num()), tls = client.is_tls(), "session ready");
+    let (client_stream, client_reader) = std::mem::replace(client, ClientConn::detached()).into_parts();
+    let client_stream = client_stream.ok_or(ProxyError::RepeatedSslRequest)?;
+    if message.is_replication() {
+        return copy_raw(client_stream, client_reader, server, stop).await;
+    }
+    relay_session(gw, client, client_stream, client_reader, server, session, stop).await
+}
+
+/// Replication connections are relayed as bytes: the walsender sub-protocol is not inspected.
+async fn copy_raw(client: Stream, client_reader: FrameReader, server: ServerConn, stop: &CancellationToken) -> Result<(), ProxyError> {
+    let (mut cr, mut cw) = client.into_split();
+    let (mut sr, mut sw) = server.stream.into_split();
+    sw.write_all(&client_reader.into_inner()).await?;
+    cw.write_all(&server.reader.into_inner()).await?;
+    let up = tokio::io::copy(&mut cr, &mut sw);
+    let down = tokio::io::copy(&mut sr, &mut cw);
+    tokio::select! {
+        r = up => { r?; }
+        r = down => { r?; }
+        () = stop.cancelled() => {}
+    }
+    Ok(())
+}
+
+async fn relay_session(
+    gw: &Arc<Gateway>,
+    client: &mut ClientConn,
+    client_stream: Stream,
+    client_reader: FrameReader,
+    server: ServerConn,
+    session: Session,
+    stop: &CancellationToken,
+) -> Result<(), ProxyError> {
+    let (mut cr, mut cw) = client_stream.into_split();
+    let (mut sr, mut sw) = server.stream.into_split();
+    let session = Mutex::new(session);
+    let limits = RelayLimits {
+        max_client_message: gw.config.listen.max_message_bytes,
+        message_timeout: Duration::from_secs(gw.config.listen.startup_timeout_secs),
+    };
+    let mut boundary = Boundary::AtBoundary;
+    let outcome = {
+        let up = relay::client_to_server(&mut cr, &mut sw, client_reader.into_inner(), &session, limits);
+        let down = relay::server_to_client(&mut sr, &mut cw, server.reader.into_inner(), &session, &mut boundary);
+        tokio::select! {
+            r = up => r,
+            r = down => r,
+            () = stop.cancelled() => Err(ProxyError::ShuttingDown),
+        }
+    };
+    let _ = sw.shutdown().await;
+    let completed = session.lock().map(|s| s.completed()).unwrap_or_default();
+    match outcome {
+        Ok(end) => {
+            tracing::debug!(?end, completed, "relay finished");
+            if end == PumpEnd::Eof {
+                let _ = cw.shutdown().await;
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if boundary == Boundary::AtBoundary {
+                if let Some(notice) = e.client_notice() {
+                    let mut buf = BytesMut::new();
+                    notice.encode_error(&mut buf);
+                    let _ = cw.write_all(&buf).await;
+                    let _ = cw.flush().await;
+                }
+            }
+            let _ = cw.shutdown().await;
+            // Already told (or cannot be told): do not let the caller try again.
+            *client = ClientConn::detached();
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The gateway: shared state, the accept loop and graceful shutdown.
+//!
+//! Shutdown (SIGTERM/SIGINT in the binary): stop accepting, let sessions run for
+//! `shutdown_timeout_secs`, then close the rest with SQLSTATE 57P01 at a message boundary.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ddlgate_config::{ClientTlsMode, Config};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::cancel::CancelMap;
+use crate::connection::serve_client;
+use crate::upstream::Route;
+use crate::{tls, ProxyError};
+
+/// Shared, immutable gateway state plus the live cancel keys.
+pub struct Gateway {
+    pub(crate) config: Arc<Config>,
+    routes: BTreeMap<String, Arc<Route>>,
+    pub(crate) tls_acceptor: Option<TlsAcceptor>,
+    pub(crate) cancels: Arc<CancelMap>,
+    connections: Arc<Semaphore>,
+    next_session: AtomicU64,
+}
+
+impl Gateway {
+    /// Prepares routes and TLS from a validated configuration.
+    pub fn new(config: Arc<Config>) -> Result<Arc<Self>, ProxyError> {
+        let routes = config
+            .databases
+            .iter()
+            .map(|(name, up)| Ok((name.clone(), Arc::new(Route::new(up.clone())?))))
+            .collect::<Result<_, ProxyError>>()?;
+        let tls_acceptor = match (&config.client_tls.mode, &config.client_tls.cert, &config.client_tls.key) {
+            (ClientTlsMode::Disable, _, _) => None,
+            (_, Some(cert), Some(key)) => Some(TlsAcceptor::from(tls::server_config(cert, key)?)),
+            _ => return Err(ProxyError::TlsConfig("client_tls needs cert and key".into())),
+        };
+        Ok(Arc::new(Self {
+            connections: Arc::new(Semaphore::new(config.listen.max_connections)),
+            config,
+            routes,
+            tls_acceptor,
+            cancels: Arc::new(CancelMap::new()),
+            next_session: AtomicU64::new(1),
+        }))
+    }
+
+    pub(crate) fn route(&self, database: &str) -> Option<Arc<Route>> {
+        self.routes.get(database).or_else(|| self.routes.get("*")).cloned()
+    }
+
+    pub(crate) fn next_session_id(&self) -> u64 {
+        self.next_session.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Number of sessions holding a cancel key (i.e. past authentication and still open).
+    pub fn live_sessions(&self) -> usize {
+        self.cancels.len()
+    }
+
+    /// Accepts clients until `shutdown` completes, then drains as described in the module docs.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<(), ProxyError> {
+        let tracker = TaskTracker::new();
+        let stop = CancellationToken::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((tcp, peer)) => {
+                        let permit = self.connections.clone().try_acquire_owned().ok();
+                        tracker.spawn(serve_client(self.clone(), tcp, peer, stop.clone(), permit));
+                    }
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+            }
+        }
+        drop(listener);
+        tracker.close();
+        tracing::info!(sessions = tracker.len(), "shutting down: no longer accepting");
+        let grace = Duration::from_secs(self.config.listen.shutdown_timeout_secs);
+        if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+            tracing::info!(sessions = tracker.len(), "grace period over: closing remaining sessions");
+            stop.cancel();
+            tracker.wait().await;
+        }
+        tracing::info!("shutdown complete");
+        Ok(())
+    }
+}

@@ -1,0 +1,165 @@
+//! Command-line interface. Flags override the configuration file, so
+//! `ddlgate --listen 127.0.0.1:6432 --upstream db.internal:5432` needs no file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use ddlgate_config::{Config, LogFormat, Upstream, UpstreamTlsMode};
+
+/// A Postgres-wire gateway that forwards traffic untouched and makes DDL safe.
+///
+/// With no --config and no --upstream it starts a throwaway PostgreSQL from the installed
+/// server binaries (pg_config --bindir, or PG_BIN) and fronts it.
+#[derive(Debug, Parser)]
+#[command(name = "ddlgate", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a configuration file and exit (0 when valid).
+    CheckConfig {
+        /// The TOML file to check.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+}
+
+/// Options for running the gateway.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// TOML configuration file (see config/gateway.example.toml).
+    #[arg(long, short, env = "DDLGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Listen address, overriding [listen] addr.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Upstream server host:port for every database, replacing [databases].
+    #[arg(long)]
+    pub upstream: Option<String>,
+    /// TLS mode toward --upstream: disable, prefer, require or verify-full.
+    #[arg(long, value_parser = parse_tls_mode)]
+    pub upstream_tls: Option<UpstreamTlsMode>,
+    /// Log format: text or json.
+    #[arg(long, value_parser = parse_log_format)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter, e.g. info or ddlgate_proxy=debug (RUST_LOG wins).
+    #[arg(long)]
+    pub log_level: Option<String>,
+    /// Seconds sessions may run after SIGTERM before they are closed.
+    #[arg(long)]
+    pub shutdown_timeout: Option<u64>,
+}
+
+fn parse_tls_mode(s: &str) -> Result<UpstreamTlsMode, String> {
+    Ok(match s {
+        "disable" => UpstreamTlsMode::Disable,
+        "prefer" => UpstreamTlsMode::Prefer,
+        "require" => UpstreamTlsMode::Require,
+        "verify-full" => UpstreamTlsMode::VerifyFull,
+        other => return Err(format!("unknown TLS mode {other:?} (disable, prefer, require, verify-full)")),
+    })
+}
+
+fn parse_log_format(s: &str) -> Result<LogFormat, String> {
+    match s {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        other => Err(format!("unknown log format {other:?} (text, json)")),
+    }
+}
+
+fn parse_host_port(s: &str) -> anyhow::Result<(String, u16)> {
+    let (host, port) = s.rsplit_once(':').with_context(|| format!("--upstream {s:?}: expected HOST:PORT"))?;
+    let port = port.parse().with_context(|| format!("--upstream {s:?}: bad port"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        bail!("--upstream {s:?}: empty host");
+    }
+    Ok((host.to_owned(), port))
+}
+
+impl RunArgs {
+    /// The effective configuration: file (or defaults), then flags, then validation.
+    /// `embedded_port` is the throwaway cluster's port when one was started.
+    pub fn resolve(&self, embedded_port: Option<u16>) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::load(path).with_context(|| path.display().to_string())?,
+            None => Config {
+                listen: Default::default(),
+                client_tls: Default::default(),
+                databases: Default::default(),
+                log: Default::default(),
+            },
+        };
+        let upstream = match (&self.upstream, embedded_port) {
+            (Some(s), _) => {
+                let (host, port) = parse_host_port(s)?;
+                Some(Upstream::new(host, port))
+            }
+            (None, Some(port)) => {
+                let mut up = Upstream::new("127.0.0.1", port);
+                up.tls = UpstreamTlsMode::Disable;
+                Some(up)
+            }
+            (None, None) => None,
+        };
+        if let Some(mut up) = upstream {
+            if let Some(mode) = self.upstream_tls {
+                up.tls = mode;
+            }
+            config.databases.clear();
+            config.databases.insert("*".into(), up);
+        } else if let Some(mode) = self.upstream_tls {
+            config.databases.values_mut().for_each(|u| u.tls = mode);
+        }
+        if let Some(addr) = self.listen {
+            config.listen.addr = addr;
+        }
+        if let Some(f) = self.log_format {
+            config.log.format = f;
+        }
+        if let Some(l) = &self.log_level {
+            config.log.level.clone_from(l);
+        }
+        if let Some(t) = self.shutdown_timeout {
+            config.listen.shutdown_timeout_secs = t;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_alone_make_a_config() {
+        let cli = Cli::parse_from(["ddlgate", "--listen", "127.0.0.1:7000", "--upstream", "db.internal:5433"]);
+        let c = cli.run.resolve(None).expect("valid");
+        assert_eq!(c.listen.addr.to_string(), "127.0.0.1:7000");
+        let up = c.route("anything").expect("wildcard");
+        assert_eq!((up.host.as_str(), up.port), ("db.internal", 5433));
+    }
+
+    #[test]
+    fn bad_upstream_is_explained() {
+        let cli = Cli::parse_from(["ddlgate", "--upstream", "nohost"]);
+        assert!(cli.run.resolve(None).unwrap_err().to_string().contains("HOST:PORT"));
+    }
+
+    #[test]
+    fn embedded_port_routes_everything_without_tls() {
+        let cli = Cli::parse_from(["ddlgate"]);
+        let c = cli.run.resolve(Some(5999)).expect("valid");
+        let up = c.route("x").expect("wildcard");
+        assert_eq!((up.port, up.tls), (5999, UpstreamTlsMode::Disable));
+    }
+}
