@@ -1,1 +1,53 @@
-//! ddlgate-ddl
+//! # ddlgate-ddl — pure DDL analysis
+//!
+//! No I/O, no clock, no async: text and plain-data [`Facts`] in, [`Decision`]s out.
+//!
+//! Layers (each a module):
+//! - [`classify`]: first-keyword classifier (is this statement possibly DDL?), nanoseconds;
+//! - [`split`]: statement splitter with exact byte spans ([`lexer`] underneath);
+//! - `convert`: the **only** module importing `sqlparser::ast`, mapping it to the [`ir`];
+//!   [`fallback`] is a token-level rule table for DDL sqlparser 0.63 cannot parse; anything
+//!   else is `Unparseable` and blocked by default (fail closed);
+//! - [`model`]: the lock/rewrite model as a data table keyed by DDL form and server version,
+//!   over the lock modes and conflict matrix of [`locks`];
+//! - [`rules`]: the rule catalogue (static table, stable kebab-case ids, docs pages);
+//! - [`plan`]: safe phased plans as data, built with [`quote`] — never sqlparser's `Display`;
+//! - [`lint`]: the offline linter's report, formatters (text, json, sarif, github), exit
+//!   status, and `ddlgate plan` rendering.
+//!
+//! Entry point: [`analyze`].
+
+pub mod analyze;
+pub mod classify;
+mod convert;
+pub mod decision;
+pub mod dynamic;
+pub mod facts;
+pub mod fallback;
+pub mod ir;
+pub mod lexer;
+pub mod lint;
+pub mod locks;
+pub mod model;
+pub mod plan;
+pub mod quote;
+pub mod redact;
+pub mod rules;
+pub mod session;
+pub mod split;
+pub mod suppress;
+
+pub use analyze::{analyze, parse_statement};
+pub use classify::{classify, StatementClass};
+pub use decision::{Decision, Finding, Severity, Suppressed, Verdict};
+pub use facts::{
+    AnalysisConfig, ColumnFacts, Facts, IndexFacts, RuleMode, Submission, TableFacts, Thresholds,
+    TxState, UnparseablePolicy, Volatility,
+};
+pub use ir::QualifiedName;
+pub use locks::LockMode;
+pub use plan::{BackfillKey, LockTimeoutPolicy, Plan, Step, StepKind, TxRequirement};
+pub use quote::{quote_ident, quote_literal};
+pub use redact::redact;
+pub use rules::{RuleDef, RuleId, RULES};
+pub use split::{split, Segment};

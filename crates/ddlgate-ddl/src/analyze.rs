@@ -1,0 +1,237 @@
+//! The orchestrator: split → classify → parse (sqlparser, then the fallback table, then fail
+//! closed) → lock/rewrite model → rules → suppressions → plan → verdict, while tracking the
+//! transaction across the statements of the text.
+
+use crate::classify::{classify, StatementClass};
+use crate::decision::{Decision, Finding, Severity, Verdict};
+use crate::facts::{AnalysisConfig, Facts, RuleMode, Submission, TxState};
+use crate::ir::{AlterAction, ConstraintKind, Stmt, TxCommand};
+use crate::locks::LockMode;
+use crate::model::{self, Effects, Rewrite, Scan};
+use crate::rules::{Ctx, RuleId, TxView, RULES};
+use crate::split::split;
+
+/// Parse one statement's text into the IR, with its first-keyword class. Never panics.
+#[must_use]
+pub fn parse_statement(text: &str) -> (StatementClass, Stmt) {
+    let class = classify(text);
+    let stmt = match class {
+        StatementClass::Empty | StatementClass::Dml | StatementClass::Other => Stmt::NotDdl,
+        StatementClass::Transaction | StatementClass::Session => crate::session::parse(text),
+        StatementClass::MaybeDdl => match crate::convert::parse(text) {
+            Ok(s) => s,
+            Err(error) => crate::fallback::parse(text).unwrap_or_else(|| Stmt::Unparseable {
+                first_words: text
+                    .split_whitespace()
+                    .take(4)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                error,
+            }),
+        },
+    };
+    (class, stmt)
+}
+
+/// Rules whose blocking findings a plan can fix.
+const PLANNABLE: &[RuleId] = &[
+    RuleId::AddingFieldWithVolatileDefault,
+    RuleId::SettingNotNull,
+    RuleId::AddingCheckConstraint,
+    RuleId::AddingForeignKeyConstraint,
+    RuleId::AddingUniqueConstraint,
+    RuleId::AddingPrimaryKeyConstraint,
+    RuleId::RequireConcurrentIndexCreation,
+    RuleId::RequireConcurrentIndexDeletion,
+    RuleId::RequireConcurrentReindex,
+    RuleId::RequireConcurrentPartitionDetach,
+];
+
+/// Analyse every statement of `sql`. One [`Decision`] per statement (segments holding only
+/// comments produce none). Never panics.
+#[must_use]
+pub fn analyze(sql: &str, facts: &Facts, cfg: &AnalysisConfig) -> Vec<Decision> {
+    let segments = split(sql);
+    let n_stmts = segments.iter().filter(|s| s.stmt.is_some()).count();
+    let multi = n_stmts > 1 && facts.submission == Submission::OneQuery;
+    let mut tracker = Tracker {
+        view: TxView {
+            in_block: facts.tx_state == TxState::InBlock,
+            implicit_multi: facts.tx_state == TxState::ImplicitMulti || multi,
+            created_in_tx: facts.created_in_tx.clone(),
+            access_exclusive_held: facts.access_exclusive_held.clone(),
+            lock_timeout_ms: facts.lock_timeout_ms,
+            not_valid_added: Default::default(),
+        },
+        session_lock_timeout: facts.lock_timeout_ms,
+    };
+    let mut out = Vec::with_capacity(n_stmts);
+    for seg in &segments {
+        let Some(span) = seg.stmt.clone() else { continue };
+        let text = sql.get(span.clone()).unwrap_or("");
+        let (class, stmt) = parse_statement(text);
+        let fx = model::effects(&stmt, facts);
+        let mut findings = Vec::new();
+        if !matches!(stmt, Stmt::NotDdl) {
+            let ctx = Ctx {
+                text,
+                stmt: &stmt,
+                fx: &fx,
+                facts,
+                cfg,
+                tx: &tracker.view,
+            };
+            for rule in RULES {
+                (rule.check)(&ctx, &mut findings);
+            }
+        }
+        apply_modes(&mut findings, cfg);
+        let suppressed = if cfg.honor_suppressions {
+            crate::suppress::apply(seg.leading(sql), &mut findings)
+        } else {
+            Vec::new()
+        };
+        findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+        let (plan, verdict) = decide(&stmt, &findings, facts, &tracker.view);
+        tracker.after(&stmt, &fx);
+        out.push(Decision {
+            span,
+            class,
+            forms: fx.applied.clone(),
+            locks: fx.locks.clone(),
+            rewrite: fx.rewrite.unwrap_or(Rewrite::No),
+            scan: fx.scan.unwrap_or(Scan::No),
+            statement: stmt,
+            findings,
+            suppressed,
+            plan,
+            verdict,
+        });
+    }
+    out
+}
+
+fn apply_modes(findings: &mut Vec<Finding>, cfg: &AnalysisConfig) {
+    if cfg.rule_modes.is_empty() {
+        return;
+    }
+    findings.retain_mut(|f| match cfg.rule_modes.get(&f.rule) {
+        Some(RuleMode::Off) => false,
+        Some(RuleMode::Severity(s)) => {
+            f.severity = *s;
+            true
+        }
+        None => true,
+    });
+}
+
+fn decide(
+    stmt: &Stmt,
+    findings: &[Finding],
+    facts: &Facts,
+    tx: &TxView,
+) -> (Option<crate::plan::Plan>, Verdict) {
+    let errors: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .collect();
+    if errors.is_empty() {
+        let verdict = if findings.iter().any(|f| f.severity == Severity::Warning) {
+            Verdict::Warn
+        } else {
+            Verdict::Allow
+        };
+        return (None, verdict);
+    }
+    let all_plannable = errors.iter().all(|f| PLANNABLE.contains(&f.rule));
+    let plan = if errors.iter().any(|f| PLANNABLE.contains(&f.rule)) {
+        crate::plan::build(stmt, facts)
+    } else {
+        None
+    };
+    let verdict = match &plan {
+        Some(p) if all_plannable && p.runnable_in(tx) => Verdict::Rewrite,
+        _ => Verdict::Block,
+    };
+    (plan, verdict)
+}
+
+/// Transaction state across the statements of one text.
+struct Tracker {
+    view: TxView,
+    session_lock_timeout: Option<u64>,
+}
+
+impl Tracker {
+    fn end_tx(&mut self) {
+        let v = &mut self.view;
+        v.in_block = false;
+        v.created_in_tx.clear();
+        v.access_exclusive_held.clear();
+        v.not_valid_added.clear();
+        v.lock_timeout_ms = self.session_lock_timeout;
+    }
+
+    fn after(&mut self, stmt: &Stmt, fx: &Effects) {
+        match stmt {
+            Stmt::Tx(TxCommand::Begin) => self.view.in_block = true,
+            Stmt::Tx(TxCommand::Commit | TxCommand::Rollback) => {
+                self.end_tx();
+                return;
+            }
+            Stmt::Set {
+                name,
+                value_ms,
+                local,
+            } if name == "lock_timeout" => {
+                self.view.lock_timeout_ms = *value_ms;
+                if !*local {
+                    self.session_lock_timeout = *value_ms;
+                }
+            }
+            Stmt::Reset { name } if name == "lock_timeout" || name == "all" => {
+                self.view.lock_timeout_ms = None;
+                self.session_lock_timeout = None;
+            }
+            Stmt::CreateTable { name, .. } => {
+                self.view.created_in_tx.insert(name.clone());
+            }
+            Stmt::CreateIndex { name: Some(n), table, .. } => {
+                let mut n = n.clone();
+                if n.schema.is_none() {
+                    n.schema.clone_from(&table.schema);
+                }
+                self.view.created_in_tx.insert(n);
+            }
+            Stmt::AlterTable { table, actions } => {
+                for a in actions {
+                    if let AlterAction::AddConstraint {
+                        constraint,
+                        not_valid: true,
+                    } = a
+                    {
+                        if let (Some(n), false) = (
+                            &constraint.name,
+                            matches!(constraint.kind, ConstraintKind::Exclude),
+                        ) {
+                            self.view.not_valid_added.insert((table.clone(), n.clone()));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        if self.view.in_transaction() {
+            for (rel, mode) in &fx.locks {
+                if *mode == LockMode::AccessExclusive {
+                    self.view.access_exclusive_held.insert(rel.clone());
+                }
+            }
+        } else {
+            // Autocommit: the statement's own transaction ended; new tables stay "new" for the
+            // rest of the script (they are empty), but locks are released.
+            self.view.access_exclusive_held.clear();
+            self.view.not_valid_added.clear();
+        }
+    }
+}

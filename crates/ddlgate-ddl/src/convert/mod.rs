@@ -1,0 +1,345 @@
+//! The one boundary between sqlparser 0.63 (`PostgreSqlDialect`) and the project's IR.
+//!
+//! Only this module (and its children) import `sqlparser`. It parses one statement's text and
+//! maps the AST into [`crate::ir::Stmt`]. Text the IR keeps (types, defaults, constraint
+//! definitions, index tails) is sliced from the original statement by tokens and verified by
+//! re-parsing — never produced by sqlparser's `Display`, which mis-escapes some literals.
+
+mod alter;
+pub(crate) mod text;
+
+use crate::ir::{ColumnSpec, ExprSpec, Generated, QualifiedName, Stmt, TxCommand};
+use sqlparser::ast::{
+    ColumnOption, ColumnDef, DataType, Expr, GeneratedExpressionMode, Ident, ObjectName,
+    ObjectNamePart, ObjectType, Statement, TableConstraint,
+};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Token;
+
+/// Parse one statement's text into the IR. `Err` carries sqlparser's message.
+pub fn parse(sql: &str) -> Result<Stmt, String> {
+    let mut stmts = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| e.to_string())?;
+    if stmts.len() != 1 {
+        return Err(format!("expected one statement, found {}", stmts.len()));
+    }
+    let stmt = stmts.pop().ok_or_else(|| "no statement".to_owned())?;
+    Ok(convert(sql, stmt))
+}
+
+/// Does `sql` parse as exactly one statement? Used to verify generated plan SQL.
+#[must_use]
+pub fn parses(sql: &str) -> bool {
+    Parser::parse_sql(&PostgreSqlDialect {}, sql).is_ok_and(|v| v.len() == 1)
+}
+
+pub(crate) fn ident(i: &Ident) -> String {
+    if i.quote_style.is_some() {
+        i.value.clone()
+    } else {
+        i.value.to_ascii_lowercase()
+    }
+}
+
+pub(crate) fn qname(n: &ObjectName) -> QualifiedName {
+    let parts: Vec<String> = n
+        .0
+        .iter()
+        .map(|p| match p {
+            ObjectNamePart::Identifier(i) => ident(i),
+            ObjectNamePart::Function(f) => f.to_string().to_ascii_lowercase(),
+        })
+        .collect();
+    match parts.as_slice() {
+        [] => QualifiedName::bare(""),
+        [one] => QualifiedName::bare(one),
+        [.., schema, name] => QualifiedName {
+            schema: Some(schema.clone()),
+            name: name.clone(),
+        },
+    }
+}
+
+/// Verify that `slice` re-parses to exactly `expr` (sqlparser's `PartialEq` ignores spans).
+fn verify_expr(slice: &str, expr: &Expr) -> bool {
+    let Ok(mut p) = Parser::new(&PostgreSqlDialect {}).try_with_sql(slice) else {
+        return false;
+    };
+    match p.parse_expr() {
+        Ok(e) => e == *expr && p.peek_token().token == Token::EOF,
+        Err(_) => false,
+    }
+}
+
+/// Verify that `slice` re-parses to exactly `ty`.
+fn verify_type(slice: &str, ty: &DataType) -> bool {
+    let Ok(mut p) = Parser::new(&PostgreSqlDialect {}).try_with_sql(slice) else {
+        return false;
+    };
+    match p.parse_data_type() {
+        Ok(t) => t == *ty && p.peek_token().token == Token::EOF,
+        Err(_) => false,
+    }
+}
+
+/// Build an [`ExprSpec`] from an AST expression and an optional candidate source slice.
+pub(crate) fn expr_spec(expr: &Expr, slice: Option<&str>) -> ExprSpec {
+    let text = slice.filter(|s| verify_expr(s, expr)).map(str::to_owned);
+    // Function names are read from the faithful text when there is one; otherwise from the
+    // Display rendering, which is fine for *analysis* (it is never forwarded).
+    let scan = text.clone().unwrap_or_else(|| expr.to_string());
+    let (functions, has_subquery) = text::functions_in(&scan);
+    ExprSpec {
+        text,
+        functions,
+        has_subquery,
+    }
+}
+
+/// Convert a column definition; `sql` and `region` locate its source text.
+pub(crate) fn column_spec(
+    sql: &str,
+    region: Option<&std::ops::Range<usize>>,
+    skip_leading: &[&str],
+    col: &ColumnDef,
+) -> ColumnSpec {
+    let (ty_range, def_range) = region.map_or((None, None), |r| {
+        text::column_def_parts(sql, r, skip_leading)
+    });
+    let ty_slice = ty_range
+        .and_then(|r| sql.get(r))
+        .filter(|s| verify_type(s, &col.data_type));
+    let ty_text = ty_slice.map_or_else(|| col.data_type.to_string(), str::to_owned);
+    let (mut ty, serial) = text::normalize_type(&ty_text);
+    if ty_slice.is_none() {
+        // Keep the IR honest: the text came from Display, so it must not be forwarded.
+        ty.text.clear();
+    }
+    let mut spec = ColumnSpec {
+        name: ident(&col.name),
+        ty,
+        not_null: false,
+        default: None,
+        generated: None,
+        serial,
+        primary_key: false,
+        unique: false,
+        check: false,
+        references: None,
+    };
+    for opt in &col.options {
+        match &opt.option {
+            ColumnOption::NotNull => spec.not_null = true,
+            ColumnOption::Default(e) => {
+                let slice = def_range.clone().and_then(|r| sql.get(r));
+                spec.default = Some(expr_spec(e, slice));
+            }
+            ColumnOption::PrimaryKey(_) => {
+                spec.primary_key = true;
+                spec.not_null = true;
+            }
+            ColumnOption::Unique(_) => spec.unique = true,
+            ColumnOption::Check(_) => spec.check = true,
+            ColumnOption::ForeignKey(fk) => spec.references = Some(qname(&fk.foreign_table)),
+            ColumnOption::Generated {
+                generation_expr,
+                generation_expr_mode,
+                ..
+            } => {
+                spec.generated = Some(match (generation_expr, generation_expr_mode) {
+                    (None, _) => Generated::Identity,
+                    (Some(_), Some(GeneratedExpressionMode::Virtual)) => Generated::Virtual,
+                    (Some(_), _) => Generated::Stored,
+                });
+            }
+            ColumnOption::Identity(_) => spec.generated = Some(Generated::Identity),
+            _ => {}
+        }
+    }
+    spec
+}
+
+fn first_words(sql: &str, n: usize) -> String {
+    sql.split_whitespace()
+        .take(n)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_uppercase()
+}
+
+fn convert(sql: &str, stmt: Statement) -> Stmt {
+    match stmt {
+        Statement::AlterTable(at) => alter::alter_table(sql, &at),
+        Statement::CreateIndex(ci) => {
+            let tail_text = index_tail(sql);
+            Stmt::CreateIndex {
+                name: ci.name.as_ref().map(qname),
+                table: qname(&ci.table_name),
+                unique: ci.unique,
+                concurrently: ci.concurrently,
+                if_not_exists: ci.if_not_exists,
+                tail_text,
+            }
+        }
+        Statement::Drop {
+            object_type,
+            if_exists,
+            names,
+            cascade,
+            ..
+        } => {
+            let names: Vec<QualifiedName> = names.iter().map(qname).collect();
+            match object_type {
+                ObjectType::Table => Stmt::DropTable { names, cascade },
+                ObjectType::Index => Stmt::DropIndex {
+                    names,
+                    concurrently: false,
+                    if_exists,
+                    cascade,
+                },
+                ObjectType::Database => Stmt::DropDatabase {
+                    name: names.first().map(ToString::to_string).unwrap_or_default(),
+                },
+                ObjectType::Schema => Stmt::DropSchema { cascade },
+                other => Stmt::DropOther {
+                    what: other.to_string().to_ascii_lowercase(),
+                },
+            }
+        }
+        Statement::Truncate(t) => Stmt::Truncate {
+            tables: t.table_names.iter().map(|t| qname(&t.name)).collect(),
+            cascade: matches!(t.cascade, Some(sqlparser::ast::CascadeOption::Cascade)),
+        },
+        Statement::Vacuum(v) => Stmt::Vacuum {
+            full: v.full,
+            tables: v.table_name.iter().map(qname).collect(),
+        },
+        Statement::CreateTable(ct) => {
+            let regions = create_table_regions(sql);
+            let aligned = regions.len() == ct.columns.len() + ct.constraints.len();
+            let columns = ct
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| column_spec(sql, aligned.then(|| &regions[i]), &[], c))
+                .collect::<Vec<_>>();
+            let mut references: Vec<QualifiedName> =
+                columns.iter().filter_map(|c| c.references.clone()).collect();
+            for c in &ct.constraints {
+                if let TableConstraint::ForeignKey(fk) = c {
+                    references.push(qname(&fk.foreign_table));
+                }
+            }
+            Stmt::CreateTable {
+                name: qname(&ct.name),
+                columns,
+                partition_of: ct.partition_of.as_ref().map(qname),
+                references,
+                temporary: ct.temporary,
+            }
+        }
+        Statement::CreateTrigger(t) => Stmt::CreateTrigger {
+            table: qname(&t.table_name),
+        },
+        Statement::AlterType(at) => match at.operation {
+            sqlparser::ast::AlterTypeOperation::AddValue(_) => Stmt::AlterEnumAddValue {
+                type_name: qname(&at.name),
+            },
+            _ => Stmt::AlterType {
+                type_name: qname(&at.name),
+            },
+        },
+        Statement::Lock(l) => Stmt::LockTable {
+            tables: l.tables.iter().map(|t| qname(&t.name)).collect(),
+            mode: lock_mode(l.lock_mode.as_ref()),
+        },
+        Statement::CreateRole(_)
+        | Statement::AlterRole { .. }
+        | Statement::CreateUser(_)
+        | Statement::AlterUser(_) => Stmt::Role {
+            has_password: crate::redact::has_password(sql),
+        },
+        Statement::CreateFunction(_) | Statement::CreateProcedure { .. } => Stmt::CreateRoutine {
+            body: Some(crate::dynamic::string_contents(sql)),
+        },
+        Statement::Call(_) => Stmt::Call,
+        Statement::CreateDomain(d) if !d.constraints.is_empty() => Stmt::DomainConstraint,
+        Statement::CreateSequence { .. } => Stmt::Sequence,
+        Statement::AlterIndex { name, .. } => Stmt::AlterIndex {
+            name: qname(&name),
+            rename: true,
+        },
+        Statement::StartTransaction { .. } => Stmt::Tx(TxCommand::Begin),
+        Statement::Commit { .. } => Stmt::Tx(TxCommand::Commit),
+        Statement::Rollback { savepoint, .. } => Stmt::Tx(if savepoint.is_some() {
+            TxCommand::Savepoint
+        } else {
+            TxCommand::Rollback
+        }),
+        Statement::Query(_)
+        | Statement::Insert(_)
+        | Statement::Update(_)
+        | Statement::Delete(_)
+        | Statement::Merge(_)
+        | Statement::Explain { .. }
+        | Statement::Copy { .. } => Stmt::NotDdl,
+        _ => Stmt::OtherDdl {
+            what: first_words(sql, 2),
+        },
+    }
+}
+
+fn lock_mode(m: Option<&sqlparser::ast::LockTableMode>) -> crate::locks::LockMode {
+    use crate::locks::LockMode as L;
+    use sqlparser::ast::LockTableMode as M;
+    match m {
+        Some(M::AccessShare) => L::AccessShare,
+        Some(M::RowShare) => L::RowShare,
+        Some(M::RowExclusive) => L::RowExclusive,
+        Some(M::ShareUpdateExclusive) => L::ShareUpdateExclusive,
+        Some(M::Share) => L::Share,
+        Some(M::ShareRowExclusive) => L::ShareRowExclusive,
+        Some(M::Exclusive) => L::Exclusive,
+        // The documented default of LOCK TABLE, and the safe assumption for anything else.
+        _ => L::AccessExclusive,
+    }
+}
+
+/// Column/constraint regions of `CREATE TABLE name ( a, b, … )`.
+fn create_table_regions(sql: &str) -> Vec<std::ops::Range<usize>> {
+    let toks = text::tokens(sql);
+    let Some(open) = toks.iter().position(|t| t.kind == crate::lexer::TokKind::LParen) else {
+        return Vec::new();
+    };
+    // Find the matching close paren.
+    let mut depth = 0usize;
+    let mut close = toks.len();
+    for (i, t) in toks.iter().enumerate().skip(open) {
+        match t.kind {
+            crate::lexer::TokKind::LParen => depth += 1,
+            crate::lexer::TokKind::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    close = i;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    text::comma_regions(&toks[..close], open + 1)
+}
+
+/// Source text after the table name of `CREATE INDEX … ON [ONLY] table`.
+fn index_tail(sql: &str) -> Option<String> {
+    let toks = text::tokens(sql);
+    let on = toks.iter().position(|t| t.is_kw(sql, "on"))?;
+    let mut i = on + 1;
+    if toks.get(i).is_some_and(|t| t.is_kw(sql, "only")) {
+        return None;
+    }
+    i = text::skip_name(&toks, i);
+    let start = toks.get(i)?.span.start;
+    let end = toks.last()?.span.end;
+    sql.get(start..end).map(str::to_owned)
+}

@@ -1,0 +1,214 @@
+//! Facts the caller supplies (server version, session transaction state, catalog facts) and
+//! the analysis configuration. Plain data: the library never fetches anything itself.
+//!
+//! Missing facts mean "assume large and unknown", never "assume safe".
+
+use crate::decision::Severity;
+use crate::ir::QualifiedName;
+use crate::rules::RuleId;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The session's transaction state before the analysed text runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TxState {
+    /// No transaction block open (ReadyForQuery `I`).
+    #[default]
+    Idle,
+    /// Inside an explicit transaction block (ReadyForQuery `T`).
+    InBlock,
+    /// Part of an implicit transaction: a multi-statement simple Query or an extended-protocol
+    /// pipeline segment that already ran other statements (protocol docs, "Multiple Statements
+    /// in a Simple Query").
+    ImplicitMulti,
+}
+
+/// How the analysed text will be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Submission {
+    /// As one simple-protocol Query message: several statements form one implicit transaction
+    /// (what sqlx and golang-migrate do with a migration file). The safe default.
+    #[default]
+    OneQuery,
+    /// Statement by statement (psql-style): each statement outside a block is its own
+    /// transaction.
+    StatementByStatement,
+}
+
+/// Function volatility (`pg_proc.provolatile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Volatility {
+    /// `i`
+    Immutable,
+    /// `s`
+    Stable,
+    /// `v`
+    Volatile,
+}
+
+/// One column of a table, from `pg_attribute`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnFacts {
+    /// Column name (as stored, case preserved).
+    pub name: String,
+    /// `format_type(atttypid, atttypmod)`, e.g. `character varying(20)`.
+    pub data_type: String,
+    /// `attnotnull`.
+    pub not_null: bool,
+}
+
+/// One index of a table, from `pg_index`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexFacts {
+    /// Index name.
+    pub name: String,
+    /// Key columns (empty for expression-only indexes).
+    pub columns: Vec<String>,
+    /// `indisunique`.
+    pub unique: bool,
+    /// `indisvalid`.
+    pub valid: bool,
+}
+
+/// What the catalog says about one table. Every field is optional knowledge.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableFacts {
+    /// `pg_class.reltuples` (None when never analysed).
+    pub est_rows: Option<u64>,
+    /// `pg_total_relation_size`.
+    pub bytes: Option<u64>,
+    /// Existing indexes.
+    pub indexes: Vec<IndexFacts>,
+    /// Columns proved non-null by a *validated* `CHECK (col IS NOT NULL)`.
+    pub validated_not_null_checks: BTreeSet<String>,
+    /// Columns, when known.
+    pub columns: Vec<ColumnFacts>,
+    /// Whether the table has a primary key (None = unknown).
+    pub has_primary_key: Option<bool>,
+    /// Primary-key columns, in key order.
+    pub pk_columns: Vec<String>,
+}
+
+impl TableFacts {
+    /// The facts for column `name`, if known.
+    #[must_use]
+    pub fn column(&self, name: &str) -> Option<&ColumnFacts> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// Everything the caller knows. `Default` is the pessimistic "know nothing" value for the
+/// default server version (PostgreSQL 15).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facts {
+    /// `server_version_num`, e.g. 150004.
+    pub server_version_num: u32,
+    /// The session's transaction state before the text runs.
+    pub tx_state: TxState,
+    /// How the text is submitted.
+    pub submission: Submission,
+    /// Relations created earlier in the same transaction (exempt from size-based danger).
+    pub created_in_tx: BTreeSet<QualifiedName>,
+    /// Relations on which the transaction already holds ACCESS EXCLUSIVE.
+    pub access_exclusive_held: BTreeSet<QualifiedName>,
+    /// The session's `lock_timeout` in milliseconds, when known (0 = disabled).
+    pub lock_timeout_ms: Option<u64>,
+    /// Catalog facts per table.
+    pub tables: BTreeMap<QualifiedName, TableFacts>,
+    /// Volatility of functions by (lower-case, possibly qualified) name; overrides the
+    /// built-in table.
+    pub function_volatility: BTreeMap<String, Volatility>,
+}
+
+impl Default for Facts {
+    fn default() -> Self {
+        Facts {
+            server_version_num: 150_000,
+            tx_state: TxState::Idle,
+            submission: Submission::OneQuery,
+            created_in_tx: BTreeSet::new(),
+            access_exclusive_held: BTreeSet::new(),
+            lock_timeout_ms: None,
+            tables: BTreeMap::new(),
+            function_volatility: BTreeMap::new(),
+        }
+    }
+}
+
+impl Facts {
+    /// Facts for a server of major version `major` (e.g. 15), knowing nothing else.
+    #[must_use]
+    pub fn for_major(major: u32) -> Facts {
+        Facts {
+            server_version_num: major.saturating_mul(10_000),
+            ..Facts::default()
+        }
+    }
+
+    /// The catalog facts for `table`, trying the qualified name and then the bare name.
+    #[must_use]
+    pub fn table(&self, table: &QualifiedName) -> Option<&TableFacts> {
+        self.tables.get(table).or_else(|| {
+            self.tables
+                .iter()
+                .find(|(k, _)| k.name == table.name && (k.schema.is_none() || table.schema.is_none()))
+                .map(|(_, v)| v)
+        })
+    }
+}
+
+/// Size thresholds under which a table counts as small (most rules relax).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// At most this many estimated rows. Default 10 000.
+    pub small_table_rows: u64,
+    /// At most this many bytes (table + indexes + TOAST). Default 10 MiB.
+    pub small_table_bytes: u64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            small_table_rows: 10_000,
+            small_table_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+/// What to do with DDL that neither sqlparser nor the fallback table understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnparseablePolicy {
+    /// Block with an error naming the statement (default: fail closed).
+    #[default]
+    Block,
+    /// Let it through with a warning.
+    Warn,
+}
+
+/// How a rule's findings are treated, overriding its default severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleMode {
+    /// Do not report.
+    Off,
+    /// Report with this severity.
+    Severity(Severity),
+}
+
+/// Analysis configuration: thresholds, fail-closed policy, per-rule modes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AnalysisConfig {
+    /// Small-table thresholds.
+    pub thresholds: Thresholds,
+    /// Unparseable DDL policy.
+    pub unparseable: UnparseablePolicy,
+    /// Per-rule overrides.
+    pub rule_modes: BTreeMap<RuleId, RuleMode>,
+    /// Honour `-- ddlgate:allow <rule-id> reason: …` comments (the linter turns this on; a
+    /// gateway may keep it off so clients cannot silence the policy).
+    pub honor_suppressions: bool,
+}

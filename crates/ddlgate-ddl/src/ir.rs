@@ -1,0 +1,472 @@
+//! The project-owned statement representation. Built by [`crate::convert`] (from sqlparser's
+//! AST — the only place that imports it) and by [`crate::fallback`] (token-level rules for
+//! forms sqlparser cannot parse). Rules, the lock model and the planner only see these types.
+
+use crate::facts::Volatility;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A possibly schema-qualified relation name, with PostgreSQL case folding already applied
+/// (unquoted parts lower-cased, quoted parts verbatim). Serialises as `schema.name` / `name`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", from = "String")]
+pub struct QualifiedName {
+    /// Schema, when given.
+    pub schema: Option<String>,
+    /// Relation name.
+    pub name: String,
+}
+
+impl QualifiedName {
+    /// An unqualified name.
+    #[must_use]
+    pub fn bare(name: &str) -> Self {
+        QualifiedName {
+            schema: None,
+            name: name.to_owned(),
+        }
+    }
+
+    /// Quoted for SQL with [`crate::quote::quote_ident`].
+    #[must_use]
+    pub fn quoted(&self) -> String {
+        crate::quote::quote_qualified(self.schema.as_deref(), &self.name)
+    }
+}
+
+impl fmt::Display for QualifiedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.schema {
+            Some(s) => write!(f, "{s}.{}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+impl From<QualifiedName> for String {
+    fn from(q: QualifiedName) -> String {
+        q.to_string()
+    }
+}
+
+impl From<String> for QualifiedName {
+    /// Splits on the first `.` — the inverse of `Display` for names without dots.
+    fn from(s: String) -> Self {
+        match s.split_once('.') {
+            Some((a, b)) => QualifiedName {
+                schema: Some(a.to_owned()),
+                name: b.to_owned(),
+            },
+            None => QualifiedName {
+                schema: None,
+                name: s,
+            },
+        }
+    }
+}
+
+impl From<&str> for QualifiedName {
+    fn from(s: &str) -> Self {
+        QualifiedName::from(s.to_owned())
+    }
+}
+
+/// A data type, normalised to PostgreSQL's internal base name (`varchar`, `int4`, `numeric`,
+/// `timestamptz`, …) plus type modifiers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeSpec {
+    /// Normalised base name, lower-case.
+    pub base: String,
+    /// Type modifiers, e.g. `[10, 2]` for `numeric(10,2)`.
+    pub mods: Vec<u64>,
+    /// Array type.
+    pub array: bool,
+    /// The type as written in the statement.
+    pub text: String,
+}
+
+/// A default / generation expression: its source text (sliced from the original statement,
+/// never re-printed) and the functions it calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExprSpec {
+    /// Source text, verified to re-parse to the same expression; `None` when no faithful slice
+    /// could be taken (plans that need the text are then not offered).
+    pub text: Option<String>,
+    /// Lower-case names of functions called (including SQL value functions such as
+    /// `current_timestamp`).
+    pub functions: Vec<String>,
+    /// Contains a subquery.
+    pub has_subquery: bool,
+}
+
+impl ExprSpec {
+    /// Volatility of the expression given a lookup for function volatility (unknown → volatile).
+    pub fn volatility(&self, lookup: impl Fn(&str) -> Volatility) -> Volatility {
+        let v = self
+            .functions
+            .iter()
+            .map(|f| lookup(f))
+            .max()
+            .unwrap_or(Volatility::Immutable);
+        if self.has_subquery {
+            v.max(Volatility::Stable)
+        } else {
+            v
+        }
+    }
+}
+
+/// How a new column's value is generated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Generated {
+    /// `GENERATED ALWAYS AS (expr) STORED`.
+    Stored,
+    /// `GENERATED ALWAYS AS (expr) VIRTUAL` (PG 18).
+    Virtual,
+    /// `GENERATED … AS IDENTITY`.
+    Identity,
+}
+
+/// A column definition (ADD COLUMN or CREATE TABLE).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnSpec {
+    /// Column name (folded).
+    pub name: String,
+    /// Type.
+    pub ty: TypeSpec,
+    /// Inline `NOT NULL`.
+    pub not_null: bool,
+    /// `DEFAULT …`.
+    pub default: Option<ExprSpec>,
+    /// Generated column kind.
+    pub generated: Option<Generated>,
+    /// `serial`/`bigserial`/`smallserial` (an implicit `nextval` default).
+    pub serial: bool,
+    /// Inline `PRIMARY KEY`.
+    pub primary_key: bool,
+    /// Inline `UNIQUE`.
+    pub unique: bool,
+    /// Inline `CHECK`.
+    pub check: bool,
+    /// Inline `REFERENCES t`.
+    pub references: Option<QualifiedName>,
+}
+
+/// A table constraint being added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConstraintSpec {
+    /// Constraint name, when given.
+    pub name: Option<String>,
+    /// What kind.
+    pub kind: ConstraintKind,
+    /// Source text of the constraint definition after the name (e.g. `CHECK (a > 0)`), when a
+    /// faithful slice exists.
+    pub def_text: Option<String>,
+}
+
+/// Kind of a table constraint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConstraintKind {
+    /// `CHECK (expr)`; `not_null_of` is set when the expression is exactly `col IS NOT NULL`.
+    Check {
+        /// Column proved non-null by this check.
+        not_null_of: Option<String>,
+    },
+    /// `FOREIGN KEY (cols) REFERENCES t`.
+    ForeignKey {
+        /// Referencing columns.
+        columns: Vec<String>,
+        /// Referenced table.
+        references: QualifiedName,
+    },
+    /// `UNIQUE (cols)`.
+    Unique {
+        /// Key columns (simple column references only; expressions make this empty).
+        columns: Vec<String>,
+    },
+    /// `PRIMARY KEY (cols)`.
+    PrimaryKey {
+        /// Key columns.
+        columns: Vec<String>,
+    },
+    /// `UNIQUE USING INDEX i`.
+    UniqueUsingIndex {
+        /// Index name.
+        index: String,
+    },
+    /// `PRIMARY KEY USING INDEX i`.
+    PrimaryKeyUsingIndex {
+        /// Index name.
+        index: String,
+    },
+    /// `EXCLUDE …`.
+    Exclude,
+    /// `CONSTRAINT n NOT NULL col` (PG 18).
+    NotNull {
+        /// Column.
+        column: String,
+    },
+}
+
+/// How a partition is detached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DetachMode {
+    /// Plain: ACCESS EXCLUSIVE on the parent.
+    Plain,
+    /// `CONCURRENTLY` (PG 14+).
+    Concurrently,
+    /// `FINALIZE`.
+    Finalize,
+}
+
+/// One `ALTER TABLE` subcommand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "action")]
+pub enum AlterAction {
+    /// `ADD COLUMN`.
+    AddColumn { column: ColumnSpec, if_not_exists: bool },
+    /// `DROP COLUMN`.
+    DropColumn { names: Vec<String>, if_exists: bool, cascade: bool },
+    /// `ALTER COLUMN … TYPE`.
+    AlterColumnType { column: String, ty: TypeSpec, using: bool },
+    /// `ALTER COLUMN … SET NOT NULL`.
+    SetNotNull { column: String },
+    /// `ALTER COLUMN … DROP NOT NULL`.
+    DropNotNull { column: String },
+    /// `ALTER COLUMN … SET DEFAULT`.
+    SetDefault { column: String, default: ExprSpec },
+    /// `ALTER COLUMN … DROP DEFAULT`.
+    DropDefault { column: String },
+    /// `ALTER COLUMN … ADD GENERATED … AS IDENTITY`.
+    AddIdentity { column: String },
+    /// `ALTER COLUMN … DROP IDENTITY`, `SET GENERATED`, `RESTART`.
+    AlterIdentity { column: String },
+    /// `ALTER COLUMN … SET STATISTICS n` / `SET (…)` / `RESET (…)`.
+    SetColumnStatistics { column: String },
+    /// `ALTER COLUMN … SET STORAGE` / `SET COMPRESSION`.
+    SetColumnStorage { column: String },
+    /// `ALTER COLUMN … SET EXPRESSION` / `DROP EXPRESSION`.
+    AlterColumnExpression { column: String, drop: bool },
+    /// `ADD CONSTRAINT`.
+    AddConstraint { constraint: ConstraintSpec, not_valid: bool },
+    /// `VALIDATE CONSTRAINT`.
+    ValidateConstraint { name: String },
+    /// `DROP CONSTRAINT`.
+    DropConstraint { name: String, if_exists: bool, cascade: bool },
+    /// `ALTER CONSTRAINT` (deferrability, enforceability).
+    AlterConstraint { name: String },
+    /// `RENAME COLUMN a TO b`.
+    RenameColumn { from: String, to: String },
+    /// `RENAME TO t`.
+    RenameTable { to: String },
+    /// `RENAME CONSTRAINT a TO b`.
+    RenameConstraint { from: String, to: String },
+    /// `SET LOGGED` / `SET UNLOGGED`.
+    SetLogged { logged: bool },
+    /// `SET TABLESPACE`.
+    SetTablespace,
+    /// `SET ACCESS METHOD` (PG 15+).
+    SetAccessMethod,
+    /// `SET SCHEMA`.
+    SetSchema,
+    /// `SET (storage_parameter = …)` / `RESET (…)`; `weak` when every parameter is one that
+    /// takes SHARE UPDATE EXCLUSIVE (fillfactor, autovacuum_*, toast.*, parallel_workers).
+    SetStorageParams { weak: bool },
+    /// `ATTACH PARTITION p …`.
+    AttachPartition { partition: QualifiedName },
+    /// `DETACH PARTITION p [CONCURRENTLY | FINALIZE]`.
+    DetachPartition { partition: QualifiedName, mode: DetachMode },
+    /// `ENABLE/DISABLE [REPLICA|ALWAYS] TRIGGER`.
+    EnableDisableTrigger,
+    /// `ENABLE/DISABLE RULE`, row-level security, `REPLICA IDENTITY`, `OWNER TO`, `INHERIT`,
+    /// `OF`, … — metadata-only subcommands that take ACCESS EXCLUSIVE briefly.
+    OtherAccessExclusive { what: String },
+    /// `CLUSTER ON` / `SET WITHOUT CLUSTER`.
+    ClusterOn,
+}
+
+/// `REINDEX` target kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReindexTarget {
+    /// `REINDEX INDEX`.
+    Index,
+    /// `REINDEX TABLE`.
+    Table,
+    /// `REINDEX SCHEMA`.
+    Schema,
+    /// `REINDEX DATABASE`.
+    Database,
+    /// `REINDEX SYSTEM`.
+    System,
+}
+
+/// Transaction-control commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TxCommand {
+    /// `BEGIN` / `START TRANSACTION`.
+    Begin,
+    /// `COMMIT` / `END`.
+    Commit,
+    /// `ROLLBACK` / `ABORT` (without `TO SAVEPOINT`).
+    Rollback,
+    /// `SAVEPOINT`, `RELEASE`, `ROLLBACK TO`.
+    Savepoint,
+    /// `PREPARE TRANSACTION` and friends.
+    Other,
+}
+
+/// One analysed statement in project-owned form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "stmt")]
+pub enum Stmt {
+    /// `ALTER TABLE`.
+    AlterTable { table: QualifiedName, actions: Vec<AlterAction> },
+    /// `CREATE [UNIQUE] INDEX`.
+    CreateIndex {
+        name: Option<QualifiedName>,
+        table: QualifiedName,
+        unique: bool,
+        concurrently: bool,
+        if_not_exists: bool,
+        /// Source text from the `ON` key word's table to the end (columns, `USING`, `WHERE`…),
+        /// i.e. what follows the table name.
+        tail_text: Option<String>,
+    },
+    /// `DROP INDEX`.
+    DropIndex { names: Vec<QualifiedName>, concurrently: bool, if_exists: bool, cascade: bool },
+    /// `REINDEX`.
+    Reindex { target: ReindexTarget, name: Option<QualifiedName>, concurrently: bool },
+    /// `ALTER INDEX … RENAME` and other ALTER INDEX forms.
+    AlterIndex { name: QualifiedName, rename: bool },
+    /// `CREATE TABLE`.
+    CreateTable {
+        name: QualifiedName,
+        columns: Vec<ColumnSpec>,
+        partition_of: Option<QualifiedName>,
+        references: Vec<QualifiedName>,
+        temporary: bool,
+    },
+    /// `DROP TABLE`.
+    DropTable { names: Vec<QualifiedName>, cascade: bool },
+    /// `TRUNCATE`.
+    Truncate { tables: Vec<QualifiedName>, cascade: bool },
+    /// `VACUUM` (`full`) / `VACUUM (FULL)`.
+    Vacuum { full: bool, tables: Vec<QualifiedName> },
+    /// `CLUSTER`.
+    Cluster { table: Option<QualifiedName> },
+    /// `CREATE TRIGGER`.
+    CreateTrigger { table: QualifiedName },
+    /// `ALTER TYPE … ADD VALUE`.
+    AlterEnumAddValue { type_name: QualifiedName },
+    /// `ALTER TYPE` other forms.
+    AlterType { type_name: QualifiedName },
+    /// `LOCK TABLE`.
+    LockTable { tables: Vec<QualifiedName>, mode: crate::locks::LockMode },
+    /// `REFRESH MATERIALIZED VIEW`.
+    RefreshMatView { name: QualifiedName, concurrently: bool },
+    /// `CREATE ROLE/USER` or `ALTER ROLE/USER`, noting whether a password is present.
+    Role { has_password: bool },
+    /// `DROP DATABASE`.
+    DropDatabase { name: String },
+    /// `DROP SCHEMA`.
+    DropSchema { cascade: bool },
+    /// `DROP` of other objects (views, functions, types, …).
+    DropOther { what: String },
+    /// `DO` block.
+    Do { body: String },
+    /// `CREATE FUNCTION/PROCEDURE`.
+    CreateRoutine { body: Option<String> },
+    /// `CALL`.
+    Call,
+    /// `CREATE/ALTER DOMAIN … CHECK`/`ADD CONSTRAINT`.
+    DomainConstraint,
+    /// `ALTER SEQUENCE`, `CREATE SEQUENCE`.
+    Sequence,
+    /// `SET name …` — `value_ms` is parsed for `lock_timeout`/`statement_timeout`.
+    Set { name: String, value_ms: Option<u64>, local: bool },
+    /// `RESET name` / `RESET ALL`.
+    Reset { name: String },
+    /// Transaction control.
+    Tx(TxCommand),
+    /// DDL understood well enough to know it is harmless to existing data (CREATE VIEW,
+    /// COMMENT, GRANT, CREATE TYPE, CREATE EXTENSION, CREATE SCHEMA, …).
+    OtherDdl { what: String },
+    /// DML / queries / anything the classifier let through.
+    NotDdl,
+    /// DDL nothing understood: fail closed.
+    Unparseable { first_words: String, error: String },
+}
+
+/// Volatility helpers live next to the IR so rules and the planner agree on them.
+pub mod volatility {
+    use crate::facts::{Facts, Volatility};
+
+    /// Built-in functions and SQL value functions with their `provolatile` (PostgreSQL
+    /// catalog, `pg_proc`). Names not listed and not in the facts are treated as volatile.
+    const BUILTIN: &[(&str, Volatility)] = &[
+        ("now", Volatility::Stable),
+        ("current_timestamp", Volatility::Stable),
+        ("current_date", Volatility::Stable),
+        ("current_time", Volatility::Stable),
+        ("localtime", Volatility::Stable),
+        ("localtimestamp", Volatility::Stable),
+        ("transaction_timestamp", Volatility::Stable),
+        ("statement_timestamp", Volatility::Stable),
+        ("current_user", Volatility::Stable),
+        ("session_user", Volatility::Stable),
+        ("current_role", Volatility::Stable),
+        ("user", Volatility::Stable),
+        ("current_schema", Volatility::Stable),
+        ("current_catalog", Volatility::Stable),
+        ("current_setting", Volatility::Stable),
+        ("to_char", Volatility::Stable),
+        ("to_timestamp", Volatility::Immutable),
+        ("lower", Volatility::Immutable),
+        ("upper", Volatility::Immutable),
+        ("length", Volatility::Immutable),
+        ("concat", Volatility::Stable),
+        ("md5", Volatility::Immutable),
+        ("jsonb_build_object", Volatility::Stable),
+        ("json_build_object", Volatility::Stable),
+        ("jsonb_build_array", Volatility::Stable),
+        ("array_remove", Volatility::Immutable),
+        ("make_interval", Volatility::Immutable),
+        ("abs", Volatility::Immutable),
+        ("coalesce", Volatility::Immutable),
+        ("nullif", Volatility::Immutable),
+        ("greatest", Volatility::Immutable),
+        ("least", Volatility::Immutable),
+        ("random", Volatility::Volatile),
+        ("clock_timestamp", Volatility::Volatile),
+        ("timeofday", Volatility::Volatile),
+        ("gen_random_uuid", Volatility::Volatile),
+        ("uuid_generate_v1", Volatility::Volatile),
+        ("uuid_generate_v4", Volatility::Volatile),
+        ("uuidv4", Volatility::Volatile),
+        ("uuidv7", Volatility::Volatile),
+        ("nextval", Volatility::Volatile),
+        ("setval", Volatility::Volatile),
+    ];
+
+    /// Volatility of function `name` (lower-case; `pg_catalog.` stripped for the built-in
+    /// lookup). Facts win; unknown names are volatile.
+    #[must_use]
+    pub fn of(name: &str, facts: &Facts) -> Volatility {
+        if let Some(v) = facts.function_volatility.get(name) {
+            return *v;
+        }
+        let bare = name.strip_prefix("pg_catalog.").unwrap_or(name);
+        if let Some(v) = facts.function_volatility.get(bare) {
+            return *v;
+        }
+        BUILTIN
+            .iter()
+            .find(|(n, _)| *n == bare)
+            .map_or(Volatility::Volatile, |(_, v)| *v)
+    }
+}

@@ -1,0 +1,29 @@
+//! `DROP TABLE` destroys data and takes ACCESS EXCLUSIVE on the table and on the tables it
+//! references by foreign key.
+
+use super::{Category, Ctx, RuleDef, RuleId};
+use crate::decision::{Finding, Severity};
+use crate::ir::Stmt;
+
+pub(super) const DEF: RuleDef = RuleDef {
+    id: RuleId::DroppingTable,
+    aliases: &["ban-drop-table"],
+    severity: Severity::Warning,
+    category: Category::Compatibility,
+    summary: "DROP TABLE destroys data and breaks code still using the table",
+    check,
+};
+
+fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    if let Stmt::DropTable { names, cascade } = ctx.stmt {
+        for n in names {
+            if ctx.size(n) == super::ctx::SizeClass::CreatedInTx {
+                continue;
+            }
+            let extra = if *cascade { " (CASCADE also drops dependent views and foreign keys)" } else { "" };
+            out.push(ctx.finding(DEF.id,
+                format!("dropping `{n}` destroys its data and breaks code that still uses it{extra}"),
+                "stop using the table in code first; drop foreign keys pointing to it separately; keep a backup"));
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! Running more statements after the transaction took ACCESS EXCLUSIVE keeps that lock —
+//! and everything queued behind it — for their whole duration (eugene E4; locks are held to
+//! the end of the transaction, docs "Explicit Locking").
+
+use super::{Category, Ctx, RuleDef, RuleId};
+use crate::decision::{Finding, Severity};
+use crate::ir::Stmt;
+
+pub(super) const DEF: RuleDef = RuleDef {
+    id: RuleId::StatementAfterAccessExclusive,
+    aliases: &[],
+    severity: Severity::Warning,
+    category: Category::Transaction,
+    summary: "a statement runs while the transaction already holds ACCESS EXCLUSIVE",
+    check,
+};
+
+fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    if !ctx.tx.in_transaction() || matches!(ctx.stmt, Stmt::Tx(_) | Stmt::Set { .. } | Stmt::Reset { .. }) {
+        return;
+    }
+    let held: Vec<String> = ctx
+        .tx
+        .access_exclusive_held
+        .iter()
+        .filter(|r| !ctx.tx.created_in_tx.contains(*r) && !ctx.facts.created_in_tx.contains(*r))
+        .map(ToString::to_string)
+        .collect();
+    if !held.is_empty() {
+        out.push(ctx.finding(DEF.id,
+            format!("this runs while the transaction holds ACCESS EXCLUSIVE on `{}`: reads and writes there stay blocked until COMMIT", held.join("`, `")),
+            "commit right after the ACCESS EXCLUSIVE statement; put other work in its own transaction"));
+    }
+}

@@ -1,0 +1,132 @@
+//! Token-level parsing of transaction-control and session commands (`BEGIN`, `COMMIT`,
+//! `SET lock_timeout …`, `RESET`). These never need sqlparser: the classifier already knows
+//! the first key word, and only a handful of facts matter.
+
+use crate::ir::{Stmt, TxCommand};
+use crate::lexer::{significant, TokKind};
+
+/// Parse a statement the classifier put in the Transaction or Session class.
+#[must_use]
+pub fn parse(sql: &str) -> Stmt {
+    let toks: Vec<_> = significant(sql).collect();
+    let word = |i: usize| {
+        toks.get(i)
+            .filter(|t| t.kind == TokKind::Word)
+            .map(|t| t.text(sql).to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    let first = word(0);
+    match first.as_str() {
+        "begin" | "start" => Stmt::Tx(TxCommand::Begin),
+        "commit" | "end" => {
+            if word(1) == "prepared" {
+                Stmt::Tx(TxCommand::Other)
+            } else {
+                Stmt::Tx(TxCommand::Commit)
+            }
+        }
+        "abort" => Stmt::Tx(TxCommand::Rollback),
+        "rollback" => {
+            let rest: Vec<String> = (1..toks.len()).map(word).collect();
+            if rest.iter().any(|w| w == "to") {
+                Stmt::Tx(TxCommand::Savepoint)
+            } else if rest.first().is_some_and(|w| w == "prepared") {
+                Stmt::Tx(TxCommand::Other)
+            } else {
+                Stmt::Tx(TxCommand::Rollback)
+            }
+        }
+        "savepoint" | "release" => Stmt::Tx(TxCommand::Savepoint),
+        "prepare" => Stmt::Tx(TxCommand::Other),
+        "set" => {
+            let mut i = 1;
+            let mut local = false;
+            match word(1).as_str() {
+                "local" => {
+                    local = true;
+                    i = 2;
+                }
+                "session" if word(2) != "authorization" && word(2) != "characteristics" => i = 2,
+                _ => {}
+            }
+            let mut name = word(i);
+            if toks.get(i + 1).map(|t| t.kind) == Some(TokKind::Dot) {
+                name = format!("{name}.{}", word(i + 2));
+                i += 2;
+            }
+            // Skip `=` / `TO`.
+            let v = toks.get(i + 2).map(|t| t.text(sql)).unwrap_or("");
+            let value_ms = if name == "lock_timeout" || name == "statement_timeout" {
+                parse_duration_ms(v)
+            } else {
+                None
+            };
+            Stmt::Set {
+                name,
+                value_ms,
+                local,
+            }
+        }
+        "reset" => Stmt::Reset { name: word(1) },
+        _ => Stmt::NotDdl,
+    }
+}
+
+/// Parse a GUC duration as PostgreSQL does for `lock_timeout`/`statement_timeout` (unit
+/// default milliseconds; units `us`, `ms`, `s`, `min`, `h`, `d`; docs "Parameter Names and
+/// Values", §20.1.1). Returns `None` for `DEFAULT` or anything unreadable.
+#[must_use]
+pub fn parse_duration_ms(v: &str) -> Option<u64> {
+    let v = v.trim().trim_matches('\'').trim();
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let factor = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "ms" => 1.0,
+        "us" => 0.001,
+        "s" => 1000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => return None,
+    };
+    let ms = n * factor;
+    if ms.is_finite() && ms >= 0.0 {
+        // Truncation is intended: sub-millisecond values round down like the server's.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Some(ms as u64)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_set() {
+        assert_eq!(
+            parse("SET lock_timeout = '2s'"),
+            Stmt::Set {
+                name: "lock_timeout".into(),
+                value_ms: Some(2000),
+                local: false
+            }
+        );
+        assert_eq!(
+            parse("set local lock_timeout to 500"),
+            Stmt::Set {
+                name: "lock_timeout".into(),
+                value_ms: Some(500),
+                local: true
+            }
+        );
+        assert_eq!(parse("ROLLBACK TO SAVEPOINT a"), Stmt::Tx(TxCommand::Savepoint));
+        assert_eq!(parse("END"), Stmt::Tx(TxCommand::Commit));
+        assert_eq!(parse_duration_ms("'1min'"), Some(60_000));
+        assert_eq!(parse_duration_ms("DEFAULT"), None);
+    }
+}
