@@ -72,7 +72,7 @@ pub fn analyze(sql: &str, facts: &Facts, cfg: &AnalysisConfig) -> Vec<Decision> 
         let (class, stmt) = parse_statement(text);
         let fx = model::effects(&stmt, facts);
         let mut findings = Vec::new();
-        if !matches!(stmt, Stmt::NotDdl) {
+        if !matches!(stmt, Stmt::NotDdl) || !tracker.view.access_exclusive_held.is_empty() {
             let ctx = Ctx {
                 text,
                 stmt: &stmt,
