@@ -190,6 +190,32 @@ impl LocalCluster {
         read_postmaster_pid(&self.data_dir).map(|(pid, _)| pid)
     }
 
+    /// Makes the cluster outlive nothing: spawns a small watchdog shell that waits for the
+    /// current process to exit (however it exits, `SIGKILL` included), then stops the server
+    /// immediately and removes the temporary directory. Use it for clusters that are never
+    /// dropped (kept in a `static`) or whose owner may be killed.
+    pub fn reap_on_exit(&self) -> Result<(), LocalPgError> {
+        let pid = self.postmaster_pid().ok_or_else(|| LocalPgError::InvalidOptions {
+            reason: "the server is not running".into(),
+        })?;
+        let root = self.data_dir.parent().unwrap_or(&self.data_dir);
+        let script = format!(
+            "while kill -0 {me} 2>/dev/null; do sleep 0.2; done; kill -QUIT {pid} 2>/dev/null; \
+             i=0; while kill -0 {pid} 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; \
+             kill -KILL {pid} 2>/dev/null; rm -rf '{root}'",
+            me = std::process::id(),
+            root = root.display(),
+        );
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|source| LocalPgError::Spawn { program: PathBuf::from("sh"), source })?;
+        Ok(())
+    }
+
     /// Runs `sql` with `psql -X -A -t -v ON_ERROR_STOP=1 -c` as the superuser over the unix
     /// socket and returns stdout without its trailing newlines. Rows are one per line, columns
     /// separated by `|`. As with psql's `-d`, a `db` containing `=` or starting with

@@ -12,7 +12,10 @@ pub const USER: &str = "ddlgate";
 pub fn start() -> anyhow::Result<LocalCluster> {
     eprintln!("ddlgate: no --config or --upstream given: starting a throwaway PostgreSQL...");
     let opts = ClusterOptions { users: vec![UserSpec::trust(USER).with_superuser()], ..Default::default() };
-    LocalCluster::start(opts).context("starting the throwaway PostgreSQL (install postgresql, or set PG_BIN)")
+    let cluster = LocalCluster::start(opts).context("starting the throwaway PostgreSQL (install postgresql, or set PG_BIN)")?;
+    // Even if ddlgate is killed, the throwaway server must not outlive it.
+    cluster.reap_on_exit().context("starting the throwaway PostgreSQL's watchdog")?;
+    Ok(cluster)
 }
 
 /// Prints how to connect.
