@@ -35,6 +35,8 @@ pub struct Listen {
     pub max_message_bytes: usize,
     /// Seconds a client has to finish startup and authentication. Default 30.
     pub startup_timeout_secs: u64,
+    /// Seconds a client may leave a message half-sent before it is disconnected. Default 60.
+    pub message_timeout_secs: u64,
     /// Seconds sessions may keep running after SIGTERM/SIGINT before they are closed. Default 30.
     pub shutdown_timeout_secs: u64,
     /// Most concurrent client connections; further ones get SQLSTATE 53300. Default 10000.
@@ -47,6 +49,7 @@ impl Default for Listen {
             addr: SocketAddr::from(([127, 0, 0, 1], 6432)),
             max_message_bytes: 64 << 20,
             startup_timeout_secs: 30,
+            message_timeout_secs: 60,
             shutdown_timeout_secs: 30,
             max_connections: 10_000,
         }
@@ -190,6 +193,9 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
     }
     if l.startup_timeout_secs == 0 {
         return Err(ConfigError::invalid("listen.startup_timeout_secs", "must be at least 1"));
+    }
+    if l.message_timeout_secs == 0 {
+        return Err(ConfigError::invalid("listen.message_timeout_secs", "must be at least 1"));
     }
     if l.max_connections == 0 {
         return Err(ConfigError::invalid("listen.max_connections", "must be at least 1"));

@@ -147,7 +147,7 @@ async fn relay_session(
     let session = Mutex::new(session);
     let limits = RelayLimits {
         max_client_message: gw.config.listen.max_message_bytes,
-        message_timeout: Duration::from_secs(gw.config.listen.startup_timeout_secs),
+        message_timeout: Duration::from_secs(gw.config.listen.message_timeout_secs),
     };
     let mut boundary = Boundary::AtBoundary;
     let outcome = {
