@@ -1,0 +1,173 @@
+//! The `ddlgate` binary itself: the no-config embedded mode, flags instead of a file,
+//! `check-config`, SIGTERM handling, and real clients (psql, pgbench) through it.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ddlgate_testkit::{eventually, shared_pg, SUPER};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ddlgate");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// A gateway process, killed on drop if still running.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(args: &[&str]) -> Proc {
+    Proc(Command::new(BIN).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn ddlgate"))
+}
+
+fn wait_listening(port: u16) {
+    eventually(Duration::from_secs(60), "gateway listening", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+}
+
+fn tool(name: &str) -> Option<std::path::PathBuf> {
+    let bin = ddlgate_localpg::find_bin_dir().ok()?;
+    let p = bin.join(name);
+    p.is_file().then_some(p)
+}
+
+fn psql(port: u16, db: &str, sql: &str) -> std::process::Output {
+    let psql = tool("psql").expect("psql installed with the server");
+    Command::new(psql)
+        .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", SUPER.name, "-d", db, "-c", sql])
+        .output()
+        .expect("run psql")
+}
+
+#[test]
+fn check_config_accepts_the_example_and_names_bad_fields() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/gateway.example.toml");
+    let ok = Command::new(BIN).arg("check-config").arg("--config").arg(&example).output().expect("run");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[listen]\nadr = \"x\"\n[databases.\"*\"]\nhost = \"h\"\n").expect("write");
+    let out = Command::new(BIN).arg("check-config").arg("--config").arg(&bad).output().expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 2") && err.contains("adr"), "{err}");
+}
+
+#[test]
+fn flags_front_an_existing_server_and_sigterm_drains() {
+    let pg = shared_pg();
+    let port = free_port();
+    let mut gw = spawn(&["--listen", &format!("127.0.0.1:{port}"), "--upstream", &format!("127.0.0.1:{}", pg.port()), "--upstream-tls", "disable", "--shutdown-timeout", "5"]);
+    wait_listening(port);
+    let out = psql(port, "postgres", "SELECT 40 + 2");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");
+    // A session running when SIGTERM arrives finishes its work.
+    let psql_bin = tool("psql").expect("psql");
+    let slow = Command::new(psql_bin)
+        .args(["-X", "-A", "-t", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", SUPER.name, "-d", "postgres", "-c", "SELECT pg_sleep(1.5), 'finished'"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("slow psql");
+    eventually(Duration::from_secs(10), "slow query running", || {
+        pg.psql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(1.5)%'") == "1"
+    });
+    kill(Pid::from_raw(gw.0.id() as i32), Signal::SIGTERM).expect("SIGTERM");
+    let out = slow.wait_with_output().expect("slow psql output");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("finished"), "in-flight query completed");
+    let mut status = None;
+    eventually(Duration::from_secs(15), "gateway exit", || {
+        status = gw.0.try_wait().expect("try_wait");
+        status.is_some()
+    });
+    assert!(status.expect("exited").success());
+}
+
+#[test]
+fn no_config_starts_a_throwaway_postgres_and_cleans_it_up() {
+    let port = free_port();
+    let mut gw = spawn(&["--listen", &format!("127.0.0.1:{port}")]);
+    let stdout = gw.0.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut url = None;
+    let mut data_dir = None;
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        if let Some(rest) = line.split("data in ").nth(1) {
+            data_dir = Some(rest.trim_end_matches(").").to_owned());
+        }
+        if let Some(u) = line.trim().strip_prefix("psql \"") {
+            url = Some(u.trim_end_matches('"').to_owned());
+            break;
+        }
+    }
+    let url = url.expect("printed a psql connection string");
+    let data_dir = data_dir.expect("printed the data directory");
+    assert!(url.contains(&format!(":{port}/")), "{url}");
+    let psql_bin = tool("psql").expect("psql");
+    let out = Command::new(&psql_bin).args(["-X", "-A", "-t", &url, "-c", "SELECT current_setting('server_version_num')::int > 0"]).output().expect("psql");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "t", "{}", String::from_utf8_lossy(&out.stderr));
+    kill(Pid::from_raw(gw.0.id() as i32), Signal::SIGINT).expect("Ctrl-C");
+    eventually(Duration::from_secs(30), "gateway exit", || gw.0.try_wait().ok().flatten().is_some());
+    assert!(!Path::new(&data_dir).exists(), "throwaway data removed: {data_dir}");
+}
+
+#[test]
+fn pgbench_through_the_gateway_in_every_protocol() {
+    let Some(pgbench) = tool("pgbench") else {
+        eprintln!("pgbench not installed: skipped");
+        return;
+    };
+    let pg = shared_pg();
+    let db = pg.fresh_db("bench");
+    let port = free_port();
+    let _gw = spawn(&["--listen", &format!("127.0.0.1:{port}"), "--upstream", &format!("127.0.0.1:{}", pg.port()), "--upstream-tls", "disable"]);
+    wait_listening(port);
+    let common = ["-h", "127.0.0.1", "-p", &port.to_string(), "-U", SUPER.name];
+    let init = Command::new(&pgbench).args(common).args(["-i", "-s", "1", "-q", &db]).output().expect("pgbench -i");
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    for mode in ["simple", "extended", "prepared"] {
+        let out = Command::new(&pgbench).args(common).args(["-n", "-M", mode, "-c", "4", "-j", "2", "-t", "50", &db]).output().expect("pgbench");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{mode}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains("number of transactions actually processed: 200/200"), "{mode}: {text}");
+        assert!(text.contains("number of failed transactions: 0"), "{mode}: {text}");
+    }
+    let count = psql(pg.port(), &db, "SELECT count(*) FROM pgbench_history");
+    assert_eq!(String::from_utf8_lossy(&count.stdout).trim(), "600");
+}
+
+#[test]
+fn psql_features_through_the_gateway() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("psqlf");
+    let port = free_port();
+    let _gw = spawn(&["--listen", &format!("127.0.0.1:{port}"), "--upstream", &format!("127.0.0.1:{}", pg.port()), "--upstream-tls", "disable"]);
+    wait_listening(port);
+    let psql_bin = tool("psql").expect("psql");
+    let script = "CREATE TABLE t (id int, v text);\n\\copy t FROM stdin\n1\tone\n2\ttwo\n\\.\nSELECT string_agg(v, ',' ORDER BY id) FROM t;\n\\d t\n";
+    let mut child = Command::new(psql_bin)
+        .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", SUPER.name, "-d", &db, "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("psql");
+    use std::io::Write;
+    child.stdin.take().expect("stdin").write_all(script.as_bytes()).expect("write script");
+    let out = child.wait_with_output().expect("psql output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("one,two"), "{text}");
+    assert!(text.contains("id|integer"), "\\d works (catalog queries): {text}");
+}
