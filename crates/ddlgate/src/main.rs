@@ -44,7 +44,17 @@ fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = args.resolve(cluster.as_ref().map(|c| c.port()))?;
     logging::init(&config.log);
     let config = Arc::new(config);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let threads: usize = std::env::var("DDLGATE_WORKER_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let runtime = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        if threads > 1 {
+            b.worker_threads(threads);
+        }
+        b.enable_all().build()
+    }
+    .context("starting the runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(config.listen.addr)
             .await

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Side-by-side pgbench: ddlgate vs direct PostgreSQL vs PgBouncer (session mode).
+
+Starts a throwaway PostgreSQL, a release ddlgate and a PgBouncer in front of it, then runs
+pgbench select-only workloads interleaved (gateway, direct, pgbouncer, gateway, ...) for
+several rounds, so that the noise of a shared machine hits all three alike. Reports median TPS,
+the ratio to direct, and each proxy's own CPU time per transaction (utime+stime from
+/proc/PID/stat, all threads).
+
+Usage: bench/pgbench-compare.py [--rounds 3] [--seconds 5] [--scale 10]
+Needs: PostgreSQL server binaries (pg_config --bindir or PG_BIN), pgbench, pgbouncer
+(apt-get install -y postgresql pgbouncer), and cargo (it builds ddlgate --release).
+"""
+
+import argparse
+import glob
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def bin_dir():
+    if os.environ.get("PG_BIN"):
+        return os.environ["PG_BIN"]
+    try:
+        d = subprocess.check_output(["pg_config", "--bindir"], text=True).strip()
+        if os.path.exists(os.path.join(d, "initdb")):
+            return d
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+    if not dirs:
+        sys.exit("no PostgreSQL server binaries: apt-get install -y postgresql (or set PG_BIN)")
+    return dirs[-1]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, what, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"{what} did not start listening on {port}")
+
+
+def as_postgres():
+    """preexec_fn dropping to the postgres OS user when running as root."""
+    if os.geteuid() != 0:
+        return None
+    pw = pwd.getpwnam("postgres")
+
+    def drop():
+        os.setgid(pw.pw_gid)
+        os.setuid(pw.pw_uid)
+
+    return drop
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def run_pgbench(pgbench, port, db, mode, clients, seconds):
+    cmd = [pgbench, "-h", "127.0.0.1", "-p", str(port), "-U", "bench", "-n", "-S", "-M", mode,
+           "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds), db]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"pgbench failed: {' '.join(cmd)}\n{out.stderr}")
+    tps = float(re.search(r"tps = ([\d.]+)", out.stdout).group(1))
+    txns = int(re.search(r"number of transactions actually processed: (\d+)", out.stdout).group(1))
+    lat = float(re.search(r"latency average = ([\d.]+) ms", out.stdout).group(1))
+    return tps, txns, lat
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--scale", type=int, default=10)
+    args = ap.parse_args()
+
+    bindir = bin_dir()
+    pgbench = os.path.join(bindir, "pgbench")
+    pgbouncer = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not os.path.exists(pgbouncer):
+        sys.exit("pgbouncer not found: apt-get install -y pgbouncer")
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "ddlgate"], cwd=ROOT, check=True)
+    ddlgate = os.path.join(ROOT, "target", "release", "ddlgate")
+
+    work = tempfile.mkdtemp(prefix="ddlgate-bench-")
+    os.chmod(work, 0o777)
+    procs = []
+    try:
+        pg_port, gw_port, bouncer_port = free_port(), free_port(), free_port()
+        data = os.path.join(work, "data")
+        drop = as_postgres()
+        subprocess.run([os.path.join(bindir, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-N"],
+                       check=True, stdout=subprocess.DEVNULL, preexec_fn=drop)
+        with open(os.path.join(data, "postgresql.conf"), "a") as f:
+            f.write(f"port = {pg_port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{work}'\n"
+                    "max_connections = 200\nfsync = off\nsynchronous_commit = off\nshared_buffers = 256MB\n")
+        subprocess.run([os.path.join(bindir, "pg_ctl"), "-D", data, "-l", os.path.join(work, "pg.log"), "-w", "start"],
+                       check=True, stdout=subprocess.DEVNULL, preexec_fn=drop)
+        psql = os.path.join(bindir, "psql")
+        for sql in ("CREATE ROLE bench LOGIN SUPERUSER", "CREATE DATABASE bench OWNER bench"):
+            subprocess.run([psql, "-h", "127.0.0.1", "-p", str(pg_port), "-U", "postgres", "-qc", sql], check=True)
+        subprocess.run([pgbench, "-h", "127.0.0.1", "-p", str(pg_port), "-U", "bench", "-i", "-q", "-s", str(args.scale), "bench"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        gw = subprocess.Popen([ddlgate, "--listen", f"127.0.0.1:{gw_port}", "--upstream", f"127.0.0.1:{pg_port}",
+                               "--upstream-tls", "disable", "--log-level", "warn"], stdout=subprocess.DEVNULL)
+        procs.append(gw)
+        ini = os.path.join(work, "pgbouncer.ini")
+        with open(os.path.join(work, "users.txt"), "w") as f:
+            f.write('"bench" ""\n')
+        with open(ini, "w") as f:
+            f.write(f"[databases]\nbench = host=127.0.0.1 port={pg_port} dbname=bench\n"
+                    f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {bouncer_port}\nunix_socket_dir =\n"
+                    f"auth_type = trust\nauth_file = {work}/users.txt\npool_mode = session\n"
+                    "max_client_conn = 200\ndefault_pool_size = 100\nlogfile = /dev/null\n")
+        os.chmod(ini, 0o644)
+        bouncer = subprocess.Popen([pgbouncer, ini], preexec_fn=drop, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(bouncer)
+        wait_port(gw_port, "ddlgate")
+        wait_port(bouncer_port, "pgbouncer")
+        version = subprocess.check_output([pgbouncer, "--version"], text=True).splitlines()[0]
+
+        targets = [("ddlgate", gw_port, gw.pid), ("direct", pg_port, None), ("pgbouncer", bouncer_port, bouncer.pid)]
+        workloads = [(m, c) for m in ("simple", "extended", "prepared") for c in (8, 32)] + [("prepared", 1)]
+        results = {}  # (workload, target) -> list of (tps, cpu_us_per_txn, latency_ms)
+        for r in range(args.rounds):
+            for (mode, clients) in workloads:
+                for name, port, pid in targets:
+                    before = cpu_seconds(pid) if pid else 0.0
+                    tps, txns, lat = run_pgbench(pgbench, port, "bench", mode, clients, args.seconds)
+                    cpu = (cpu_seconds(pid) - before) * 1e6 / txns if pid else None
+                    results.setdefault((mode, clients), {}).setdefault(name, []).append((tps, cpu, lat))
+                    print(f"round {r + 1} {mode:8} c={clients:<2} {name:9} tps={tps:9.0f} lat={lat:.3f}ms"
+                          + (f" cpu/txn={cpu:.1f}us" if cpu is not None else ""), file=sys.stderr, flush=True)
+
+        print(f"\nselect-only (pgbench -S), {args.rounds} interleaved rounds x {args.seconds}s, scale {args.scale}, "
+              f"{os.cpu_count()} cores; {version}; medians\n")
+        print("| workload | direct TPS | ddlgate TPS | ddlgate / direct | PgBouncer TPS | PgBouncer / direct "
+              "| ddlgate CPU µs/txn | PgBouncer CPU µs/txn |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for (mode, clients), by in results.items():
+            med = {n: statistics.median(x[0] for x in v) for n, v in by.items()}
+            cpu = {n: statistics.median(x[1] for x in v) for n, v in by.items() if v[0][1] is not None}
+            lat = {n: statistics.median(x[2] for x in v) for n, v in by.items()}
+            label = f"{mode}, {clients} clients" if clients > 1 else f"{mode}, 1 client (latency ms: direct {lat['direct']:.3f}, ddlgate {lat['ddlgate']:.3f}, PgBouncer {lat['pgbouncer']:.3f})"
+            print(f"| {label} | {med['direct']:.0f} | {med['ddlgate']:.0f} | {med['ddlgate'] / med['direct']:.2f} | "
+                  f"{med['pgbouncer']:.0f} | {med['pgbouncer'] / med['direct']:.2f} | {cpu['ddlgate']:.1f} | {cpu['pgbouncer']:.1f} |")
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        subprocess.run([os.path.join(bin_dir(), "pg_ctl"), "-D", os.path.join(work, "data"), "-m", "immediate", "stop"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=as_postgres())
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
