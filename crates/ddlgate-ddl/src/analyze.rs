@@ -67,7 +67,9 @@ pub fn analyze(sql: &str, facts: &Facts, cfg: &AnalysisConfig) -> Vec<Decision> 
     };
     let mut out = Vec::with_capacity(n_stmts);
     for seg in &segments {
-        let Some(span) = seg.stmt.clone() else { continue };
+        let Some(span) = seg.stmt.clone() else {
+            continue;
+        };
         let text = sql.get(span.clone()).unwrap_or("");
         let (class, stmt) = parse_statement(text);
         let fx = model::effects(&stmt, facts);
@@ -91,7 +93,7 @@ pub fn analyze(sql: &str, facts: &Facts, cfg: &AnalysisConfig) -> Vec<Decision> 
         } else {
             Vec::new()
         };
-        findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         let (plan, verdict) = decide(&stmt, &findings, facts, &tracker.view);
         tracker.after(&stmt, &fx);
         out.push(Decision {
@@ -196,7 +198,11 @@ impl Tracker {
             Stmt::CreateTable { name, .. } => {
                 self.view.created_in_tx.insert(name.clone());
             }
-            Stmt::CreateIndex { name: Some(n), table, .. } => {
+            Stmt::CreateIndex {
+                name: Some(n),
+                table,
+                ..
+            } => {
                 let mut n = n.clone();
                 if n.schema.is_none() {
                     n.schema.clone_from(&table.schema);

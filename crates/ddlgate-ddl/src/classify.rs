@@ -34,7 +34,15 @@ const DDL: &[&str] = &[
     "reassign", "rename",
 ];
 const TX: &[&str] = &[
-    "begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release", "prepare",
+    "begin",
+    "start",
+    "commit",
+    "end",
+    "rollback",
+    "abort",
+    "savepoint",
+    "release",
+    "prepare",
 ];
 const SESSION: &[&str] = &["set", "reset", "show", "discard"];
 const DML: &[&str] = &[
@@ -108,7 +116,10 @@ mod tests {
 
     #[test]
     fn classifies() {
-        assert_eq!(classify("  /* a /* b */ */ -- x\n ALTER TABLE t"), StatementClass::MaybeDdl);
+        assert_eq!(
+            classify("  /* a /* b */ */ -- x\n ALTER TABLE t"),
+            StatementClass::MaybeDdl
+        );
         assert_eq!(classify("(select 1)"), StatementClass::Dml);
         assert_eq!(classify("select 1"), StatementClass::Dml);
         assert_eq!(classify("Begin"), StatementClass::Transaction);

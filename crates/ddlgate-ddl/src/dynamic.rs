@@ -50,7 +50,10 @@ impl DynamicDdl {
 const DDL_HEADS: &[(&str, &[&str])] = &[
     ("alter", &["table", "index", "type", "sequence", "column"]),
     ("create", &["index", "unique", "table", "trigger"]),
-    ("drop", &["table", "index", "column", "schema", "database", "type"]),
+    (
+        "drop",
+        &["table", "index", "column", "schema", "database", "type"],
+    ),
     ("truncate", &[]),
     ("reindex", &[]),
     ("cluster", &[]),

@@ -154,7 +154,9 @@ impl Facts {
         self.tables.get(table).or_else(|| {
             self.tables
                 .iter()
-                .find(|(k, _)| k.name == table.name && (k.schema.is_none() || table.schema.is_none()))
+                .find(|(k, _)| {
+                    k.name == table.name && (k.schema.is_none() || table.schema.is_none())
+                })
                 .map(|(_, v)| v)
         })
     }

@@ -149,12 +149,11 @@ const TABLE: &[(&[&str], Build)] = &[
 ];
 
 fn other(t: &Toks<'_>) -> Stmt {
-    let what: Vec<String> = t
-        .t
-        .iter()
-        .take(2)
-        .map(|x| x.text(t.sql).to_ascii_uppercase())
-        .collect();
+    let what: Vec<String> =
+        t.t.iter()
+            .take(2)
+            .map(|x| x.text(t.sql).to_ascii_uppercase())
+            .collect();
     Stmt::OtherDdl {
         what: what.join(" "),
     }
@@ -204,7 +203,12 @@ fn drop_index(t: &Toks<'_>) -> Option<Stmt> {
 
 fn reindex(t: &Toks<'_>) -> Option<Stmt> {
     let (opts, mut i) = t.paren_opts(1);
-    let target = match t.t.get(i).map(|x| x.text(t.sql).to_ascii_lowercase())?.as_str() {
+    let target = match t
+        .t
+        .get(i)
+        .map(|x| x.text(t.sql).to_ascii_lowercase())?
+        .as_str()
+    {
         "index" => ReindexTarget::Index,
         "table" => ReindexTarget::Table,
         "schema" => ReindexTarget::Schema,
@@ -265,7 +269,9 @@ fn alter_table(t: &Toks<'_>) -> Option<Stmt> {
         }
         let column = ident_value(t.t.get(j)?, t.sql);
         let k = j + 1;
-        if t.kw(k, "set") && (t.kw(k + 1, "statistics") || t.t.get(k + 1).map(|x| x.kind) == Some(TokKind::LParen))
+        if t.kw(k, "set")
+            && (t.kw(k + 1, "statistics")
+                || t.t.get(k + 1).map(|x| x.kind) == Some(TokKind::LParen))
             || t.kw(k, "reset")
         {
             AlterAction::SetColumnStatistics { column }
@@ -279,7 +285,10 @@ fn alter_table(t: &Toks<'_>) -> Option<Stmt> {
         } else if t.kw(k, "drop") && t.kw(k + 1, "expression") {
             AlterAction::AlterColumnExpression { column, drop: true }
         } else if t.kw(k, "set") && t.kw(k + 1, "expression") {
-            AlterAction::AlterColumnExpression { column, drop: false }
+            AlterAction::AlterColumnExpression {
+                column,
+                drop: false,
+            }
         } else if t.kw(k, "type") || t.kw(k, "set") && t.kw(k + 1, "data") {
             // `TYPE … COLLATE …`: a type change whose effect we cannot model → refuse.
             return None;
@@ -300,11 +309,19 @@ fn alter_table(t: &Toks<'_>) -> Option<Stmt> {
             .split_whitespace()
             .all(|o| o == "FILLFACTOR" || o.starts_with("AUTOVACUUM_") || o == "TOAST" || o == ".");
         AlterAction::SetStorageParams { weak }
-    } else if t.kw(i, "inherit") || t.kw(i, "no") && t.kw(i + 1, "inherit") || t.kw(i, "of") || t.kw(i, "not") && t.kw(i + 1, "of") {
+    } else if t.kw(i, "inherit")
+        || t.kw(i, "no") && t.kw(i + 1, "inherit")
+        || t.kw(i, "of")
+        || t.kw(i, "not") && t.kw(i + 1, "of")
+    {
         AlterAction::OtherAccessExclusive {
             what: "INHERIT/OF".to_owned(),
         }
-    } else if t.kw(i, "add") && t.kw(i + 1, "constraint") && t.kw(i + 3, "not") && t.kw(i + 4, "null") {
+    } else if t.kw(i, "add")
+        && t.kw(i + 1, "constraint")
+        && t.kw(i + 3, "not")
+        && t.kw(i + 4, "null")
+    {
         // PG 18 `ADD CONSTRAINT n NOT NULL col [NOT VALID]`.
         let column = ident_value(t.t.get(i + 5)?, t.sql);
         let not_valid = t.kw(i + 6, "not") && t.kw(i + 7, "valid");
@@ -467,18 +484,22 @@ mod tests {
         ));
         assert!(matches!(
             parse("REINDEX (VERBOSE) TABLE CONCURRENTLY orders"),
-            Some(Stmt::Reindex { target: ReindexTarget::Table, concurrently: true, .. })
+            Some(Stmt::Reindex {
+                target: ReindexTarget::Table,
+                concurrently: true,
+                ..
+            })
         ));
         assert!(matches!(
             parse("ALTER TABLE o DETACH PARTITION o_2023 CONCURRENTLY"),
             Some(Stmt::AlterTable { ref actions, .. })
                 if matches!(actions[0], AlterAction::DetachPartition { mode: DetachMode::Concurrently, .. })
         ));
-        assert!(matches!(parse("VACUUM (FULL, ANALYZE) t"), Some(Stmt::Vacuum { full: true, .. })));
-        assert!(matches!(parse("CREATE PUBLICATION p FOR ALL TABLES"), None));
         assert!(matches!(
-            parse("ALTER TABLE t ALTER COLUMN c TYPE text COLLATE \"C\""),
-            None
+            parse("VACUUM (FULL, ANALYZE) t"),
+            Some(Stmt::Vacuum { full: true, .. })
         ));
+        assert!(parse("CREATE PUBLICATION p FOR ALL TABLES").is_none());
+        assert!(parse("ALTER TABLE t ALTER COLUMN c TYPE text COLLATE \"C\"").is_none());
     }
 }

@@ -223,7 +223,9 @@ impl Iterator for Lexer<'_> {
                 let n = s.iter().position(|&c| c == b'\n').unwrap_or(s.len());
                 (TokKind::LineComment, start + n)
             }
-            b'/' if self.peek(1) == Some(b'*') => (TokKind::BlockComment, self.scan_block_comment()),
+            b'/' if self.peek(1) == Some(b'*') => {
+                (TokKind::BlockComment, self.scan_block_comment())
+            }
             b'\'' => (TokKind::String, self.scan_quoted(start, b'\'', false)),
             b'"' => (TokKind::QuotedIdent, self.scan_quoted(start, b'"', false)),
             b'e' | b'E' if self.peek(1) == Some(b'\'') => {
@@ -234,7 +236,9 @@ impl Iterator for Lexer<'_> {
                 self.pos += 1;
                 (TokKind::String, self.scan_quoted(start, b'\'', false))
             }
-            b'u' | b'U' if self.peek(1) == Some(b'&') && matches!(self.peek(2), Some(b'\'' | b'"')) => {
+            b'u' | b'U'
+                if self.peek(1) == Some(b'&') && matches!(self.peek(2), Some(b'\'' | b'"')) =>
+            {
                 let q = self.peek(2).unwrap_or(b'\'');
                 self.pos += 2;
                 let kind = if q == b'"' {
@@ -347,7 +351,9 @@ mod tests {
     use super::*;
 
     fn kinds(s: &str) -> Vec<(TokKind, &str)> {
-        Lexer::new(s).map(|t| (t.kind, &s[t.span.clone()])).collect()
+        Lexer::new(s)
+            .map(|t| (t.kind, &s[t.span.clone()]))
+            .collect()
     }
 
     #[test]

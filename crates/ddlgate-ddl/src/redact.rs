@@ -56,7 +56,10 @@ mod tests {
             redact("alter user x with encrypted password E'a\\'b'; select 'password'"),
             "alter user x with encrypted password '<redacted>'; select 'password'"
         );
-        assert_eq!(redact("ALTER ROLE x PASSWORD NULL"), "ALTER ROLE x PASSWORD NULL");
+        assert_eq!(
+            redact("ALTER ROLE x PASSWORD NULL"),
+            "ALTER ROLE x PASSWORD NULL"
+        );
         assert!(!has_password("select 1"));
     }
 }

@@ -124,7 +124,10 @@ mod tests {
                 local: true
             }
         );
-        assert_eq!(parse("ROLLBACK TO SAVEPOINT a"), Stmt::Tx(TxCommand::Savepoint));
+        assert_eq!(
+            parse("ROLLBACK TO SAVEPOINT a"),
+            Stmt::Tx(TxCommand::Savepoint)
+        );
         assert_eq!(parse("END"), Stmt::Tx(TxCommand::Commit));
         assert_eq!(parse_duration_ms("'1min'"), Some(60_000));
         assert_eq!(parse_duration_ms("DEFAULT"), None);

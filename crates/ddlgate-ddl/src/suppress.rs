@@ -88,7 +88,8 @@ pub fn apply(trivia: &str, findings: &mut Vec<Finding>) -> Vec<Suppressed> {
                 rule: RuleId::InvalidSuppression,
                 severity: Severity::Error,
                 message,
-                help: "write `-- ddlgate:allow <rule-id> reason: <why>` with a known rule id".into(),
+                help: "write `-- ddlgate:allow <rule-id> reason: <why>` with a known rule id"
+                    .into(),
             }),
         }
     }
@@ -110,11 +111,17 @@ mod tests {
             }
         );
         assert!(matches!(d[1], Directive::Invalid(_)));
-        assert!(matches!(directives("-- ddlgate:allow nope reason: x")[0], Directive::Invalid(_)));
+        assert!(matches!(
+            directives("-- ddlgate:allow nope reason: x")[0],
+            Directive::Invalid(_)
+        ));
         // squawk alias accepted
         assert!(matches!(
             directives("-- ddlgate:allow ban-drop-column reason: ok")[0],
-            Directive::Allow { rule: RuleId::DroppingColumn, .. }
+            Directive::Allow {
+                rule: RuleId::DroppingColumn,
+                ..
+            }
         ));
     }
 }

@@ -1,9 +1,12 @@
 //! Scenario tests: facts, transaction state, size awareness, fallback and fail-closed,
 //! lint output formats and exit status.
 
+#![allow(clippy::unwrap_used)]
+
 use ddlgate_ddl::lint::{lint, render, Format, LintOptions};
 use ddlgate_ddl::{
-    analyze, redact, AnalysisConfig, Facts, LockMode, RuleId, Severity, TableFacts, TxState, Verdict,
+    analyze, redact, AnalysisConfig, Facts, LockMode, RuleId, Severity, TableFacts, TxState,
+    Verdict,
 };
 
 fn rules(sql: &str, facts: &Facts) -> Vec<(RuleId, Severity)> {
@@ -14,41 +17,112 @@ fn rules(sql: &str, facts: &Facts) -> Vec<(RuleId, Severity)> {
 }
 
 fn has(sql: &str, facts: &Facts, rule: RuleId) -> Option<Severity> {
-    rules(sql, facts).into_iter().find(|(r, _)| *r == rule).map(|(_, s)| s)
+    rules(sql, facts)
+        .into_iter()
+        .find(|(r, _)| *r == rule)
+        .map(|(_, s)| s)
 }
 
 #[test]
 fn versions_change_the_verdict() {
     let add = "ALTER TABLE t ADD COLUMN c int DEFAULT 0";
-    assert_eq!(has(add, &Facts::for_major(10), RuleId::AddingFieldWithVolatileDefault), Some(Severity::Error));
-    assert_eq!(has(add, &Facts::for_major(11), RuleId::AddingFieldWithVolatileDefault), None);
+    assert_eq!(
+        has(
+            add,
+            &Facts::for_major(10),
+            RuleId::AddingFieldWithVolatileDefault
+        ),
+        Some(Severity::Error)
+    );
+    assert_eq!(
+        has(
+            add,
+            &Facts::for_major(11),
+            RuleId::AddingFieldWithVolatileDefault
+        ),
+        None
+    );
     let now = "ALTER TABLE t ADD COLUMN c timestamptz DEFAULT now()";
-    assert_eq!(has(now, &Facts::default(), RuleId::AddingFieldWithVolatileDefault), None);
+    assert_eq!(
+        has(
+            now,
+            &Facts::default(),
+            RuleId::AddingFieldWithVolatileDefault
+        ),
+        None
+    );
     let user_fn = "ALTER TABLE t ADD COLUMN c text DEFAULT my_fn()";
-    assert!(has(user_fn, &Facts::default(), RuleId::AddingFieldWithVolatileDefault).is_some());
+    assert!(has(
+        user_fn,
+        &Facts::default(),
+        RuleId::AddingFieldWithVolatileDefault
+    )
+    .is_some());
     let mut f = Facts::default();
-    f.function_volatility.insert("my_fn".into(), ddlgate_ddl::Volatility::Stable);
-    assert_eq!(has(user_fn, &f, RuleId::AddingFieldWithVolatileDefault), None);
+    f.function_volatility
+        .insert("my_fn".into(), ddlgate_ddl::Volatility::Stable);
+    assert_eq!(
+        has(user_fn, &f, RuleId::AddingFieldWithVolatileDefault),
+        None
+    );
 }
 
 #[test]
 fn size_awareness_and_created_in_tx() {
     let sql = "CREATE INDEX i ON small (a)";
     let mut f = Facts::default();
-    assert_eq!(has(sql, &f, RuleId::RequireConcurrentIndexCreation), Some(Severity::Error));
-    f.tables.insert("small".into(), TableFacts { est_rows: Some(50), bytes: Some(8192), ..TableFacts::default() });
-    assert_eq!(has(sql, &f, RuleId::RequireConcurrentIndexCreation), Some(Severity::Info));
-    f.tables.insert("small".into(), TableFacts { est_rows: Some(50_000_000), ..TableFacts::default() });
-    assert_eq!(has(sql, &f, RuleId::RequireConcurrentIndexCreation), Some(Severity::Error));
+    assert_eq!(
+        has(sql, &f, RuleId::RequireConcurrentIndexCreation),
+        Some(Severity::Error)
+    );
+    f.tables.insert(
+        "small".into(),
+        TableFacts {
+            est_rows: Some(50),
+            bytes: Some(8192),
+            ..TableFacts::default()
+        },
+    );
+    assert_eq!(
+        has(sql, &f, RuleId::RequireConcurrentIndexCreation),
+        Some(Severity::Info)
+    );
+    f.tables.insert(
+        "small".into(),
+        TableFacts {
+            est_rows: Some(50_000_000),
+            ..TableFacts::default()
+        },
+    );
+    assert_eq!(
+        has(sql, &f, RuleId::RequireConcurrentIndexCreation),
+        Some(Severity::Error)
+    );
     // Missing rows ⇒ large.
-    f.tables.insert("small".into(), TableFacts { bytes: Some(1), ..TableFacts::default() });
-    assert_eq!(has(sql, &f, RuleId::RequireConcurrentIndexCreation), Some(Severity::Error));
+    f.tables.insert(
+        "small".into(),
+        TableFacts {
+            bytes: Some(1),
+            ..TableFacts::default()
+        },
+    );
+    assert_eq!(
+        has(sql, &f, RuleId::RequireConcurrentIndexCreation),
+        Some(Severity::Error)
+    );
     let script = "BEGIN; CREATE TABLE fresh (a int); CREATE INDEX i ON fresh (a); ALTER TABLE fresh ALTER COLUMN a SET NOT NULL; COMMIT;";
     let all = rules(script, &Facts::default());
     assert!(!all.iter().any(|(_, s)| *s == Severity::Error), "{all:?}");
     let mut f = Facts::default();
     f.created_in_tx.insert("t".into());
-    assert_eq!(has("ALTER TABLE t ALTER COLUMN a SET NOT NULL", &f, RuleId::SettingNotNull), None);
+    assert_eq!(
+        has(
+            "ALTER TABLE t ALTER COLUMN a SET NOT NULL",
+            &f,
+            RuleId::SettingNotNull
+        ),
+        None
+    );
 }
 
 #[test]
@@ -57,23 +131,57 @@ fn validated_check_makes_set_not_null_safe() {
     let mut tf = TableFacts::default();
     tf.validated_not_null_checks.insert("a".into());
     f.tables.insert("public.t".into(), tf);
-    let d = &analyze("ALTER TABLE t ALTER COLUMN a SET NOT NULL", &f, &AnalysisConfig::default())[0];
+    let d = &analyze(
+        "ALTER TABLE t ALTER COLUMN a SET NOT NULL",
+        &f,
+        &AnalysisConfig::default(),
+    )[0];
     assert!(d.findings.iter().all(|x| x.rule != RuleId::SettingNotNull));
     assert_eq!(d.scan, ddlgate_ddl::model::Scan::No);
-    let d = &analyze("ALTER TABLE t ALTER COLUMN a SET NOT NULL", &Facts::for_major(11), &AnalysisConfig::default())[0];
+    let d = &analyze(
+        "ALTER TABLE t ALTER COLUMN a SET NOT NULL",
+        &Facts::for_major(11),
+        &AnalysisConfig::default(),
+    )[0];
     assert_eq!(d.scan, ddlgate_ddl::model::Scan::Verify);
 }
 
 #[test]
 fn transaction_state_rules() {
     let mut f = Facts::default();
-    assert_eq!(has("CREATE INDEX CONCURRENTLY i ON t (a)", &f, RuleId::ConcurrentlyInTransaction), None);
-    assert!(has("SELECT 1; CREATE INDEX CONCURRENTLY i ON t (a)", &f, RuleId::ConcurrentlyInTransaction).is_some());
+    assert_eq!(
+        has(
+            "CREATE INDEX CONCURRENTLY i ON t (a)",
+            &f,
+            RuleId::ConcurrentlyInTransaction
+        ),
+        None
+    );
+    assert!(has(
+        "SELECT 1; CREATE INDEX CONCURRENTLY i ON t (a)",
+        &f,
+        RuleId::ConcurrentlyInTransaction
+    )
+    .is_some());
     f.submission = ddlgate_ddl::Submission::StatementByStatement;
-    assert_eq!(has("SELECT 1; CREATE INDEX CONCURRENTLY i ON t (a)", &f, RuleId::ConcurrentlyInTransaction), None);
-    let mut f = Facts::default();
-    f.tx_state = TxState::InBlock;
-    assert!(has("DROP INDEX CONCURRENTLY i", &f, RuleId::ConcurrentlyInTransaction).is_some());
+    assert_eq!(
+        has(
+            "SELECT 1; CREATE INDEX CONCURRENTLY i ON t (a)",
+            &f,
+            RuleId::ConcurrentlyInTransaction
+        ),
+        None
+    );
+    let f = Facts {
+        tx_state: TxState::InBlock,
+        ..Facts::default()
+    };
+    assert!(has(
+        "DROP INDEX CONCURRENTLY i",
+        &f,
+        RuleId::ConcurrentlyInTransaction
+    )
+    .is_some());
     assert!(has("VACUUM t", &f, RuleId::ConcurrentlyInTransaction).is_some());
     let mut f = Facts::default();
     f.access_exclusive_held.insert("t".into());
@@ -81,23 +189,48 @@ fn transaction_state_rules() {
     assert!(has("SELECT * FROM t", &f, RuleId::StatementAfterAccessExclusive).is_some());
     // lock_timeout tracking
     let script = "SET lock_timeout = '1s'; ALTER TABLE t ADD COLUMN c int";
-    assert_eq!(has(script, &Facts::default(), RuleId::RequireLockTimeout), None);
+    assert_eq!(
+        has(script, &Facts::default(), RuleId::RequireLockTimeout),
+        None
+    );
     let script = "SET lock_timeout = 0; ALTER TABLE t ADD COLUMN c int";
     assert!(has(script, &Facts::default(), RuleId::RequireLockTimeout).is_some());
 }
 
 #[test]
 fn locks_follow_the_model() {
-    let d = &analyze("ALTER TABLE o ADD CONSTRAINT f FOREIGN KEY (c) REFERENCES p (id) NOT VALID", &Facts::default(), &AnalysisConfig::default())[0];
+    let d = &analyze(
+        "ALTER TABLE o ADD CONSTRAINT f FOREIGN KEY (c) REFERENCES p (id) NOT VALID",
+        &Facts::default(),
+        &AnalysisConfig::default(),
+    )[0];
     assert_eq!(d.locks.get(&"o".into()), Some(&LockMode::ShareRowExclusive));
     assert_eq!(d.locks.get(&"p".into()), Some(&LockMode::ShareRowExclusive));
-    let d = &analyze("ALTER TABLE o ATTACH PARTITION o_1 FOR VALUES IN (1)", &Facts::default(), &AnalysisConfig::default())[0];
-    assert_eq!(d.locks.get(&"o".into()), Some(&LockMode::ShareUpdateExclusive));
+    let d = &analyze(
+        "ALTER TABLE o ATTACH PARTITION o_1 FOR VALUES IN (1)",
+        &Facts::default(),
+        &AnalysisConfig::default(),
+    )[0];
+    assert_eq!(
+        d.locks.get(&"o".into()),
+        Some(&LockMode::ShareUpdateExclusive)
+    );
     assert_eq!(d.locks.get(&"o_1".into()), Some(&LockMode::AccessExclusive));
-    let d = &analyze("ALTER TABLE o ATTACH PARTITION o_1 FOR VALUES IN (1)", &Facts::for_major(11), &AnalysisConfig::default())[0];
+    let d = &analyze(
+        "ALTER TABLE o ATTACH PARTITION o_1 FOR VALUES IN (1)",
+        &Facts::for_major(11),
+        &AnalysisConfig::default(),
+    )[0];
     assert_eq!(d.locks.get(&"o".into()), Some(&LockMode::AccessExclusive));
-    let d = &analyze("ALTER TABLE o ALTER COLUMN c SET STATISTICS 500", &Facts::default(), &AnalysisConfig::default())[0];
-    assert_eq!(d.locks.get(&"o".into()), Some(&LockMode::ShareUpdateExclusive));
+    let d = &analyze(
+        "ALTER TABLE o ALTER COLUMN c SET STATISTICS 500",
+        &Facts::default(),
+        &AnalysisConfig::default(),
+    )[0];
+    assert_eq!(
+        d.locks.get(&"o".into()),
+        Some(&LockMode::ShareUpdateExclusive)
+    );
     assert_eq!(d.verdict, Verdict::Allow);
 }
 
@@ -106,8 +239,14 @@ fn fail_closed_and_configurable() {
     let sql = "CREATE RULE r AS ON INSERT TO t DO INSTEAD NOTHING";
     let d = &analyze(sql, &Facts::default(), &AnalysisConfig::default())[0];
     assert_eq!(d.verdict, Verdict::Block);
-    let cfg = AnalysisConfig { unparseable: ddlgate_ddl::UnparseablePolicy::Warn, ..AnalysisConfig::default() };
-    assert_eq!(analyze(sql, &Facts::default(), &cfg)[0].verdict, Verdict::Warn);
+    let cfg = AnalysisConfig {
+        unparseable: ddlgate_ddl::UnparseablePolicy::Warn,
+        ..AnalysisConfig::default()
+    };
+    assert_eq!(
+        analyze(sql, &Facts::default(), &cfg)[0].verdict,
+        Verdict::Warn
+    );
     // pg_dump-style harmless forms pass.
     for ok in [
         "CREATE SEQUENCE public.orders_id_seq AS integer START WITH 1 INCREMENT BY 1 NO MINVALUE NO MAXVALUE CACHE 1",
@@ -137,7 +276,10 @@ fn lint_formats_and_exit_status() {
     assert!(report.should_fail());
     assert_eq!(report.exit_code(), 1);
     let text = render(&report, Format::Text);
-    assert!(text.contains("error[require-concurrent-index-creation]"), "{text}");
+    assert!(
+        text.contains("error[require-concurrent-index-creation]"),
+        "{text}"
+    );
     assert!(text.contains("--> m/001.sql:2:1"), "{text}");
     assert!(text.contains("2 | CREATE INDEX i ON t (a)"), "{text}");
     assert!(text.contains("  | ^^^^^^^^^^^^^^^^^^^^^^^"), "{text}");
@@ -145,19 +287,39 @@ fn lint_formats_and_exit_status() {
     assert!(gh.contains("::error file=m/001.sql,line=2,col=1"), "{gh}");
     let sarif: serde_json::Value = serde_json::from_str(&render(&report, Format::Sarif)).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
-    assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], "require-concurrent-index-creation");
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["ruleId"],
+        "require-concurrent-index-creation"
+    );
     let json: serde_json::Value = serde_json::from_str(&render(&report, Format::Json)).unwrap();
     assert!(json.as_array().unwrap().len() >= 2);
     // Warnings alone exit 0.
-    let only_warn = lint(&[("w.sql", "SET lock_timeout = '1s';\nALTER TABLE t RENAME COLUMN a TO b;")], &LintOptions::new(15, false));
-    assert_eq!(only_warn.exit_code(), 0, "{}", render(&only_warn, Format::Text));
+    let only_warn = lint(
+        &[(
+            "w.sql",
+            "SET lock_timeout = '1s';\nALTER TABLE t RENAME COLUMN a TO b;",
+        )],
+        &LintOptions::new(15, false),
+    );
+    assert_eq!(
+        only_warn.exit_code(),
+        0,
+        "{}",
+        render(&only_warn, Format::Text)
+    );
 }
 
 #[test]
 fn plan_rendering() {
     let sql = "ALTER TABLE orders ALTER COLUMN status SET NOT NULL";
-    let out = ddlgate_ddl::lint::render_plan(sql, &analyze(sql, &Facts::default(), &AnalysisConfig::default()));
+    let out = ddlgate_ddl::lint::render_plan(
+        sql,
+        &analyze(sql, &Facts::default(), &AnalysisConfig::default()),
+    );
     assert!(out.contains("-- plan: "), "{out}");
     assert!(out.contains("SET LOCAL lock_timeout = '2000ms';"), "{out}");
-    assert!(out.contains("VALIDATE CONSTRAINT orders_status_not_null"), "{out}");
+    assert!(
+        out.contains("VALIDATE CONSTRAINT orders_status_not_null"),
+        "{out}"
+    );
 }

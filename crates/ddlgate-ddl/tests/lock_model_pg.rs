@@ -4,6 +4,8 @@
 //!
 //! Skipped (with a message) when no PostgreSQL binaries are found.
 
+#![allow(clippy::unwrap_used)]
+
 use ddlgate_ddl::{analyze, AnalysisConfig, ColumnFacts, Facts, LockMode, TableFacts};
 use ddlgate_localpg::{ClusterOptions, LocalCluster};
 
@@ -78,8 +80,16 @@ fn model_matches_pg_locks_and_relfilenode() {
         "t".into(),
         TableFacts {
             columns: vec![
-                ColumnFacts { name: "a".into(), data_type: "integer".into(), not_null: false },
-                ColumnFacts { name: "v".into(), data_type: "character varying(10)".into(), not_null: false },
+                ColumnFacts {
+                    name: "a".into(),
+                    data_type: "integer".into(),
+                    not_null: false,
+                },
+                ColumnFacts {
+                    name: "v".into(),
+                    data_type: "character varying(10)".into(),
+                    not_null: false,
+                },
             ],
             ..TableFacts::default()
         },
@@ -92,7 +102,13 @@ fn model_matches_pg_locks_and_relfilenode() {
         let oids: String = d
             .locks
             .keys()
-            .map(|r| format!("SELECT 'OID|' || {} || '|' || coalesce(to_regclass({})::oid::text, '');\n", ddlgate_ddl::quote_literal(&r.name), ddlgate_ddl::quote_literal(&r.quoted())))
+            .map(|r| {
+                format!(
+                    "SELECT 'OID|' || {} || '|' || coalesce(to_regclass({})::oid::text, '');\n",
+                    ddlgate_ddl::quote_literal(&r.name),
+                    ddlgate_ddl::quote_literal(&r.quoted())
+                )
+            })
             .collect();
         let probe = format!(
             "SELECT set_config('ddl.before', (SELECT relfilenode::text FROM pg_class WHERE oid = 't'::regclass), false);
@@ -128,19 +144,30 @@ fn model_matches_pg_locks_and_relfilenode() {
                 .max();
             locks_checked += 1;
             if held != Some(*claimed) {
-                failures.push(format!("{sql}: {rel} claimed {claimed:?}, pg_locks has {held:?}"));
+                failures.push(format!(
+                    "{sql}: {rel} claimed {claimed:?}, pg_locks has {held:?}"
+                ));
             }
         }
-        let rewritten = out.lines().find_map(|l| l.strip_prefix("FILE|")).unwrap_or("?");
+        let rewritten = out
+            .lines()
+            .find_map(|l| l.strip_prefix("FILE|"))
+            .unwrap_or("?");
         let claimed = d.rewrite == ddlgate_ddl::model::Rewrite::Yes;
         // TRUNCATE swaps in a new empty file without rewriting rows; DROP removes it.
         let comparable = !sql.starts_with("TRUNCATE") && rewritten != "gone";
         rewrites_checked += usize::from(comparable);
         if comparable && (rewritten == "true") != claimed {
-            failures.push(format!("{sql}: claimed rewrite={claimed}, relfilenode changed={rewritten}"));
+            failures.push(format!(
+                "{sql}: claimed rewrite={claimed}, relfilenode changed={rewritten}"
+            ));
         }
     }
     eprintln!("checked {locks_checked} lock claims and {rewrites_checked} rewrite claims on server {version}");
     assert!(locks_checked >= CASES.len() && rewrites_checked >= CASES.len() - 2);
-    assert!(failures.is_empty(), "model disagrees with the server:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "model disagrees with the server:\n{}",
+        failures.join("\n")
+    );
 }

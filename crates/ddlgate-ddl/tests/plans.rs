@@ -1,6 +1,8 @@
 //! Every plan step re-parses and re-analyses to no blocking finding (squawk's fix-test
 //! invariant), and plan SQL never comes from sqlparser's Display (quotes survive).
 
+#![allow(clippy::unwrap_used)]
+
 use ddlgate_ddl::plan::{LockTimeoutPolicy, TxRequirement};
 use ddlgate_ddl::{analyze, AnalysisConfig, Facts, Severity, TableFacts, Verdict};
 
@@ -30,7 +32,7 @@ fn step_facts(base: &Facts) -> Facts {
     // What the earlier steps established: validated NOT NULL checks on the new columns.
     let mut f = base.clone();
     for t in ["orders", "Orders", "app.orders", "users", "events"] {
-        let tf = f.tables.entry(t.into()).or_insert_with(TableFacts::default);
+        let tf = f.tables.entry(t.into()).or_default();
         for c in ["token", "Created", "note", "status"] {
             tf.validated_not_null_checks.insert(c.into());
         }
@@ -61,12 +63,23 @@ fn every_dangerous_form_gets_a_plan_whose_steps_are_safe() {
                 failures.push(format!("step is not one statement: {}", step.sql));
                 continue;
             }
-            if let Some(e) = ds[0].findings.iter().find(|x| x.severity == Severity::Error) {
-                failures.push(format!("{sql}\n  step `{}` → {}: {}", step.sql, e.rule, e.message));
+            if let Some(e) = ds[0]
+                .findings
+                .iter()
+                .find(|x| x.severity == Severity::Error)
+            {
+                failures.push(format!(
+                    "{sql}\n  step `{}` → {}: {}",
+                    step.sql, e.rule, e.message
+                ));
             }
             if step.sql.contains("CONCURRENTLY") {
                 assert_eq!(step.tx, TxRequirement::OutsideTx, "{}", step.sql);
-                assert!(matches!(step.lock_timeout, LockTimeoutPolicy::Deadline { .. }), "{}", step.sql);
+                assert!(
+                    matches!(step.lock_timeout, LockTimeoutPolicy::Deadline { .. }),
+                    "{}",
+                    step.sql
+                );
             }
             for extra in step.idempotency_check.iter().chain(step.rollback.iter()) {
                 assert_eq!(analyze(extra, &f, &cfg).len(), 1, "{extra}");
@@ -78,22 +91,38 @@ fn every_dangerous_form_gets_a_plan_whose_steps_are_safe() {
 
 #[test]
 fn plan_sql_keeps_original_literals_byte_for_byte() {
-    let sql = "ALTER TABLE app.orders ADD COLUMN note text DEFAULT my_volatile_fn('it''s', 'a''''b')";
+    let sql =
+        "ALTER TABLE app.orders ADD COLUMN note text DEFAULT my_volatile_fn('it''s', 'a''''b')";
     let d = &analyze(sql, &Facts::default(), &AnalysisConfig::default())[0];
     let plan = d.plan.as_ref().expect("plan");
-    assert!(plan.steps.iter().any(|s| s.sql.contains("my_volatile_fn('it''s', 'a''''b')")));
+    assert!(plan
+        .steps
+        .iter()
+        .any(|s| s.sql.contains("my_volatile_fn('it''s', 'a''''b')")));
     let idx = "CREATE UNIQUE INDEX users_x ON users (a) WHERE kind = 'a''''b'";
     let d = &analyze(idx, &Facts::default(), &AnalysisConfig::default())[0];
-    assert!(d.plan.as_ref().unwrap().steps[0].sql.ends_with("WHERE kind = 'a''''b'"));
+    assert!(d.plan.as_ref().unwrap().steps[0]
+        .sql
+        .ends_with("WHERE kind = 'a''''b'"));
 }
 
 #[test]
 fn plans_are_offered_only_when_runnable() {
-    let mut facts = Facts::default();
-    facts.tx_state = ddlgate_ddl::TxState::InBlock;
-    let d = &analyze("CREATE INDEX i ON t (a)", &facts, &AnalysisConfig::default())[0];
+    let facts = Facts {
+        tx_state: ddlgate_ddl::TxState::InBlock,
+        ..Facts::default()
+    };
+    let d = &analyze(
+        "CREATE INDEX i ON t (a)",
+        &facts,
+        &AnalysisConfig::default(),
+    )[0];
     assert!(d.plan.is_some());
-    assert_eq!(d.verdict, Verdict::Block, "cannot run CONCURRENTLY inside the client's block");
+    assert_eq!(
+        d.verdict,
+        Verdict::Block,
+        "cannot run CONCURRENTLY inside the client's block"
+    );
 }
 
 #[test]
@@ -107,14 +136,38 @@ fn backfill_uses_keyset_when_primary_key_known() {
             ..TableFacts::default()
         },
     );
-    let d = &analyze("ALTER TABLE orders ADD COLUMN t uuid DEFAULT gen_random_uuid()", &facts, &AnalysisConfig::default())[0];
+    let d = &analyze(
+        "ALTER TABLE orders ADD COLUMN t uuid DEFAULT gen_random_uuid()",
+        &facts,
+        &AnalysisConfig::default(),
+    )[0];
     let plan = d.plan.as_ref().unwrap();
-    let bf = plan.steps.iter().find(|s| matches!(s.kind, ddlgate_ddl::StepKind::Backfill { .. })).unwrap();
-    assert!(bf.sql.contains("WHERE (id) IN (SELECT id FROM orders WHERE t IS NULL ORDER BY id LIMIT 1000)"), "{}", bf.sql);
+    let bf = plan
+        .steps
+        .iter()
+        .find(|s| matches!(s.kind, ddlgate_ddl::StepKind::Backfill { .. }))
+        .unwrap();
+    assert!(
+        bf.sql.contains(
+            "WHERE (id) IN (SELECT id FROM orders WHERE t IS NULL ORDER BY id LIMIT 1000)"
+        ),
+        "{}",
+        bf.sql
+    );
     // The NOT VALID check comes after the backfill (it would reject the backfill's UPDATEs).
-    let not_null_plan = &analyze("ALTER TABLE orders ADD COLUMN t uuid NOT NULL DEFAULT gen_random_uuid()", &facts, &AnalysisConfig::default())[0];
+    let not_null_plan = &analyze(
+        "ALTER TABLE orders ADD COLUMN t uuid NOT NULL DEFAULT gen_random_uuid()",
+        &facts,
+        &AnalysisConfig::default(),
+    )[0];
     let steps = &not_null_plan.plan.as_ref().unwrap().steps;
-    let bf_i = steps.iter().position(|s| matches!(s.kind, ddlgate_ddl::StepKind::Backfill { .. })).unwrap();
-    let ck_i = steps.iter().position(|s| s.sql.contains("NOT VALID")).unwrap();
+    let bf_i = steps
+        .iter()
+        .position(|s| matches!(s.kind, ddlgate_ddl::StepKind::Backfill { .. }))
+        .unwrap();
+    let ck_i = steps
+        .iter()
+        .position(|s| s.sql.contains("NOT VALID"))
+        .unwrap();
     assert!(bf_i < ck_i);
 }

@@ -1,5 +1,7 @@
 //! analyze never panics; the splitter's segments cover the input exactly.
 
+#![allow(clippy::unwrap_used)]
+
 use ddlgate_ddl::{analyze, redact, split, AnalysisConfig, Facts, TxState};
 use proptest::prelude::*;
 
@@ -9,18 +11,56 @@ const PIECES: &[&str] = &[
     "DROP INDEX CONCURRENTLY IF EXISTS i",
     "REINDEX (VERBOSE) TABLE CONCURRENTLY t",
     "ALTER TABLE p DETACH PARTITION c CONCURRENTLY",
-    "BEGIN", "COMMIT", "ROLLBACK", "SET lock_timeout = '1s'",
+    "BEGIN",
+    "COMMIT",
+    "ROLLBACK",
+    "SET lock_timeout = '1s'",
     "DO $$ BEGIN EXECUTE 'DROP TABLE x'; END $$",
-    "DO $f$ ; $f$", "SELECT ';'", "E'\\';'", "\"a;b\"", "/* /* ; */ */", "-- ;\n",
-    "CREATE PUBLICATION p", "ALTER TABLE t ALTER COLUMN c TYPE bigint",
-    "ALTER TABLE t ADD CONSTRAINT u UNIQUE (a)", "CREATE ROLE r PASSWORD 'x'",
-    "$$", "'", "\"", "/*", "(", ")", ";", "ALTER", "TABLE", "ADD", "é", "\u{0}",
+    "DO $f$ ; $f$",
+    "SELECT ';'",
+    "E'\\';'",
+    "\"a;b\"",
+    "/* /* ; */ */",
+    "-- ;\n",
+    "CREATE PUBLICATION p",
+    "ALTER TABLE t ALTER COLUMN c TYPE bigint",
+    "ALTER TABLE t ADD CONSTRAINT u UNIQUE (a)",
+    "CREATE ROLE r PASSWORD 'x'",
+    "$$",
+    "'",
+    "\"",
+    "/*",
+    "(",
+    ")",
+    ";",
+    "ALTER",
+    "TABLE",
+    "ADD",
+    "é",
+    "\u{0}",
 ];
 
 fn facts() -> impl Strategy<Value = Facts> {
-    (prop_oneof![Just(100_000u32), Just(110_000), Just(120_000), Just(140_002), Just(150_004), Just(180_000)],
-     prop_oneof![Just(TxState::Idle), Just(TxState::InBlock), Just(TxState::ImplicitMulti)])
-        .prop_map(|(v, tx)| Facts { server_version_num: v, tx_state: tx, ..Facts::default() })
+    (
+        prop_oneof![
+            Just(100_000u32),
+            Just(110_000),
+            Just(120_000),
+            Just(140_002),
+            Just(150_004),
+            Just(180_000)
+        ],
+        prop_oneof![
+            Just(TxState::Idle),
+            Just(TxState::InBlock),
+            Just(TxState::ImplicitMulti)
+        ],
+    )
+        .prop_map(|(v, tx)| Facts {
+            server_version_num: v,
+            tx_state: tx,
+            ..Facts::default()
+        })
 }
 
 proptest! {

@@ -1,6 +1,8 @@
 //! The static rule table, the docs pages and the fixture directories agree, and every
 //! fixture behaves: `bad.sql` triggers its rule, `good.sql` does not.
 
+#![allow(clippy::unwrap_used)]
+
 use ddlgate_ddl::{analyze, AnalysisConfig, Facts, RuleId, RULES};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -16,7 +18,13 @@ fn read(p: &Path) -> String {
 fn names_in(dir: &Path, strip: &str) -> BTreeSet<String> {
     std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().file_name().to_string_lossy().trim_end_matches(strip).to_owned())
+        .map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .trim_end_matches(strip)
+                .to_owned()
+        })
         .collect()
 }
 
@@ -29,19 +37,36 @@ fn table_docs_and_fixtures_agree() {
         assert_eq!(RuleId::ALL[i], r.id, "RULES and RuleId::ALL out of order");
         assert_eq!(r.id.def().id, r.id);
         let id = r.id.as_str();
-        assert!(id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{id} is not kebab-case");
+        assert!(
+            id.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{id} is not kebab-case"
+        );
         assert_eq!(serde_json::to_string(&r.id).unwrap(), format!("\"{id}\""));
         assert_eq!(RuleId::from_id(id), Some(r.id));
         for a in r.aliases {
             assert_eq!(RuleId::from_id(a), Some(r.id), "alias {a}");
         }
     }
-    assert_eq!(names_in(&root.join("docs/rules"), ".md"), ids, "docs/rules/*.md vs RULES");
-    assert_eq!(names_in(&root.join("tests/fixtures/ddl"), ""), ids, "tests/fixtures/ddl/* vs RULES");
+    assert_eq!(
+        names_in(&root.join("docs/rules"), ".md"),
+        ids,
+        "docs/rules/*.md vs RULES"
+    );
+    assert_eq!(
+        names_in(&root.join("tests/fixtures/ddl"), ""),
+        ids,
+        "tests/fixtures/ddl/* vs RULES"
+    );
     for id in &ids {
         let doc = read(&root.join(format!("docs/rules/{id}.md")));
         assert!(doc.starts_with(&format!("# {id}\n")), "{id}.md title");
-        for section in ["## Why it is dangerous", "## Safe alternative", "## Bad", "## Good"] {
+        for section in [
+            "## Why it is dangerous",
+            "## Safe alternative",
+            "## Bad",
+            "## Good",
+        ] {
             assert!(doc.contains(section), "{id}.md lacks {section}");
         }
         for f in ["bad.sql", "good.sql"] {

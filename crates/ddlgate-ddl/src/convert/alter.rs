@@ -55,7 +55,11 @@ fn is_not_null_check(e: &Expr) -> Option<String> {
     }
 }
 
-fn constraint(sql: &str, region: Option<&std::ops::Range<usize>>, c: &TableConstraint) -> ConstraintSpec {
+fn constraint(
+    sql: &str,
+    region: Option<&std::ops::Range<usize>>,
+    c: &TableConstraint,
+) -> ConstraintSpec {
     let (name, kind) = match c {
         TableConstraint::Check(ch) => (
             ch.name.as_ref().map(ident),
@@ -144,7 +148,11 @@ pub(super) fn alter_table(sql: &str, at: &AlterTable) -> Stmt {
     }
 }
 
-fn action(sql: &str, region: Option<&std::ops::Range<usize>>, op: &AlterTableOperation) -> AlterAction {
+fn action(
+    sql: &str,
+    region: Option<&std::ops::Range<usize>>,
+    op: &AlterTableOperation,
+) -> AlterAction {
     use AlterAction as A;
     match op {
         AlterTableOperation::AddColumn {
@@ -152,7 +160,12 @@ fn action(sql: &str, region: Option<&std::ops::Range<usize>>, op: &AlterTableOpe
             column_def,
             ..
         } => A::AddColumn {
-            column: column_spec(sql, region, &["add", "column", "if", "not", "exists"], column_def),
+            column: column_spec(
+                sql,
+                region,
+                &["add", "column", "if", "not", "exists"],
+                column_def,
+            ),
             if_not_exists: *if_not_exists,
         },
         AlterTableOperation::DropColumn {
@@ -197,7 +210,9 @@ fn action(sql: &str, region: Option<&std::ops::Range<usize>>, op: &AlterTableOpe
             constraint: constraint(sql, region, c),
             not_valid: *not_valid,
         },
-        AlterTableOperation::ValidateConstraint { name } => A::ValidateConstraint { name: ident(name) },
+        AlterTableOperation::ValidateConstraint { name } => {
+            A::ValidateConstraint { name: ident(name) }
+        }
         AlterTableOperation::DropConstraint {
             if_exists,
             name,

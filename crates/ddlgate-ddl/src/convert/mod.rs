@@ -10,7 +10,7 @@ pub(crate) mod text;
 
 use crate::ir::{ColumnSpec, ExprSpec, Generated, QualifiedName, Stmt, TxCommand};
 use sqlparser::ast::{
-    ColumnOption, ColumnDef, DataType, Expr, GeneratedExpressionMode, Ident, ObjectName,
+    ColumnDef, ColumnOption, DataType, Expr, GeneratedExpressionMode, Ident, ObjectName,
     ObjectNamePart, ObjectType, Statement, TableConstraint,
 };
 use sqlparser::dialect::PostgreSqlDialect;
@@ -42,14 +42,13 @@ pub(crate) fn ident(i: &Ident) -> String {
 }
 
 pub(crate) fn qname(n: &ObjectName) -> QualifiedName {
-    let parts: Vec<String> = n
-        .0
-        .iter()
-        .map(|p| match p {
-            ObjectNamePart::Identifier(i) => ident(i),
-            ObjectNamePart::Function(f) => f.to_string().to_ascii_lowercase(),
-        })
-        .collect();
+    let parts: Vec<String> =
+        n.0.iter()
+            .map(|p| match p {
+                ObjectNamePart::Identifier(i) => ident(i),
+                ObjectNamePart::Function(f) => f.to_string().to_ascii_lowercase(),
+            })
+            .collect();
     match parts.as_slice() {
         [] => QualifiedName::bare(""),
         [one] => QualifiedName::bare(one),
@@ -60,8 +59,24 @@ pub(crate) fn qname(n: &ObjectName) -> QualifiedName {
     }
 }
 
+/// The only significant token of `slice`, if it has exactly one.
+fn single_token(slice: &str) -> Option<crate::lexer::Token> {
+    let mut it = crate::lexer::significant(slice);
+    let first = it.next()?;
+    it.next().is_none().then_some(first)
+}
+
 /// Verify that `slice` re-parses to exactly `expr` (sqlparser's `PartialEq` ignores spans).
+/// Fast path: a slice that is one literal token for an AST that is one literal value.
 fn verify_expr(slice: &str, expr: &Expr) -> bool {
+    if let (Some(t), Expr::Value(_)) = (single_token(slice), expr) {
+        if matches!(
+            t.kind,
+            crate::lexer::TokKind::String | crate::lexer::TokKind::Number
+        ) {
+            return true;
+        }
+    }
     let Ok(mut p) = Parser::new(&PostgreSqlDialect {}).try_with_sql(slice) else {
         return false;
     };
@@ -71,8 +86,14 @@ fn verify_expr(slice: &str, expr: &Expr) -> bool {
     }
 }
 
-/// Verify that `slice` re-parses to exactly `ty`.
+/// Verify that `slice` re-parses to exactly `ty`. Fast path: a one-word type whose AST prints
+/// as the same word.
 fn verify_type(slice: &str, ty: &DataType) -> bool {
+    if single_token(slice).is_some_and(|t| t.kind == crate::lexer::TokKind::Word)
+        && ty.to_string().eq_ignore_ascii_case(slice)
+    {
+        return true;
+    }
     let Ok(mut p) = Parser::new(&PostgreSqlDialect {}).try_with_sql(slice) else {
         return false;
     };
@@ -223,8 +244,10 @@ fn convert(sql: &str, stmt: Statement) -> Stmt {
                 .enumerate()
                 .map(|(i, c)| column_spec(sql, aligned.then(|| &regions[i]), &[], c))
                 .collect::<Vec<_>>();
-            let mut references: Vec<QualifiedName> =
-                columns.iter().filter_map(|c| c.references.clone()).collect();
+            let mut references: Vec<QualifiedName> = columns
+                .iter()
+                .filter_map(|c| c.references.clone())
+                .collect();
             for c in &ct.constraints {
                 if let TableConstraint::ForeignKey(fk) = c {
                     references.push(qname(&fk.foreign_table));
@@ -308,7 +331,10 @@ fn lock_mode(m: Option<&sqlparser::ast::LockTableMode>) -> crate::locks::LockMod
 /// Column/constraint regions of `CREATE TABLE name ( a, b, … )`.
 fn create_table_regions(sql: &str) -> Vec<std::ops::Range<usize>> {
     let toks = text::tokens(sql);
-    let Some(open) = toks.iter().position(|t| t.kind == crate::lexer::TokKind::LParen) else {
+    let Some(open) = toks
+        .iter()
+        .position(|t| t.kind == crate::lexer::TokKind::LParen)
+    else {
         return Vec::new();
     };
     // Find the matching close paren.

@@ -75,8 +75,16 @@ pub(crate) fn alter_table_regions(sql: &str) -> Vec<Range<usize>> {
 
 /// Column-option key words that end a type or a default expression in a column definition.
 const COLUMN_OPTION_KW: &[&str] = &[
-    "not", "null", "default", "constraint", "primary", "unique", "check", "references",
-    "generated", "collate",
+    "not",
+    "null",
+    "default",
+    "constraint",
+    "primary",
+    "unique",
+    "check",
+    "references",
+    "generated",
+    "collate",
 ];
 
 /// For an `ADD [COLUMN] [IF NOT EXISTS] name type options…` region, return the byte ranges
@@ -90,7 +98,10 @@ pub(crate) fn column_def_parts(
         .filter(|t| t.span.start >= region.start && t.span.end <= region.end)
         .collect();
     let mut i = 0;
-    while toks.get(i).is_some_and(|t| skip_leading.iter().any(|k| t.is_kw(sql, k))) {
+    while toks
+        .get(i)
+        .is_some_and(|t| skip_leading.iter().any(|k| t.is_kw(sql, k)))
+    {
         i += 1;
     }
     // Column name.
@@ -151,14 +162,55 @@ pub(crate) fn after_keyword(sql: &str, region: &Range<usize>, kw: &str) -> Optio
 /// without parentheses, and whether it contains a subquery.
 pub(crate) fn functions_in(expr: &str) -> (Vec<String>, bool) {
     const NOT_FUNCS: &[&str] = &[
-        "cast", "array", "row", "in", "exists", "any", "all", "some", "and", "or", "not", "as",
-        "varchar", "char", "character", "numeric", "decimal", "timestamp", "time", "interval",
-        "bit", "varbit", "float", "values", "between", "like", "is", "over", "filter", "coalesce",
-        "nullif", "greatest", "least", "case", "when", "then", "else",
+        "cast",
+        "array",
+        "row",
+        "in",
+        "exists",
+        "any",
+        "all",
+        "some",
+        "and",
+        "or",
+        "not",
+        "as",
+        "varchar",
+        "char",
+        "character",
+        "numeric",
+        "decimal",
+        "timestamp",
+        "time",
+        "interval",
+        "bit",
+        "varbit",
+        "float",
+        "values",
+        "between",
+        "like",
+        "is",
+        "over",
+        "filter",
+        "coalesce",
+        "nullif",
+        "greatest",
+        "least",
+        "case",
+        "when",
+        "then",
+        "else",
     ];
     const VALUE_FUNCS: &[&str] = &[
-        "current_timestamp", "current_date", "current_time", "localtime", "localtimestamp",
-        "current_user", "session_user", "current_role", "user", "current_schema",
+        "current_timestamp",
+        "current_date",
+        "current_time",
+        "localtime",
+        "localtimestamp",
+        "current_user",
+        "session_user",
+        "current_role",
+        "user",
+        "current_schema",
         "current_catalog",
     ];
     let toks = tokens(expr);
@@ -252,14 +304,16 @@ mod tests {
         let sql = "ALTER TABLE t ADD COLUMN IF NOT EXISTS c numeric(10, 2) NOT NULL DEFAULT (1 + 2)::numeric CHECK (c > 0)";
         let regions = alter_table_regions(sql);
         assert_eq!(regions.len(), 1);
-        let (ty, def) = column_def_parts(sql, &regions[0], &["add", "column", "if", "not", "exists"]);
+        let (ty, def) =
+            column_def_parts(sql, &regions[0], &["add", "column", "if", "not", "exists"]);
         assert_eq!(&sql[ty.unwrap_or(0..0)], "numeric(10, 2)");
         assert_eq!(&sql[def.unwrap_or(0..0)], "(1 + 2)::numeric");
     }
 
     #[test]
     fn funcs() {
-        let (f, sq) = functions_in("coalesce(public.f(x), now(), CURRENT_TIMESTAMP, 'a'::varchar(3))");
+        let (f, sq) =
+            functions_in("coalesce(public.f(x), now(), CURRENT_TIMESTAMP, 'a'::varchar(3))");
         assert_eq!(f, vec!["public.f", "now", "current_timestamp"]);
         assert!(!sq);
     }
@@ -268,7 +322,10 @@ mod tests {
     fn types() {
         assert_eq!(normalize_type("CHARACTER VARYING(20)").0.base, "varchar");
         assert_eq!(normalize_type("CHARACTER VARYING(20)").0.mods, vec![20]);
-        assert_eq!(normalize_type("timestamp(3) with time zone").0.base, "timestamptz");
+        assert_eq!(
+            normalize_type("timestamp(3) with time zone").0.base,
+            "timestamptz"
+        );
         assert!(normalize_type("bigserial").1);
         assert!(normalize_type("text[]").0.array);
     }

@@ -33,14 +33,22 @@ fn one(out: &mut String, f: &FileReport, d: &Diagnostic) {
             (1, text.chars().count() + 1)
         };
         let carets = "^".repeat(to.saturating_sub(from).max(1));
-        let _ = writeln!(out, "{pad} | {}{carets}", " ".repeat(from.saturating_sub(1)));
+        let _ = writeln!(
+            out,
+            "{pad} | {}{carets}",
+            " ".repeat(from.saturating_sub(1))
+        );
     }
     if d.end.line > last {
         let _ = writeln!(out, "{pad} | ...");
     }
     let _ = writeln!(out, "{pad} |");
     let _ = writeln!(out, "{pad} = help: {}", d.help);
-    let _ = writeln!(out, "{pad} = note: https://ddlgate.invalid/rules/{}", d.rule);
+    let _ = writeln!(
+        out,
+        "{pad} = note: https://ddlgate.invalid/rules/{}",
+        d.rule
+    );
     out.push('\n');
 }
 
@@ -69,7 +77,9 @@ pub fn text(report: &LintReport) -> String {
 
 /// Escape data for a workflow command message.
 fn esc_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escape a workflow command property value.

@@ -54,7 +54,9 @@ pub fn position(src: &str, offset: usize) -> Position {
     let before = src.get(..offset).unwrap_or(src);
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |p| p + 1);
-    let column = before.get(line_start..).map_or(1, |s| s.chars().count() + 1);
+    let column = before
+        .get(line_start..)
+        .map_or(1, |s| s.chars().count() + 1);
     Position { line, column }
 }
 
@@ -112,7 +114,9 @@ impl LintReport {
     /// Count diagnostics of `severity`.
     #[must_use]
     pub fn count(&self, severity: Severity) -> usize {
-        self.diagnostics().filter(|(_, d)| d.severity == severity).count()
+        self.diagnostics()
+            .filter(|(_, d)| d.severity == severity)
+            .count()
     }
 
     /// Would any statement be blocked or rewritten under the policy? (Warnings alone: no.)
@@ -192,7 +196,9 @@ impl std::str::FromStr for Format {
             "json" => Ok(Format::Json),
             "sarif" => Ok(Format::Sarif),
             "github" => Ok(Format::Github),
-            other => Err(format!("unknown format `{other}` (text, json, sarif, github)")),
+            other => Err(format!(
+                "unknown format `{other}` (text, json, sarif, github)"
+            )),
         }
     }
 }

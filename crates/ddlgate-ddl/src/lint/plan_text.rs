@@ -14,7 +14,12 @@ pub fn render_plan(sql: &str, decisions: &[Decision]) -> String {
         let _ = writeln!(out, "-- statement {}: {}", i + 1, first_line(&text));
         let _ = writeln!(out, "-- verdict: {:?}", d.verdict);
         for (rel, mode) in &d.locks {
-            let _ = writeln!(out, "-- lock: {} on {rel} ({})", mode.sql_name(), mode.blocks_description());
+            let _ = writeln!(
+                out,
+                "-- lock: {} on {rel} ({})",
+                mode.sql_name(),
+                mode.blocks_description()
+            );
         }
         let _ = writeln!(out, "-- rewrite: {:?}, scan: {:?}", d.rewrite, d.scan);
         for f in &d.findings {
@@ -26,14 +31,23 @@ pub fn render_plan(sql: &str, decisions: &[Decision]) -> String {
                 let _ = writeln!(out, "-- plan: {}", p.summary);
                 let _ = writeln!(out, "-- each step runs in its own transaction (or outside any); skip a step when its check returns true");
                 for (n, s) in p.steps.iter().enumerate() {
-                    let _ = writeln!(out, "\n-- step {}/{}: {}", n + 1, p.steps.len(), s.description);
+                    let _ = writeln!(
+                        out,
+                        "\n-- step {}/{}: {}",
+                        n + 1,
+                        p.steps.len(),
+                        s.description
+                    );
                     if let Some(c) = &s.idempotency_check {
                         let _ = writeln!(out, "--   already done when: {c}");
                     }
                     if let Some(r) = &s.rollback {
                         let _ = writeln!(out, "--   rollback: {r}");
                     }
-                    if let StepKind::Backfill { key, batch_rows, .. } = &s.kind {
+                    if let StepKind::Backfill {
+                        key, batch_rows, ..
+                    } = &s.kind
+                    {
                         let _ = writeln!(out, "--   backfill: repeat until 0 rows updated ({batch_rows} rows per batch, walk {key:?})");
                     }
                     match (s.tx, s.lock_timeout) {
@@ -43,10 +57,18 @@ pub fn render_plan(sql: &str, decisions: &[Decision]) -> String {
                         }
                         (_, LockTimeoutPolicy::Short { ms, retries }) => {
                             let _ = writeln!(out, "--   retry up to {retries} times on SQLSTATE 55P03 (lock_not_available), with backoff");
-                            let _ = writeln!(out, "BEGIN;\nSET LOCAL lock_timeout = '{ms}ms';\n{};\nCOMMIT;", s.sql);
+                            let _ = writeln!(
+                                out,
+                                "BEGIN;\nSET LOCAL lock_timeout = '{ms}ms';\n{};\nCOMMIT;",
+                                s.sql
+                            );
                         }
                         (_, LockTimeoutPolicy::Deadline { secs }) => {
-                            let _ = writeln!(out, "BEGIN;\nSET LOCAL statement_timeout = '{secs}s';\n{};\nCOMMIT;", s.sql);
+                            let _ = writeln!(
+                                out,
+                                "BEGIN;\nSET LOCAL statement_timeout = '{secs}s';\n{};\nCOMMIT;",
+                                s.sql
+                            );
                         }
                         (_, LockTimeoutPolicy::None) => {
                             let _ = writeln!(out, "{};", s.sql);

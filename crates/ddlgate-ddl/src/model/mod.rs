@@ -10,8 +10,7 @@ pub use types::type_change_form;
 
 use crate::facts::{Facts, Volatility};
 use crate::ir::{
-    volatility, AlterAction, ColumnSpec, ConstraintKind, DetachMode, Generated, QualifiedName,
-    Stmt,
+    volatility, AlterAction, ColumnSpec, ConstraintKind, DetachMode, Generated, QualifiedName, Stmt,
 };
 use crate::locks::LockMode;
 use serde::Serialize;
@@ -46,7 +45,13 @@ pub struct Effects {
 }
 
 impl Effects {
-    fn add(&mut self, form: DdlForm, target: &QualifiedName, other: Option<&QualifiedName>, facts: &Facts) {
+    fn add(
+        &mut self,
+        form: DdlForm,
+        target: &QualifiedName,
+        other: Option<&QualifiedName>,
+        facts: &Facts,
+    ) {
         self.applied.push(Applied {
             form,
             target: target.clone(),
@@ -74,7 +79,10 @@ impl Effects {
     /// The strongest lock taken on any relation.
     #[must_use]
     pub fn strongest(&self) -> Option<(&QualifiedName, LockMode)> {
-        self.locks.iter().max_by_key(|(_, m)| **m).map(|(r, m)| (r, *m))
+        self.locks
+            .iter()
+            .max_by_key(|(_, m)| **m)
+            .map(|(r, m)| (r, *m))
     }
 }
 
@@ -134,7 +142,9 @@ fn action_forms(table: &QualifiedName, a: &AlterAction, facts: &Facts, fx: &mut 
         }
         A::DropColumn { .. } => add(DdlForm::DropColumn, None),
         A::AlterColumnType { column, ty, using } => {
-            let old = tf.and_then(|t| t.column(column)).map(|c| c.data_type.as_str());
+            let old = tf
+                .and_then(|t| t.column(column))
+                .map(|c| c.data_type.as_str());
             add(type_change_form(old, ty, *using), None);
         }
         A::SetNotNull { column } => {
@@ -185,7 +195,8 @@ fn action_forms(table: &QualifiedName, a: &AlterAction, facts: &Facts, fx: &mut 
             ConstraintKind::Unique { .. } | ConstraintKind::PrimaryKey { .. } => {
                 add(DdlForm::AddUniqueOrPk, None);
             }
-            ConstraintKind::UniqueUsingIndex { .. } | ConstraintKind::PrimaryKeyUsingIndex { .. } => {
+            ConstraintKind::UniqueUsingIndex { .. }
+            | ConstraintKind::PrimaryKeyUsingIndex { .. } => {
                 add(DdlForm::AddConstraintUsingIndex, None);
             }
             ConstraintKind::Exclude => add(DdlForm::AddExclude, None),
@@ -243,7 +254,9 @@ pub fn effects(stmt: &Stmt, facts: &Facts) -> Effects {
             }
         }
         Stmt::CreateIndex {
-            table, concurrently, ..
+            table,
+            concurrently,
+            ..
         } => fx.add(
             if *concurrently {
                 DdlForm::CreateIndexConcurrently
@@ -255,7 +268,9 @@ pub fn effects(stmt: &Stmt, facts: &Facts) -> Effects {
             facts,
         ),
         Stmt::DropIndex {
-            names, concurrently, ..
+            names,
+            concurrently,
+            ..
         } => {
             for n in names {
                 fx.add(
@@ -318,7 +333,11 @@ pub fn effects(stmt: &Stmt, facts: &Facts) -> Effects {
             }
         }
         Stmt::Vacuum { full, tables } => {
-            let form = if *full { DdlForm::VacuumFull } else { DdlForm::Vacuum };
+            let form = if *full {
+                DdlForm::VacuumFull
+            } else {
+                DdlForm::Vacuum
+            };
             if tables.is_empty() {
                 fx.add(form, &QualifiedName::bare("*"), None, facts);
             }

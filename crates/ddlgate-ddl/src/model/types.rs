@@ -73,25 +73,52 @@ mod tests {
 
     #[test]
     fn binary_coercible_changes() {
-        assert_eq!(form("character varying(20)", "varchar(50)"), DdlForm::AlterTypeMetadataOnly);
-        assert_eq!(form("character varying(20)", "varchar"), DdlForm::AlterTypeMetadataOnly);
-        assert_eq!(form("character varying(20)", "text"), DdlForm::AlterTypeMetadataOnly);
+        assert_eq!(
+            form("character varying(20)", "varchar(50)"),
+            DdlForm::AlterTypeMetadataOnly
+        );
+        assert_eq!(
+            form("character varying(20)", "varchar"),
+            DdlForm::AlterTypeMetadataOnly
+        );
+        assert_eq!(
+            form("character varying(20)", "text"),
+            DdlForm::AlterTypeMetadataOnly
+        );
         assert_eq!(form("text", "varchar"), DdlForm::AlterTypeMetadataOnly);
-        assert_eq!(form("numeric(10,2)", "numeric(12,2)"), DdlForm::AlterTypeMetadataOnly);
-        assert_eq!(form("timestamp(3) without time zone", "timestamp(6)"), DdlForm::AlterTypeMetadataOnly);
+        assert_eq!(
+            form("numeric(10,2)", "numeric(12,2)"),
+            DdlForm::AlterTypeMetadataOnly
+        );
+        assert_eq!(
+            form("timestamp(3) without time zone", "timestamp(6)"),
+            DdlForm::AlterTypeMetadataOnly
+        );
         assert_eq!(form("cidr", "inet"), DdlForm::AlterTypeMetadataOnly);
         assert_eq!(form("citext", "text"), DdlForm::AlterTypeIndexRebuild);
     }
 
     #[test]
     fn rewriting_changes() {
-        assert_eq!(form("character varying(50)", "varchar(20)"), DdlForm::AlterTypeRewrite);
+        assert_eq!(
+            form("character varying(50)", "varchar(20)"),
+            DdlForm::AlterTypeRewrite
+        );
         assert_eq!(form("text", "varchar(20)"), DdlForm::AlterTypeRewrite);
         assert_eq!(form("integer", "bigint"), DdlForm::AlterTypeRewrite);
-        assert_eq!(form("numeric(10,2)", "numeric(12,3)"), DdlForm::AlterTypeRewrite);
+        assert_eq!(
+            form("numeric(10,2)", "numeric(12,3)"),
+            DdlForm::AlterTypeRewrite
+        );
         assert_eq!(form("json", "jsonb"), DdlForm::AlterTypeRewrite);
-        assert_eq!(form("timestamp without time zone", "timestamptz"), DdlForm::AlterTypeRewrite);
-        assert_eq!(form("character(2)", "character(4)"), DdlForm::AlterTypeRewrite);
+        assert_eq!(
+            form("timestamp without time zone", "timestamptz"),
+            DdlForm::AlterTypeRewrite
+        );
+        assert_eq!(
+            form("character(2)", "character(4)"),
+            DdlForm::AlterTypeRewrite
+        );
         assert_eq!(
             type_change_form(None, &normalize_type("varchar(50)").0, false),
             DdlForm::AlterTypeRewrite

@@ -40,7 +40,11 @@ fn backfill(table: &QualifiedName, col: &str, expr: &str, facts: &Facts) -> Step
             ),
         )
     } else {
-        let cols = pk.iter().map(|k| quote_ident(k)).collect::<Vec<_>>().join(", ");
+        let cols = pk
+            .iter()
+            .map(|k| quote_ident(k))
+            .collect::<Vec<_>>()
+            .join(", ");
         (
             BackfillKey::Keyset(pk.clone()),
             format!(
@@ -49,11 +53,15 @@ fn backfill(table: &QualifiedName, col: &str, expr: &str, facts: &Facts) -> Step
         )
     };
     Step {
-        description: format!("backfill {c} in batches of {BATCH} rows (repeat until no row is updated)"),
+        description: format!(
+            "backfill {c} in batches of {BATCH} rows (repeat until no row is updated)"
+        ),
         sql: batch_sql,
         tx: TxRequirement::InsideOk,
         lock_timeout: SHORT,
-        idempotency_check: Some(format!("SELECT NOT EXISTS (SELECT 1 FROM {t} WHERE {c} IS NULL)")),
+        idempotency_check: Some(format!(
+            "SELECT NOT EXISTS (SELECT 1 FROM {t} WHERE {c} IS NULL)"
+        )),
         rollback: None,
         kind: StepKind::Backfill {
             table: t,
@@ -79,7 +87,8 @@ fn not_null_steps(table: &QualifiedName, col: &str) -> Vec<Step> {
             Some(format!("ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {k}")),
         ),
         Step {
-            description: "validate the CHECK (SHARE UPDATE EXCLUSIVE: reads and writes continue)".into(),
+            description: "validate the CHECK (SHARE UPDATE EXCLUSIVE: reads and writes continue)"
+                .into(),
             sql: format!("ALTER TABLE {t} VALIDATE CONSTRAINT {k}"),
             tx: TxRequirement::InsideOk,
             lock_timeout: DEADLINE,
@@ -125,7 +134,10 @@ pub(super) fn add_column(table: &QualifiedName, col: &ColumnSpec, facts: &Facts)
     let mut steps = vec![
         ddl(
             format!("add {c} as a nullable column without default (metadata only)"),
-            format!("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c} {}", col.ty.text),
+            format!(
+                "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c} {}",
+                col.ty.text
+            ),
             Some(sql::column_exists(table, &col.name)),
             Some(format!("ALTER TABLE {t} DROP COLUMN IF EXISTS {c}")),
         ),

@@ -7,7 +7,12 @@ use crate::ir::{ConstraintKind, ConstraintSpec, QualifiedName, ReindexTarget, St
 use crate::lexer::{significant, TokKind};
 use crate::quote::quote_ident;
 
-fn outside(description: String, sql: String, idem: Option<String>, rollback: Option<String>) -> Step {
+fn outside(
+    description: String,
+    sql: String,
+    idem: Option<String>,
+    rollback: Option<String>,
+) -> Step {
     Step {
         description,
         sql,
@@ -34,14 +39,26 @@ pub(super) fn create_concurrently(stmt: &Stmt) -> Option<Plan> {
     let u = if *unique { "UNIQUE " } else { "" };
     let (head, idem, rollback) = match name {
         Some(n) => (
-            format!("CREATE {u}INDEX CONCURRENTLY IF NOT EXISTS {}", quote_ident(&n.name)),
-            Some(sql::index_valid(n.schema.as_deref().or(table.schema.as_deref()), &n.name)),
-            Some(format!("DROP INDEX CONCURRENTLY IF EXISTS {}", index_name(n, table).quoted())),
+            format!(
+                "CREATE {u}INDEX CONCURRENTLY IF NOT EXISTS {}",
+                quote_ident(&n.name)
+            ),
+            Some(sql::index_valid(
+                n.schema.as_deref().or(table.schema.as_deref()),
+                &n.name,
+            )),
+            Some(format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS {}",
+                index_name(n, table).quoted()
+            )),
         ),
         None => (format!("CREATE {u}INDEX CONCURRENTLY"), None, None),
     };
     Some(Plan {
-        summary: format!("build the index on {} without blocking writes", table.quoted()),
+        summary: format!(
+            "build the index on {} without blocking writes",
+            table.quoted()
+        ),
         steps: vec![outside(
             "build the index concurrently (if it fails, DROP the INVALID index and retry)".into(),
             format!("{head} ON {} {tail}", table.quoted()),
@@ -131,7 +148,8 @@ pub(super) fn not_valid_then_validate(table: &QualifiedName, c: &ConstraintSpec)
         summary: format!("add constraint {k} without a long lock: NOT VALID, then VALIDATE"),
         steps: vec![
             Step {
-                description: "add the constraint NOT VALID (checked for new writes only; brief lock)".into(),
+                description:
+                    "add the constraint NOT VALID (checked for new writes only; brief lock)".into(),
                 sql: format!("ALTER TABLE {t} ADD CONSTRAINT {k} {def} NOT VALID"),
                 tx: TxRequirement::InsideOk,
                 lock_timeout: SHORT,
@@ -140,7 +158,9 @@ pub(super) fn not_valid_then_validate(table: &QualifiedName, c: &ConstraintSpec)
                 kind: StepKind::Ddl,
             },
             Step {
-                description: "validate existing rows (SHARE UPDATE EXCLUSIVE: reads and writes continue)".into(),
+                description:
+                    "validate existing rows (SHARE UPDATE EXCLUSIVE: reads and writes continue)"
+                        .into(),
                 sql: format!("ALTER TABLE {t} VALIDATE CONSTRAINT {k}"),
                 tx: TxRequirement::InsideOk,
                 lock_timeout: DEADLINE,
@@ -177,7 +197,11 @@ pub(super) fn unique_using_index(
     let name = constraint_name(table, c);
     let t = table.quoted();
     let k = quote_ident(&name);
-    let cols = columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
+    let cols = columns
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ");
     let what = if pk { "PRIMARY KEY" } else { "UNIQUE" };
     let idx = QualifiedName {
         schema: table.schema.clone(),
@@ -209,11 +233,19 @@ pub(super) fn unique_using_index(
 }
 
 /// DETACH PARTITION → DETACH PARTITION … CONCURRENTLY (PG 14+).
-pub(super) fn detach_concurrently(table: &QualifiedName, partition: &QualifiedName) -> Option<Plan> {
+pub(super) fn detach_concurrently(
+    table: &QualifiedName,
+    partition: &QualifiedName,
+) -> Option<Plan> {
     Some(Plan {
-        summary: format!("detach {} without ACCESS EXCLUSIVE on {}", partition.quoted(), table.quoted()),
+        summary: format!(
+            "detach {} without ACCESS EXCLUSIVE on {}",
+            partition.quoted(),
+            table.quoted()
+        ),
         steps: vec![outside(
-            "detach concurrently (if interrupted, run ALTER TABLE … DETACH PARTITION … FINALIZE)".into(),
+            "detach concurrently (if interrupted, run ALTER TABLE … DETACH PARTITION … FINALIZE)"
+                .into(),
             format!(
                 "ALTER TABLE {} DETACH PARTITION {} CONCURRENTLY",
                 table.quoted(),

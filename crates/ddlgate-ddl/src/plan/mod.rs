@@ -139,11 +139,16 @@ impl Plan {
     pub fn verified(&self) -> bool {
         let understood = |sql: &str| {
             crate::split::count_statements(sql) == 1
-                && !matches!(crate::analyze::parse_statement(sql).1, Stmt::Unparseable { .. })
+                && !matches!(
+                    crate::analyze::parse_statement(sql).1,
+                    Stmt::Unparseable { .. }
+                )
         };
         self.steps.iter().all(|s| {
             understood(&s.sql)
-                && s.idempotency_check.as_deref().is_none_or(crate::convert::parses)
+                && s.idempotency_check
+                    .as_deref()
+                    .is_none_or(crate::convert::parses)
                 && s.rollback.as_deref().is_none_or(understood)
         })
     }
@@ -171,9 +176,10 @@ pub fn build(stmt: &Stmt, facts: &Facts) -> Option<Plan> {
                 }
                 _ => None,
             },
-            AlterAction::DetachPartition { partition, mode: crate::ir::DetachMode::Plain }
-                if facts.server_version_num >= 140_000 =>
-            {
+            AlterAction::DetachPartition {
+                partition,
+                mode: crate::ir::DetachMode::Plain,
+            } if facts.server_version_num >= 140_000 => {
                 index::detach_concurrently(table, partition)
             }
             _ => None,

@@ -66,7 +66,12 @@ pub fn constraint_absent(t: &QualifiedName, name: &str) -> String {
 pub fn index_valid(schema: Option<&str>, name: &str) -> String {
     let ns = schema.map_or_else(
         || "pg_catalog.pg_table_is_visible(c.oid)".to_owned(),
-        |s| format!("c.relnamespace = {}::regnamespace", quote_literal(&quote_ident(s))),
+        |s| {
+            format!(
+                "c.relnamespace = {}::regnamespace",
+                quote_literal(&quote_ident(s))
+            )
+        },
     );
     format!(
         "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid WHERE c.relname = {} AND {ns} AND i.indisvalid)",

@@ -24,8 +24,8 @@ fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 ConstraintKind::PrimaryKey { .. } => ctx.sized(out, DEF.id, table,
                     format!("PRIMARY KEY builds its index on `{table}` under ACCESS EXCLUSIVE"), HELP),
                 ConstraintKind::PrimaryKeyUsingIndex { index } => {
-                    let nullable = ctx.facts.table(table).map_or(true, |t| {
-                        t.indexes.iter().find(|i| &i.name == index).map_or(true, |i| {
+                    let nullable = ctx.facts.table(table).is_none_or(|t| {
+                        t.indexes.iter().find(|i| &i.name == index).is_none_or(|i| {
                             i.columns.iter().any(|c| t.column(c).is_none_or(|c| !c.not_null))
                         })
                     });

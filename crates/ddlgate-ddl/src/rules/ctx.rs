@@ -94,7 +94,14 @@ impl Ctx<'_> {
 
     /// A size-aware finding: none for tables created in this transaction, relaxed to `Info`
     /// for small tables, default severity otherwise.
-    pub fn sized(&self, out: &mut Vec<Finding>, rule: RuleId, table: &QualifiedName, message: String, help: &str) {
+    pub fn sized(
+        &self,
+        out: &mut Vec<Finding>,
+        rule: RuleId,
+        table: &QualifiedName,
+        message: String,
+        help: &str,
+    ) {
         match self.size(table) {
             SizeClass::CreatedInTx => {}
             SizeClass::Small(rows) => {
@@ -148,17 +155,29 @@ impl Ctx<'_> {
         match self.stmt {
             Stmt::CreateTable { columns, .. } => {
                 for c in columns {
-                    v.push(NewType { column: &c.name, ty: &c.ty, serial: c.serial });
+                    v.push(NewType {
+                        column: &c.name,
+                        ty: &c.ty,
+                        serial: c.serial,
+                    });
                 }
             }
             Stmt::AlterTable { actions, .. } => {
                 for a in actions {
                     match a {
                         AlterAction::AddColumn { column: c, .. } => {
-                            v.push(NewType { column: &c.name, ty: &c.ty, serial: c.serial });
+                            v.push(NewType {
+                                column: &c.name,
+                                ty: &c.ty,
+                                serial: c.serial,
+                            });
                         }
                         AlterAction::AlterColumnType { column, ty, .. } => {
-                            v.push(NewType { column, ty, serial: false });
+                            v.push(NewType {
+                                column,
+                                ty,
+                                serial: false,
+                            });
                         }
                         _ => {}
                     }

@@ -227,11 +227,22 @@ pub enum DetachMode {
 #[serde(rename_all = "kebab-case", tag = "action")]
 pub enum AlterAction {
     /// `ADD COLUMN`.
-    AddColumn { column: ColumnSpec, if_not_exists: bool },
+    AddColumn {
+        column: ColumnSpec,
+        if_not_exists: bool,
+    },
     /// `DROP COLUMN`.
-    DropColumn { names: Vec<String>, if_exists: bool, cascade: bool },
+    DropColumn {
+        names: Vec<String>,
+        if_exists: bool,
+        cascade: bool,
+    },
     /// `ALTER COLUMN … TYPE`.
-    AlterColumnType { column: String, ty: TypeSpec, using: bool },
+    AlterColumnType {
+        column: String,
+        ty: TypeSpec,
+        using: bool,
+    },
     /// `ALTER COLUMN … SET NOT NULL`.
     SetNotNull { column: String },
     /// `ALTER COLUMN … DROP NOT NULL`.
@@ -251,11 +262,18 @@ pub enum AlterAction {
     /// `ALTER COLUMN … SET EXPRESSION` / `DROP EXPRESSION`.
     AlterColumnExpression { column: String, drop: bool },
     /// `ADD CONSTRAINT`.
-    AddConstraint { constraint: ConstraintSpec, not_valid: bool },
+    AddConstraint {
+        constraint: ConstraintSpec,
+        not_valid: bool,
+    },
     /// `VALIDATE CONSTRAINT`.
     ValidateConstraint { name: String },
     /// `DROP CONSTRAINT`.
-    DropConstraint { name: String, if_exists: bool, cascade: bool },
+    DropConstraint {
+        name: String,
+        if_exists: bool,
+        cascade: bool,
+    },
     /// `ALTER CONSTRAINT` (deferrability, enforceability).
     AlterConstraint { name: String },
     /// `RENAME COLUMN a TO b`.
@@ -278,7 +296,10 @@ pub enum AlterAction {
     /// `ATTACH PARTITION p …`.
     AttachPartition { partition: QualifiedName },
     /// `DETACH PARTITION p [CONCURRENTLY | FINALIZE]`.
-    DetachPartition { partition: QualifiedName, mode: DetachMode },
+    DetachPartition {
+        partition: QualifiedName,
+        mode: DetachMode,
+    },
     /// `ENABLE/DISABLE [REPLICA|ALWAYS] TRIGGER`.
     EnableDisableTrigger,
     /// `ENABLE/DISABLE RULE`, row-level security, `REPLICA IDENTITY`, `OWNER TO`, `INHERIT`,
@@ -325,7 +346,10 @@ pub enum TxCommand {
 #[serde(rename_all = "kebab-case", tag = "stmt")]
 pub enum Stmt {
     /// `ALTER TABLE`.
-    AlterTable { table: QualifiedName, actions: Vec<AlterAction> },
+    AlterTable {
+        table: QualifiedName,
+        actions: Vec<AlterAction>,
+    },
     /// `CREATE [UNIQUE] INDEX`.
     CreateIndex {
         name: Option<QualifiedName>,
@@ -338,9 +362,18 @@ pub enum Stmt {
         tail_text: Option<String>,
     },
     /// `DROP INDEX`.
-    DropIndex { names: Vec<QualifiedName>, concurrently: bool, if_exists: bool, cascade: bool },
+    DropIndex {
+        names: Vec<QualifiedName>,
+        concurrently: bool,
+        if_exists: bool,
+        cascade: bool,
+    },
     /// `REINDEX`.
-    Reindex { target: ReindexTarget, name: Option<QualifiedName>, concurrently: bool },
+    Reindex {
+        target: ReindexTarget,
+        name: Option<QualifiedName>,
+        concurrently: bool,
+    },
     /// `ALTER INDEX … RENAME` and other ALTER INDEX forms.
     AlterIndex { name: QualifiedName, rename: bool },
     /// `CREATE TABLE`.
@@ -352,11 +385,20 @@ pub enum Stmt {
         temporary: bool,
     },
     /// `DROP TABLE`.
-    DropTable { names: Vec<QualifiedName>, cascade: bool },
+    DropTable {
+        names: Vec<QualifiedName>,
+        cascade: bool,
+    },
     /// `TRUNCATE`.
-    Truncate { tables: Vec<QualifiedName>, cascade: bool },
+    Truncate {
+        tables: Vec<QualifiedName>,
+        cascade: bool,
+    },
     /// `VACUUM` (`full`) / `VACUUM (FULL)`.
-    Vacuum { full: bool, tables: Vec<QualifiedName> },
+    Vacuum {
+        full: bool,
+        tables: Vec<QualifiedName>,
+    },
     /// `CLUSTER`.
     Cluster { table: Option<QualifiedName> },
     /// `CREATE TRIGGER`.
@@ -366,9 +408,15 @@ pub enum Stmt {
     /// `ALTER TYPE` other forms.
     AlterType { type_name: QualifiedName },
     /// `LOCK TABLE`.
-    LockTable { tables: Vec<QualifiedName>, mode: crate::locks::LockMode },
+    LockTable {
+        tables: Vec<QualifiedName>,
+        mode: crate::locks::LockMode,
+    },
     /// `REFRESH MATERIALIZED VIEW`.
-    RefreshMatView { name: QualifiedName, concurrently: bool },
+    RefreshMatView {
+        name: QualifiedName,
+        concurrently: bool,
+    },
     /// `CREATE ROLE/USER` or `ALTER ROLE/USER`, noting whether a password is present.
     Role { has_password: bool },
     /// `DROP DATABASE`.
@@ -388,7 +436,11 @@ pub enum Stmt {
     /// `ALTER SEQUENCE`, `CREATE SEQUENCE`.
     Sequence,
     /// `SET name …` — `value_ms` is parsed for `lock_timeout`/`statement_timeout`.
-    Set { name: String, value_ms: Option<u64>, local: bool },
+    Set {
+        name: String,
+        value_ms: Option<u64>,
+        local: bool,
+    },
     /// `RESET name` / `RESET ALL`.
     Reset { name: String },
     /// Transaction control.
@@ -403,70 +455,4 @@ pub enum Stmt {
 }
 
 /// Volatility helpers live next to the IR so rules and the planner agree on them.
-pub mod volatility {
-    use crate::facts::{Facts, Volatility};
-
-    /// Built-in functions and SQL value functions with their `provolatile` (PostgreSQL
-    /// catalog, `pg_proc`). Names not listed and not in the facts are treated as volatile.
-    const BUILTIN: &[(&str, Volatility)] = &[
-        ("now", Volatility::Stable),
-        ("current_timestamp", Volatility::Stable),
-        ("current_date", Volatility::Stable),
-        ("current_time", Volatility::Stable),
-        ("localtime", Volatility::Stable),
-        ("localtimestamp", Volatility::Stable),
-        ("transaction_timestamp", Volatility::Stable),
-        ("statement_timestamp", Volatility::Stable),
-        ("current_user", Volatility::Stable),
-        ("session_user", Volatility::Stable),
-        ("current_role", Volatility::Stable),
-        ("user", Volatility::Stable),
-        ("current_schema", Volatility::Stable),
-        ("current_catalog", Volatility::Stable),
-        ("current_setting", Volatility::Stable),
-        ("to_char", Volatility::Stable),
-        ("to_timestamp", Volatility::Immutable),
-        ("lower", Volatility::Immutable),
-        ("upper", Volatility::Immutable),
-        ("length", Volatility::Immutable),
-        ("concat", Volatility::Stable),
-        ("md5", Volatility::Immutable),
-        ("jsonb_build_object", Volatility::Stable),
-        ("json_build_object", Volatility::Stable),
-        ("jsonb_build_array", Volatility::Stable),
-        ("array_remove", Volatility::Immutable),
-        ("make_interval", Volatility::Immutable),
-        ("abs", Volatility::Immutable),
-        ("coalesce", Volatility::Immutable),
-        ("nullif", Volatility::Immutable),
-        ("greatest", Volatility::Immutable),
-        ("least", Volatility::Immutable),
-        ("random", Volatility::Volatile),
-        ("clock_timestamp", Volatility::Volatile),
-        ("timeofday", Volatility::Volatile),
-        ("gen_random_uuid", Volatility::Volatile),
-        ("uuid_generate_v1", Volatility::Volatile),
-        ("uuid_generate_v4", Volatility::Volatile),
-        ("uuidv4", Volatility::Volatile),
-        ("uuidv7", Volatility::Volatile),
-        ("nextval", Volatility::Volatile),
-        ("setval", Volatility::Volatile),
-    ];
-
-    /// Volatility of function `name` (lower-case; `pg_catalog.` stripped for the built-in
-    /// lookup). Facts win; unknown names are volatile.
-    #[must_use]
-    pub fn of(name: &str, facts: &Facts) -> Volatility {
-        if let Some(v) = facts.function_volatility.get(name) {
-            return *v;
-        }
-        let bare = name.strip_prefix("pg_catalog.").unwrap_or(name);
-        if let Some(v) = facts.function_volatility.get(bare) {
-            return *v;
-        }
-        BUILTIN
-            .iter()
-            .find(|(n, _)| *n == bare)
-            .map_or(Volatility::Volatile, |(_, v)| *v)
-    }
-}
+pub mod volatility;

@@ -1,0 +1,67 @@
+//! Function volatility: the built-in table and the lookup rules and the planner share.
+
+use crate::facts::{Facts, Volatility};
+
+/// Built-in functions and SQL value functions with their `provolatile` (PostgreSQL
+/// catalog, `pg_proc`). Names not listed and not in the facts are treated as volatile.
+const BUILTIN: &[(&str, Volatility)] = &[
+    ("now", Volatility::Stable),
+    ("current_timestamp", Volatility::Stable),
+    ("current_date", Volatility::Stable),
+    ("current_time", Volatility::Stable),
+    ("localtime", Volatility::Stable),
+    ("localtimestamp", Volatility::Stable),
+    ("transaction_timestamp", Volatility::Stable),
+    ("statement_timestamp", Volatility::Stable),
+    ("current_user", Volatility::Stable),
+    ("session_user", Volatility::Stable),
+    ("current_role", Volatility::Stable),
+    ("user", Volatility::Stable),
+    ("current_schema", Volatility::Stable),
+    ("current_catalog", Volatility::Stable),
+    ("current_setting", Volatility::Stable),
+    ("to_char", Volatility::Stable),
+    ("to_timestamp", Volatility::Immutable),
+    ("lower", Volatility::Immutable),
+    ("upper", Volatility::Immutable),
+    ("length", Volatility::Immutable),
+    ("concat", Volatility::Stable),
+    ("md5", Volatility::Immutable),
+    ("jsonb_build_object", Volatility::Stable),
+    ("json_build_object", Volatility::Stable),
+    ("jsonb_build_array", Volatility::Stable),
+    ("array_remove", Volatility::Immutable),
+    ("make_interval", Volatility::Immutable),
+    ("abs", Volatility::Immutable),
+    ("coalesce", Volatility::Immutable),
+    ("nullif", Volatility::Immutable),
+    ("greatest", Volatility::Immutable),
+    ("least", Volatility::Immutable),
+    ("random", Volatility::Volatile),
+    ("clock_timestamp", Volatility::Volatile),
+    ("timeofday", Volatility::Volatile),
+    ("gen_random_uuid", Volatility::Volatile),
+    ("uuid_generate_v1", Volatility::Volatile),
+    ("uuid_generate_v4", Volatility::Volatile),
+    ("uuidv4", Volatility::Volatile),
+    ("uuidv7", Volatility::Volatile),
+    ("nextval", Volatility::Volatile),
+    ("setval", Volatility::Volatile),
+];
+
+/// Volatility of function `name` (lower-case; `pg_catalog.` stripped for the built-in
+/// lookup). Facts win; unknown names are volatile.
+#[must_use]
+pub fn of(name: &str, facts: &Facts) -> Volatility {
+    if let Some(v) = facts.function_volatility.get(name) {
+        return *v;
+    }
+    let bare = name.strip_prefix("pg_catalog.").unwrap_or(name);
+    if let Some(v) = facts.function_volatility.get(bare) {
+        return *v;
+    }
+    BUILTIN
+        .iter()
+        .find(|(n, _)| *n == bare)
+        .map_or(Volatility::Volatile, |(_, v)| *v)
+}
