@@ -98,6 +98,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--scale", type=int, default=10)
+    ap.add_argument("--worker-threads", type=int, default=None, help="ddlgate --worker-threads (default: its config default)")
     args = ap.parse_args()
 
     bindir = bin_dir()
@@ -129,7 +130,9 @@ def main():
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         gw = subprocess.Popen([ddlgate, "--listen", f"127.0.0.1:{gw_port}", "--upstream", f"127.0.0.1:{pg_port}",
-                               "--upstream-tls", "disable", "--log-level", "warn"], stdout=subprocess.DEVNULL)
+                               "--upstream-tls", "disable", "--log-level", "warn"]
+                              + (["--worker-threads", str(args.worker_threads)] if args.worker_threads is not None else []),
+                              stdout=subprocess.DEVNULL)
         procs.append(gw)
         ini = os.path.join(work, "pgbouncer.ini")
         with open(os.path.join(work, "users.txt"), "w") as f:

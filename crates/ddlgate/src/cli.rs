@@ -55,6 +55,9 @@ pub struct RunArgs {
     /// Seconds sessions may run after SIGTERM before they are closed.
     #[arg(long)]
     pub shutdown_timeout: Option<u64>,
+    /// Relay threads (1 = single-threaded, 0 = one per core).
+    #[arg(long)]
+    pub worker_threads: Option<usize>,
 }
 
 fn parse_tls_mode(s: &str) -> Result<UpstreamTlsMode, String> {
@@ -127,6 +130,9 @@ impl RunArgs {
         }
         if let Some(l) = &self.log_level {
             config.log.level.clone_from(l);
+        }
+        if let Some(n) = self.worker_threads {
+            config.listen.worker_threads = n;
         }
         if let Some(t) = self.shutdown_timeout {
             config.listen.shutdown_timeout_secs = t;

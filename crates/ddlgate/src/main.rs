@@ -44,7 +44,7 @@ fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = args.resolve(cluster.as_ref().map(|c| c.port()))?;
     logging::init(&config.log);
     let config = Arc::new(config);
-    let threads: usize = std::env::var("DDLGATE_WORKER_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let threads = config.listen.worker_threads;
     let runtime = if threads == 1 {
         tokio::runtime::Builder::new_current_thread().enable_all().build()
     } else {
