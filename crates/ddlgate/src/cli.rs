@@ -23,6 +23,34 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Analyse migration files offline; exits 1 when a statement would be blocked or
+    /// rewritten under the default policy (warnings alone exit 0).
+    Lint {
+        /// Files or directories (searched recursively for *.sql).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// PostgreSQL major version to analyse for.
+        #[arg(long, default_value_t = 15)]
+        pg_version: u32,
+        /// Treat each file as running inside an explicit transaction block.
+        #[arg(long)]
+        assume_in_transaction: bool,
+        /// Output: text, json, sarif or github.
+        #[arg(long, default_value = "text")]
+        format: ddlgate_ddl::lint::Format,
+    },
+    /// Print the decision for SQL and its safe phased plan, as commented SQL.
+    Plan {
+        /// The SQL text (or use --file).
+        #[arg(required_unless_present = "file")]
+        sql: Option<String>,
+        /// Read the SQL from a file.
+        #[arg(long, conflicts_with = "sql")]
+        file: Option<PathBuf>,
+        /// PostgreSQL major version to analyse for.
+        #[arg(long, default_value_t = 15)]
+        pg_version: u32,
+    },
     /// Validate a configuration file and exit (0 when valid).
     CheckConfig {
         /// The TOML file to check.

@@ -4,6 +4,7 @@
 mod cli;
 mod embedded;
 mod logging;
+mod offline;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -32,6 +33,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("configuration OK: {} route(s), listening on {}", config.databases.len(), config.listen.addr);
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Lint { paths, pg_version, assume_in_transaction, format }) => {
+            offline::lint(&paths, pg_version, assume_in_transaction, format)
+        }
+        Some(Command::Plan { sql, file, pg_version }) => offline::plan(sql, file, pg_version),
         None => serve(cli.run),
     }
 }
