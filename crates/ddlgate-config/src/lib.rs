@@ -6,9 +6,11 @@
 
 mod error;
 mod model;
+mod policy;
 
 pub use error::ConfigError;
 pub use model::*;
+pub use policy::{Execution, Policy, PolicyMode, RuleAction};
 
 use std::path::Path;
 

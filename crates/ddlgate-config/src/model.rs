@@ -22,6 +22,9 @@ pub struct Config {
     /// Logging.
     #[serde(default)]
     pub log: Log,
+    /// What to do with DDL.
+    #[serde(default)]
+    pub policy: crate::Policy,
 }
 
 /// The listening socket and limits.
@@ -192,6 +195,7 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
             return Err(ConfigError::invalid(field("root_cert"), "only used with tls = \"verify-full\""));
         }
     }
+    crate::policy::validate(&c.policy)?;
     let l = &c.listen;
     if l.max_message_bytes < 1024 {
         return Err(ConfigError::invalid("listen.max_message_bytes", "must be at least 1024"));

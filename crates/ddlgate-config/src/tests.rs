@@ -51,3 +51,13 @@ fn example_file_is_valid() {
     let text = std::fs::read_to_string(path).expect("example exists");
     Config::from_toml_str(&text).expect("example config is valid");
 }
+
+#[test]
+fn policy_rules_are_checked_against_the_catalogue() {
+    let c = Config::from_toml_str(&format!("{MINIMAL}[policy.rules]\n\"renaming-column\" = \"block\"\n")).expect("valid");
+    assert_eq!(c.policy.rules.get(&ddlgate_ddl::RuleId::RenamingColumn), Some(&RuleAction::Block));
+    let err = Config::from_toml_str(&format!("{MINIMAL}[policy.rules]\n\"no-such-rule\" = \"block\"\n")).unwrap_err();
+    assert!(err.to_string().contains("no-such-rule"), "{err}");
+    let err = Config::from_toml_str(&format!("{MINIMAL}[policy]\nmode = \"watch\"\n")).unwrap_err();
+    assert!(err.to_string().contains("watch"), "{err}");
+}

@@ -10,13 +10,14 @@ use ddlgate_session::Session;
 use ddlgate_wire::encode::Notice;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::auth::{relay_authentication, AuthOutcome, ServerConn};
 use crate::io::FrameReader;
-use crate::relay::{self, Boundary, PumpEnd, RelayLimits};
+use crate::enforce::SessionInfo;
+use crate::relay::{lock, ClientPump, Ctl, Gate, PumpEnd, RelayLimits, ServerPump, Shared, FINAL_MESSAGE_GRACE};
 use crate::startup::{ClientConn, Opening};
 use crate::stream::Stream;
 use crate::{Gateway, ProxyError};
@@ -36,7 +37,7 @@ pub async fn serve_client(gw: Arc<Gateway>, tcp: TcpStream, peer: SocketAddr, st
     async move {
         let _ = tcp.set_nodelay(true);
         let mut client = ClientConn::new(tcp);
-        let result = run(&gw, &mut client, &stop, permit).await;
+        let result = run(&gw, &mut client, &stop, permit, id, peer).await;
         match result {
             Ok(()) => tracing::debug!("session closed"),
             Err(e) => {
@@ -61,7 +62,14 @@ async fn tell(client: &mut ClientConn, notice: &Notice) {
     let _ = client.send(&buf).await;
 }
 
-async fn run(gw: &Arc<Gateway>, client: &mut ClientConn, stop: &CancellationToken, permit: Option<OwnedSemaphorePermit>) -> Result<(), ProxyError> {
+async fn run(
+    gw: &Arc<Gateway>,
+    client: &mut ClientConn,
+    stop: &CancellationToken,
+    permit: Option<OwnedSemaphorePermit>,
+    session_id: u64,
+    peer: SocketAddr,
+) -> Result<(), ProxyError> {
     let startup_timeout = Duration::from_secs(gw.config.listen.startup_timeout_secs);
     let deadline = tokio::time::Instant::now() + startup_timeout;
     let opening = tokio::time::timeout_at(deadline, client.open(gw.config.client_tls.mode, gw.tls_acceptor.as_ref()))
@@ -114,7 +122,17 @@ async fn run(gw: &Arc<Gateway>, client: &mut ClientConn, stop: &CancellationToke
     if message.is_replication() {
         return copy_raw(client_stream, client_reader, server, stop).await;
     }
-    relay_session(gw, client, client_stream, client_reader, server, session, stop).await
+    let info = SessionInfo {
+        session: session_id,
+        user: message.user().unwrap_or_default().to_owned(),
+        database,
+        application_name: message.get("application_name").unwrap_or_default().to_owned(),
+        client: peer,
+    };
+    let result = relay_session(gw, info, client_stream, client_reader, server, session, stop).await;
+    // Whatever the client had to be told was told by the relay.
+    *client = ClientConn::detached();
+    result
 }
 
 /// Replication connections are relayed as bytes: the walsender sub-protocol is not inspected.
@@ -135,53 +153,62 @@ async fn copy_raw(client: Stream, client_reader: FrameReader, server: ServerConn
 
 async fn relay_session(
     gw: &Arc<Gateway>,
-    client: &mut ClientConn,
+    info: SessionInfo,
     client_stream: Stream,
     client_reader: FrameReader,
     server: ServerConn,
     session: Session,
     stop: &CancellationToken,
 ) -> Result<(), ProxyError> {
-    let (mut cr, mut cw) = client_stream.into_split();
-    let (mut sr, mut sw) = server.stream.into_split();
+    let (cr, cw) = client_stream.into_split();
+    let (sr, sw) = server.stream.into_split();
     let session = Mutex::new(session);
+    let ready = Notify::new();
+    let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+    let shared = || Shared { session: &session, ready: &ready, ctl: &ctl_tx };
     let limits = RelayLimits {
         max_client_message: gw.config.listen.max_message_bytes,
         message_timeout: Duration::from_secs(gw.config.listen.message_timeout_secs),
     };
-    let mut boundary = Boundary::AtBoundary;
-    let outcome = {
-        let up = relay::client_to_server(&mut cr, &mut sw, client_reader.into_inner(), &session, limits);
-        let down = relay::server_to_client(&mut sr, &mut cw, server.reader.into_inner(), &session, &mut boundary);
-        tokio::select! {
-            r = up => r,
-            r = down => r,
-            () = stop.cancelled() => Err(ProxyError::ShuttingDown),
-        }
+    let up = ClientPump {
+        src: cr,
+        dst: sw,
+        buf: client_reader.into_inner(),
+        shared: shared(),
+        limits,
+        gate: Gate { enforcer: &gw.enforcer, info: &info },
+    }
+    .run();
+    let down = ServerPump { src: sr, dst: cw, buf: server.reader.into_inner(), shared: shared(), ctl: ctl_rx }.run();
+    tokio::pin!(up, down);
+    let first = tokio::select! {
+        r = &mut up => Ended::Client(r),
+        r = &mut down => Ended::Server(r),
+        () = stop.cancelled() => Ended::Client(Err(ProxyError::ShuttingDown)),
     };
-    let _ = sw.shutdown().await;
-    let completed = session.lock().map(|s| s.completed()).unwrap_or_default();
-    match outcome {
-        Ok(end) => {
-            tracing::debug!(?end, completed, "relay finished");
-            if end == PumpEnd::Eof {
-                let _ = cw.shutdown().await;
-            }
+    let completed = lock(&session).completed();
+    match first {
+        Ended::Server(r) => {
+            tracing::debug!(end = ?r.as_ref().ok(), completed, "server side finished");
+            r.map(|_| ())
+        }
+        Ended::Client(Ok(end)) => {
+            tracing::debug!(?end, completed, "client side finished");
             Ok(())
         }
-        Err(e) => {
-            if boundary == Boundary::AtBoundary {
-                if let Some(notice) = e.client_notice() {
-                    let mut buf = BytesMut::new();
-                    notice.encode_error(&mut buf);
-                    let _ = cw.write_all(&buf).await;
-                    let _ = cw.flush().await;
+        Ended::Client(Err(e)) => {
+            // Tell the client why, at a message boundary, then end.
+            if let Some(notice) = e.client_notice() {
+                if ctl_tx.send(Ctl::Fatal(notice)).is_ok() {
+                    let _ = tokio::time::timeout(FINAL_MESSAGE_GRACE, &mut down).await;
                 }
             }
-            let _ = cw.shutdown().await;
-            // Already told (or cannot be told): do not let the caller try again.
-            *client = ClientConn::detached();
             Err(e)
         }
     }
+}
+
+enum Ended {
+    Client(Result<PumpEnd, ProxyError>),
+    Server(Result<PumpEnd, ProxyError>),
 }

@@ -9,6 +9,8 @@
 mod auth;
 mod cancel;
 mod connection;
+pub mod enforce;
+pub mod exec;
 mod error;
 mod io;
 mod relay;

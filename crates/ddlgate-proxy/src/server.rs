@@ -27,6 +27,7 @@ pub struct Gateway {
     routes: BTreeMap<String, Arc<Route>>,
     pub(crate) tls_acceptor: Option<TlsAcceptor>,
     pub(crate) cancels: Arc<CancelMap>,
+    pub(crate) enforcer: crate::enforce::Enforcer,
     connections: Arc<Semaphore>,
     next_session: AtomicU64,
 }
@@ -45,6 +46,7 @@ impl Gateway {
             _ => return Err(ProxyError::TlsConfig("client_tls needs cert and key".into())),
         };
         Ok(Arc::new(Self {
+            enforcer: crate::enforce::Enforcer::new(config.policy.clone()),
             connections: Arc::new(Semaphore::new(config.listen.max_connections)),
             config,
             routes,

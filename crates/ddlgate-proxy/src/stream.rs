@@ -9,9 +9,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 /// Read half used by the relay.
-pub type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
+pub type ReadHalf = Box<dyn AsyncRead + Send + Sync + Unpin>;
 /// Write half used by the relay.
-pub type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
+pub type WriteHalf = Box<dyn AsyncWrite + Send + Sync + Unpin>;
 
 /// A client- or server-facing connection.
 pub enum Stream {

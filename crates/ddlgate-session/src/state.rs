@@ -111,6 +111,13 @@ impl Session {
         }
     }
 
+    /// Records a request the gateway answered itself (executing a plan on the upstream
+    /// connection): its ReadyForQuery came from the gateway, not the server.
+    pub fn answered_locally(&mut self, status: TransactionStatus) {
+        self.tx = status;
+        self.completed += 1;
+    }
+
     /// Reads an inspected server frame (whole, header included) about to be forwarded.
     /// Returns an error for a malformed frame; the connection must then be closed.
     pub fn on_server_frame(&mut self, frame: &[u8]) -> Result<(), decode::DecodeError> {

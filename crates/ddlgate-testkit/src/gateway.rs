@@ -47,6 +47,7 @@ impl GatewayHandle {
             client_tls: Default::default(),
             databases: [("*".to_owned(), upstream)].into_iter().collect(),
             log: Default::default(),
+            policy: Default::default(),
         };
         config.listen.addr = SocketAddr::from(([127, 0, 0, 1], 0));
         config.listen.shutdown_timeout_secs = 5;

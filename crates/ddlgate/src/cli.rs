@@ -127,6 +127,7 @@ impl RunArgs {
                 client_tls: Default::default(),
                 databases: Default::default(),
                 log: Default::default(),
+                policy: Default::default(),
             },
         };
         let upstream = match (&self.upstream, embedded_port) {

@@ -1,0 +1,122 @@
+//! `[policy]`: what the gateway does with the DDL it analyses.
+
+use std::collections::BTreeMap;
+
+use ddlgate_ddl::RuleId;
+use serde::Deserialize;
+
+use crate::ConfigError;
+
+/// Global enforcement mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyMode {
+    /// Apply each rule's action.
+    #[default]
+    Enforce,
+    /// Forward everything untouched; only record (audit log) what would have happened. For
+    /// trying ddlgate on production traffic first.
+    Observe,
+}
+
+/// What to do with a statement a rule flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleAction {
+    /// Forward silently.
+    Allow,
+    /// Forward, and tell the client with a WARNING notice.
+    Warn,
+    /// Run the safe phased plan instead (block when there is none).
+    Rewrite,
+    /// Refuse with an error naming the rule and the safe alternative.
+    Block,
+}
+
+/// `[policy]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// `enforce` (default) or `observe`.
+    pub mode: PolicyMode,
+    /// Per-rule action, e.g. `"renaming-column" = "block"`. Rules not listed: `rewrite` for
+    /// errors that have a safe plan, `block` for other errors, `warn` for warnings.
+    pub rules: BTreeMap<RuleId, RuleAction>,
+    /// Tables below this many (estimated) rows count as small: most rules relax. Default 10000.
+    pub small_table_rows: u64,
+    /// Tables below this many bytes count as small. Default 10 MiB.
+    pub small_table_bytes: u64,
+    /// DDL the analyser cannot parse: `block` (default, fail closed) or `warn`.
+    pub unparseable: RuleAction,
+    /// How the gateway executes plans.
+    pub execution: Execution,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            mode: PolicyMode::Enforce,
+            rules: BTreeMap::new(),
+            small_table_rows: 10_000,
+            small_table_bytes: 10 << 20,
+            unparseable: RuleAction::Block,
+            execution: Execution::default(),
+        }
+    }
+}
+
+/// `[policy.execution]`: lock safety and backfill pacing.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Execution {
+    /// `lock_timeout` for steps taking strong locks (ACCESS EXCLUSIVE, SHARE ...), in ms.
+    /// Other sessions never wait behind the gateway longer than this. Default 2000.
+    pub lock_timeout_ms: u64,
+    /// Attempts after the first when a step times out on a lock (55P03) or deadlocks (40P01).
+    /// Default 20.
+    pub lock_retries: u32,
+    /// First backoff between attempts, in ms, doubled each time with jitter. Default 200.
+    pub retry_backoff_ms: u64,
+    /// Longest backoff, in ms. Default 5000.
+    pub retry_backoff_max_ms: u64,
+    /// Overall deadline for CONCURRENTLY builds and VALIDATE, in seconds. Default 21600.
+    pub concurrent_deadline_secs: u64,
+    /// Target duration of one backfill batch, in ms (100-500 recommended). Default 200.
+    pub backfill_batch_ms: u64,
+    /// Pause between backfill batches, in ms. Default 20.
+    pub backfill_pause_ms: u64,
+    /// Seconds between progress notices sent to the client. Default 2.
+    pub progress_interval_secs: u64,
+}
+
+impl Default for Execution {
+    fn default() -> Self {
+        Self {
+            lock_timeout_ms: 2_000,
+            lock_retries: 20,
+            retry_backoff_ms: 200,
+            retry_backoff_max_ms: 5_000,
+            concurrent_deadline_secs: 6 * 3600,
+            backfill_batch_ms: 200,
+            backfill_pause_ms: 20,
+            progress_interval_secs: 2,
+        }
+    }
+}
+
+pub(crate) fn validate(p: &Policy) -> Result<(), ConfigError> {
+    let e = &p.execution;
+    if e.lock_timeout_ms == 0 {
+        return Err(ConfigError::invalid("policy.execution.lock_timeout_ms", "must be at least 1"));
+    }
+    if e.backfill_batch_ms == 0 {
+        return Err(ConfigError::invalid("policy.execution.backfill_batch_ms", "must be at least 1"));
+    }
+    if e.retry_backoff_max_ms < e.retry_backoff_ms {
+        return Err(ConfigError::invalid("policy.execution.retry_backoff_max_ms", "must be at least retry_backoff_ms"));
+    }
+    if matches!(p.unparseable, RuleAction::Rewrite) {
+        return Err(ConfigError::invalid("policy.unparseable", "must be \"block\", \"warn\" or \"allow\": there is no plan for SQL that cannot be parsed"));
+    }
+    Ok(())
+}

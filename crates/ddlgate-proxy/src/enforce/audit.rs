@@ -1,0 +1,93 @@
+//! Audit events: one JSON line per DDL decision, emitted through `tracing` with target
+//! `ddlgate::audit` (route it with `RUST_LOG`/`[log]` like any other target). SQL is redacted
+//! (`ddlgate_ddl::redact`: passwords in CREATE/ALTER ROLE never reach a log).
+
+use std::net::SocketAddr;
+
+use serde::Serialize;
+
+use super::Action;
+
+/// Who is connected: fixed for the session's life.
+#[derive(Clone, Debug, Serialize)]
+pub struct SessionInfo {
+    /// Gateway session id.
+    pub session: u64,
+    /// Role name.
+    pub user: String,
+    /// Database name (as the client asked).
+    pub database: String,
+    /// `application_name` from the startup packet.
+    pub application_name: String,
+    /// Client address.
+    pub client: SocketAddr,
+}
+
+/// One executed step.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditStep {
+    /// What it does.
+    pub description: String,
+    /// `done`, `skipped` (already done), `failed`, `not-run`.
+    pub outcome: &'static str,
+    /// Attempts made (lock conflicts are retried).
+    pub attempts: u32,
+    /// Milliseconds spent.
+    pub duration_ms: u64,
+    /// Error text when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One decision.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditEvent<'a> {
+    /// RFC 3339 UTC time.
+    pub time: String,
+    /// The session.
+    #[serde(flatten)]
+    pub session: &'a SessionInfo,
+    /// `simple` or `extended`.
+    pub protocol: &'static str,
+    /// The statement, passwords redacted.
+    pub sql: String,
+    /// Rule ids that fired.
+    pub rules: Vec<&'static str>,
+    /// What the gateway did (in observe mode: what it would have done).
+    pub action: Action,
+    /// Whether the policy is observe-only.
+    pub observe_only: bool,
+    /// The plan's summary when one ran or was offered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    /// Executed steps.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<AuditStep>,
+    /// Final outcome: `forwarded`, `blocked`, `completed`, `failed`, `client-gone`.
+    pub outcome: &'static str,
+}
+
+impl AuditEvent<'_> {
+    /// Emits the event as one JSON line.
+    pub fn emit(&self) {
+        match serde_json::to_string(self) {
+            Ok(line) => tracing::info!(target: "ddlgate::audit", "{line}"),
+            Err(e) => tracing::warn!(error = %e, "audit event not serialisable"),
+        }
+    }
+}
+
+/// Current time as RFC 3339 UTC with millisecond precision.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn time_format() {
+        let t = super::now_rfc3339();
+        assert_eq!(t.len(), 24, "{t}");
+        assert!(t.starts_with("20") && t.ends_with('Z'));
+    }
+}

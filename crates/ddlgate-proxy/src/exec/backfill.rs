@@ -1,0 +1,224 @@
+//! Batched backfill of a new column: each batch is its own short transaction, sized to take
+//! about `backfill_batch_ms`, with a pause between batches and progress notices to the client.
+//!
+//! * With a single-column primary key: keyset pagination (`WHERE pk > last ORDER BY pk LIMIT n`),
+//!   so every batch is an index range scan.
+//! * Otherwise: `ctid` page ranges, which PostgreSQL 14+ reads with a TID Range Scan.
+//! * Then a cleanup pass fills rows that moved or appeared while the walk was running (an
+//!   application UPDATE can move a row behind the walk), until no NULL is left.
+//!
+//! `WHERE col IS NULL` makes every batch idempotent: a re-run after a crash only fills what is
+//! still empty, and never overwrites a value already written.
+
+use std::time::{Duration, Instant};
+
+use ddlgate_config::Execution;
+use ddlgate_ddl::{quote_ident, quote_literal, BackfillKey};
+use ddlgate_wire::encode::{Notice, Severity};
+use ddlgate_wire::SqlState;
+
+use super::conn::{Owned, ServerError};
+use super::steps::ClientWatch;
+use crate::ProxyError;
+
+const MIN_ROWS: u64 = 100;
+const MAX_ROWS: u64 = 50_000;
+const MIN_PAGES: u64 = 1;
+const MAX_PAGES: u64 = 5_000;
+
+/// How a backfill ended.
+pub enum BackfillEnd {
+    /// No NULL left.
+    Done,
+    /// A batch failed (not a lock conflict, or out of retries).
+    Failed(ServerError),
+    /// The client went away; stopped between batches.
+    ClientGone,
+}
+
+/// One backfill job.
+pub struct Backfill<'a> {
+    /// Quoted table.
+    pub table: &'a str,
+    /// Quoted column.
+    pub column: &'a str,
+    /// Value expression.
+    pub expr: &'a str,
+    /// Walk order.
+    pub key: &'a BackfillKey,
+    /// Initial batch size.
+    pub batch_rows: u32,
+}
+
+struct Progress {
+    started: Instant,
+    last_notice: Instant,
+    done: u64,
+    total: u64,
+}
+
+impl Backfill<'_> {
+    async fn estimate(&self, conn: &mut Owned<'_>) -> Result<(u64, u64), ProxyError> {
+        let r = conn
+            .query(&format!(
+                "SELECT greatest(reltuples, 0)::bigint::text, (pg_relation_size(oid) / current_setting('block_size')::int)::text \
+                 FROM pg_class WHERE oid = to_regclass({})",
+                quote_literal(self.table)
+            ))
+            .await?;
+        let row = r.rows.first().cloned().unwrap_or_default();
+        let n = |i: usize| row.get(i).cloned().flatten().and_then(|v| v.parse().ok()).unwrap_or(0);
+        Ok((n(0), n(1)))
+    }
+
+    async fn progress(&self, conn: &mut Owned<'_>, p: &mut Progress, cfg: &Execution, force: bool) -> Result<(), ProxyError> {
+        if !force && p.last_notice.elapsed() < Duration::from_secs(cfg.progress_interval_secs.max(1)) {
+            return Ok(());
+        }
+        p.last_notice = Instant::now();
+        let secs = p.started.elapsed().as_secs_f64().max(0.001);
+        let rate = p.done as f64 / secs;
+        let total = p.total.max(p.done);
+        let pct = if total == 0 { 100.0 } else { p.done as f64 * 100.0 / total as f64 };
+        let eta = if rate > 0.0 { (total.saturating_sub(p.done)) as f64 / rate } else { 0.0 };
+        let n = Notice::new(
+            Severity::Notice,
+            SqlState::SuccessfulCompletion,
+            format!(
+                "ddlgate: backfilling {}.{}: {} of ~{} rows ({pct:.0}%), {rate:.0} rows/s, about {eta:.0}s left",
+                self.table, self.column, p.done, total
+            ),
+        );
+        conn.notice(&n).await
+    }
+
+    /// Runs one batch statement, retrying lock conflicts. Returns its rows or the error.
+    async fn batch(&self, conn: &mut Owned<'_>, sql: &str, cfg: &Execution) -> Result<Result<Vec<Vec<Option<String>>>, ServerError>, ProxyError> {
+        let mut attempt = 0;
+        loop {
+            let r = conn.query(sql).await?;
+            match r.error {
+                None => return Ok(Ok(r.rows)),
+                Some(e) if e.is_lock_conflict() && attempt < cfg.lock_retries => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(cfg.retry_backoff_ms * u64::from(attempt))).await;
+                }
+                Some(e) => return Ok(Err(e)),
+            }
+        }
+    }
+
+    /// Runs the backfill to the end.
+    pub async fn run(&self, conn: &mut Owned<'_>, cfg: &Execution, watch: &mut ClientWatch<'_>) -> Result<BackfillEnd, ProxyError> {
+        let (total, pages) = self.estimate(conn).await?;
+        let now = Instant::now();
+        let mut p = Progress { started: now, last_notice: now, done: 0, total };
+        let target = Duration::from_millis(cfg.backfill_batch_ms.max(1));
+        let pause = Duration::from_millis(cfg.backfill_pause_ms);
+        let (t, c, e) = (self.table, self.column, self.expr);
+        match self.key {
+            BackfillKey::Keyset(cols) if cols.len() == 1 => {
+                let k = quote_ident(&cols[0]);
+                let mut last: Option<String> = None;
+                let mut rows = u64::from(self.batch_rows).clamp(MIN_ROWS, MAX_ROWS);
+                loop {
+                    if watch.gone() {
+                        return Ok(BackfillEnd::ClientGone);
+                    }
+                    let after = last.as_ref().map(|v| format!("WHERE {k} > {}", quote_literal(v))).unwrap_or_default();
+                    let sql = format!(
+                        "WITH batch AS MATERIALIZED (SELECT {k} FROM {t} {after} ORDER BY {k} LIMIT {rows}), \
+                         upd AS (UPDATE {t} SET {c} = ({e}) WHERE {k} IN (SELECT {k} FROM batch) AND {c} IS NULL RETURNING 1) \
+                         SELECT (SELECT max({k})::text FROM batch), (SELECT count(*) FROM batch)::text, (SELECT count(*) FROM upd)::text"
+                    );
+                    let started = Instant::now();
+                    let row = match self.batch(conn, &sql, cfg).await? {
+                        Ok(r) => r.into_iter().next().unwrap_or_default(),
+                        Err(err) => return Ok(BackfillEnd::Failed(err)),
+                    };
+                    let seen: u64 = row.get(1).cloned().flatten().and_then(|v| v.parse().ok()).unwrap_or(0);
+                    p.done += seen;
+                    last = row.first().cloned().flatten();
+                    if seen < rows || last.is_none() {
+                        break;
+                    }
+                    rows = adapt(rows, started.elapsed(), target, MIN_ROWS, MAX_ROWS);
+                    self.progress(conn, &mut p, cfg, false).await?;
+                    tokio::time::sleep(pause).await;
+                }
+            }
+            _ => {
+                let mut page = 0u64;
+                let mut step = 64u64;
+                while page < pages {
+                    if watch.gone() {
+                        return Ok(BackfillEnd::ClientGone);
+                    }
+                    let end = page + step;
+                    let sql = format!(
+                        "WITH upd AS (UPDATE {t} SET {c} = ({e}) WHERE ctid >= '({page},0)'::tid AND ctid < '({end},0)'::tid AND {c} IS NULL RETURNING 1) \
+                         SELECT count(*)::text FROM upd"
+                    );
+                    let started = Instant::now();
+                    let rows = match self.batch(conn, &sql, cfg).await? {
+                        Ok(r) => r,
+                        Err(err) => return Ok(BackfillEnd::Failed(err)),
+                    };
+                    p.done += rows.first().and_then(|r| r.first()).cloned().flatten().and_then(|v| v.parse().ok()).unwrap_or(0);
+                    page = end;
+                    step = adapt(step, started.elapsed(), target, MIN_PAGES, MAX_PAGES);
+                    self.progress(conn, &mut p, cfg, false).await?;
+                    tokio::time::sleep(pause).await;
+                }
+            }
+        }
+        // Cleanup: rows that moved behind the walk or were written with NULL meanwhile.
+        loop {
+            if watch.gone() {
+                return Ok(BackfillEnd::ClientGone);
+            }
+            let sql = format!(
+                "WITH upd AS (UPDATE {t} SET {c} = ({e}) WHERE ctid = ANY (ARRAY(SELECT ctid FROM {t} WHERE {c} IS NULL LIMIT {MAX_ROWS})) \
+                 AND {c} IS NULL RETURNING 1) SELECT count(*)::text FROM upd"
+            );
+            let rows = match self.batch(conn, &sql, cfg).await? {
+                Ok(r) => r,
+                Err(err) => return Ok(BackfillEnd::Failed(err)),
+            };
+            let n: u64 = rows.first().and_then(|r| r.first()).cloned().flatten().and_then(|v| v.parse().ok()).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            p.done += n;
+        }
+        self.progress(conn, &mut p, cfg, true).await?;
+        Ok(BackfillEnd::Done)
+    }
+}
+
+/// Next batch size: double when a batch took under half the target, halve when over it.
+fn adapt(size: u64, took: Duration, target: Duration, min: u64, max: u64) -> u64 {
+    if took < target / 2 {
+        (size * 2).min(max)
+    } else if took > target {
+        (size / 2).max(min)
+    } else {
+        size
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::adapt;
+    use std::time::Duration;
+
+    #[test]
+    fn batch_size_follows_the_target() {
+        let t = Duration::from_millis(200);
+        assert_eq!(adapt(1000, Duration::from_millis(10), t, 100, 50_000), 2000);
+        assert_eq!(adapt(1000, Duration::from_millis(150), t, 100, 50_000), 1000);
+        assert_eq!(adapt(1000, Duration::from_millis(900), t, 100, 50_000), 500);
+        assert_eq!(adapt(40_000, Duration::from_millis(1), t, 100, 50_000), 50_000);
+        assert_eq!(adapt(150, Duration::from_secs(5), t, 100, 50_000), 100);
+    }
+}

@@ -1,0 +1,209 @@
+//! Live facts for the analyser, read from the catalog on the session's own upstream connection
+//! (so `search_path`, permissions and the session's settings are the client's): estimated rows
+//! and size, columns, indexes, validated `CHECK (col IS NOT NULL)` constraints, the volatility
+//! of functions the statement calls, and the session's `lock_timeout`. One round trip.
+//! Sources: [pg_class](https://www.postgresql.org/docs/current/catalog-pg-class.html),
+//! [pg_index](https://www.postgresql.org/docs/current/catalog-pg-index.html),
+//! [pg_constraint](https://www.postgresql.org/docs/current/catalog-pg-constraint.html),
+//! [pg_proc](https://www.postgresql.org/docs/current/catalog-pg-proc.html).
+
+use std::collections::BTreeMap;
+
+use ddlgate_ddl::{quote_literal, ColumnFacts, Facts, IndexFacts, QualifiedName, TableFacts, Volatility};
+use serde::Deserialize;
+
+use super::conn::Owned;
+use crate::ProxyError;
+
+#[derive(Deserialize)]
+struct TableRow {
+    key: usize,
+    exists: bool,
+    est_rows: Option<i64>,
+    bytes: Option<i64>,
+    columns: Vec<ColumnRow>,
+    indexes: Vec<IndexRow>,
+    checks: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ColumnRow {
+    name: String,
+    #[serde(rename = "type")]
+    data_type: String,
+    not_null: bool,
+}
+
+#[derive(Deserialize)]
+struct IndexRow {
+    name: String,
+    unique: bool,
+    valid: bool,
+    primary: bool,
+    columns: Vec<String>,
+}
+
+/// The catalog query for `tables` and `functions`.
+pub fn facts_query(tables: &[QualifiedName], functions: &[String]) -> String {
+    let values = if tables.is_empty() {
+        "SELECT NULL::int AS key, NULL::text AS name WHERE false".to_owned()
+    } else {
+        let rows: Vec<String> = tables.iter().enumerate().map(|(i, t)| format!("({i}, {})", quote_literal(&t.quoted()))).collect();
+        format!("VALUES {}", rows.join(", "))
+    };
+    let funcs: Vec<String> = functions.iter().map(|f| quote_literal(f)).collect();
+    format!(
+        "SELECT current_setting('lock_timeout'), \
+         (SELECT coalesce(json_object_agg(proname, v), '{{}}') FROM (SELECT proname, max(provolatile::text) AS v FROM pg_proc \
+           WHERE proname = ANY(ARRAY[{funcs}]::text[]) GROUP BY proname) f), \
+         (SELECT coalesce(json_agg(json_build_object( \
+           'key', t.key, 'exists', c.oid IS NOT NULL, \
+           'est_rows', CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::bigint END, \
+           'bytes', pg_table_size(c.oid), \
+           'columns', (SELECT coalesce(json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), \
+              'not_null', a.attnotnull) ORDER BY a.attnum), '[]') FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), \
+           'indexes', (SELECT coalesce(json_agg(json_build_object('name', ic.relname, 'unique', i.indisunique, 'valid', i.indisvalid, \
+              'primary', i.indisprimary, 'columns', (SELECT coalesce(json_agg(a.attname ORDER BY k.ord), '[]') \
+                FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum))), '[]') \
+              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid), \
+           'checks', (SELECT coalesce(json_agg(pg_get_constraintdef(co.oid)), '[]') FROM pg_constraint co \
+              WHERE co.conrelid = c.oid AND co.contype = 'c' AND co.convalidated))), '[]') \
+          FROM ({values}) t(key, name) LEFT JOIN pg_class c ON c.oid = to_regclass(t.name))",
+        funcs = funcs.join(", "),
+    )
+}
+
+/// Reads the facts and adds them to `facts`.
+pub async fn load(conn: &mut Owned<'_>, facts: &mut Facts, tables: &[QualifiedName], functions: &[String]) -> Result<(), ProxyError> {
+    let result = conn.query(&facts_query(tables, functions)).await?;
+    if let Some(err) = result.error {
+        // Facts are an optimisation over "assume large and unknown"; carry on without them.
+        tracing::warn!(code = err.code.code(), message = %err.message, "catalog facts query failed");
+        return Ok(());
+    }
+    let Some(row) = result.rows.first() else { return Ok(()) };
+    facts.lock_timeout_ms = row.first().and_then(|v| v.as_deref()).and_then(parse_duration_ms).filter(|ms| *ms > 0);
+    if let Some(Ok(funcs)) = row.get(1).and_then(|v| v.as_deref()).map(serde_json::from_str::<BTreeMap<String, String>>) {
+        for (name, v) in funcs {
+            let vol = match v.as_str() {
+                "i" => Volatility::Immutable,
+                "s" => Volatility::Stable,
+                _ => Volatility::Volatile,
+            };
+            facts.function_volatility.insert(name, vol);
+        }
+    }
+    let parsed: Vec<TableRow> = row.get(2).and_then(|v| v.as_deref()).map(serde_json::from_str).transpose().ok().flatten().unwrap_or_default();
+    for t in parsed {
+        let Some(name) = tables.get(t.key) else { continue };
+        if !t.exists {
+            continue;
+        }
+        facts.tables.insert(name.clone(), table_facts(t));
+    }
+    Ok(())
+}
+
+fn table_facts(t: TableRow) -> TableFacts {
+    let pk = t.indexes.iter().find(|i| i.primary);
+    TableFacts {
+        est_rows: t.est_rows.and_then(|r| u64::try_from(r).ok()),
+        bytes: t.bytes.and_then(|b| u64::try_from(b).ok()),
+        has_primary_key: Some(pk.is_some()),
+        pk_columns: pk.map(|i| i.columns.clone()).unwrap_or_default(),
+        indexes: t.indexes.into_iter().map(|i| IndexFacts { name: i.name, columns: i.columns, unique: i.unique, valid: i.valid }).collect(),
+        validated_not_null_checks: t.checks.iter().filter_map(|c| not_null_check_column(c)).collect(),
+        columns: t.columns.into_iter().map(|c| ColumnFacts { name: c.name, data_type: c.data_type, not_null: c.not_null }).collect(),
+    }
+}
+
+/// The column of a `CHECK ((col IS NOT NULL))` definition as printed by
+/// `pg_get_constraintdef`, unquoting a quoted identifier.
+fn not_null_check_column(def: &str) -> Option<String> {
+    let inner = def.strip_prefix("CHECK ((")?.strip_suffix(" IS NOT NULL))")?;
+    if let Some(q) = inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+        return Some(q.replace("\"\"", "\""));
+    }
+    inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$').then(|| inner.to_owned())
+}
+
+/// Parses a duration setting as `SHOW` prints it: `0`, `500ms`, `2s`, `1min`, `1h`, `1d`.
+pub fn parse_duration_ms(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let factor = match unit.trim() {
+        "" | "ms" => 1,
+        "s" => 1_000,
+        "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "us" => return Some(n / 1000),
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}
+
+/// Names called as functions in `sql` (identifiers followed by `(`), lower-cased, deduplicated;
+/// used to ask the catalog for their volatility.
+pub fn called_functions(sql: &str) -> Vec<String> {
+    let b = sql.as_bytes();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_alphabetic() || b[i] == b'_' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
+                i += 1;
+            }
+            let mut j = i;
+            while j < b.len() && b[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            if b.get(j) == Some(&b'(') {
+                let name = sql[start..i].to_ascii_lowercase();
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ms("0"), Some(0));
+        assert_eq!(parse_duration_ms("2s"), Some(2000));
+        assert_eq!(parse_duration_ms("500ms"), Some(500));
+        assert_eq!(parse_duration_ms("1min"), Some(60_000));
+        assert_eq!(parse_duration_ms("soon"), None);
+    }
+
+    #[test]
+    fn not_null_checks() {
+        assert_eq!(not_null_check_column("CHECK ((email IS NOT NULL))").as_deref(), Some("email"));
+        assert_eq!(not_null_check_column("CHECK ((\"Mixed\"\"q\" IS NOT NULL))").as_deref(), Some("Mixed\"q"));
+        assert_eq!(not_null_check_column("CHECK ((a > 0))"), None);
+    }
+
+    #[test]
+    fn functions_called() {
+        assert_eq!(called_functions("ALTER TABLE t ADD c uuid DEFAULT gen_random_uuid ()"), ["gen_random_uuid"]);
+        assert_eq!(called_functions("ADD c int DEFAULT my_fn(now())"), ["my_fn", "now"]);
+    }
+
+    #[test]
+    fn query_quotes_names() {
+        let q = facts_query(&[QualifiedName::bare("we'ird")], &["f'x".to_owned()]);
+        assert!(q.contains("'\"we''ird\"'") || q.contains("'we''ird'"), "{q}");
+        assert!(q.contains("'f''x'"));
+    }
+}

@@ -1,0 +1,154 @@
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use ddlgate_session::{ClientEvent, INSPECT_CLIENT};
+use ddlgate_wire::{decode, FeTag, SplitStep, Splitter, TagSet};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::intercept::{Gate, Intercepted};
+use super::{lock, PumpEnd, Shared};
+use crate::stream::{ReadHalf, WriteHalf};
+use crate::ProxyError;
+
+/// Below this, an uninspected frame is forwarded whole rather than streamed.
+const STREAM_THRESHOLD: usize = 64 * 1024;
+/// Read buffer refill size.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Client frames seen whole: the session's, plus every extended-protocol message, so the
+/// pump knows whether an extended batch is open (and CopyData still streams).
+const CLIENT_TAGS: TagSet = INSPECT_CLIENT
+    .with(FeTag::Bind.byte())
+    .with(FeTag::Execute.byte())
+    .with(FeTag::Describe.byte())
+    .with(FeTag::Close.byte())
+    .with(FeTag::Flush.byte());
+
+/// Per-session relay settings.
+#[derive(Clone, Copy, Debug)]
+pub struct RelayLimits {
+    /// Largest client message.
+    pub max_client_message: usize,
+    /// How long a client may leave a message half-sent.
+    pub message_timeout: Duration,
+}
+
+/// Whether extended-protocol messages were forwarded since the last Sync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Batch {
+    /// At a Sync boundary: the gateway may take the connection over.
+    Clean,
+    /// Mid-batch: the server holds an implicit transaction for the messages so far.
+    Open,
+}
+
+/// Client → server.
+pub struct ClientPump<'a> {
+    /// Client read half.
+    pub src: ReadHalf,
+    /// Server write half.
+    pub dst: WriteHalf,
+    /// Read-ahead.
+    pub buf: BytesMut,
+    /// Shared state.
+    pub shared: Shared<'a>,
+    /// Limits.
+    pub limits: RelayLimits,
+    /// DDL enforcement.
+    pub gate: Gate<'a>,
+}
+
+impl ClientPump<'_> {
+    /// Runs until the client leaves or an error.
+    pub async fn run(mut self) -> Result<PumpEnd, ProxyError> {
+        let mut splitter = Splitter::new(CLIENT_TAGS, STREAM_THRESHOLD, self.limits.max_client_message);
+        let mut batch = Batch::Clean;
+        loop {
+            let mut pos = 0;
+            let mut end = None;
+            loop {
+                match splitter.step(&self.buf[pos..])? {
+                    SplitStep::Frame(h) => {
+                        let tag = FeTag::from_byte(h.tag);
+                        if matches!(tag, FeTag::Query | FeTag::Parse) {
+                            let frame = &self.buf[pos..pos + h.total_len];
+                            let text = match tag {
+                                FeTag::Query => decode::query_text(frame)?,
+                                _ => decode::parse_msg(frame)?.query,
+                            };
+                            if self.gate.needs_attention(text) {
+                                self.dst.write_all(&self.buf[..pos]).await?;
+                                self.buf.advance(pos);
+                                let frame: Bytes = self.buf.split_to(h.total_len).freeze();
+                                let outcome = self.intercept(frame, tag, batch).await?;
+                                if tag == FeTag::Parse && outcome == Intercepted::Forwarded {
+                                    batch = Batch::Open;
+                                }
+                                pos = 0;
+                                continue;
+                            }
+                        }
+                        match tag {
+                            FeTag::Query | FeTag::Parse | FeTag::Sync | FeTag::Terminate => {
+                                let frame = &self.buf[pos..pos + h.total_len];
+                                match lock(self.shared.session).on_client_frame(frame) {
+                                    ClientEvent::Malformed(e) => return Err(e.into()),
+                                    ClientEvent::Terminate => end = Some(PumpEnd::Terminated),
+                                    ClientEvent::Sync => batch = Batch::Clean,
+                                    ClientEvent::Statement { .. } | ClientEvent::Other => {}
+                                }
+                                if tag == FeTag::Parse {
+                                    batch = Batch::Open;
+                                }
+                            }
+                            FeTag::Bind | FeTag::Execute | FeTag::Describe | FeTag::Close | FeTag::Flush => batch = Batch::Open,
+                            _ => {}
+                        }
+                        pos += h.total_len;
+                        if end.is_some() {
+                            break;
+                        }
+                    }
+                    SplitStep::Stream { len } => pos += len,
+                    SplitStep::NeedMore { frame_len } => {
+                        if let Some(len) = frame_len {
+                            self.buf.reserve(len.saturating_sub(self.buf.len() - pos));
+                        }
+                        break;
+                    }
+                }
+            }
+            if pos > 0 {
+                self.dst.write_all(&self.buf[..pos]).await?;
+                self.dst.flush().await?;
+                self.buf.advance(pos);
+            }
+            if let Some(end) = end {
+                return Ok(end);
+            }
+            if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
+                self.buf.reserve(READ_CHUNK);
+            }
+            // Complete frames may already be buffered (read while the gateway owned the
+            // connection): process them before reading more.
+            if !splitter.is_streaming() {
+                if let Some(h) = ddlgate_wire::FrameHeader::read(&self.buf, self.limits.max_client_message)? {
+                    if self.buf.len() >= h.total_len {
+                        continue;
+                    }
+                }
+            }
+            let partial = !self.buf.is_empty() || splitter.is_streaming();
+            let n = if partial {
+                tokio::time::timeout(self.limits.message_timeout, self.src.read_buf(&mut self.buf))
+                    .await
+                    .map_err(|_| ProxyError::MessageTimeout)??
+            } else {
+                self.src.read_buf(&mut self.buf).await?
+            };
+            if n == 0 {
+                return Ok(PumpEnd::Eof);
+            }
+        }
+    }
+}

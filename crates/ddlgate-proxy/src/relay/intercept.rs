@@ -1,0 +1,393 @@
+//! What the client pump does with a statement that may be DDL: analyse it with live facts,
+//! then forward it, warn, block it, guard it with a short lock_timeout, or run its safe plan.
+
+use std::borrow::Cow;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use ddlgate_ddl::{analyze, classify, split, Decision, Facts, QualifiedName, StatementClass, Submission, TxState};
+use ddlgate_session::Protocol;
+use ddlgate_wire::encode::{self, Notice};
+use ddlgate_wire::{FeTag, TransactionStatus};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::oneshot;
+
+use super::client::{Batch, ClientPump};
+use super::{lock, Ctl, Paused};
+use crate::enforce::{self, Action, AuditEvent, Enforcer, SessionInfo};
+use crate::exec::{self, catalog, ClientWatch, Owned, PlanOutcome};
+use crate::ProxyError;
+
+/// The enforcement context of one session.
+pub struct Gate<'a> {
+    /// Policy.
+    pub enforcer: &'a Enforcer,
+    /// Who is connected (for audit events).
+    pub info: &'a SessionInfo,
+}
+
+impl Gate<'_> {
+    /// Cheap test run on every Query and Parse: could this text hold DDL? Most traffic is
+    /// answered by the first key word alone.
+    pub fn needs_attention(&self, text: &[u8]) -> bool {
+        let sql: Cow<'_, str> = match std::str::from_utf8(text) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(text),
+        };
+        match classify(&sql) {
+            StatementClass::MaybeDdl => true,
+            StatementClass::Empty => false,
+            _ => {
+                // Only a string with a `;` followed by more text can hide a second statement.
+                let Some(semi) = memchr_semicolon(sql.as_bytes()) else { return false };
+                if sql[semi + 1..].trim().is_empty() {
+                    return false;
+                }
+                split(&sql)
+                    .iter()
+                    .filter_map(|seg| seg.stmt.clone())
+                    .any(|span| classify(&sql[span]) == StatementClass::MaybeDdl)
+            }
+        }
+    }
+}
+
+impl Gate<'_> {
+    /// Emits the audit event of one analysed statement (DDL, or anything with findings).
+    fn audit(&self, st: &Stmt<'_>, d: &Decision, action: Action, steps: Vec<enforce::AuditStep>, outcome: &'static str) {
+        if d.class != StatementClass::MaybeDdl && d.findings.is_empty() {
+            return;
+        }
+        AuditEvent {
+            time: crate::enforce::now_rfc3339(),
+            session: self.info,
+            protocol: match st.protocol {
+                Protocol::Simple => "simple",
+                Protocol::Extended => "extended",
+            },
+            sql: ddlgate_ddl::redact(d.text(st.sql)),
+            rules: d.findings.iter().map(|f| f.rule.as_str()).collect(),
+            action,
+            observe_only: self.enforcer.observe_only(),
+            plan: d.plan.as_ref().map(|p| p.summary.clone()),
+            steps,
+            outcome,
+        }
+        .emit();
+    }
+}
+
+/// The intercepted message.
+struct Stmt<'a> {
+    frame: &'a Bytes,
+    tag: FeTag,
+    protocol: Protocol,
+    /// The SQL text (lossy when not valid UTF-8).
+    sql: &'a str,
+    /// Whether `sql` is byte for byte what the client sent.
+    exact: bool,
+    batch: Batch,
+}
+
+fn memchr_semicolon(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b';')
+}
+
+/// What happened to an intercepted frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Intercepted {
+    /// The frame (possibly with blocked statements replaced) went to the server.
+    Forwarded,
+    /// The gateway answered it itself.
+    Answered,
+}
+
+fn query_frame(sql: &[u8]) -> Bytes {
+    let mut b = BytesMut::with_capacity(sql.len() + 6);
+    b.put_u8(b'Q');
+    b.put_u32((sql.len() + 5) as u32);
+    b.put_slice(sql);
+    b.put_u8(0);
+    b.freeze()
+}
+
+/// A Parse frame with its query text replaced (name and parameter types kept).
+fn parse_frame_with(original: &[u8], sql: &str) -> Bytes {
+    let body = &original[5..];
+    let name_end = body.iter().position(|&c| c == 0).unwrap_or(0);
+    let query_end = name_end + 1 + body[name_end + 1..].iter().position(|&c| c == 0).unwrap_or(0);
+    let rest = &body[query_end + 1..];
+    let mut b = BytesMut::new();
+    b.put_u8(b'P');
+    b.put_u32((4 + name_end + 1 + sql.len() + 1 + rest.len()) as u32);
+    b.put_slice(&body[..=name_end]);
+    b.put_slice(sql.as_bytes());
+    b.put_u8(0);
+    b.put_slice(rest);
+    b.freeze()
+}
+
+/// The text with every blocked statement replaced by a server-side RAISE of its error.
+fn substitute_blocked(sql: &str, exact: bool, decisions: &[Decision], actions: &[Action]) -> Option<String> {
+    let blocked: Vec<(&Decision, Notice)> = decisions
+        .iter()
+        .zip(actions)
+        .filter(|(_, a)| **a == Action::Block)
+        .map(|(d, _)| (d, enforce::block_notice(d, None)))
+        .collect();
+    let (first, _) = blocked.first()?;
+    if !exact {
+        // Not valid UTF-8 in the client encoding: spans cannot be trusted; refuse it whole.
+        return Some(enforce::raise_statement(&enforce::block_notice(first, None)));
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut at = 0;
+    for (d, notice) in &blocked {
+        out.push_str(&sql[at..d.span.start]);
+        out.push_str(&enforce::raise_statement(notice));
+        at = d.span.end;
+    }
+    out.push_str(&sql[at..]);
+    Some(out)
+}
+
+/// Relations the decisions touch (for the catalog query).
+fn relations(decisions: &[Decision]) -> Vec<QualifiedName> {
+    let mut out: Vec<QualifiedName> = Vec::new();
+    for d in decisions {
+        for t in d.locks.keys() {
+            if !out.contains(t) {
+                out.push(t.clone());
+            }
+        }
+    }
+    out
+}
+
+impl ClientPump<'_> {
+    fn base_facts(&self, batch: Batch) -> Facts {
+        let session = lock(self.shared.session);
+        let mut facts = match session.server_version() {
+            Some(v) => Facts { server_version_num: v.num(), ..Facts::default() },
+            None => Facts::default(),
+        };
+        facts.tx_state = match (session.transaction_status(), batch) {
+            (TransactionStatus::InBlock | TransactionStatus::Failed, _) => TxState::InBlock,
+            (TransactionStatus::Idle, Batch::Open) => TxState::ImplicitMulti,
+            (TransactionStatus::Idle, Batch::Clean) => TxState::Idle,
+        };
+        facts
+    }
+
+    async fn forward(&mut self, frame: &[u8]) -> Result<(), ProxyError> {
+        lock(self.shared.session).on_client_frame(frame);
+        self.dst.write_all(frame).await?;
+        self.dst.flush().await?;
+        Ok(())
+    }
+
+    /// Waits until every request sent so far has been answered.
+    async fn wait_idle(&self) {
+        loop {
+            let notified = self.shared.ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if lock(self.shared.session).in_flight() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    async fn pause(&self) -> Result<Paused, ProxyError> {
+        let (tx, rx) = oneshot::channel();
+        self.shared.ctl.send(Ctl::Pause(tx)).map_err(|_| ProxyError::Io(std::io::ErrorKind::BrokenPipe.into()))?;
+        rx.await.map_err(|_| ProxyError::Io(std::io::ErrorKind::BrokenPipe.into()))
+    }
+
+    /// Handles one Query or Parse frame that may hold DDL.
+    pub async fn intercept(&mut self, frame: Bytes, tag: FeTag, batch: Batch) -> Result<Intercepted, ProxyError> {
+        let protocol = if tag == FeTag::Query { Protocol::Simple } else { Protocol::Extended };
+        let text = match tag {
+            FeTag::Query => ddlgate_wire::decode::query_text(&frame)?,
+            _ => ddlgate_wire::decode::parse_msg(&frame)?.query,
+        };
+        let (sql, exact) = match std::str::from_utf8(text) {
+            Ok(s) => (s.to_owned(), true),
+            Err(_) => (String::from_utf8_lossy(text).into_owned(), false),
+        };
+        let enforcer = self.gate.enforcer;
+        let st = Stmt { frame: &frame, tag, protocol, sql: &sql, exact, batch };
+        if enforcer.observe_only() {
+            let decisions = analyze(&sql, &self.base_facts(batch), &enforcer.analysis);
+            for d in &decisions {
+                self.gate.audit(&st, d, enforce::resolve(d, enforcer, batch == Batch::Clean), Vec::new(), "forwarded");
+            }
+            self.forward(&frame).await?;
+            return Ok(Intercepted::Forwarded);
+        }
+        if tag == FeTag::Parse && batch == Batch::Open {
+            // Mid-batch: the server already runs an implicit transaction for this batch, so the
+            // gateway cannot take the connection over. Decide without catalog facts.
+            let decisions = analyze(&sql, &self.base_facts(batch), &enforcer.analysis);
+            let actions: Vec<Action> = decisions.iter().map(|d| enforce::resolve(d, enforcer, false)).collect();
+            for (d, a) in decisions.iter().zip(&actions) {
+                if *a == Action::Warn {
+                    if let Some(n) = enforce::warn_notice(d) {
+                        let mut b = BytesMut::new();
+                        n.encode_notice(&mut b);
+                        let _ = self.shared.ctl.send(Ctl::Inject(b));
+                    }
+                }
+                self.gate.audit(&st, d, *a, Vec::new(), if *a == Action::Block { "blocked" } else { "forwarded" });
+            }
+            match substitute_blocked(&sql, exact, &decisions, &actions) {
+                Some(replaced) => self.forward(&parse_frame_with(&frame, &replaced)).await?,
+                None => self.forward(&frame).await?,
+            }
+            return Ok(Intercepted::Forwarded);
+        }
+        self.wait_idle().await;
+        let Paused { mut lent, resume } = self.pause().await?;
+        let result = self.intercept_owned(&st, &mut lent).await;
+        // Hand the halves back whatever happened; on error the session ends anyway.
+        let _ = resume.send(lent);
+        result
+    }
+
+    async fn intercept_owned(&mut self, st: &Stmt<'_>, lent: &mut super::Lent) -> Result<Intercepted, ProxyError> {
+        let (frame, tag, sql, exact, batch) = (st.frame, st.tag, st.sql, st.exact, st.batch);
+        let enforcer = self.gate.enforcer;
+        let mut facts = self.base_facts(batch);
+        let first = analyze(sql, &facts, &enforcer.analysis);
+        let needs_facts = first.iter().any(|d| enforce::resolve(d, enforcer, true) != Action::Allow);
+        let (src, dst, buf, gate, shared) = (&mut self.src, &mut self.dst, &mut self.buf, &self.gate, &self.shared);
+        let mut owned = Owned { server_r: &mut lent.server_r, server_buf: &mut lent.server_buf, server_w: dst, client_w: &mut lent.client_w };
+        let decisions = if needs_facts {
+            catalog::load(&mut owned, &mut facts, &relations(&first), &catalog::called_functions(sql)).await?;
+            let mut d = analyze(sql, &facts, &enforcer.analysis);
+            let actions: Vec<Action> = d.iter().map(|d| enforce::resolve(d, enforcer, true)).collect();
+            if tag == FeTag::Query && d.len() > 1 && actions.iter().any(|a| matches!(a, Action::Rewrite | Action::Guard | Action::Block)) {
+                // The gateway will run the statements one by one: analyse them that way, so a
+                // CONCURRENTLY plan is not refused for sharing a string with others.
+                facts.submission = Submission::StatementByStatement;
+                let by_one = analyze(sql, &facts, &enforcer.analysis);
+                if by_one.iter().any(|x| enforce::resolve(x, enforcer, true) == Action::Rewrite) {
+                    d = by_one;
+                }
+            }
+            d
+        } else {
+            first
+        };
+        let actions: Vec<Action> = decisions.iter().map(|d| enforce::resolve(d, enforcer, true)).collect();
+        let executes = actions.iter().any(|a| matches!(a, Action::Rewrite | Action::Guard));
+        if tag == FeTag::Parse && executes {
+            // Extended-protocol plans are executed through the capture state machine; until a
+            // statement can be captured, refuse it with the plan as the hint.
+            let reason = "the statement arrived through the extended protocol; run the hint's statements one by one";
+            let d = decisions.iter().zip(&actions).find(|(_, a)| matches!(a, Action::Rewrite | Action::Guard)).map(|(d, _)| d);
+            let notice = d.map(|d| enforce::block_notice(d, Some(reason)));
+            for (d, a) in decisions.iter().zip(&actions) {
+                gate.audit(st, d, *a, Vec::new(), "blocked");
+            }
+            let replaced = notice.map(|n| enforce::raise_statement(&n)).unwrap_or_else(|| sql.to_owned());
+            let new = parse_frame_with(frame, &replaced);
+            lock(shared.session).on_client_frame(&new);
+            owned.send_server(&new).await?;
+            return Ok(Intercepted::Forwarded);
+        }
+        if !executes {
+            for (d, a) in decisions.iter().zip(&actions) {
+                if *a == Action::Warn {
+                    if let Some(n) = enforce::warn_notice(d) {
+                        owned.notice(&n).await?;
+                    }
+                }
+                gate.audit(st, d, *a, Vec::new(), if *a == Action::Block { "blocked" } else { "forwarded" });
+            }
+            let new = match (substitute_blocked(sql, exact, &decisions, &actions), tag) {
+                (Some(replaced), FeTag::Query) => query_frame(replaced.as_bytes()),
+                (Some(replaced), _) => parse_frame_with(frame, &replaced),
+                (None, _) => frame.clone(),
+            };
+            lock(shared.session).on_client_frame(&new);
+            owned.send_server(&new).await?;
+            return Ok(Intercepted::Forwarded);
+        }
+        // Run the statements one by one, answering as the server would have: one response
+        // per statement, one ReadyForQuery at the end.
+        let cfg = &enforcer.policy.execution;
+        let mut watch = ClientWatch { src, buf };
+        let mut status = TransactionStatus::Idle;
+        let mut gone = false;
+        for (d, a) in decisions.iter().zip(&actions) {
+            let text = d.text(sql);
+            match a {
+                Action::Allow | Action::Warn | Action::Block => {
+                    if *a == Action::Warn {
+                        if let Some(n) = enforce::warn_notice(d) {
+                            owned.notice(&n).await?;
+                        }
+                    }
+                    let run = if *a == Action::Block { enforce::raise_statement(&enforce::block_notice(d, None)) } else { text.to_owned() };
+                    let r = owned.relay_query(run.as_bytes()).await?;
+                    status = r.status;
+                    gate.audit(st, d, *a, Vec::new(), if r.error.is_some() { "failed" } else { "forwarded" });
+                    if r.error.is_some() {
+                        break;
+                    }
+                }
+                Action::Guard => {
+                    let (result, record) = exec::run_guarded(&mut owned, text, cfg, &mut watch).await?;
+                    gate.audit(st, d, *a, vec![record.audit()], if result.is_ok() { "completed" } else { "failed" });
+                    match result {
+                        Ok(tag) => owned.send_client(&command_complete(&tag)).await?,
+                        Err(e) => {
+                            owned.send_client(&e.frame).await?;
+                            break;
+                        }
+                    }
+                }
+                Action::Rewrite => {
+                    let Some(plan) = &d.plan else { continue };
+                    owned.notice(&Notice::new(encode::Severity::Notice, ddlgate_wire::SqlState::SuccessfulCompletion, format!("ddlgate: running a safe plan instead: {}", plan.summary))).await?;
+                    let outcome = exec::run_plan(&mut owned, plan, cfg, &mut watch).await?;
+                    match outcome {
+                        PlanOutcome::Completed(records) => {
+                            gate.audit(st, d, *a, records.iter().map(|r| r.audit()).collect(), "completed");
+                            owned.send_client(&command_complete(&enforce::command_tag(text))).await?;
+                        }
+                        PlanOutcome::Failed(records, e) => {
+                            gate.audit(st, d, *a, records.iter().map(|r| r.audit()).collect(), "failed");
+                            owned.send_client(&e.frame).await?;
+                            break;
+                        }
+                        PlanOutcome::ClientGone(records) => {
+                            gate.audit(st, d, *a, records.iter().map(|r| r.audit()).collect(), "client-gone");
+                            gone = true;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if gone {
+            return Err(ProxyError::Io(std::io::ErrorKind::ConnectionAborted.into()));
+        }
+        let mut rfq = BytesMut::new();
+        encode::ready_for_query(status, &mut rfq);
+        owned.send_client(&rfq).await?;
+        lock(shared.session).answered_locally(status);
+        Ok(Intercepted::Answered)
+    }
+
+}
+
+fn command_complete(tag: &str) -> BytesMut {
+    let mut b = BytesMut::with_capacity(tag.len() + 6);
+    b.put_u8(b'C');
+    b.put_u32((tag.len() + 5) as u32);
+    b.put_slice(tag.as_bytes());
+    b.put_u8(0);
+    b
+}

@@ -1,0 +1,90 @@
+//! The steady-state relay: two pumps, one per direction, each reading whatever bytes are
+//! available, splitting them into frames by header only, showing the session the few frames
+//! it tracks, and writing the original bytes on in one call. Large uninspected frames
+//! (DataRow, CopyData) are streamed in pieces. The pumps never wait for each other, so a
+//! client may pipeline as deep as it likes.
+//!
+//! When a statement needs the gateway's attention (DDL), the client pump waits until every
+//! earlier request has been answered, then asks the server pump to hand over the upstream
+//! connection and the client writer at a message boundary ([`Ctl::Pause`]). While it owns
+//! them it can read the catalog, run plans and answer the client itself; then it hands them
+//! back and the relay continues.
+//!
+//! Cancel safety: reads (`read_buf`) are cancel safe; writes are not, which is why the server
+//! pump only ever gives up the client writer between messages.
+
+mod client;
+mod intercept;
+mod server;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use ddlgate_session::Session;
+use ddlgate_wire::encode::Notice;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use crate::stream::{ReadHalf, WriteHalf};
+
+pub use client::{ClientPump, RelayLimits};
+pub use intercept::Gate;
+pub use server::ServerPump;
+
+/// How a pump ended without error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PumpEnd {
+    /// The source closed its side.
+    Eof,
+    /// The client sent Terminate (forwarded).
+    Terminated,
+    /// The gateway closed the session with a message to the client.
+    Closed,
+}
+
+/// The server pump's halves, lent to the client pump.
+pub struct Lent {
+    /// Server read half.
+    pub server_r: ReadHalf,
+    /// Bytes read ahead from the server.
+    pub server_buf: BytesMut,
+    /// Client write half.
+    pub client_w: WriteHalf,
+}
+
+/// A paused server pump: its halves, and where to send them back.
+pub struct Paused {
+    /// The halves.
+    pub lent: Lent,
+    /// Returns them (dropping it ends the server pump).
+    pub resume: oneshot::Sender<Lent>,
+}
+
+/// Requests from the client pump (and the session) to the server pump.
+pub enum Ctl {
+    /// Write these bytes to the client at the next message boundary (notices).
+    Inject(BytesMut),
+    /// Hand over the upstream reader and the client writer at the next message boundary.
+    Pause(oneshot::Sender<Paused>),
+    /// Write this FATAL error at the next boundary and end the session.
+    Fatal(Notice),
+}
+
+/// State both pumps share.
+pub struct Shared<'a> {
+    /// Session state.
+    pub session: &'a Mutex<Session>,
+    /// Signalled on every ReadyForQuery the server pump relays.
+    pub ready: &'a Notify,
+    /// Requests to the server pump.
+    pub ctl: &'a mpsc::UnboundedSender<Ctl>,
+}
+
+/// Locks the session state. The lock is never held across an await, so poisoning can only
+/// come from a panic in the session code itself; the state is still usable then.
+pub fn lock(session: &Mutex<Session>) -> std::sync::MutexGuard<'_, Session> {
+    session.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// How long the server pump may take to deliver a final message.
+pub const FINAL_MESSAGE_GRACE: Duration = Duration::from_secs(2);

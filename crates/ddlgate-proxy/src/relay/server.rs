@@ -1,0 +1,133 @@
+use bytes::{Buf, BytesMut};
+use ddlgate_session::INSPECT_SERVER;
+use ddlgate_wire::{FrameHeader, SplitStep, Splitter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{lock, Ctl, Lent, Paused, PumpEnd, Shared};
+use crate::stream::{ReadHalf, WriteHalf};
+use crate::ProxyError;
+
+const STREAM_THRESHOLD: usize = 64 * 1024;
+const READ_CHUNK: usize = 16 * 1024;
+/// The gateway decodes only small server messages; anything else is streamed.
+const MAX_SERVER_FRAME: usize = i32::MAX as usize;
+
+/// Server → client.
+pub struct ServerPump<'a> {
+    /// Server read half (lent away while paused).
+    pub src: ReadHalf,
+    /// Client write half (lent away while paused).
+    pub dst: WriteHalf,
+    /// Read-ahead.
+    pub buf: BytesMut,
+    /// Shared state.
+    pub shared: Shared<'a>,
+    /// Requests from the client pump.
+    pub ctl: mpsc::UnboundedReceiver<Ctl>,
+}
+
+impl ServerPump<'_> {
+    /// Runs until the server closes, the session is closed, or an error.
+    pub async fn run(mut self) -> Result<PumpEnd, ProxyError> {
+        let mut splitter = Splitter::new(INSPECT_SERVER, STREAM_THRESHOLD, MAX_SERVER_FRAME);
+        let mut pending: Vec<Ctl> = Vec::new();
+        let mut ctl_open = true;
+        loop {
+            let mut pos = 0;
+            let mut saw_ready = false;
+            loop {
+                match splitter.step(&self.buf[pos..])? {
+                    SplitStep::Frame(h) => {
+                        if INSPECT_SERVER.contains(h.tag) {
+                            let frame = &self.buf[pos..pos + h.total_len];
+                            saw_ready |= frame[0] == b'Z';
+                            lock(self.shared.session).on_server_frame(frame)?;
+                        }
+                        pos += h.total_len;
+                    }
+                    SplitStep::Stream { len } => pos += len,
+                    SplitStep::NeedMore { frame_len } => {
+                        if let Some(len) = frame_len {
+                            self.buf.reserve(len.saturating_sub(self.buf.len() - pos));
+                        }
+                        break;
+                    }
+                }
+            }
+            if pos > 0 {
+                self.dst.write_all(&self.buf[..pos]).await?;
+                self.dst.flush().await?;
+                self.buf.advance(pos);
+            }
+            if saw_ready {
+                self.shared.ready.notify_waiters();
+            }
+            // Requests are served only between messages.
+            if !splitter.is_streaming() {
+                for ctl in std::mem::take(&mut pending) {
+                    match ctl {
+                        Ctl::Inject(bytes) => {
+                            self.dst.write_all(&bytes).await?;
+                            self.dst.flush().await?;
+                        }
+                        Ctl::Fatal(notice) => {
+                            let mut b = BytesMut::new();
+                            notice.encode_error(&mut b);
+                            let _ = self.dst.write_all(&b).await;
+                            let _ = self.dst.flush().await;
+                            let _ = self.dst.shutdown().await;
+                            return Ok(PumpEnd::Closed);
+                        }
+                        Ctl::Pause(reply) => {
+                            let (resume, back) = oneshot::channel();
+                            let lent = Lent {
+                                server_r: std::mem::replace(&mut self.src, Box::new(tokio::io::empty())),
+                                server_buf: std::mem::take(&mut self.buf),
+                                client_w: std::mem::replace(&mut self.dst, Box::new(tokio::io::sink())),
+                            };
+                            if let Err(Paused { lent, .. }) = reply.send(Paused { lent, resume }) {
+                                self.src = lent.server_r;
+                                self.buf = lent.server_buf;
+                                self.dst = lent.client_w;
+                                continue;
+                            }
+                            let Ok(returned) = back.await else {
+                                // The borrower failed and dropped the connection halves.
+                                return Ok(PumpEnd::Closed);
+                            };
+                            self.src = returned.server_r;
+                            self.buf = returned.server_buf;
+                            self.dst = returned.client_w;
+                            // Whatever the gateway consumed, the in-flight count may now be 0.
+                            self.shared.ready.notify_waiters();
+                        }
+                    }
+                }
+            }
+            if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
+                self.buf.reserve(READ_CHUNK);
+            }
+            // Complete frames left over after a pause: process them before reading.
+            if pending.is_empty() && !splitter.is_streaming() {
+                if let Some(h) = FrameHeader::read(&self.buf, MAX_SERVER_FRAME)? {
+                    if self.buf.len() >= h.total_len {
+                        continue;
+                    }
+                }
+            }
+            tokio::select! {
+                biased;
+                ctl = self.ctl.recv(), if ctl_open => match ctl {
+                    Some(ctl) => pending.push(ctl),
+                    None => ctl_open = false,
+                },
+                n = self.src.read_buf(&mut self.buf) => {
+                    if n? == 0 {
+                        return Ok(PumpEnd::Eof);
+                    }
+                }
+            }
+        }
+    }
+}
