@@ -12,6 +12,24 @@ pub async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
     Ok(client)
 }
 
+/// Connects and also returns a stream of the notices (NoticeResponse) the session receives.
+pub async fn connect_with_notices(url: &str) -> Result<(Client, tokio::sync::mpsc::UnboundedReceiver<tokio_postgres::error::DbError>), tokio_postgres::Error> {
+    let (client, mut conn) = tokio_postgres::connect(url, NoTls).await?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            match std::future::poll_fn(|cx| conn.poll_message(cx)).await {
+                Some(Ok(tokio_postgres::AsyncMessage::Notice(n))) => {
+                    let _ = tx.send(n);
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => break,
+            }
+        }
+    });
+    Ok((client, rx))
+}
+
 /// Connects with tokio-postgres over rustls.
 pub async fn connect_tls(url: &str, config: rustls::ClientConfig) -> Result<Client, tokio_postgres::Error> {
     let tls = tokio_postgres_rustls::MakeRustlsConnect::new(config);

@@ -12,7 +12,7 @@ mod pg;
 pub mod raw;
 
 pub use certs::CertSet;
-pub use client::{connect, connect_tls, eventually, eventually_async};
+pub use client::{connect, connect_tls, connect_with_notices, eventually, eventually_async};
 pub use gateway::{GatewayHandle, GatewayOptions};
 pub use pg::{shared_pg, shared_tls_pg, Pg, Role, CLEAR, MD5, SCRAM, SUPER};
 

@@ -49,9 +49,11 @@ pub fn block_notice(d: &Decision, reason: Option<&str>) -> Notice {
     n
 }
 
-/// The warning for a statement that is forwarded with findings.
-pub fn warn_notice(d: &Decision) -> Option<Notice> {
-    let flagged: Vec<&Finding> = d.findings.iter().filter(|f| f.severity >= FindingSeverity::Warning).collect();
+/// The warning for a statement that is forwarded with findings. `handled` lists rules the
+/// gateway takes care of itself (e.g. `require-lock-timeout` when it guards the statement).
+pub fn warn_notice(d: &Decision, handled: &[RuleId]) -> Option<Notice> {
+    let flagged: Vec<&Finding> =
+        d.findings.iter().filter(|f| f.severity >= FindingSeverity::Warning && !handled.contains(&f.rule)).collect();
     let first = flagged.first()?;
     let rules: Vec<&str> = flagged.iter().map(|f| f.rule.as_str()).collect();
     Some(

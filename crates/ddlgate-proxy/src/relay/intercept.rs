@@ -232,7 +232,7 @@ impl ClientPump<'_> {
             let actions: Vec<Action> = decisions.iter().map(|d| enforce::resolve(d, enforcer, false)).collect();
             for (d, a) in decisions.iter().zip(&actions) {
                 if *a == Action::Warn {
-                    if let Some(n) = enforce::warn_notice(d) {
+                    if let Some(n) = enforce::warn_notice(d, &[]) {
                         let mut b = BytesMut::new();
                         n.encode_notice(&mut b);
                         let _ = self.shared.ctl.send(Ctl::Inject(b));
@@ -299,7 +299,7 @@ impl ClientPump<'_> {
         if !executes {
             for (d, a) in decisions.iter().zip(&actions) {
                 if *a == Action::Warn {
-                    if let Some(n) = enforce::warn_notice(d) {
+                    if let Some(n) = enforce::warn_notice(d, &[]) {
                         owned.notice(&n).await?;
                     }
                 }
@@ -325,7 +325,7 @@ impl ClientPump<'_> {
             match a {
                 Action::Allow | Action::Warn | Action::Block => {
                     if *a == Action::Warn {
-                        if let Some(n) = enforce::warn_notice(d) {
+                        if let Some(n) = enforce::warn_notice(d, &[]) {
                             owned.notice(&n).await?;
                         }
                     }
@@ -338,6 +338,9 @@ impl ClientPump<'_> {
                     }
                 }
                 Action::Guard => {
+                    if let Some(n) = enforce::warn_notice(d, &[ddlgate_ddl::RuleId::RequireLockTimeout]) {
+                        owned.notice(&n).await?;
+                    }
                     let (result, record) = exec::run_guarded(&mut owned, text, cfg, &mut watch).await?;
                     gate.audit(st, d, *a, vec![record.audit()], if result.is_ok() { "completed" } else { "failed" });
                     match result {
