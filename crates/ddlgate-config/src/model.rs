@@ -168,11 +168,14 @@ pub struct Log {
     pub format: LogFormat,
     /// A `tracing` filter such as `info` or `ddlgate=debug`. Default `info`; `RUST_LOG` wins.
     pub level: String,
+    /// Where audit events (one JSON object per line, one per DDL decision) are appended.
+    /// Default: standard error, as bare JSON lines beside the log.
+    pub audit_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Log {
     fn default() -> Self {
-        Self { format: LogFormat::Text, level: "info".to_owned() }
+        Self { format: LogFormat::Text, level: "info".to_owned(), audit_file: None }
     }
 }
 

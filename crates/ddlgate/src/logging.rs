@@ -1,15 +1,69 @@
-//! `tracing` subscriber setup: an EnvFilter (RUST_LOG wins over the configured level) and text
-//! or JSON lines on stderr.
+//! `tracing` subscriber setup: the human log (EnvFilter, `RUST_LOG` wins over the configured
+//! level; text or JSON) on stderr, and the audit stream (target `ddlgate::audit`) as bare JSON
+//! lines to `[log] audit_file` or stderr.
 
+use std::fmt;
+use std::fs::OpenOptions;
+use std::sync::Mutex;
+
+use anyhow::Context;
 use ddlgate_config::{Log, LogFormat};
-use tracing_subscriber::EnvFilter;
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::{filter_fn, Targets};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+const AUDIT_TARGET: &str = "ddlgate::audit";
+
+/// Writes only an event's message: audit events already are JSON documents.
+struct MessageOnly;
+
+struct MessageVisitor(String);
+
+impl Visit for MessageVisitor {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
+        }
+    }
+}
+
+impl<S, N> FormatEvent<S, N> for MessageOnly
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        let mut v = MessageVisitor(String::new());
+        event.record(&mut v);
+        writeln!(writer, "{}", v.0)
+    }
+}
 
 /// Installs the global subscriber.
-pub fn init(log: &Log) {
+pub fn init(log: &Log) -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&log.level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match log.format {
-        LogFormat::Json => builder.json().with_current_span(true).init(),
-        LogFormat::Text => builder.init(),
+    let human = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let human = match log.format {
+        LogFormat::Json => human.json().with_current_span(true).boxed(),
+        LogFormat::Text => human.boxed(),
     }
+    .with_filter(filter_fn(|m| m.target() != AUDIT_TARGET))
+    .with_filter(filter);
+    let audit_only = Targets::new().with_target(AUDIT_TARGET, Level::INFO);
+    let audit = match &log.audit_file {
+        Some(path) => {
+            let file = OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("opening audit file {}", path.display()))?;
+            tracing_subscriber::fmt::layer().event_format(MessageOnly).with_writer(Mutex::new(file)).with_ansi(false).boxed()
+        }
+        None => tracing_subscriber::fmt::layer().event_format(MessageOnly).with_writer(std::io::stderr).boxed(),
+    }
+    .with_filter(audit_only);
+    tracing_subscriber::registry().with(human).with(audit).init();
+    Ok(())
 }

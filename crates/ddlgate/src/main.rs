@@ -47,7 +47,7 @@ fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
     // after it, which stops the server and removes its data.
     let cluster = if needs_embedded { Some(embedded::start()?) } else { None };
     let config = args.resolve(cluster.as_ref().map(|c| c.port()))?;
-    logging::init(&config.log);
+    logging::init(&config.log)?;
     let config = Arc::new(config);
     let threads = config.listen.worker_threads;
     let runtime = if threads == 1 {

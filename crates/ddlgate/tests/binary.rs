@@ -171,3 +171,46 @@ fn psql_features_through_the_gateway() {
     assert!(text.contains("one,two"), "{text}");
     assert!(text.contains("id|integer"), "\\d works (catalog queries): {text}");
 }
+
+#[test]
+fn audit_file_records_each_ddl_decision_with_steps_and_no_passwords() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("audit");
+    pg.psql(&db, "CREATE TABLE t (id int PRIMARY KEY, a int); INSERT INTO t SELECT g, g FROM generate_series(1, 20000) g; ANALYZE t");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit = dir.path().join("audit.jsonl");
+    let config = dir.path().join("gw.toml");
+    let port = free_port();
+    std::fs::write(
+        &config,
+        format!(
+            "[listen]\naddr = \"127.0.0.1:{port}\"\n[databases.\"*\"]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"disable\"\n[log]\naudit_file = \"{}\"\n",
+            pg.port(),
+            audit.display()
+        ),
+    )
+    .expect("config");
+    let _gw = spawn(&["--config", config.to_str().expect("utf8")]);
+    wait_listening(port);
+    for sql in ["CREATE INDEX t_a_idx ON t (a)", "CREATE ROLE audited_role LOGIN PASSWORD 'hunter2-secret'", "SELECT 1"] {
+        let out = psql(port, &db, sql);
+        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut lines = Vec::new();
+    eventually(Duration::from_secs(10), "two audit lines", || {
+        lines = std::fs::read_to_string(&audit).unwrap_or_default().lines().map(str::to_owned).collect();
+        lines.len() >= 2
+    });
+    assert_eq!(lines.len(), 2, "DDL only, one line per decision: {lines:?}");
+    let index: serde_json::Value = serde_json::from_str(&lines[0]).expect("JSON line");
+    assert_eq!(index["action"], "rewrite");
+    assert_eq!(index["outcome"], "completed");
+    assert_eq!(index["user"], SUPER.name);
+    assert_eq!(index["database"], db.as_str());
+    assert!(index["rules"].as_array().is_some_and(|r| r.iter().any(|x| x == "require-concurrent-index-creation")));
+    let steps = index["steps"].as_array().expect("steps");
+    assert!(steps.iter().any(|s| s["outcome"] == "done" && s["duration_ms"].is_u64()), "{steps:?}");
+    assert!(!lines[1].contains("hunter2"), "password redacted: {}", lines[1]);
+    assert!(lines[1].contains("audited_role"));
+    pg.psql("postgres", "DROP ROLE IF EXISTS audited_role");
+}
