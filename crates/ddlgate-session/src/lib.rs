@@ -10,9 +10,21 @@
 //! each simple `Query` and each `Sync` is answered by exactly one `ReadyForQuery`, whatever
 //! happens in between, so counting them keeps the gateway in step with the server even when the
 //! client pipelines.
+//!
+//! When the gateway runs a rewritten DDL statement itself, a [`Capture`] collects the client's
+//! extended-query batch and renders the responses the server would have sent, and
+//! [`PreparedRewrites`] remembers the statements the gateway prepared so that a later batch
+//! binding one of them is captured too.
 
+mod capture;
+mod prepared;
 mod state;
 mod version;
 
+pub use capture::{
+    Capture, CaptureError, CaptureState, CapturedMessage, ErrorBody, Execution, Outcome, RowLimit,
+    StatementFate, Target, Unsupported, CAPTURE_INSPECT,
+};
+pub use prepared::{Observation, PreparedRewrite, PreparedRewrites};
 pub use state::{ClientEvent, Protocol, Session, INSPECT_CLIENT, INSPECT_SERVER};
 pub use version::ServerVersion;

@@ -2,6 +2,9 @@
 //! `pgwire`'s message types; everything the gateway forwards is never re-encoded.
 
 use bytes::{BufMut, BytesMut};
+use pgwire::messages::data::{NoData, ParameterDescription};
+use pgwire::messages::extendedquery::{BindComplete, CloseComplete, ParseComplete};
+use pgwire::messages::response::{CommandComplete, EmptyQueryResponse};
 use pgwire::messages::response::{ErrorResponse, NoticeResponse, ReadyForQuery, TransactionStatus as PgTx};
 use pgwire::messages::Message;
 
@@ -129,6 +132,54 @@ pub fn authentication_sasl<'a>(mechanisms: impl IntoIterator<Item = &'a [u8]>, b
     buf.put_slice(&body);
 }
 
+/// Appends `message`, or nothing at all if pgwire refuses it (over its size limit): pgwire
+/// writes the type byte before checking the length, and a stray byte would desynchronise the
+/// client.
+fn encode_whole(message: &impl Message, buf: &mut BytesMut) {
+    let start = buf.len();
+    if message.encode(buf).is_err() {
+        buf.truncate(start);
+    }
+}
+
+/// Appends a ParseComplete (`1`), the answer to a `Parse`.
+pub fn parse_complete(buf: &mut BytesMut) {
+    encode_whole(&ParseComplete::new(), buf);
+}
+
+/// Appends a BindComplete (`2`), the answer to a `Bind`.
+pub fn bind_complete(buf: &mut BytesMut) {
+    encode_whole(&BindComplete::new(), buf);
+}
+
+/// Appends a CloseComplete (`3`), the answer to a `Close`.
+pub fn close_complete(buf: &mut BytesMut) {
+    encode_whole(&CloseComplete::new(), buf);
+}
+
+/// Appends a NoData (`n`): the statement or portal described returns no rows.
+pub fn no_data(buf: &mut BytesMut) {
+    encode_whole(&NoData::new(), buf);
+}
+
+/// Appends a ParameterDescription (`t`) listing parameter type OIDs. A `Parse` declares at most
+/// 65,535 of them, which always fits.
+pub fn parameter_description(types: &[u32], buf: &mut BytesMut) {
+    encode_whole(&ParameterDescription::new(types.to_vec()), buf);
+}
+
+/// Appends a CommandComplete (`C`) with a command tag such as `ALTER TABLE`. The tag must not
+/// contain NUL; PostgreSQL's tags are under 64 bytes, and a tag over pgwire's backend limit
+/// (30,000 bytes) is not written at all.
+pub fn command_complete(tag: &str, buf: &mut BytesMut) {
+    encode_whole(&CommandComplete::new(tag.to_owned()), buf);
+}
+
+/// Appends an EmptyQueryResponse (`I`), the answer to executing an empty query string.
+pub fn empty_query_response(buf: &mut BytesMut) {
+    encode_whole(&EmptyQueryResponse::new(), buf);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +209,49 @@ mod tests {
         let mut b = BytesMut::new();
         backend_key_data(77, &[1, 2, 3, 4], &mut b);
         assert_eq!(decode::backend_key(&b), Ok((77, &[1u8, 2, 3, 4][..])));
+    }
+
+    #[test]
+    fn extended_query_responses_decode_with_pgwire() {
+        use pgwire::messages::{DecodeContext, PgWireBackendMessage, ProtocolVersion};
+        let mut b = BytesMut::new();
+        parse_complete(&mut b);
+        bind_complete(&mut b);
+        parameter_description(&[23, 25], &mut b);
+        no_data(&mut b);
+        command_complete("ALTER TABLE", &mut b);
+        empty_query_response(&mut b);
+        close_complete(&mut b);
+        let tags: Vec<u8> = {
+            let mut rest: &[u8] = &b;
+            let mut tags = Vec::new();
+            while let Ok(Some(h)) = crate::FrameHeader::read(rest, usize::MAX) {
+                tags.push(h.tag);
+                rest = &rest[h.total_len..];
+            }
+            assert!(rest.is_empty());
+            tags
+        };
+        assert_eq!(tags, b"12tnCI3");
+        let ctx = DecodeContext::new(ProtocolVersion::PROTOCOL3_0);
+        let mut decoded = Vec::new();
+        while let Some(m) = PgWireBackendMessage::decode(&mut b, &ctx).expect("decodes") {
+            decoded.push(m);
+        }
+        assert_eq!(decoded.len(), 7);
+        assert!(
+            matches!(&decoded[2], PgWireBackendMessage::ParameterDescription(p) if p.types == [23, 25])
+        );
+        assert!(
+            matches!(&decoded[4], PgWireBackendMessage::CommandComplete(c) if c.tag == "ALTER TABLE")
+        );
+    }
+
+    #[test]
+    fn oversized_command_tag_writes_nothing() {
+        let mut b = BytesMut::new();
+        parse_complete(&mut b);
+        command_complete(&"X".repeat(40_000), &mut b);
+        assert_eq!(b.as_ref(), b"1\0\0\0\x04");
     }
 }
