@@ -177,6 +177,8 @@ async fn relay_session(
         shared: shared(),
         limits,
         gate: Gate { enforcer: &gw.enforcer, info: &info },
+        capturing: None,
+        prepared: ddlgate_session::PreparedRewrites::new(),
     }
     .run();
     let down = ServerPump { src: sr, dst: cw, buf: server.reader.into_inner(), shared: shared(), ctl: ctl_rx }.run();

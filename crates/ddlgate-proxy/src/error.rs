@@ -77,6 +77,9 @@ pub enum ProxyError {
     /// The gateway is shutting down.
     #[error("gateway shutting down")]
     ShuttingDown,
+    /// The extended-protocol capture was driven out of its contract (a gateway bug).
+    #[error("capture: {0}")]
+    Capture(String),
     /// TLS configuration could not be loaded.
     #[error("TLS configuration: {0}")]
     TlsConfig(String),
@@ -120,6 +123,7 @@ impl ProxyError {
                 .hint("allow SCRAM-SHA-256 without channel binding for this role"),
             ),
             Self::TooManyConnections => fatal(SqlState::TooManyConnections, "sorry, too many clients already"),
+            Self::Capture(_) => fatal(SqlState::InternalError, "ddlgate internal error while answering an extended-protocol batch"),
             Self::ShuttingDown => fatal(SqlState::AdminShutdown, "terminating connection due to administrator command"),
         }
     }

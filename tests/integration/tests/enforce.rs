@@ -217,3 +217,31 @@ async fn small_tables_pass_untouched_and_observe_mode_only_records() {
     c.batch_execute("ALTER TABLE t RENAME COLUMN a TO a2").await.expect("observe mode forwards even blocked rules");
     assert_eq!(pg.psql(&db, "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'a2'"), "1");
 }
+
+#[tokio::test]
+async fn extended_protocol_statements_are_rewritten_too() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("extended");
+    populate(pg, &db, 20_000);
+    let gw = gateway(pg, |c| c.policy.execution.backfill_batch_ms = 50).await;
+    let c = connect(&gw.url(SUPER, &db)).await.expect("connect");
+    // tokio-postgres `execute`: Parse/Describe/Sync, then Bind/Execute/Sync.
+    let n = c.execute("CREATE INDEX t_a_ext_idx ON t (a)", &[]).await.expect("rewritten");
+    assert_eq!(n, 0);
+    assert_eq!(pg.psql(&db, "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_a_ext_idx'::regclass"), "t");
+    c.execute("ALTER TABLE t ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid()", &[]).await.expect("rewritten");
+    assert_eq!(pg.psql(&db, "SELECT count(*) FROM t WHERE token IS NULL"), "0");
+    assert_eq!(pg.psql(&db, "SELECT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'token'"), "t");
+    // A prepared statement executed later, and normal traffic around it.
+    let stmt = c.prepare("ALTER TABLE t ALTER COLUMN n SET NOT NULL").await.expect("prepare answered by the gateway");
+    assert_eq!(c.query_one("SELECT count(*) FROM t", &[]).await.expect("select").get::<_, i64>(0), 20_000);
+    c.execute(&stmt, &[]).await.expect("execute the prepared rewrite");
+    assert_eq!(pg.psql(&db, "SELECT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'n'"), "t");
+    // A failing plan reports the server's error at Execute and the session goes on.
+    pg.psql(&db, "UPDATE t SET a = NULL WHERE id = 1");
+    let err = c.execute("ALTER TABLE t ALTER COLUMN a SET NOT NULL", &[]).await.expect_err("a NULL exists");
+    assert_eq!(err.code().map(|c| c.code()), Some("23514"), "{err}");
+    assert_eq!(pg.psql(&db, "SELECT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'a'"), "f");
+    assert_eq!(pg.psql(&db, "SELECT count(*) FROM pg_constraint WHERE conrelid = 't'::regclass AND contype = 'c'"), "0", "rolled back");
+    assert_eq!(c.query_one("SELECT 7", &[]).await.expect("usable").get::<_, i32>(0), 7);
+}

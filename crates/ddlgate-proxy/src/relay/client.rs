@@ -5,7 +5,9 @@ use ddlgate_session::{ClientEvent, INSPECT_CLIENT};
 use ddlgate_wire::{decode, FeTag, SplitStep, Splitter, TagSet};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::captured::{Capturing, Planned};
 use super::intercept::{Gate, Intercepted};
+use ddlgate_session::PreparedRewrites;
 use super::{lock, PumpEnd, Shared};
 use crate::stream::{ReadHalf, WriteHalf};
 use crate::ProxyError;
@@ -56,6 +58,10 @@ pub struct ClientPump<'a> {
     pub limits: RelayLimits,
     /// DDL enforcement.
     pub gate: Gate<'a>,
+    /// The extended-protocol batch being captured, if any.
+    pub capturing: Option<Box<Capturing>>,
+    /// Statements the gateway prepared itself (never seen by the server).
+    pub prepared: PreparedRewrites<Planned>,
 }
 
 impl ClientPump<'_> {
@@ -70,6 +76,30 @@ impl ClientPump<'_> {
                 match splitter.step(&self.buf[pos..])? {
                     SplitStep::Frame(h) => {
                         let tag = FeTag::from_byte(h.tag);
+                        let at_batch_start = batch == Batch::Clean && matches!(tag, FeTag::Bind | FeTag::Describe) && !self.prepared.is_empty();
+                        if self.capturing.is_some() || at_batch_start {
+                            self.dst.write_all(&self.buf[..pos]).await?;
+                            self.buf.advance(pos);
+                            let frame: Bytes = self.buf.split_to(h.total_len).freeze();
+                            pos = 0;
+                            if self.capturing.is_some() {
+                                self.capture_frame(&frame).await?;
+                                if self.capturing.is_none() {
+                                    batch = Batch::Clean;
+                                }
+                                continue;
+                            }
+                            if self.resume_capture(&frame)? {
+                                continue;
+                            }
+                            // Not ours after all: forward it.
+                            self.dst.write_all(&frame).await?;
+                            batch = Batch::Open;
+                            continue;
+                        }
+                        if !self.prepared.is_empty() && matches!(tag, FeTag::Query | FeTag::Parse | FeTag::Close) {
+                            self.prepared.observe(&self.buf[pos..pos + h.total_len])?;
+                        }
                         if matches!(tag, FeTag::Query | FeTag::Parse) {
                             let frame = &self.buf[pos..pos + h.total_len];
                             let text = match tag {
@@ -80,9 +110,10 @@ impl ClientPump<'_> {
                                 self.dst.write_all(&self.buf[..pos]).await?;
                                 self.buf.advance(pos);
                                 let frame: Bytes = self.buf.split_to(h.total_len).freeze();
-                                let outcome = self.intercept(frame, tag, batch).await?;
-                                if tag == FeTag::Parse && outcome == Intercepted::Forwarded {
-                                    batch = Batch::Open;
+                                match self.intercept(frame.clone(), tag, batch).await? {
+                                    Intercepted::Forwarded if tag == FeTag::Parse => batch = Batch::Open,
+                                    Intercepted::Forwarded | Intercepted::Answered => {}
+                                    Intercepted::Capture(planned) => self.start_capture(&frame, *planned)?,
                                 }
                                 pos = 0;
                                 continue;

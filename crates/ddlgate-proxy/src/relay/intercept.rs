@@ -12,6 +12,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::oneshot;
 
 use super::client::{Batch, ClientPump};
+use super::captured::Planned;
 use super::{lock, Ctl, Paused};
 use crate::enforce::{self, Action, AuditEvent, Enforcer, SessionInfo};
 use crate::exec::{self, catalog, ClientWatch, Owned, PlanOutcome};
@@ -53,7 +54,7 @@ impl Gate<'_> {
 
 impl Gate<'_> {
     /// Emits the audit event of one analysed statement (DDL, or anything with findings).
-    fn audit(&self, st: &Stmt<'_>, d: &Decision, action: Action, steps: Vec<enforce::AuditStep>, outcome: &'static str) {
+    pub(super) fn audit(&self, st: &Origin<'_>, d: &Decision, action: Action, steps: Vec<enforce::AuditStep>, outcome: &'static str) {
         if d.class != StatementClass::MaybeDdl && d.findings.is_empty() {
             return;
         }
@@ -76,6 +77,19 @@ impl Gate<'_> {
     }
 }
 
+/// Where an audited statement came from.
+pub(super) struct Origin<'a> {
+    pub(super) protocol: Protocol,
+    pub(super) sql: &'a str,
+}
+
+impl<'a> Origin<'a> {
+    /// A statement sent with the extended protocol.
+    pub(super) fn extended(sql: &'a str) -> Self {
+        Self { protocol: Protocol::Extended, sql }
+    }
+}
+
 /// The intercepted message.
 struct Stmt<'a> {
     frame: &'a Bytes,
@@ -93,12 +107,14 @@ fn memchr_semicolon(b: &[u8]) -> Option<usize> {
 }
 
 /// What happened to an intercepted frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Intercepted {
     /// The frame (possibly with blocked statements replaced) went to the server.
     Forwarded,
     /// The gateway answered it itself.
     Answered,
+    /// An extended-protocol statement the gateway will run itself: capture its batch.
+    Capture(Box<Planned>),
 }
 
 fn query_frame(sql: &[u8]) -> Bytes {
@@ -186,7 +202,7 @@ impl ClientPump<'_> {
     }
 
     /// Waits until every request sent so far has been answered.
-    async fn wait_idle(&self) {
+    pub(super) async fn wait_idle(&self) {
         loop {
             let notified = self.shared.ready.notified();
             tokio::pin!(notified);
@@ -198,7 +214,7 @@ impl ClientPump<'_> {
         }
     }
 
-    async fn pause(&self) -> Result<Paused, ProxyError> {
+    pub(super) async fn pause(&self) -> Result<Paused, ProxyError> {
         let (tx, rx) = oneshot::channel();
         self.shared.ctl.send(Ctl::Pause(tx)).map_err(|_| ProxyError::Io(std::io::ErrorKind::BrokenPipe.into()))?;
         rx.await.map_err(|_| ProxyError::Io(std::io::ErrorKind::BrokenPipe.into()))
@@ -217,10 +233,11 @@ impl ClientPump<'_> {
         };
         let enforcer = self.gate.enforcer;
         let st = Stmt { frame: &frame, tag, protocol, sql: &sql, exact, batch };
+        let origin = Origin { protocol, sql: &sql };
         if enforcer.observe_only() {
             let decisions = analyze(&sql, &self.base_facts(batch), &enforcer.analysis);
             for d in &decisions {
-                self.gate.audit(&st, d, enforce::resolve(d, enforcer, batch == Batch::Clean), Vec::new(), "forwarded");
+                self.gate.audit(&origin, d, enforce::resolve(d, enforcer, batch == Batch::Clean), Vec::new(), "forwarded");
             }
             self.forward(&frame).await?;
             return Ok(Intercepted::Forwarded);
@@ -238,7 +255,7 @@ impl ClientPump<'_> {
                         let _ = self.shared.ctl.send(Ctl::Inject(b));
                     }
                 }
-                self.gate.audit(&st, d, *a, Vec::new(), if *a == Action::Block { "blocked" } else { "forwarded" });
+                self.gate.audit(&origin, d, *a, Vec::new(), if *a == Action::Block { "blocked" } else { "forwarded" });
             }
             match substitute_blocked(&sql, exact, &decisions, &actions) {
                 Some(replaced) => self.forward(&parse_frame_with(&frame, &replaced)).await?,
@@ -256,6 +273,7 @@ impl ClientPump<'_> {
 
     async fn intercept_owned(&mut self, st: &Stmt<'_>, lent: &mut super::Lent) -> Result<Intercepted, ProxyError> {
         let (frame, tag, sql, exact, batch) = (st.frame, st.tag, st.sql, st.exact, st.batch);
+        let origin = Origin { protocol: st.protocol, sql };
         let enforcer = self.gate.enforcer;
         let mut facts = self.base_facts(batch);
         let first = analyze(sql, &facts, &enforcer.analysis);
@@ -282,19 +300,11 @@ impl ClientPump<'_> {
         let actions: Vec<Action> = decisions.iter().map(|d| enforce::resolve(d, enforcer, true)).collect();
         let executes = actions.iter().any(|a| matches!(a, Action::Rewrite | Action::Guard));
         if tag == FeTag::Parse && executes {
-            // Extended-protocol plans are executed through the capture state machine; until a
-            // statement can be captured, refuse it with the plan as the hint.
-            let reason = "the statement arrived through the extended protocol; run the hint's statements one by one";
-            let d = decisions.iter().zip(&actions).find(|(_, a)| matches!(a, Action::Rewrite | Action::Guard)).map(|(d, _)| d);
-            let notice = d.map(|d| enforce::block_notice(d, Some(reason)));
-            for (d, a) in decisions.iter().zip(&actions) {
-                gate.audit(st, d, *a, Vec::new(), "blocked");
-            }
-            let replaced = notice.map(|n| enforce::raise_statement(&n)).unwrap_or_else(|| sql.to_owned());
-            let new = parse_frame_with(frame, &replaced);
-            lock(shared.session).on_client_frame(&new);
-            owned.send_server(&new).await?;
-            return Ok(Intercepted::Forwarded);
+            // Extended protocol: capture the batch; the plan runs when the client executes.
+            let Some((d, a)) = decisions.iter().zip(&actions).find(|(_, a)| matches!(a, Action::Rewrite | Action::Guard)) else {
+                return Ok(Intercepted::Forwarded);
+            };
+            return Ok(Intercepted::Capture(Box::new(Planned { sql: sql.to_owned(), decision: d.clone(), action: *a })));
         }
         if !executes {
             for (d, a) in decisions.iter().zip(&actions) {
@@ -303,7 +313,7 @@ impl ClientPump<'_> {
                         owned.notice(&n).await?;
                     }
                 }
-                gate.audit(st, d, *a, Vec::new(), if *a == Action::Block { "blocked" } else { "forwarded" });
+                gate.audit(&origin, d, *a, Vec::new(), if *a == Action::Block { "blocked" } else { "forwarded" });
             }
             let new = match (substitute_blocked(sql, exact, &decisions, &actions), tag) {
                 (Some(replaced), FeTag::Query) => query_frame(replaced.as_bytes()),
@@ -332,7 +342,7 @@ impl ClientPump<'_> {
                     let run = if *a == Action::Block { enforce::raise_statement(&enforce::block_notice(d, None)) } else { text.to_owned() };
                     let r = owned.relay_query(run.as_bytes()).await?;
                     status = r.status;
-                    gate.audit(st, d, *a, Vec::new(), if r.error.is_some() { "failed" } else { "forwarded" });
+                    gate.audit(&origin, d, *a, Vec::new(), if r.error.is_some() { "failed" } else { "forwarded" });
                     if r.error.is_some() {
                         break;
                     }
@@ -342,7 +352,7 @@ impl ClientPump<'_> {
                         owned.notice(&n).await?;
                     }
                     let (result, record) = exec::run_guarded(&mut owned, text, cfg, &mut watch).await?;
-                    gate.audit(st, d, *a, vec![record.audit()], if result.is_ok() { "completed" } else { "failed" });
+                    gate.audit(&origin, d, *a, vec![record.audit()], if result.is_ok() { "completed" } else { "failed" });
                     match result {
                         Ok(tag) => owned.send_client(&command_complete(&tag)).await?,
                         Err(e) => {
@@ -357,16 +367,16 @@ impl ClientPump<'_> {
                     let outcome = exec::run_plan(&mut owned, plan, cfg, &mut watch).await?;
                     match outcome {
                         PlanOutcome::Completed(records) => {
-                            gate.audit(st, d, *a, records.iter().map(|r| r.audit()).collect(), "completed");
+                            gate.audit(&origin, d, *a, records.iter().map(|r| r.audit()).collect(), "completed");
                             owned.send_client(&command_complete(&enforce::command_tag(text))).await?;
                         }
                         PlanOutcome::Failed(records, e) => {
-                            gate.audit(st, d, *a, records.iter().map(|r| r.audit()).collect(), "failed");
+                            gate.audit(&origin, d, *a, records.iter().map(|r| r.audit()).collect(), "failed");
                             owned.send_client(&e.frame).await?;
                             break;
                         }
                         PlanOutcome::ClientGone(records) => {
-                            gate.audit(st, d, *a, records.iter().map(|r| r.audit()).collect(), "client-gone");
+                            gate.audit(&origin, d, *a, records.iter().map(|r| r.audit()).collect(), "client-gone");
                             gone = true;
                             break;
                         }

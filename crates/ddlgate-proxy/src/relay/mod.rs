@@ -13,6 +13,7 @@
 //! Cancel safety: reads (`read_buf`) are cancel safe; writes are not, which is why the server
 //! pump only ever gives up the client writer between messages.
 
+mod captured;
 mod client;
 mod intercept;
 mod server;

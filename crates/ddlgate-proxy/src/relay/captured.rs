@@ -1,0 +1,177 @@
+//! Extended-protocol statements the gateway executes itself: the client's batch is captured
+//! (not forwarded) with [`ddlgate_session::Capture`], the plan runs when the client asks for
+//! results (Flush or Sync after an Execute), and the client gets exactly the responses the
+//! server would have sent. Statements the gateway prepared this way are remembered
+//! ([`PreparedRewrites`]) so that a later Bind/Execute batch on them is captured too (the
+//! prepare-then-execute pattern of tokio-postgres, pgx and asyncpg).
+
+use ddlgate_ddl::Decision;
+use ddlgate_session::{Capture, CaptureError, CaptureState, ErrorBody, Execution, Observation, Outcome};
+use ddlgate_wire::encode::{Notice, Severity};
+use ddlgate_wire::{SqlState, TransactionStatus};
+
+use super::client::ClientPump;
+use super::{lock, Paused};
+use crate::enforce::{self, Action};
+use crate::exec::{self, ClientWatch, Owned, PlanOutcome};
+use crate::ProxyError;
+
+/// A statement the gateway will execute in place of the client's.
+#[derive(Clone, Debug)]
+pub struct Planned {
+    /// The statement text.
+    pub sql: String,
+    /// The analyser's decision (with the plan).
+    pub decision: Decision,
+    /// `Rewrite` or `Guard`.
+    pub action: Action,
+}
+
+/// An open capture and what it will run.
+pub struct Capturing {
+    capture: Capture,
+    planned: Planned,
+}
+
+fn internal(e: CaptureError) -> ProxyError {
+    ProxyError::Capture(e.to_string())
+}
+
+impl ClientPump<'_> {
+    /// Starts capturing at a Parse that the gateway will execute.
+    pub(super) fn start_capture(&mut self, frame: &[u8], planned: Planned) -> Result<(), ProxyError> {
+        let mut capture = Capture::start(frame).map_err(internal)?;
+        if self.prepared.observe(frame)? == Observation::DuplicateStatement {
+            let name = String::from_utf8_lossy(capture.statement().statement()).into_owned();
+            capture
+                .refuse(ErrorBody::synthesized(Notice::new(
+                    Severity::Error,
+                    SqlState::Other(*b"42P05"),
+                    format!("prepared statement \"{name}\" already exists"),
+                )))
+                .map_err(internal)?;
+        }
+        self.capturing = Some(Box::new(Capturing { capture, planned }));
+        Ok(())
+    }
+
+    /// At a batch start: a Bind or Describe of a statement the gateway prepared itself starts a
+    /// capture. Returns whether it did.
+    pub(super) fn resume_capture(&mut self, frame: &[u8]) -> Result<bool, ProxyError> {
+        let Some((prepared, planned)) = self.prepared.batch_start(frame) else { return Ok(false) };
+        let planned = planned.clone();
+        let mut capture = Capture::resume(frame, prepared).map_err(internal)?;
+        if lock(self.shared.session).transaction_status() == TransactionStatus::Failed {
+            capture
+                .refuse(ErrorBody::synthesized(Notice::new(
+                    Severity::Error,
+                    SqlState::InFailedSqlTransaction,
+                    "current transaction is aborted, commands ignored until end of transaction block",
+                )))
+                .map_err(internal)?;
+        }
+        self.capturing = Some(Box::new(Capturing { capture, planned }));
+        Ok(true)
+    }
+
+    /// Feeds one client frame to the open capture, answering when the client waits.
+    pub(super) async fn capture_frame(&mut self, frame: &[u8]) -> Result<(), ProxyError> {
+        let Some(mut open) = self.capturing.take() else { return Ok(()) };
+        let state = match open.capture.push(frame) {
+            Ok(state) => state,
+            Err(CaptureError::Unsupported { reason, .. }) => {
+                let n = Notice::new(
+                    Severity::Error,
+                    SqlState::FeatureNotSupported,
+                    format!("ddlgate: the batch mixes the statement it runs itself with other messages ({reason:?})"),
+                )
+                .hint("send the DDL statement in an extended-protocol batch of its own (Parse/Bind/Execute/Sync)");
+                open.capture.refuse(ErrorBody::synthesized(n)).map_err(internal)?;
+                open.capture.state()
+            }
+            Err(CaptureError::Malformed(e)) => return Err(e.into()),
+            Err(e) => return Err(internal(e)),
+        };
+        match state {
+            CaptureState::Collecting => {
+                self.capturing = Some(open);
+                Ok(())
+            }
+            CaptureState::FlushRequested | CaptureState::Complete => {
+                let done = self.answer(&mut open, state).await?;
+                if !done {
+                    self.capturing = Some(open);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Runs the statement if the batch executes it, and sends the responses due. Returns
+    /// whether the capture is finished (Sync answered).
+    async fn answer(&mut self, open: &mut Capturing, state: CaptureState) -> Result<bool, ProxyError> {
+        self.wait_idle().await;
+        let Paused { mut lent, resume } = self.pause().await?;
+        let result = self.answer_owned(open, state, &mut lent).await;
+        let _ = resume.send(lent);
+        result
+    }
+
+    async fn answer_owned(&mut self, open: &mut Capturing, state: CaptureState, lent: &mut super::Lent) -> Result<bool, ProxyError> {
+        let mut status = lock(self.shared.session).transaction_status();
+        let (src, dst, buf, gate) = (&mut self.src, &mut self.dst, &mut self.buf, &self.gate);
+        let mut owned = Owned { server_r: &mut lent.server_r, server_buf: &mut lent.server_buf, server_w: dst, client_w: &mut lent.client_w };
+        if open.capture.execution() == Execution::Pending {
+            let mut watch = ClientWatch { src, buf };
+            let cfg = &gate.enforcer.policy.execution;
+            let d = &open.planned.decision;
+            let text = d.text(&open.planned.sql).to_owned();
+            let st = super::intercept::Origin::extended(&open.planned.sql);
+            let outcome = match (open.planned.action, &d.plan) {
+                (Action::Rewrite, Some(plan)) => {
+                    owned
+                        .notice(&Notice::new(Severity::Notice, SqlState::SuccessfulCompletion, format!("ddlgate: running a safe plan instead: {}", plan.summary)))
+                        .await?;
+                    match exec::run_plan(&mut owned, plan, cfg, &mut watch).await? {
+                        PlanOutcome::Completed(records) => {
+                            gate.audit(&st, d, Action::Rewrite, records.iter().map(|r| r.audit()).collect(), "completed");
+                            Outcome::Success { command_tag: enforce::command_tag(&text) }
+                        }
+                        PlanOutcome::Failed(records, e) => {
+                            gate.audit(&st, d, Action::Rewrite, records.iter().map(|r| r.audit()).collect(), "failed");
+                            Outcome::Failed(ErrorBody::relayed(e.frame).map_err(internal)?)
+                        }
+                        PlanOutcome::ClientGone(records) => {
+                            gate.audit(&st, d, Action::Rewrite, records.iter().map(|r| r.audit()).collect(), "client-gone");
+                            return Err(ProxyError::Io(std::io::ErrorKind::ConnectionAborted.into()));
+                        }
+                    }
+                }
+                _ => {
+                    let (result, record) = exec::run_guarded(&mut owned, &text, cfg, &mut watch).await?;
+                    gate.audit(&st, d, Action::Guard, vec![record.audit()], if result.is_ok() { "completed" } else { "failed" });
+                    match result {
+                        Ok(tag) => Outcome::Success { command_tag: tag },
+                        Err(e) => Outcome::Failed(ErrorBody::relayed(e.frame).map_err(internal)?),
+                    }
+                }
+            };
+            status = TransactionStatus::Idle;
+            open.capture.record_outcome(outcome).map_err(internal)?;
+        }
+        match state {
+            CaptureState::FlushRequested => {
+                let bytes = open.capture.respond_until_flush().map_err(internal)?;
+                owned.send_client(&bytes).await?;
+                Ok(false)
+            }
+            _ => {
+                let bytes = open.capture.respond(status).map_err(internal)?;
+                owned.send_client(&bytes).await?;
+                lock(self.shared.session).answered_locally(status);
+                self.prepared.settle(&open.capture, open.planned.clone()).map_err(internal)?;
+                Ok(true)
+            }
+        }
+    }
+}
