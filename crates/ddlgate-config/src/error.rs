@@ -40,10 +40,17 @@ impl ConfigError {
                 (line, column)
             })
             .unwrap_or((0, 0));
-        Self::Parse { line, column, reason: e.message().to_owned() }
+        Self::Parse {
+            line,
+            column,
+            reason: e.message().to_owned(),
+        }
     }
 
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::Invalid { field: field.into(), reason: reason.into() }
+        Self::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }

@@ -24,8 +24,10 @@ impl Config {
 
     /// Reads, parses and validates a file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::Io { path: path.display().to_string(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         Self::from_toml_str(&text)
     }
 
@@ -37,7 +39,9 @@ impl Config {
 
     /// The upstream for a client database name: an exact entry first, then `*`.
     pub fn route(&self, database: &str) -> Option<&Upstream> {
-        self.databases.get(database).or_else(|| self.databases.get("*"))
+        self.databases
+            .get(database)
+            .or_else(|| self.databases.get("*"))
     }
 }
 

@@ -175,13 +175,20 @@ pub struct Log {
 
 impl Default for Log {
     fn default() -> Self {
-        Self { format: LogFormat::Text, level: "info".to_owned(), audit_file: None }
+        Self {
+            format: LogFormat::Text,
+            level: "info".to_owned(),
+            audit_file: None,
+        }
     }
 }
 
 pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
     if c.databases.is_empty() {
-        return Err(ConfigError::invalid("databases", "at least one entry is needed (use \"*\" for any database)"));
+        return Err(ConfigError::invalid(
+            "databases",
+            "at least one entry is needed (use \"*\" for any database)",
+        ));
     }
     for (name, up) in &c.databases {
         let field = |f: &str| format!("databases.{name}.{f}");
@@ -189,35 +196,64 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
             return Err(ConfigError::invalid(field("host"), "must not be empty"));
         }
         if up.port == 0 {
-            return Err(ConfigError::invalid(field("port"), "must be between 1 and 65535"));
+            return Err(ConfigError::invalid(
+                field("port"),
+                "must be between 1 and 65535",
+            ));
         }
         if up.connect_timeout_secs == 0 {
-            return Err(ConfigError::invalid(field("connect_timeout_secs"), "must be at least 1"));
+            return Err(ConfigError::invalid(
+                field("connect_timeout_secs"),
+                "must be at least 1",
+            ));
         }
         if up.root_cert.is_some() && up.tls != UpstreamTlsMode::VerifyFull {
-            return Err(ConfigError::invalid(field("root_cert"), "only used with tls = \"verify-full\""));
+            return Err(ConfigError::invalid(
+                field("root_cert"),
+                "only used with tls = \"verify-full\"",
+            ));
         }
     }
     crate::policy::validate(&c.policy)?;
     let l = &c.listen;
     if l.max_message_bytes < 1024 {
-        return Err(ConfigError::invalid("listen.max_message_bytes", "must be at least 1024"));
+        return Err(ConfigError::invalid(
+            "listen.max_message_bytes",
+            "must be at least 1024",
+        ));
     }
     if l.startup_timeout_secs == 0 {
-        return Err(ConfigError::invalid("listen.startup_timeout_secs", "must be at least 1"));
+        return Err(ConfigError::invalid(
+            "listen.startup_timeout_secs",
+            "must be at least 1",
+        ));
     }
     if l.message_timeout_secs == 0 {
-        return Err(ConfigError::invalid("listen.message_timeout_secs", "must be at least 1"));
+        return Err(ConfigError::invalid(
+            "listen.message_timeout_secs",
+            "must be at least 1",
+        ));
     }
     if l.max_connections == 0 {
-        return Err(ConfigError::invalid("listen.max_connections", "must be at least 1"));
+        return Err(ConfigError::invalid(
+            "listen.max_connections",
+            "must be at least 1",
+        ));
     }
     if c.client_tls.mode != ClientTlsMode::Disable {
         for (name, path) in [("cert", &c.client_tls.cert), ("key", &c.client_tls.key)] {
             match path {
-                None => return Err(ConfigError::invalid(format!("client_tls.{name}"), "required when client_tls.mode is not \"disable\"")),
+                None => {
+                    return Err(ConfigError::invalid(
+                        format!("client_tls.{name}"),
+                        "required when client_tls.mode is not \"disable\"",
+                    ))
+                }
                 Some(p) if !p.is_file() => {
-                    return Err(ConfigError::invalid(format!("client_tls.{name}"), format!("{} is not a readable file", p.display())))
+                    return Err(ConfigError::invalid(
+                        format!("client_tls.{name}"),
+                        format!("{} is not a readable file", p.display()),
+                    ))
                 }
                 Some(_) => {}
             }

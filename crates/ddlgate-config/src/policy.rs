@@ -107,13 +107,22 @@ impl Default for Execution {
 pub(crate) fn validate(p: &Policy) -> Result<(), ConfigError> {
     let e = &p.execution;
     if e.lock_timeout_ms == 0 {
-        return Err(ConfigError::invalid("policy.execution.lock_timeout_ms", "must be at least 1"));
+        return Err(ConfigError::invalid(
+            "policy.execution.lock_timeout_ms",
+            "must be at least 1",
+        ));
     }
     if e.backfill_batch_ms == 0 {
-        return Err(ConfigError::invalid("policy.execution.backfill_batch_ms", "must be at least 1"));
+        return Err(ConfigError::invalid(
+            "policy.execution.backfill_batch_ms",
+            "must be at least 1",
+        ));
     }
     if e.retry_backoff_max_ms < e.retry_backoff_ms {
-        return Err(ConfigError::invalid("policy.execution.retry_backoff_max_ms", "must be at least retry_backoff_ms"));
+        return Err(ConfigError::invalid(
+            "policy.execution.retry_backoff_max_ms",
+            "must be at least retry_backoff_ms",
+        ));
     }
     if matches!(p.unparseable, RuleAction::Rewrite) {
         return Err(ConfigError::invalid("policy.unparseable", "must be \"block\", \"warn\" or \"allow\": there is no plan for SQL that cannot be parsed"));

@@ -195,9 +195,11 @@ impl LocalCluster {
     /// immediately and removes the temporary directory. Use it for clusters that are never
     /// dropped (kept in a `static`) or whose owner may be killed.
     pub fn reap_on_exit(&self) -> Result<(), LocalPgError> {
-        let pid = self.postmaster_pid().ok_or_else(|| LocalPgError::InvalidOptions {
-            reason: "the server is not running".into(),
-        })?;
+        let pid = self
+            .postmaster_pid()
+            .ok_or_else(|| LocalPgError::InvalidOptions {
+                reason: "the server is not running".into(),
+            })?;
         let root = self.data_dir.parent().unwrap_or(&self.data_dir);
         let script = format!(
             "while kill -0 {me} 2>/dev/null; do sleep 0.2; done; kill -QUIT {pid} 2>/dev/null; \
@@ -212,7 +214,10 @@ impl LocalCluster {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|source| LocalPgError::Spawn { program: PathBuf::from("sh"), source })?;
+            .map_err(|source| LocalPgError::Spawn {
+                program: PathBuf::from("sh"),
+                source,
+            })?;
         Ok(())
     }
 

@@ -56,13 +56,17 @@ pub async fn relay_authentication(
     let mut out = BytesMut::with_capacity(1024);
     let mut guard = None;
     loop {
-        let frame = server.reader.read_frame(&mut server.stream, MAX_SERVER_AUTH_FRAME).await?;
+        let frame = server
+            .reader
+            .read_frame(&mut server.stream, MAX_SERVER_AUTH_FRAME)
+            .await?;
         match BeTag::from_byte(frame[0]) {
             BeTag::Authentication => {
                 let request = decode::auth_request(&frame)?;
                 match &request {
                     AuthRequest::Sasl(mechs) if mechs.iter().any(|m| *m == SCRAM_PLUS) => {
-                        let kept: Vec<&[u8]> = mechs.iter().copied().filter(|m| *m != SCRAM_PLUS).collect();
+                        let kept: Vec<&[u8]> =
+                            mechs.iter().copied().filter(|m| *m != SCRAM_PLUS).collect();
                         if kept.is_empty() {
                             return Err(ProxyError::OnlyChannelBinding);
                         }
@@ -80,13 +84,24 @@ pub async fn relay_authentication(
                             server.stream.flush().await?;
                         }
                         FeTag::Terminate => return Ok(AuthOutcome::Closed),
-                        _ => return Err(ProxyError::Unexpected { phase: "authentication", tag: reply[0] }),
+                        _ => {
+                            return Err(ProxyError::Unexpected {
+                                phase: "authentication",
+                                tag: reply[0],
+                            })
+                        }
                     }
                 }
             }
             BeTag::BackendKeyData => {
                 let (pid, secret) = decode::backend_key(&frame)?;
-                let g = cancels.register(route.clone(), CancelRequest { pid, secret: bytes::Bytes::copy_from_slice(secret) });
+                let g = cancels.register(
+                    route.clone(),
+                    CancelRequest {
+                        pid,
+                        secret: bytes::Bytes::copy_from_slice(secret),
+                    },
+                );
                 encode::backend_key_data(g.key().pid, &g.key().secret, &mut out);
                 guard = Some(g);
             }

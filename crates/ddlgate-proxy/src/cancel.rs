@@ -49,7 +49,10 @@ impl Default for CancelMap {
 impl CancelMap {
     /// An empty map whose ids start at a random point.
     pub fn new() -> Self {
-        Self { next_pid: AtomicU32::new(rand::thread_rng().next_u32() | 1), targets: DashMap::new() }
+        Self {
+            next_pid: AtomicU32::new(rand::thread_rng().next_u32() | 1),
+            targets: DashMap::new(),
+        }
     }
 
     /// Issues a key for a session whose upstream key is `upstream`. The secret has the same
@@ -64,8 +67,15 @@ impl CancelMap {
                 continue;
             }
             if let Entry::Vacant(v) = self.targets.entry(pid) {
-                v.insert(Target { secret: secret.clone(), route: route.clone(), upstream });
-                return CancelGuard { map: self.clone(), key: GatewayKey { pid, secret } };
+                v.insert(Target {
+                    secret: secret.clone(),
+                    route: route.clone(),
+                    upstream,
+                });
+                return CancelGuard {
+                    map: self.clone(),
+                    key: GatewayKey { pid, secret },
+                };
             }
         }
     }
@@ -130,8 +140,20 @@ mod tests {
     #[test]
     fn keys_are_unique_and_removed_on_drop() {
         let map = Arc::new(CancelMap::new());
-        let a = map.register(route(), CancelRequest { pid: 10, secret: Bytes::from_static(&[1, 2, 3, 4]) });
-        let b = map.register(route(), CancelRequest { pid: 11, secret: Bytes::from_static(&[1, 2, 3, 4]) });
+        let a = map.register(
+            route(),
+            CancelRequest {
+                pid: 10,
+                secret: Bytes::from_static(&[1, 2, 3, 4]),
+            },
+        );
+        let b = map.register(
+            route(),
+            CancelRequest {
+                pid: 11,
+                secret: Bytes::from_static(&[1, 2, 3, 4]),
+            },
+        );
         assert_ne!(a.key().pid, b.key().pid);
         assert_eq!(map.len(), 2);
         drop(a);
@@ -141,19 +163,37 @@ mod tests {
     #[test]
     fn secret_length_follows_upstream() {
         let map = Arc::new(CancelMap::new());
-        let g = map.register(route(), CancelRequest { pid: 1, secret: Bytes::from(vec![0u8; 32]) });
+        let g = map.register(
+            route(),
+            CancelRequest {
+                pid: 1,
+                secret: Bytes::from(vec![0u8; 32]),
+            },
+        );
         assert_eq!(g.key().secret.len(), 32);
     }
 
     #[tokio::test]
     async fn wrong_secret_or_pid_is_not_forwarded() {
         let map = Arc::new(CancelMap::new());
-        let g = map.register(route(), CancelRequest { pid: 1, secret: Bytes::from_static(&[9, 9, 9, 9]) });
+        let g = map.register(
+            route(),
+            CancelRequest {
+                pid: 1,
+                secret: Bytes::from_static(&[9, 9, 9, 9]),
+            },
+        );
         let mut wrong = g.key().secret.to_vec();
         wrong[0] ^= 1;
-        let req = CancelRequest { pid: g.key().pid, secret: Bytes::from(wrong) };
+        let req = CancelRequest {
+            pid: g.key().pid,
+            secret: Bytes::from(wrong),
+        };
         assert!(!map.cancel(&req).await.expect("no connect attempted"));
-        let req = CancelRequest { pid: g.key().pid.wrapping_add(1), secret: g.key().secret.clone() };
+        let req = CancelRequest {
+            pid: g.key().pid.wrapping_add(1),
+            secret: g.key().secret.clone(),
+        };
         assert!(!map.cancel(&req).await.expect("no connect attempted"));
     }
 }

@@ -15,16 +15,24 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::auth::{relay_authentication, AuthOutcome, ServerConn};
-use crate::io::FrameReader;
 use crate::enforce::SessionInfo;
-use crate::relay::{lock, ClientPump, Ctl, Gate, PumpEnd, RelayLimits, ServerPump, Shared, FINAL_MESSAGE_GRACE};
+use crate::io::FrameReader;
+use crate::relay::{
+    lock, ClientPump, Ctl, Gate, PumpEnd, RelayLimits, ServerPump, Shared, FINAL_MESSAGE_GRACE,
+};
 use crate::startup::{ClientConn, Opening};
 use crate::stream::Stream;
 use crate::{Gateway, ProxyError};
 
 /// Serves one accepted client socket. Never panics on client input; every error ends only
 /// this session.
-pub async fn serve_client(gw: Arc<Gateway>, tcp: TcpStream, peer: SocketAddr, stop: CancellationToken, permit: Option<OwnedSemaphorePermit>) {
+pub async fn serve_client(
+    gw: Arc<Gateway>,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    stop: CancellationToken,
+    permit: Option<OwnedSemaphorePermit>,
+) {
     let id = gw.next_session_id();
     let span = tracing::info_span!(
         "session",
@@ -72,9 +80,12 @@ async fn run(
 ) -> Result<(), ProxyError> {
     let startup_timeout = Duration::from_secs(gw.config.listen.startup_timeout_secs);
     let deadline = tokio::time::Instant::now() + startup_timeout;
-    let opening = tokio::time::timeout_at(deadline, client.open(gw.config.client_tls.mode, gw.tls_acceptor.as_ref()))
-        .await
-        .map_err(|_| ProxyError::StartupTimeout)??;
+    let opening = tokio::time::timeout_at(
+        deadline,
+        client.open(gw.config.client_tls.mode, gw.tls_acceptor.as_ref()),
+    )
+    .await
+    .map_err(|_| ProxyError::StartupTimeout)??;
     let (message, raw) = match opening {
         Opening::Cancel(req) => {
             let forwarded = gw.cancels.cancel(&req).await?;
@@ -85,15 +96,22 @@ async fn run(
     };
     let span = tracing::Span::current();
     span.record("user", message.user().unwrap_or_default());
-    span.record("application_name", message.get("application_name").unwrap_or_default());
+    span.record(
+        "application_name",
+        message.get("application_name").unwrap_or_default(),
+    );
     let database = message.database().unwrap_or_default().to_owned();
     span.record("database", database.as_str());
     let _permit = permit.ok_or(ProxyError::TooManyConnections)?;
     if stop.is_cancelled() {
         return Err(ProxyError::ShuttingDown);
     }
-    let route = gw.route(&database).ok_or_else(|| ProxyError::NoRoute(database.clone()))?;
-    let mut upstream = tokio::time::timeout_at(deadline, route.connect()).await.map_err(|_| ProxyError::StartupTimeout)??;
+    let route = gw
+        .route(&database)
+        .ok_or_else(|| ProxyError::NoRoute(database.clone()))?;
+    let mut upstream = tokio::time::timeout_at(deadline, route.connect())
+        .await
+        .map_err(|_| ProxyError::StartupTimeout)??;
     match &route.upstream.dbname {
         Some(dbname) if *dbname != database => {
             let mut renamed = message.clone();
@@ -105,11 +123,21 @@ async fn run(
         _ => upstream.write_all(&raw).await?,
     }
     upstream.flush().await?;
-    let mut server = ServerConn { stream: upstream, reader: FrameReader::new() };
+    let mut server = ServerConn {
+        stream: upstream,
+        reader: FrameReader::new(),
+    };
     let mut session = Session::new();
     let outcome = tokio::time::timeout_at(
         deadline,
-        relay_authentication(client, &mut server, &mut session, &gw.cancels, &route, gw.config.listen.max_message_bytes),
+        relay_authentication(
+            client,
+            &mut server,
+            &mut session,
+            &gw.cancels,
+            &route,
+            gw.config.listen.max_message_bytes,
+        ),
     )
     .await
     .map_err(|_| ProxyError::StartupTimeout)??;
@@ -117,7 +145,8 @@ async fn run(
         return Ok(());
     };
     tracing::info!(server_version = ?session.server_version().map(|v| v.num()), tls = client.is_tls(), "session ready");
-    let (client_stream, client_reader) = std::mem::replace(client, ClientConn::detached()).into_parts();
+    let (client_stream, client_reader) =
+        std::mem::replace(client, ClientConn::detached()).into_parts();
     let client_stream = client_stream.ok_or(ProxyError::RepeatedSslRequest)?;
     if message.is_replication() {
         return copy_raw(client_stream, client_reader, server, stop).await;
@@ -126,17 +155,34 @@ async fn run(
         session: session_id,
         user: message.user().unwrap_or_default().to_owned(),
         database,
-        application_name: message.get("application_name").unwrap_or_default().to_owned(),
+        application_name: message
+            .get("application_name")
+            .unwrap_or_default()
+            .to_owned(),
         client: peer,
     };
-    let result = relay_session(gw, info, client_stream, client_reader, server, session, stop).await;
+    let result = relay_session(
+        gw,
+        info,
+        client_stream,
+        client_reader,
+        server,
+        session,
+        stop,
+    )
+    .await;
     // Whatever the client had to be told was told by the relay.
     *client = ClientConn::detached();
     result
 }
 
 /// Replication connections are relayed as bytes: the walsender sub-protocol is not inspected.
-async fn copy_raw(client: Stream, client_reader: FrameReader, server: ServerConn, stop: &CancellationToken) -> Result<(), ProxyError> {
+async fn copy_raw(
+    client: Stream,
+    client_reader: FrameReader,
+    server: ServerConn,
+    stop: &CancellationToken,
+) -> Result<(), ProxyError> {
     let (mut cr, mut cw) = client.into_split();
     let (mut sr, mut sw) = server.stream.into_split();
     sw.write_all(&client_reader.into_inner()).await?;
@@ -165,7 +211,11 @@ async fn relay_session(
     let session = Mutex::new(session);
     let ready = Notify::new();
     let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
-    let shared = || Shared { session: &session, ready: &ready, ctl: &ctl_tx };
+    let shared = || Shared {
+        session: &session,
+        ready: &ready,
+        ctl: &ctl_tx,
+    };
     let limits = RelayLimits {
         max_client_message: gw.config.listen.max_message_bytes,
         message_timeout: Duration::from_secs(gw.config.listen.message_timeout_secs),
@@ -176,12 +226,22 @@ async fn relay_session(
         buf: client_reader.into_inner(),
         shared: shared(),
         limits,
-        gate: Gate { enforcer: &gw.enforcer, info: &info },
+        gate: Gate {
+            enforcer: &gw.enforcer,
+            info: &info,
+        },
         capturing: None,
         prepared: ddlgate_session::PreparedRewrites::new(),
     }
     .run();
-    let down = ServerPump { src: sr, dst: cw, buf: server.reader.into_inner(), shared: shared(), ctl: ctl_rx }.run();
+    let down = ServerPump {
+        src: sr,
+        dst: cw,
+        buf: server.reader.into_inner(),
+        shared: shared(),
+        ctl: ctl_rx,
+    }
+    .run();
     tokio::pin!(up, down);
     let first = tokio::select! {
         r = &mut up => Ended::Client(r),

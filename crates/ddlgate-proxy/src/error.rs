@@ -135,7 +135,10 @@ mod tests {
 
     #[test]
     fn upstream_errors_do_not_leak_addresses() {
-        let e = ProxyError::UpstreamConnect { addr: "10.1.2.3:5432".into(), reason: "connection refused".into() };
+        let e = ProxyError::UpstreamConnect {
+            addr: "10.1.2.3:5432".into(),
+            reason: "connection refused".into(),
+        };
         let n = e.client_notice().expect("told");
         assert!(!n.message.contains("10.1.2.3") && !n.message.contains("refused"));
         assert_eq!(n.code, SqlState::SqlclientUnableToEstablishSqlconnection);
@@ -143,6 +146,8 @@ mod tests {
 
     #[test]
     fn io_errors_are_not_reported() {
-        assert!(ProxyError::Io(std::io::ErrorKind::BrokenPipe.into()).client_notice().is_none());
+        assert!(ProxyError::Io(std::io::ErrorKind::BrokenPipe.into())
+            .client_notice()
+            .is_none());
     }
 }

@@ -17,10 +17,16 @@ pub struct FrameReader {
 impl FrameReader {
     /// An empty reader.
     pub fn new() -> Self {
-        Self { buf: BytesMut::with_capacity(8192) }
+        Self {
+            buf: BytesMut::with_capacity(8192),
+        }
     }
 
-    async fn fill<S: AsyncRead + Unpin>(&mut self, s: &mut S, want: usize) -> Result<(), ProxyError> {
+    async fn fill<S: AsyncRead + Unpin>(
+        &mut self,
+        s: &mut S,
+        want: usize,
+    ) -> Result<(), ProxyError> {
         while self.buf.len() < want {
             self.buf.reserve(want - self.buf.len());
             if s.read_buf(&mut self.buf).await? == 0 {
@@ -36,7 +42,10 @@ impl FrameReader {
     }
 
     /// Reads one length-prefixed startup packet (no type byte).
-    pub async fn read_startup<S: AsyncRead + Unpin>(&mut self, s: &mut S) -> Result<Bytes, ProxyError> {
+    pub async fn read_startup<S: AsyncRead + Unpin>(
+        &mut self,
+        s: &mut S,
+    ) -> Result<Bytes, ProxyError> {
         self.fill(s, 4).await?;
         let len = loop {
             match startup::packet_len(&self.buf)? {
@@ -49,9 +58,14 @@ impl FrameReader {
     }
 
     /// Reads one typed message of at most `max` bytes.
-    pub async fn read_frame<S: AsyncRead + Unpin>(&mut self, s: &mut S, max: usize) -> Result<Bytes, ProxyError> {
+    pub async fn read_frame<S: AsyncRead + Unpin>(
+        &mut self,
+        s: &mut S,
+        max: usize,
+    ) -> Result<Bytes, ProxyError> {
         self.fill(s, 5).await?;
-        let header = FrameHeader::read(&self.buf, max)?.ok_or(ProxyError::Io(std::io::ErrorKind::UnexpectedEof.into()))?;
+        let header = FrameHeader::read(&self.buf, max)?
+            .ok_or(ProxyError::Io(std::io::ErrorKind::UnexpectedEof.into()))?;
         self.fill(s, header.total_len).await?;
         Ok(self.buf.split_to(header.total_len).freeze())
     }

@@ -40,10 +40,18 @@ impl Gateway {
             .iter()
             .map(|(name, up)| Ok((name.clone(), Arc::new(Route::new(up.clone())?))))
             .collect::<Result<_, ProxyError>>()?;
-        let tls_acceptor = match (&config.client_tls.mode, &config.client_tls.cert, &config.client_tls.key) {
+        let tls_acceptor = match (
+            &config.client_tls.mode,
+            &config.client_tls.cert,
+            &config.client_tls.key,
+        ) {
             (ClientTlsMode::Disable, _, _) => None,
             (_, Some(cert), Some(key)) => Some(TlsAcceptor::from(tls::server_config(cert, key)?)),
-            _ => return Err(ProxyError::TlsConfig("client_tls needs cert and key".into())),
+            _ => {
+                return Err(ProxyError::TlsConfig(
+                    "client_tls needs cert and key".into(),
+                ))
+            }
         };
         Ok(Arc::new(Self {
             enforcer: crate::enforce::Enforcer::new(config.policy.clone()),
@@ -57,7 +65,10 @@ impl Gateway {
     }
 
     pub(crate) fn route(&self, database: &str) -> Option<Arc<Route>> {
-        self.routes.get(database).or_else(|| self.routes.get("*")).cloned()
+        self.routes
+            .get(database)
+            .or_else(|| self.routes.get("*"))
+            .cloned()
     }
 
     pub(crate) fn next_session_id(&self) -> u64 {
@@ -70,7 +81,11 @@ impl Gateway {
     }
 
     /// Accepts clients until `shutdown` completes, then drains as described in the module docs.
-    pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<(), ProxyError> {
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), ProxyError> {
         let tracker = TaskTracker::new();
         let stop = CancellationToken::new();
         tokio::pin!(shutdown);
@@ -92,10 +107,16 @@ impl Gateway {
         }
         drop(listener);
         tracker.close();
-        tracing::info!(sessions = tracker.len(), "shutting down: no longer accepting");
+        tracing::info!(
+            sessions = tracker.len(),
+            "shutting down: no longer accepting"
+        );
         let grace = Duration::from_secs(self.config.listen.shutdown_timeout_secs);
         if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
-            tracing::info!(sessions = tracker.len(), "grace period over: closing remaining sessions");
+            tracing::info!(
+                sessions = tracker.len(),
+                "grace period over: closing remaining sessions"
+            );
             stop.cancel();
             tracker.wait().await;
         }

@@ -39,17 +39,26 @@ const TLS_HANDSHAKE_BYTE: u8 = 0x16;
 impl ClientConn {
     /// A placeholder with no socket (after the socket has been handed to the relay).
     pub fn detached() -> Self {
-        Self { stream: None, reader: FrameReader::new() }
+        Self {
+            stream: None,
+            reader: FrameReader::new(),
+        }
     }
 
     /// Wraps an accepted socket.
     pub fn new(tcp: tokio::net::TcpStream) -> Self {
-        Self { stream: Some(Stream::Plain(tcp)), reader: FrameReader::new() }
+        Self {
+            stream: Some(Stream::Plain(tcp)),
+            reader: FrameReader::new(),
+        }
     }
 
     /// Reads one typed message from the client.
     pub async fn read_frame(&mut self, max: usize) -> Result<Bytes, ProxyError> {
-        let stream = self.stream.as_mut().ok_or(ProxyError::Io(std::io::ErrorKind::NotConnected.into()))?;
+        let stream = self
+            .stream
+            .as_mut()
+            .ok_or(ProxyError::Io(std::io::ErrorKind::NotConnected.into()))?;
         self.reader.read_frame(stream, max).await
     }
 
@@ -65,7 +74,10 @@ impl ClientConn {
 
     /// Writes bytes to the client.
     pub async fn send(&mut self, bytes: &[u8]) -> Result<(), ProxyError> {
-        let s = self.stream.as_mut().ok_or(ProxyError::Io(std::io::ErrorKind::NotConnected.into()))?;
+        let s = self
+            .stream
+            .as_mut()
+            .ok_or(ProxyError::Io(std::io::ErrorKind::NotConnected.into()))?;
         s.write_all(bytes).await?;
         s.flush().await?;
         Ok(())
@@ -79,14 +91,20 @@ impl ClientConn {
         let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
         // Direct TLS must carry ALPN `postgresql`, as PostgreSQL 17 demands.
         if direct && alpn.as_deref() != Some(tls::ALPN_POSTGRESQL) {
-            return Err(ProxyError::ClientTls(std::io::Error::other("direct TLS without ALPN postgresql")));
+            return Err(ProxyError::ClientTls(std::io::Error::other(
+                "direct TLS without ALPN postgresql",
+            )));
         }
         self.stream = Some(Stream::ServerTls(Box::new(tls)));
         Ok(())
     }
 
     /// Runs the opening exchange until a StartupMessage or a CancelRequest arrives.
-    pub async fn open(&mut self, tls_mode: ClientTlsMode, acceptor: Option<&TlsAcceptor>) -> Result<Opening, ProxyError> {
+    pub async fn open(
+        &mut self,
+        tls_mode: ClientTlsMode,
+        acceptor: Option<&TlsAcceptor>,
+    ) -> Result<Opening, ProxyError> {
         if let (Some(acceptor), Some(Stream::Plain(tcp))) = (acceptor, self.stream.as_ref()) {
             let mut first = [0u8; 1];
             if tcp.peek(&mut first).await? == 1 && first[0] == TLS_HANDSHAKE_BYTE {

@@ -27,12 +27,16 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, ProxyError> {
-    let file = File::open(path).map_err(|e| ProxyError::TlsConfig(format!("{}: {e}", path.display())))?;
+    let file =
+        File::open(path).map_err(|e| ProxyError::TlsConfig(format!("{}: {e}", path.display())))?;
     let certs = rustls_pemfile::certs(&mut BufReader::new(file))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ProxyError::TlsConfig(format!("{}: {e}", path.display())))?;
     if certs.is_empty() {
-        return Err(ProxyError::TlsConfig(format!("{}: no certificate found", path.display())));
+        return Err(ProxyError::TlsConfig(format!(
+            "{}: no certificate found",
+            path.display()
+        )));
     }
     Ok(certs)
 }
@@ -40,7 +44,8 @@ fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, ProxyError> {
 /// Builds the client-facing TLS acceptor configuration.
 pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, ProxyError> {
     let certs = load_certs(cert)?;
-    let file = File::open(key).map_err(|e| ProxyError::TlsConfig(format!("{}: {e}", key.display())))?;
+    let file =
+        File::open(key).map_err(|e| ProxyError::TlsConfig(format!("{}: {e}", key.display())))?;
     let key = rustls_pemfile::private_key(&mut BufReader::new(file))
         .map_err(|e| ProxyError::TlsConfig(e.to_string()))?
         .ok_or_else(|| ProxyError::TlsConfig("no private key found".into()))?;
@@ -55,7 +60,10 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, Proxy
 }
 
 /// Builds the upstream TLS configuration: verifying when `verify` is set.
-pub fn client_config(verify: bool, root_cert: Option<&Path>) -> Result<Arc<ClientConfig>, ProxyError> {
+pub fn client_config(
+    verify: bool,
+    root_cert: Option<&Path>,
+) -> Result<Arc<ClientConfig>, ProxyError> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| ProxyError::TlsConfig(e.to_string()))?;
@@ -64,14 +72,19 @@ pub fn client_config(verify: bool, root_cert: Option<&Path>) -> Result<Arc<Clien
         match root_cert {
             Some(path) => {
                 for cert in load_certs(path)? {
-                    roots.add(cert).map_err(|e| ProxyError::TlsConfig(e.to_string()))?;
+                    roots
+                        .add(cert)
+                        .map_err(|e| ProxyError::TlsConfig(e.to_string()))?;
                 }
             }
             None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
         }
         builder.with_root_certificates(roots).with_no_client_auth()
     } else {
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(EncryptOnly(provider()))).with_no_client_auth()
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider())))
+            .with_no_client_auth()
     };
     config.alpn_protocols = vec![ALPN_POSTGRESQL.to_vec()];
     Ok(Arc::new(config))
@@ -105,7 +118,12 @@ impl ServerCertVerifier for EncryptOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -114,7 +132,12 @@ impl ServerCertVerifier for EncryptOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

@@ -27,8 +27,12 @@ impl Route {
     pub fn new(upstream: Upstream) -> Result<Self, ProxyError> {
         let tls = match upstream.tls {
             UpstreamTlsMode::Disable => None,
-            UpstreamTlsMode::Prefer | UpstreamTlsMode::Require => Some(tls::client_config(false, None)?),
-            UpstreamTlsMode::VerifyFull => Some(tls::client_config(true, upstream.root_cert.as_deref())?),
+            UpstreamTlsMode::Prefer | UpstreamTlsMode::Require => {
+                Some(tls::client_config(false, None)?)
+            }
+            UpstreamTlsMode::VerifyFull => {
+                Some(tls::client_config(true, upstream.root_cert.as_deref())?)
+            }
         };
         if tls.is_some() {
             tls::server_name(&upstream.host)?;
@@ -45,14 +49,20 @@ impl Route {
         let timeout = Duration::from_secs(self.upstream.connect_timeout_secs);
         tokio::time::timeout(timeout, self.connect_inner())
             .await
-            .map_err(|_| ProxyError::UpstreamConnect { addr: self.addr(), reason: "timed out".into() })?
+            .map_err(|_| ProxyError::UpstreamConnect {
+                addr: self.addr(),
+                reason: "timed out".into(),
+            })?
     }
 
     async fn connect_inner(&self) -> Result<Stream, ProxyError> {
         let addr = self.addr();
         let mut tcp = TcpStream::connect((self.upstream.host.as_str(), self.upstream.port))
             .await
-            .map_err(|e| ProxyError::UpstreamConnect { addr: addr.clone(), reason: e.to_string() })?;
+            .map_err(|e| ProxyError::UpstreamConnect {
+                addr: addr.clone(),
+                reason: e.to_string(),
+            })?;
         tcp.set_nodelay(true)?;
         let Some(config) = &self.tls else {
             return Ok(Stream::Plain(tcp));
@@ -66,12 +76,21 @@ impl Route {
                 let tls = TlsConnector::from(config.clone())
                     .connect(name, tcp)
                     .await
-                    .map_err(|e| ProxyError::UpstreamTls { addr, reason: e.to_string() })?;
+                    .map_err(|e| ProxyError::UpstreamTls {
+                        addr,
+                        reason: e.to_string(),
+                    })?;
                 Ok(Stream::ClientTls(Box::new(tls)))
             }
             b'N' if self.upstream.tls == UpstreamTlsMode::Prefer => Ok(Stream::Plain(tcp)),
-            b'N' => Err(ProxyError::UpstreamTls { addr, reason: "server does not support SSL".into() }),
-            other => Err(ProxyError::UpstreamTls { addr, reason: format!("unexpected SSL response byte {other:#04x}") }),
+            b'N' => Err(ProxyError::UpstreamTls {
+                addr,
+                reason: "server does not support SSL".into(),
+            }),
+            other => Err(ProxyError::UpstreamTls {
+                addr,
+                reason: format!("unexpected SSL response byte {other:#04x}"),
+            }),
         }
     }
 }

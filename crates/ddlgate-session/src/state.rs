@@ -65,7 +65,12 @@ impl Default for Session {
 impl Session {
     /// A session that has not yet heard from the server.
     pub fn new() -> Self {
-        Self { tx: TransactionStatus::Idle, server_version: None, awaiting_ready: 0, completed: 0 }
+        Self {
+            tx: TransactionStatus::Idle,
+            server_version: None,
+            awaiting_ready: 0,
+            completed: 0,
+        }
     }
 
     /// Transaction status as of the last ReadyForQuery.
@@ -94,12 +99,20 @@ impl Session {
             FeTag::Query => match decode::query_text(frame) {
                 Ok(sql) => {
                     self.awaiting_ready += 1;
-                    ClientEvent::Statement { protocol: Protocol::Simple, name: b"", sql }
+                    ClientEvent::Statement {
+                        protocol: Protocol::Simple,
+                        name: b"",
+                        sql,
+                    }
                 }
                 Err(e) => ClientEvent::Malformed(e),
             },
             FeTag::Parse => match decode::parse_msg(frame) {
-                Ok(p) => ClientEvent::Statement { protocol: Protocol::Extended, name: p.statement, sql: p.query },
+                Ok(p) => ClientEvent::Statement {
+                    protocol: Protocol::Extended,
+                    name: p.statement,
+                    sql: p.query,
+                },
                 Err(e) => ClientEvent::Malformed(e),
             },
             FeTag::Sync => {
@@ -130,7 +143,9 @@ impl Session {
             BeTag::ParameterStatus => {
                 let (name, value) = decode::parameter_status(frame)?;
                 if name == b"server_version" {
-                    self.server_version = std::str::from_utf8(value).ok().and_then(ServerVersion::parse);
+                    self.server_version = std::str::from_utf8(value)
+                        .ok()
+                        .and_then(ServerVersion::parse);
                 }
             }
             _ => {}
@@ -142,13 +157,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn frame(tag: u8, body: &[u8]) -> Vec<u8> {
-        let mut v = vec![tag];
-        v.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
-        v.extend_from_slice(body);
-        v
-    }
+    use ddlgate_wire::encode::frame;
 
     fn rfq(s: u8) -> Vec<u8> {
         frame(b'Z', &[s])
@@ -160,7 +169,11 @@ mod tests {
         let q = frame(b'Q', b"begin; alter table t add c int\0");
         assert_eq!(
             s.on_client_frame(&q),
-            ClientEvent::Statement { protocol: Protocol::Simple, name: b"", sql: b"begin; alter table t add c int" }
+            ClientEvent::Statement {
+                protocol: Protocol::Simple,
+                name: b"",
+                sql: b"begin; alter table t add c int"
+            }
         );
         assert_eq!(s.in_flight(), 1);
         s.on_server_frame(&rfq(b'T')).expect("valid");
@@ -180,7 +193,13 @@ mod tests {
         let mut s = Session::new();
         for i in 0..3 {
             let p = frame(b'P', format!("s{i}\0select {i}\0\0\0").as_bytes());
-            assert!(matches!(s.on_client_frame(&p), ClientEvent::Statement { protocol: Protocol::Extended, .. }));
+            assert!(matches!(
+                s.on_client_frame(&p),
+                ClientEvent::Statement {
+                    protocol: Protocol::Extended,
+                    ..
+                }
+            ));
             assert_eq!(s.on_client_frame(&frame(b'S', b"")), ClientEvent::Sync);
         }
         assert_eq!(s.in_flight(), 3);
@@ -193,16 +212,21 @@ mod tests {
     #[test]
     fn server_version_from_parameter_status() {
         let mut s = Session::new();
-        s.on_server_frame(&frame(b'S', b"server_version\x0015.18 (Debian)\0")).expect("valid");
+        s.on_server_frame(&frame(b'S', b"server_version\x0015.18 (Debian)\0"))
+            .expect("valid");
         assert_eq!(s.server_version().map(ServerVersion::num), Some(150018));
-        s.on_server_frame(&frame(b'S', b"TimeZone\0UTC\0")).expect("valid");
+        s.on_server_frame(&frame(b'S', b"TimeZone\0UTC\0"))
+            .expect("valid");
         assert_eq!(s.server_version().map(ServerVersion::num), Some(150018));
     }
 
     #[test]
     fn malformed_frames_are_reported() {
         let mut s = Session::new();
-        assert!(matches!(s.on_client_frame(&frame(b'Q', b"no nul")), ClientEvent::Malformed(_)));
+        assert!(matches!(
+            s.on_client_frame(&frame(b'Q', b"no nul")),
+            ClientEvent::Malformed(_)
+        ));
         assert!(s.on_server_frame(&frame(b'Z', b"?")).is_err());
         assert_eq!(s.in_flight(), 0);
     }

@@ -15,7 +15,10 @@ impl ServerVersion {
         let mut digits = text.trim().split(|c: char| !c.is_ascii_digit());
         let major: u32 = digits.next()?.parse().ok()?;
         let rest = &text.trim()[major.to_string().len()..];
-        let minor = rest.strip_prefix('.').and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()).unwrap_or(0);
+        let minor = rest
+            .strip_prefix('.')
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+            .unwrap_or(0);
         (major >= 7).then_some(Self { major, minor })
     }
 
@@ -31,10 +34,22 @@ mod tests {
 
     #[test]
     fn parses_common_forms() {
-        assert_eq!(ServerVersion::parse("15.4").map(ServerVersion::num), Some(150004));
-        assert_eq!(ServerVersion::parse("15.18 (Debian 15.18-0+deb12u1)").map(ServerVersion::num), Some(150018));
-        assert_eq!(ServerVersion::parse("17devel").map(ServerVersion::num), Some(170000));
-        assert_eq!(ServerVersion::parse("16beta2").map(ServerVersion::num), Some(160000));
+        assert_eq!(
+            ServerVersion::parse("15.4").map(ServerVersion::num),
+            Some(150004)
+        );
+        assert_eq!(
+            ServerVersion::parse("15.18 (Debian 15.18-0+deb12u1)").map(ServerVersion::num),
+            Some(150018)
+        );
+        assert_eq!(
+            ServerVersion::parse("17devel").map(ServerVersion::num),
+            Some(170000)
+        );
+        assert_eq!(
+            ServerVersion::parse("16beta2").map(ServerVersion::num),
+            Some(160000)
+        );
         assert_eq!(ServerVersion::parse("garbage"), None);
     }
 }

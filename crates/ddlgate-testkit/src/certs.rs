@@ -20,16 +20,25 @@ pub struct CertSet {
 impl CertSet {
     /// Generates the CA and server certificate.
     pub fn generate() -> Self {
-        let dir = tempfile::Builder::new().prefix("ddlgate-certs-").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("ddlgate-certs-")
+            .tempdir()
+            .expect("tempdir");
         let ca_key = KeyPair::generate().expect("ca key");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.distinguished_name.push(DnType::CommonName, "ddlgate test CA");
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "ddlgate test CA");
         let ca = ca_params.self_signed(&ca_key).expect("ca cert");
         let key = KeyPair::generate().expect("server key");
         let mut params = CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
-        params.subject_alt_names.push(SanType::IpAddress([127, 0, 0, 1].into()));
-        params.distinguished_name.push(DnType::CommonName, "localhost");
+        params
+            .subject_alt_names
+            .push(SanType::IpAddress([127, 0, 0, 1].into()));
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
         let cert = params.signed_by(&key, &ca, &ca_key).expect("server cert");
         let write = |name: &str, pem: String| {
             let path = dir.path().join(name);
@@ -49,10 +58,12 @@ impl CertSet {
     pub fn client_config(&self) -> rustls::ClientConfig {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.ca_der.clone()).expect("add CA");
-        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("protocol versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth()
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
     }
 }

@@ -13,7 +13,15 @@ pub async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
 }
 
 /// Connects and also returns a stream of the notices (NoticeResponse) the session receives.
-pub async fn connect_with_notices(url: &str) -> Result<(Client, tokio::sync::mpsc::UnboundedReceiver<tokio_postgres::error::DbError>), tokio_postgres::Error> {
+pub async fn connect_with_notices(
+    url: &str,
+) -> Result<
+    (
+        Client,
+        tokio::sync::mpsc::UnboundedReceiver<tokio_postgres::error::DbError>,
+    ),
+    tokio_postgres::Error,
+> {
     let (client, mut conn) = tokio_postgres::connect(url, NoTls).await?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
@@ -31,7 +39,10 @@ pub async fn connect_with_notices(url: &str) -> Result<(Client, tokio::sync::mps
 }
 
 /// Connects with tokio-postgres over rustls.
-pub async fn connect_tls(url: &str, config: rustls::ClientConfig) -> Result<Client, tokio_postgres::Error> {
+pub async fn connect_tls(
+    url: &str,
+    config: rustls::ClientConfig,
+) -> Result<Client, tokio_postgres::Error> {
     let tls = tokio_postgres_rustls::MakeRustlsConnect::new(config);
     let (client, conn) = tokio_postgres::connect(url, tls).await?;
     tokio::spawn(async move {
@@ -45,7 +56,10 @@ pub async fn connect_tls(url: &str, config: rustls::ClientConfig) -> Result<Clie
 pub fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;
     while !check() {
-        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -58,7 +72,10 @@ where
 {
     let deadline = Instant::now() + within;
     while !check().await {
-        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

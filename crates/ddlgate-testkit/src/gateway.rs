@@ -22,7 +22,12 @@ pub struct GatewayOptions {
 
 impl Default for GatewayOptions {
     fn default() -> Self {
-        Self { upstream_tls: UpstreamTlsMode::Disable, upstream_root: None, client_tls: None, tweak: Box::new(|_| {}) }
+        Self {
+            upstream_tls: UpstreamTlsMode::Disable,
+            upstream_root: None,
+            client_tls: None,
+            tweak: Box::new(|_| {}),
+        }
     }
 }
 
@@ -52,7 +57,11 @@ impl GatewayHandle {
         config.listen.addr = SocketAddr::from(([127, 0, 0, 1], 0));
         config.listen.shutdown_timeout_secs = 5;
         if let Some((mode, certs)) = opts.client_tls {
-            config.client_tls = ClientTls { mode, cert: Some(certs.cert.clone()), key: Some(certs.key.clone()) };
+            config.client_tls = ClientTls {
+                mode,
+                cert: Some(certs.cert.clone()),
+                key: Some(certs.key.clone()),
+            };
         }
         (opts.tweak)(&mut config);
         config.validate().expect("valid test config");
@@ -62,20 +71,35 @@ impl GatewayHandle {
     /// Starts a gateway with a complete configuration (its listen address is replaced by a
     /// free port).
     pub async fn start_with(config: Config) -> Self {
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind");
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let gateway = Gateway::new(Arc::new(config)).expect("gateway");
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(gateway.clone().serve(listener, async move {
             let _ = rx.await;
         }));
-        Self { addr, gateway, shutdown: Some(tx), task: Some(task) }
+        Self {
+            addr,
+            gateway,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
     }
 
     /// URL of `db` through the gateway, as `role`.
     pub fn url(&self, role: Role, db: &str) -> String {
-        let pw = if role.password.is_empty() { String::new() } else { format!(":{}", role.password) };
-        format!("postgres://{}{pw}@127.0.0.1:{}/{db}?sslmode=disable", role.name, self.addr.port())
+        let pw = if role.password.is_empty() {
+            String::new()
+        } else {
+            format!(":{}", role.password)
+        };
+        format!(
+            "postgres://{}{pw}@127.0.0.1:{}/{db}?sslmode=disable",
+            role.name,
+            self.addr.port()
+        )
     }
 
     /// Signals shutdown and waits for the drain to finish.

@@ -15,13 +15,25 @@ pub struct Role {
 }
 
 /// Superuser, trusted on loopback.
-pub const SUPER: Role = Role { name: "tk_super", password: "" };
+pub const SUPER: Role = Role {
+    name: "tk_super",
+    password: "",
+};
 /// Role authenticated with SCRAM-SHA-256.
-pub const SCRAM: Role = Role { name: "tk_scram", password: "scram-pw" };
+pub const SCRAM: Role = Role {
+    name: "tk_scram",
+    password: "scram-pw",
+};
 /// Role authenticated with MD5.
-pub const MD5: Role = Role { name: "tk_md5", password: "md5-pw" };
+pub const MD5: Role = Role {
+    name: "tk_md5",
+    password: "md5-pw",
+};
 /// Role authenticated with a cleartext password.
-pub const CLEAR: Role = Role { name: "tk_clear", password: "clear-pw" };
+pub const CLEAR: Role = Role {
+    name: "tk_clear",
+    password: "clear-pw",
+};
 
 /// A running test cluster.
 pub struct Pg {
@@ -41,12 +53,21 @@ impl Pg {
                 UserSpec::md5(MD5.name, MD5.password).with_superuser(),
                 UserSpec::cleartext(CLEAR.name, CLEAR.password).with_superuser(),
             ],
-            tls: certs.as_ref().map(|c| TlsFiles { cert_pem_path: c.cert.clone(), key_pem_path: c.key.clone() }),
+            tls: certs.as_ref().map(|c| TlsFiles {
+                cert_pem_path: c.cert.clone(),
+                key_pem_path: c.key.clone(),
+            }),
             ..Default::default()
         };
         let cluster = LocalCluster::start(opts).unwrap_or_else(|e| panic!("test cluster: {e}"));
-        cluster.reap_on_exit().unwrap_or_else(|e| panic!("watchdog: {e}"));
-        Self { cluster, certs, next_db: AtomicU32::new(0) }
+        cluster
+            .reap_on_exit()
+            .unwrap_or_else(|e| panic!("watchdog: {e}"));
+        Self {
+            cluster,
+            certs,
+            next_db: AtomicU32::new(0),
+        }
     }
 
     /// Port of the server (direct, without the gateway).
@@ -56,7 +77,9 @@ impl Pg {
 
     /// Runs SQL as the superuser over the unix socket.
     pub fn psql(&self, db: &str, sql: &str) -> String {
-        self.cluster.psql(db, sql).unwrap_or_else(|e| panic!("psql {sql:?}: {e}"))
+        self.cluster
+            .psql(db, sql)
+            .unwrap_or_else(|e| panic!("psql {sql:?}: {e}"))
     }
 
     /// Creates a new empty database for one test and returns its name.
@@ -69,7 +92,11 @@ impl Pg {
 
     /// URL of the server itself.
     pub fn direct_url(&self, role: Role, db: &str) -> String {
-        self.cluster.url(role.name, (!role.password.is_empty()).then_some(role.password), db)
+        self.cluster.url(
+            role.name,
+            (!role.password.is_empty()).then_some(role.password),
+            db,
+        )
     }
 }
 

@@ -64,24 +64,22 @@ pub fn startup_packet(minor: u16, params: &[(&str, &str)]) -> Vec<u8> {
 
 /// Builds a typed frontend message.
 pub fn msg(tag: u8, body: &[u8]) -> Vec<u8> {
-    let mut v = vec![tag];
-    v.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
-    v.extend_from_slice(body);
-    v
+    ddlgate_wire::encode::frame(tag, body)
 }
 
 /// A Query message.
 pub fn query(sql: &[u8]) -> Vec<u8> {
-    let mut body = sql.to_vec();
-    body.push(0);
-    msg(b'Q', &body)
+    ddlgate_wire::encode::query(sql)
 }
 
 impl RawClient {
     /// Opens a TCP connection.
     pub async fn connect(addr: SocketAddr) -> Self {
         let stream = TcpStream::connect(addr).await.expect("connect");
-        Self { stream, buf: Vec::new() }
+        Self {
+            stream,
+            buf: Vec::new(),
+        }
     }
 
     /// Connects and logs in as a trusted `user` (no password), returning after ReadyForQuery.
@@ -91,7 +89,11 @@ impl RawClient {
         params.extend_from_slice(extra);
         c.send(&startup_packet(0, &params)).await;
         let msgs = c.read_until(b'Z').await;
-        assert!(msgs.iter().any(|m| m.tag == b'R' && m.body[..4] == [0, 0, 0, 0]), "no AuthenticationOk: {msgs:?}");
+        assert!(
+            msgs.iter()
+                .any(|m| m.tag == b'R' && m.body[..4] == [0, 0, 0, 0]),
+            "no AuthenticationOk: {msgs:?}"
+        );
         c
     }
 
@@ -104,7 +106,8 @@ impl RawClient {
     pub async fn read_msg(&mut self) -> Option<RawMsg> {
         loop {
             if self.buf.len() >= 5 {
-                let len = u32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]) as usize;
+                let len = u32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]])
+                    as usize;
                 if self.buf.len() > len {
                     let body = self.buf[5..=len].to_vec();
                     let tag = self.buf[0];
@@ -128,7 +131,10 @@ impl RawClient {
     pub async fn read_until(&mut self, tag: u8) -> Vec<RawMsg> {
         let mut out = Vec::new();
         loop {
-            let m = self.read_msg().await.unwrap_or_else(|| panic!("EOF before {:?}; got {out:?}", tag as char));
+            let m = self
+                .read_msg()
+                .await
+                .unwrap_or_else(|| panic!("EOF before {:?}; got {out:?}", tag as char));
             let done = m.tag == tag;
             out.push(m);
             if done {
@@ -148,6 +154,9 @@ impl RawClient {
 
     /// Reads a single byte (SSL/GSS negotiation answers).
     pub async fn read_byte(&mut self) -> u8 {
-        tokio::time::timeout(Duration::from_secs(20), self.stream.read_u8()).await.expect("timed out").expect("byte")
+        tokio::time::timeout(Duration::from_secs(20), self.stream.read_u8())
+            .await
+            .expect("timed out")
+            .expect("byte")
     }
 }

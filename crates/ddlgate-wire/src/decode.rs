@@ -69,7 +69,10 @@ pub fn execute_portal(frame: &[u8]) -> Result<&[u8], DecodeError> {
 
 /// The transaction status of a ReadyForQuery message.
 pub fn ready_status(frame: &[u8]) -> Result<TransactionStatus, DecodeError> {
-    body(frame).first().and_then(|&b| TransactionStatus::from_byte(b)).ok_or(err("ReadyForQuery"))
+    body(frame)
+        .first()
+        .and_then(|&b| TransactionStatus::from_byte(b))
+        .ok_or(err("ReadyForQuery"))
 }
 
 /// An authentication request (`R` message), by its Int32 code.
@@ -102,7 +105,16 @@ pub enum AuthRequest<'a> {
 impl AuthRequest<'_> {
     /// Whether the client answers this request with a `p` message.
     pub fn expects_response(&self) -> bool {
-        matches!(self, Self::Cleartext | Self::Md5 | Self::Gss | Self::GssContinue | Self::Sspi | Self::Sasl(_) | Self::SaslContinue)
+        matches!(
+            self,
+            Self::Cleartext
+                | Self::Md5
+                | Self::Gss
+                | Self::GssContinue
+                | Self::Sspi
+                | Self::Sasl(_)
+                | Self::SaslContinue
+        )
     }
 }
 
@@ -190,36 +202,51 @@ pub fn error_fields(frame: &[u8]) -> Result<ErrorFields<'_>, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encode::frame;
     use crate::encode::{Notice, Severity};
     use bytes::BytesMut;
     use proptest::prelude::*;
 
-    fn frame(tag: u8, body: &[u8]) -> Vec<u8> {
-        let mut v = vec![tag];
-        v.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
-        v.extend_from_slice(body);
-        v
-    }
-
     #[test]
     fn reads_query_and_parse() {
-        assert_eq!(query_text(&frame(b'Q', b"select 1\0")), Ok(&b"select 1"[..]));
+        assert_eq!(
+            query_text(&frame(b'Q', b"select 1\0")),
+            Ok(&b"select 1"[..])
+        );
         let p = frame(b'P', b"s1\0alter table t add c int\0\0\0");
-        assert_eq!(parse_msg(&p), Ok(ParseMsg { statement: b"s1", query: b"alter table t add c int" }));
+        assert_eq!(
+            parse_msg(&p),
+            Ok(ParseMsg {
+                statement: b"s1",
+                query: b"alter table t add c int"
+            })
+        );
         assert!(query_text(&frame(b'Q', b"no terminator")).is_err());
     }
 
     #[test]
     fn query_text_keeps_non_utf8_bytes() {
-        assert_eq!(query_text(&frame(b'Q', b"select '\xe9'\0")), Ok(&b"select '\xe9'"[..]));
+        assert_eq!(
+            query_text(&frame(b'Q', b"select '\xe9'\0")),
+            Ok(&b"select '\xe9'"[..])
+        );
     }
 
     #[test]
     fn reads_ready_and_auth() {
-        assert_eq!(ready_status(&frame(b'Z', b"T")), Ok(TransactionStatus::InBlock));
+        assert_eq!(
+            ready_status(&frame(b'Z', b"T")),
+            Ok(TransactionStatus::InBlock)
+        );
         assert!(ready_status(&frame(b'Z', b"")).is_err());
         let sasl = frame(b'R', b"\0\0\0\x0aSCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0");
-        assert_eq!(auth_request(&sasl), Ok(AuthRequest::Sasl(vec![&b"SCRAM-SHA-256-PLUS"[..], b"SCRAM-SHA-256"])));
+        assert_eq!(
+            auth_request(&sasl),
+            Ok(AuthRequest::Sasl(vec![
+                &b"SCRAM-SHA-256-PLUS"[..],
+                b"SCRAM-SHA-256"
+            ]))
+        );
         assert!(AuthRequest::Md5.expects_response());
         assert!(!AuthRequest::Ok.expects_response());
     }
@@ -227,7 +254,12 @@ mod tests {
     #[test]
     fn reads_error_fields_of_encoded_notice() {
         let mut b = BytesMut::new();
-        Notice::new(Severity::Error, SqlState::LockNotAvailable, "could not lock").encode_error(&mut b);
+        Notice::new(
+            Severity::Error,
+            SqlState::LockNotAvailable,
+            "could not lock",
+        )
+        .encode_error(&mut b);
         let f = error_fields(&b).expect("decodes");
         assert_eq!(f.severity, b"ERROR");
         assert_eq!(f.code, Some(SqlState::LockNotAvailable));

@@ -5,7 +5,9 @@ use bytes::{BufMut, BytesMut};
 use pgwire::messages::data::{NoData, ParameterDescription};
 use pgwire::messages::extendedquery::{BindComplete, CloseComplete, ParseComplete};
 use pgwire::messages::response::{CommandComplete, EmptyQueryResponse};
-use pgwire::messages::response::{ErrorResponse, NoticeResponse, ReadyForQuery, TransactionStatus as PgTx};
+use pgwire::messages::response::{
+    ErrorResponse, NoticeResponse, ReadyForQuery, TransactionStatus as PgTx,
+};
 use pgwire::messages::Message;
 
 use crate::tags::TransactionStatus;
@@ -57,7 +59,13 @@ pub struct Notice {
 impl Notice {
     /// A notice with no detail or hint.
     pub fn new(severity: Severity, code: SqlState, message: impl Into<String>) -> Self {
-        Self { severity, code, message: message.into(), detail: None, hint: None }
+        Self {
+            severity,
+            code,
+            message: message.into(),
+            detail: None,
+            hint: None,
+        }
     }
 
     /// Adds a detail line.
@@ -98,6 +106,24 @@ impl Notice {
     pub fn encode_notice(&self, buf: &mut BytesMut) {
         let _ = NoticeResponse::new(self.fields()).encode(buf);
     }
+}
+
+/// A whole frame: type byte, length, body. For messages pgwire has no type for, and tests.
+pub fn frame(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(body.len() + 5);
+    v.push(tag);
+    v.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
+    v.extend_from_slice(body);
+    v
+}
+
+/// A simple Query message carrying `sql` byte for byte (it may be in any client encoding, so
+/// it is not passed through `String`).
+pub fn query(sql: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(sql.len() + 1);
+    body.extend_from_slice(sql);
+    body.push(0);
+    frame(b'Q', &body)
 }
 
 /// Appends a ReadyForQuery.
@@ -195,7 +221,10 @@ mod tests {
     #[test]
     fn notice_carries_hint_and_detail() {
         let mut b = BytesMut::new();
-        Notice::new(Severity::Warning, SqlState::Warning, "m").detail("d").hint("h").encode_notice(&mut b);
+        Notice::new(Severity::Warning, SqlState::Warning, "m")
+            .detail("d")
+            .hint("h")
+            .encode_notice(&mut b);
         assert_eq!(b[0], b'N');
         let s = String::from_utf8_lossy(&b);
         assert!(s.contains("Dd\0") && s.contains("Hh\0") && s.contains("C01000\0"));
@@ -205,7 +234,10 @@ mod tests {
     fn sasl_and_key_round_trip() {
         let mut b = BytesMut::new();
         authentication_sasl([&b"SCRAM-SHA-256"[..]], &mut b);
-        assert_eq!(decode::auth_request(&b), Ok(decode::AuthRequest::Sasl(vec![&b"SCRAM-SHA-256"[..]])));
+        assert_eq!(
+            decode::auth_request(&b),
+            Ok(decode::AuthRequest::Sasl(vec![&b"SCRAM-SHA-256"[..]]))
+        );
         let mut b = BytesMut::new();
         backend_key_data(77, &[1, 2, 3, 4], &mut b);
         assert_eq!(decode::backend_key(&b), Ok((77, &[1u8, 2, 3, 4][..])));

@@ -53,7 +53,11 @@ impl FrameHeader {
         }
         let total_len = len + 1;
         if total_len > max_frame {
-            return Err(FrameError::TooLarge { tag, len: total_len, max: max_frame });
+            return Err(FrameError::TooLarge {
+                tag,
+                len: total_len,
+                max: max_frame,
+            });
         }
         Ok(Some(Self { tag, total_len }))
     }
@@ -113,7 +117,12 @@ impl Splitter {
     /// A splitter that reports frames in `inspect` whole, streams other frames larger than
     /// `stream_threshold` bytes, and rejects frames larger than `max_frame` bytes.
     pub fn new(inspect: TagSet, stream_threshold: usize, max_frame: usize) -> Self {
-        Self { inspect, stream_threshold: stream_threshold.max(5), max_frame, streaming_left: 0 }
+        Self {
+            inspect,
+            stream_threshold: stream_threshold.max(5),
+            max_frame,
+            streaming_left: 0,
+        }
     }
 
     /// Whether a streamed frame is in progress (the next bytes are its continuation).
@@ -143,25 +152,26 @@ impl Splitter {
             self.streaming_left = header.total_len - buf.len();
             return Ok(SplitStep::Stream { len: buf.len() });
         }
-        Ok(SplitStep::NeedMore { frame_len: Some(header.total_len) })
+        Ok(SplitStep::NeedMore {
+            frame_len: Some(header.total_len),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encode::frame;
     use proptest::prelude::*;
-
-    fn frame(tag: u8, body: &[u8]) -> Vec<u8> {
-        let mut v = vec![tag];
-        v.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
-        v.extend_from_slice(body);
-        v
-    }
 
     /// Feeds `stream` in the given chunk sizes, returning whole inspected frames and the
     /// concatenation of everything handed out.
-    fn run(stream: &[u8], chunks: &[usize], inspect: TagSet, threshold: usize) -> (Vec<Vec<u8>>, Vec<u8>) {
+    fn run(
+        stream: &[u8],
+        chunks: &[usize],
+        inspect: TagSet,
+        threshold: usize,
+    ) -> (Vec<Vec<u8>>, Vec<u8>) {
         let mut sp = Splitter::new(inspect, threshold, 1 << 20);
         let mut buf: Vec<u8> = Vec::new();
         let mut pos = 0;
@@ -188,7 +198,9 @@ mod tests {
             if pos >= stream.len() {
                 break;
             }
-            let n = (*chunk_iter.next().unwrap_or(&1)).max(1).min(stream.len() - pos);
+            let n = (*chunk_iter.next().unwrap_or(&1))
+                .max(1)
+                .min(stream.len() - pos);
             buf.extend_from_slice(&stream[pos..pos + n]);
             pos += n;
         }
@@ -199,23 +211,47 @@ mod tests {
     #[test]
     fn rejects_short_length() {
         let mut sp = Splitter::new(TagSet::empty(), 64, 1024);
-        assert_eq!(sp.step(b"Q\0\0\0\x03"), Err(FrameError::BadLength { tag: b'Q', len: 3 }));
+        assert_eq!(
+            sp.step(b"Q\0\0\0\x03"),
+            Err(FrameError::BadLength { tag: b'Q', len: 3 })
+        );
     }
 
     #[test]
     fn rejects_oversized_frame() {
         let mut sp = Splitter::new(TagSet::empty(), 64, 1024);
         let err = sp.step(&frame(b'Q', &[0; 2000])[..5]).unwrap_err();
-        assert!(matches!(err, FrameError::TooLarge { tag: b'Q', len: 2005, max: 1024 }));
+        assert!(matches!(
+            err,
+            FrameError::TooLarge {
+                tag: b'Q',
+                len: 2005,
+                max: 1024
+            }
+        ));
     }
 
     #[test]
     fn needs_more_reports_frame_length() {
         let mut sp = Splitter::new(TagSet::empty().with(b'Q'), 64, 1024);
         let f = frame(b'Q', &[b'x'; 100]);
-        assert_eq!(sp.step(&f[..3]), Ok(SplitStep::NeedMore { frame_len: None }));
-        assert_eq!(sp.step(&f[..10]), Ok(SplitStep::NeedMore { frame_len: Some(105) }));
-        assert_eq!(sp.step(&f), Ok(SplitStep::Frame(FrameHeader { tag: b'Q', total_len: 105 })));
+        assert_eq!(
+            sp.step(&f[..3]),
+            Ok(SplitStep::NeedMore { frame_len: None })
+        );
+        assert_eq!(
+            sp.step(&f[..10]),
+            Ok(SplitStep::NeedMore {
+                frame_len: Some(105)
+            })
+        );
+        assert_eq!(
+            sp.step(&f),
+            Ok(SplitStep::Frame(FrameHeader {
+                tag: b'Q',
+                total_len: 105
+            }))
+        );
     }
 
     #[test]
@@ -238,7 +274,10 @@ mod tests {
 
     fn arb_frames() -> impl Strategy<Value = Vec<(u8, Vec<u8>)>> {
         prop::collection::vec(
-            (prop::sample::select(vec![b'Q', b'P', b'D', b'd', b'Z', b'S']), prop::collection::vec(any::<u8>(), 0..300)),
+            (
+                prop::sample::select(vec![b'Q', b'P', b'D', b'd', b'Z', b'S']),
+                prop::collection::vec(any::<u8>(), 0..300),
+            ),
             0..40,
         )
     }

@@ -23,6 +23,6 @@ pub mod sqlstate;
 pub mod startup;
 pub mod tags;
 
-pub use frame::{FrameError, FrameHeader, Splitter, SplitStep, TagSet};
+pub use frame::{FrameError, FrameHeader, SplitStep, Splitter, TagSet};
 pub use sqlstate::SqlState;
 pub use tags::{BeTag, FeTag, TransactionStatus};

@@ -73,10 +73,17 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        for s in [SqlState::LockNotAvailable, SqlState::ProtocolViolation, SqlState::AdminShutdown] {
+        for s in [
+            SqlState::LockNotAvailable,
+            SqlState::ProtocolViolation,
+            SqlState::AdminShutdown,
+        ] {
             assert_eq!(SqlState::from_code(s.code().as_bytes()), Some(s));
         }
-        assert_eq!(SqlState::from_code(b"23505"), Some(SqlState::Other(*b"23505")));
+        assert_eq!(
+            SqlState::from_code(b"23505"),
+            Some(SqlState::Other(*b"23505"))
+        );
         assert_eq!(SqlState::Other(*b"23505").code(), "23505");
         assert_eq!(SqlState::from_code(b"bad"), None);
     }

@@ -79,9 +79,15 @@ impl StartupMessage {
     /// Sets (or appends) a parameter.
     pub fn set(&mut self, name: &str, value: &str) {
         let value = Bytes::copy_from_slice(value.as_bytes());
-        match self.params.iter_mut().find(|(k, _)| k.as_ref() == name.as_bytes()) {
+        match self
+            .params
+            .iter_mut()
+            .find(|(k, _)| k.as_ref() == name.as_bytes())
+        {
             Some((_, v)) => *v = value,
-            None => self.params.push((Bytes::copy_from_slice(name.as_bytes()), value)),
+            None => self
+                .params
+                .push((Bytes::copy_from_slice(name.as_bytes()), value)),
         }
     }
 
@@ -92,7 +98,9 @@ impl StartupMessage {
 
     /// The database name, which defaults to the user name.
     pub fn database(&self) -> Option<&str> {
-        self.get("database").filter(|d| !d.is_empty()).or_else(|| self.user())
+        self.get("database")
+            .filter(|d| !d.is_empty())
+            .or_else(|| self.user())
     }
 
     /// Whether this is a replication connection (`replication` parameter set and not off).
@@ -102,7 +110,14 @@ impl StartupMessage {
 
     /// Encodes the message.
     pub fn encode(&self, buf: &mut BytesMut) {
-        let len = 4 + 4 + self.params.iter().map(|(k, v)| k.len() + v.len() + 2).sum::<usize>() + 1;
+        let len = 4
+            + 4
+            + self
+                .params
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 2)
+                .sum::<usize>()
+            + 1;
         buf.reserve(len);
         buf.put_u32(len as u32);
         buf.put_u32(self.version.code());
@@ -158,20 +173,34 @@ pub fn parse(packet: &[u8]) -> Result<StartupPacket, StartupError> {
     match code {
         SSL_REQUEST_CODE if body.is_empty() => Ok(StartupPacket::SslRequest),
         GSSENC_REQUEST_CODE if body.is_empty() => Ok(StartupPacket::GssEncRequest),
-        SSL_REQUEST_CODE | GSSENC_REQUEST_CODE => Err(StartupError::Malformed("unexpected payload")),
+        SSL_REQUEST_CODE | GSSENC_REQUEST_CODE => {
+            Err(StartupError::Malformed("unexpected payload"))
+        }
         CANCEL_REQUEST_CODE => {
             if body.len() < 8 || body.len() > 4 + MAX_CANCEL_KEY_LEN {
                 return Err(StartupError::Malformed("cancel key length"));
             }
             let pid = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
-            Ok(StartupPacket::Cancel(CancelRequest { pid, secret: Bytes::copy_from_slice(&body[4..]) }))
+            Ok(StartupPacket::Cancel(CancelRequest {
+                pid,
+                secret: Bytes::copy_from_slice(&body[4..]),
+            }))
         }
         _ => {
-            let version = ProtocolVersion { major: (code >> 16) as u16, minor: (code & 0xffff) as u16 };
+            let version = ProtocolVersion {
+                major: (code >> 16) as u16,
+                minor: (code & 0xffff) as u16,
+            };
             if version.major != 3 {
-                return Err(StartupError::UnsupportedProtocol { major: version.major, minor: version.minor });
+                return Err(StartupError::UnsupportedProtocol {
+                    major: version.major,
+                    minor: version.minor,
+                });
             }
-            Ok(StartupPacket::Startup(StartupMessage { version, params: parse_params(body)? }))
+            Ok(StartupPacket::Startup(StartupMessage {
+                version,
+                params: parse_params(body)?,
+            }))
         }
     }
 }
@@ -193,7 +222,10 @@ fn parse_params(mut body: &[u8]) -> Result<Vec<(Bytes, Bytes)>, StartupError> {
 }
 
 fn cstr(buf: &[u8]) -> Result<(&[u8], &[u8]), StartupError> {
-    let nul = buf.iter().position(|&b| b == 0).ok_or(StartupError::Malformed("missing terminator"))?;
+    let nul = buf
+        .iter()
+        .position(|&b| b == 0)
+        .ok_or(StartupError::Malformed("missing terminator"))?;
     Ok((&buf[..nul], &buf[nul + 1..]))
 }
 
@@ -219,7 +251,15 @@ mod tests {
     fn startup(params: &[(&str, &str)]) -> Vec<u8> {
         let msg = StartupMessage {
             version: ProtocolVersion::V3_0,
-            params: params.iter().map(|(k, v)| (Bytes::copy_from_slice(k.as_bytes()), Bytes::copy_from_slice(v.as_bytes()))).collect(),
+            params: params
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        Bytes::copy_from_slice(k.as_bytes()),
+                        Bytes::copy_from_slice(v.as_bytes()),
+                    )
+                })
+                .collect(),
         };
         let mut b = BytesMut::new();
         msg.encode(&mut b);
@@ -228,8 +268,14 @@ mod tests {
 
     #[test]
     fn parses_startup_and_keeps_order() {
-        let raw = startup(&[("user", "alice"), ("database", "app"), ("application_name", "psql")]);
-        let StartupPacket::Startup(m) = parse(&raw).expect("parses") else { panic!("not a startup") };
+        let raw = startup(&[
+            ("user", "alice"),
+            ("database", "app"),
+            ("application_name", "psql"),
+        ]);
+        let StartupPacket::Startup(m) = parse(&raw).expect("parses") else {
+            panic!("not a startup")
+        };
         assert_eq!(m.user(), Some("alice"));
         assert_eq!(m.database(), Some("app"));
         let mut again = BytesMut::new();
@@ -240,7 +286,9 @@ mod tests {
     #[test]
     fn database_defaults_to_user_and_set_replaces() {
         let raw = startup(&[("user", "bob")]);
-        let StartupPacket::Startup(mut m) = parse(&raw).expect("parses") else { panic!() };
+        let StartupPacket::Startup(mut m) = parse(&raw).expect("parses") else {
+            panic!()
+        };
         assert_eq!(m.database(), Some("bob"));
         m.set("database", "real");
         m.set("database", "real2");
@@ -253,11 +301,17 @@ mod tests {
         let mut b = BytesMut::new();
         encode_ssl_request(&mut b);
         assert_eq!(parse(&b), Ok(StartupPacket::SslRequest));
-        let req = CancelRequest { pid: 42, secret: Bytes::from_static(&[1, 2, 3, 4]) };
+        let req = CancelRequest {
+            pid: 42,
+            secret: Bytes::from_static(&[1, 2, 3, 4]),
+        };
         let mut b = BytesMut::new();
         encode_cancel(&req, &mut b);
         assert_eq!(parse(&b), Ok(StartupPacket::Cancel(req)));
-        let long = CancelRequest { pid: 7, secret: Bytes::from(vec![9u8; 32]) };
+        let long = CancelRequest {
+            pid: 7,
+            secret: Bytes::from(vec![9u8; 32]),
+        };
         let mut b = BytesMut::new();
         encode_cancel(&long, &mut b);
         assert_eq!(parse(&b), Ok(StartupPacket::Cancel(long)));
@@ -266,10 +320,16 @@ mod tests {
     #[test]
     fn rejects_bad_packets() {
         assert_eq!(packet_len(&[0, 0, 0, 4]), Err(StartupError::BadLength(4)));
-        assert_eq!(packet_len(&[0, 1, 0, 0]), Err(StartupError::BadLength(65536)));
+        assert_eq!(
+            packet_len(&[0, 1, 0, 0]),
+            Err(StartupError::BadLength(65536))
+        );
         let mut raw = startup(&[("user", "x")]);
         raw[4..8].copy_from_slice(&((2u32 << 16) | 0).to_be_bytes());
-        assert_eq!(parse(&raw), Err(StartupError::UnsupportedProtocol { major: 2, minor: 0 }));
+        assert_eq!(
+            parse(&raw),
+            Err(StartupError::UnsupportedProtocol { major: 2, minor: 0 })
+        );
         let mut raw = startup(&[("user", "x")]);
         let n = raw.len();
         raw[n - 1] = b'z';
@@ -280,7 +340,9 @@ mod tests {
     fn protocol_3_2_is_reported() {
         let mut raw = startup(&[("user", "x")]);
         raw[4..8].copy_from_slice(&((3u32 << 16) | 2).to_be_bytes());
-        let StartupPacket::Startup(m) = parse(&raw).expect("parses") else { panic!() };
+        let StartupPacket::Startup(m) = parse(&raw).expect("parses") else {
+            panic!()
+        };
         assert_eq!(m.version, ProtocolVersion { major: 3, minor: 2 });
     }
 

@@ -134,7 +134,11 @@ mod tests {
 
     #[test]
     fn transaction_status_bytes() {
-        for s in [TransactionStatus::Idle, TransactionStatus::InBlock, TransactionStatus::Failed] {
+        for s in [
+            TransactionStatus::Idle,
+            TransactionStatus::InBlock,
+            TransactionStatus::Failed,
+        ] {
             assert_eq!(TransactionStatus::from_byte(s.byte()), Some(s));
         }
         assert_eq!(TransactionStatus::from_byte(b'x'), None);

@@ -94,7 +94,11 @@ fn parse_tls_mode(s: &str) -> Result<UpstreamTlsMode, String> {
         "prefer" => UpstreamTlsMode::Prefer,
         "require" => UpstreamTlsMode::Require,
         "verify-full" => UpstreamTlsMode::VerifyFull,
-        other => return Err(format!("unknown TLS mode {other:?} (disable, prefer, require, verify-full)")),
+        other => {
+            return Err(format!(
+                "unknown TLS mode {other:?} (disable, prefer, require, verify-full)"
+            ))
+        }
     })
 }
 
@@ -107,8 +111,12 @@ fn parse_log_format(s: &str) -> Result<LogFormat, String> {
 }
 
 fn parse_host_port(s: &str) -> anyhow::Result<(String, u16)> {
-    let (host, port) = s.rsplit_once(':').with_context(|| format!("--upstream {s:?}: expected HOST:PORT"))?;
-    let port = port.parse().with_context(|| format!("--upstream {s:?}: bad port"))?;
+    let (host, port) = s
+        .rsplit_once(':')
+        .with_context(|| format!("--upstream {s:?}: expected HOST:PORT"))?;
+    let port = port
+        .parse()
+        .with_context(|| format!("--upstream {s:?}: bad port"))?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.is_empty() {
         bail!("--upstream {s:?}: empty host");
@@ -177,7 +185,13 @@ mod tests {
 
     #[test]
     fn flags_alone_make_a_config() {
-        let cli = Cli::parse_from(["ddlgate", "--listen", "127.0.0.1:7000", "--upstream", "db.internal:5433"]);
+        let cli = Cli::parse_from([
+            "ddlgate",
+            "--listen",
+            "127.0.0.1:7000",
+            "--upstream",
+            "db.internal:5433",
+        ]);
         let c = cli.run.resolve(None).expect("valid");
         assert_eq!(c.listen.addr.to_string(), "127.0.0.1:7000");
         let up = c.route("anything").expect("wildcard");
@@ -187,7 +201,12 @@ mod tests {
     #[test]
     fn bad_upstream_is_explained() {
         let cli = Cli::parse_from(["ddlgate", "--upstream", "nohost"]);
-        assert!(cli.run.resolve(None).unwrap_err().to_string().contains("HOST:PORT"));
+        assert!(cli
+            .run
+            .resolve(None)
+            .unwrap_err()
+            .to_string()
+            .contains("HOST:PORT"));
     }
 
     #[test]

@@ -38,7 +38,12 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let mut v = MessageVisitor(String::new());
         event.record(&mut v);
         writeln!(writer, "{}", v.0)
@@ -58,12 +63,26 @@ pub fn init(log: &Log) -> anyhow::Result<()> {
     let audit_only = Targets::new().with_target(AUDIT_TARGET, Level::INFO);
     let audit = match &log.audit_file {
         Some(path) => {
-            let file = OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("opening audit file {}", path.display()))?;
-            tracing_subscriber::fmt::layer().event_format(MessageOnly).with_writer(Mutex::new(file)).with_ansi(false).boxed()
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening audit file {}", path.display()))?;
+            tracing_subscriber::fmt::layer()
+                .event_format(MessageOnly)
+                .with_writer(Mutex::new(file))
+                .with_ansi(false)
+                .boxed()
         }
-        None => tracing_subscriber::fmt::layer().event_format(MessageOnly).with_writer(std::io::stderr).boxed(),
+        None => tracing_subscriber::fmt::layer()
+            .event_format(MessageOnly)
+            .with_writer(std::io::stderr)
+            .boxed(),
     }
     .with_filter(audit_only);
-    tracing_subscriber::registry().with(human).with(audit).init();
+    tracing_subscriber::registry()
+        .with(human)
+        .with(audit)
+        .init();
     Ok(())
 }

@@ -30,13 +30,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::CheckConfig { config }) => {
             let config = Config::load(&config).with_context(|| format!("{}", config.display()))?;
-            println!("configuration OK: {} route(s), listening on {}", config.databases.len(), config.listen.addr);
+            println!(
+                "configuration OK: {} route(s), listening on {}",
+                config.databases.len(),
+                config.listen.addr
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Lint { paths, pg_version, assume_in_transaction, format }) => {
-            offline::lint(&paths, pg_version, assume_in_transaction, format)
-        }
-        Some(Command::Plan { sql, file, pg_version }) => offline::plan(sql, file, pg_version),
+        Some(Command::Lint {
+            paths,
+            pg_version,
+            assume_in_transaction,
+            format,
+        }) => offline::lint(&paths, pg_version, assume_in_transaction, format),
+        Some(Command::Plan {
+            sql,
+            file,
+            pg_version,
+        }) => offline::plan(sql, file, pg_version),
         None => serve(cli.run),
     }
 }
@@ -45,13 +56,19 @@ fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
     let needs_embedded = args.config.is_none() && args.upstream.is_none();
     // The throwaway cluster is started before the runtime (it is synchronous) and dropped
     // after it, which stops the server and removes its data.
-    let cluster = if needs_embedded { Some(embedded::start()?) } else { None };
+    let cluster = if needs_embedded {
+        Some(embedded::start()?)
+    } else {
+        None
+    };
     let config = args.resolve(cluster.as_ref().map(|c| c.port()))?;
     logging::init(&config.log)?;
     let config = Arc::new(config);
     let threads = config.listen.worker_threads;
     let runtime = if threads == 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     } else {
         let mut b = tokio::runtime::Builder::new_multi_thread();
         if threads > 1 {

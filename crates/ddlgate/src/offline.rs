@@ -28,26 +28,50 @@ fn sql_files(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 }
 
 /// Runs the linter and prints its report.
-pub fn lint(paths: &[PathBuf], pg_version: u32, assume_in_transaction: bool, format: Format) -> anyhow::Result<ExitCode> {
+pub fn lint(
+    paths: &[PathBuf],
+    pg_version: u32,
+    assume_in_transaction: bool,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
     let mut files = Vec::new();
     for p in paths {
         sql_files(p, &mut files)?;
     }
     let contents: Vec<(String, String)> = files
         .iter()
-        .map(|f| Ok((f.display().to_string(), std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?)))
+        .map(|f| {
+            Ok((
+                f.display().to_string(),
+                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
+            ))
+        })
         .collect::<anyhow::Result<_>>()?;
-    let borrowed: Vec<(&str, &str)> = contents.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
-    let report = lint::lint(&borrowed, &LintOptions::new(pg_version, assume_in_transaction));
+    let borrowed: Vec<(&str, &str)> = contents
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    let report = lint::lint(
+        &borrowed,
+        &LintOptions::new(pg_version, assume_in_transaction),
+    );
     print!("{}", lint::render(&report, format));
-    Ok(ExitCode::from(u8::try_from(report.exit_code()).unwrap_or(1)))
+    Ok(ExitCode::from(
+        u8::try_from(report.exit_code()).unwrap_or(1),
+    ))
 }
 
 /// Prints the decision and plan for one SQL text.
-pub fn plan(sql: Option<String>, file: Option<PathBuf>, pg_version: u32) -> anyhow::Result<ExitCode> {
+pub fn plan(
+    sql: Option<String>,
+    file: Option<PathBuf>,
+    pg_version: u32,
+) -> anyhow::Result<ExitCode> {
     let sql = match (sql, file) {
         (Some(s), _) => s,
-        (None, Some(f)) => std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?,
+        (None, Some(f)) => {
+            std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?
+        }
         (None, None) => anyhow::bail!("give SQL text or --file"),
     };
     let decisions = analyze(&sql, &Facts::for_major(pg_version), &Default::default());

@@ -14,7 +14,10 @@ use nix::unistd::Pid;
 const BIN: &str = env!("CARGO_BIN_EXE_ddlgate");
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// A gateway process, killed on drop if still running.
@@ -28,11 +31,20 @@ impl Drop for Proc {
 }
 
 fn spawn(args: &[&str]) -> Proc {
-    Proc(Command::new(BIN).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn ddlgate"))
+    Proc(
+        Command::new(BIN)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ddlgate"),
+    )
 }
 
 fn wait_listening(port: u16) {
-    eventually(Duration::from_secs(60), "gateway listening", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    eventually(Duration::from_secs(60), "gateway listening", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
 }
 
 fn tool(name: &str) -> Option<std::path::PathBuf> {
@@ -44,7 +56,23 @@ fn tool(name: &str) -> Option<std::path::PathBuf> {
 fn psql(port: u16, db: &str, sql: &str) -> std::process::Output {
     let psql = tool("psql").expect("psql installed with the server");
     Command::new(psql)
-        .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", SUPER.name, "-d", db, "-c", sql])
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            SUPER.name,
+            "-d",
+            db,
+            "-c",
+            sql,
+        ])
         .output()
         .expect("run psql")
 }
@@ -52,12 +80,30 @@ fn psql(port: u16, db: &str, sql: &str) -> std::process::Output {
 #[test]
 fn check_config_accepts_the_example_and_names_bad_fields() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/gateway.example.toml");
-    let ok = Command::new(BIN).arg("check-config").arg("--config").arg(&example).output().expect("run");
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let ok = Command::new(BIN)
+        .arg("check-config")
+        .arg("--config")
+        .arg(&example)
+        .output()
+        .expect("run");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "[listen]\nadr = \"x\"\n[databases.\"*\"]\nhost = \"h\"\n").expect("write");
-    let out = Command::new(BIN).arg("check-config").arg("--config").arg(&bad).output().expect("run");
+    std::fs::write(
+        &bad,
+        "[listen]\nadr = \"x\"\n[databases.\"*\"]\nhost = \"h\"\n",
+    )
+    .expect("write");
+    let out = Command::new(BIN)
+        .arg("check-config")
+        .arg("--config")
+        .arg(&bad)
+        .output()
+        .expect("run");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 2") && err.contains("adr"), "{err}");
@@ -67,24 +113,57 @@ fn check_config_accepts_the_example_and_names_bad_fields() {
 fn flags_front_an_existing_server_and_sigterm_drains() {
     let pg = shared_pg();
     let port = free_port();
-    let mut gw = spawn(&["--listen", &format!("127.0.0.1:{port}"), "--upstream", &format!("127.0.0.1:{}", pg.port()), "--upstream-tls", "disable", "--shutdown-timeout", "5"]);
+    let mut gw = spawn(&[
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--upstream",
+        &format!("127.0.0.1:{}", pg.port()),
+        "--upstream-tls",
+        "disable",
+        "--shutdown-timeout",
+        "5",
+    ]);
     wait_listening(port);
     let out = psql(port, "postgres", "SELECT 40 + 2");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");
     // A session running when SIGTERM arrives finishes its work.
     let psql_bin = tool("psql").expect("psql");
     let slow = Command::new(psql_bin)
-        .args(["-X", "-A", "-t", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", SUPER.name, "-d", "postgres", "-c", "SELECT pg_sleep(1.5), 'finished'"])
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            SUPER.name,
+            "-d",
+            "postgres",
+            "-c",
+            "SELECT pg_sleep(1.5), 'finished'",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .expect("slow psql");
     eventually(Duration::from_secs(10), "slow query running", || {
-        pg.psql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(1.5)%'") == "1"
+        pg.psql(
+            "postgres",
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(1.5)%'",
+        ) == "1"
     });
     kill(Pid::from_raw(gw.0.id() as i32), Signal::SIGTERM).expect("SIGTERM");
     let out = slow.wait_with_output().expect("slow psql output");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("finished"), "in-flight query completed");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("finished"),
+        "in-flight query completed"
+    );
     let mut status = None;
     eventually(Duration::from_secs(15), "gateway exit", || {
         status = gw.0.try_wait().expect("try_wait");
@@ -115,11 +194,31 @@ fn no_config_starts_a_throwaway_postgres_and_cleans_it_up() {
     let data_dir = data_dir.expect("printed the data directory");
     assert!(url.contains(&format!(":{port}/")), "{url}");
     let psql_bin = tool("psql").expect("psql");
-    let out = Command::new(&psql_bin).args(["-X", "-A", "-t", &url, "-c", "SELECT current_setting('server_version_num')::int > 0"]).output().expect("psql");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "t", "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(&psql_bin)
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            &url,
+            "-c",
+            "SELECT current_setting('server_version_num')::int > 0",
+        ])
+        .output()
+        .expect("psql");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "t",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     kill(Pid::from_raw(gw.0.id() as i32), Signal::SIGINT).expect("Ctrl-C");
-    eventually(Duration::from_secs(30), "gateway exit", || gw.0.try_wait().ok().flatten().is_some());
-    assert!(!Path::new(&data_dir).exists(), "throwaway data removed: {data_dir}");
+    eventually(Duration::from_secs(30), "gateway exit", || {
+        gw.0.try_wait().ok().flatten().is_some()
+    });
+    assert!(
+        !Path::new(&data_dir).exists(),
+        "throwaway data removed: {data_dir}"
+    );
 }
 
 #[test]
@@ -131,17 +230,46 @@ fn pgbench_through_the_gateway_in_every_protocol() {
     let pg = shared_pg();
     let db = pg.fresh_db("bench");
     let port = free_port();
-    let _gw = spawn(&["--listen", &format!("127.0.0.1:{port}"), "--upstream", &format!("127.0.0.1:{}", pg.port()), "--upstream-tls", "disable"]);
+    let _gw = spawn(&[
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--upstream",
+        &format!("127.0.0.1:{}", pg.port()),
+        "--upstream-tls",
+        "disable",
+    ]);
     wait_listening(port);
     let common = ["-h", "127.0.0.1", "-p", &port.to_string(), "-U", SUPER.name];
-    let init = Command::new(&pgbench).args(common).args(["-i", "-s", "1", "-q", &db]).output().expect("pgbench -i");
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let init = Command::new(&pgbench)
+        .args(common)
+        .args(["-i", "-s", "1", "-q", &db])
+        .output()
+        .expect("pgbench -i");
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
     for mode in ["simple", "extended", "prepared"] {
-        let out = Command::new(&pgbench).args(common).args(["-n", "-M", mode, "-c", "4", "-j", "2", "-t", "50", &db]).output().expect("pgbench");
+        let out = Command::new(&pgbench)
+            .args(common)
+            .args(["-n", "-M", mode, "-c", "4", "-j", "2", "-t", "50", &db])
+            .output()
+            .expect("pgbench");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{mode}: {}", String::from_utf8_lossy(&out.stderr));
-        assert!(text.contains("number of transactions actually processed: 200/200"), "{mode}: {text}");
-        assert!(text.contains("number of failed transactions: 0"), "{mode}: {text}");
+        assert!(
+            out.status.success(),
+            "{mode}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("number of transactions actually processed: 200/200"),
+            "{mode}: {text}"
+        );
+        assert!(
+            text.contains("number of failed transactions: 0"),
+            "{mode}: {text}"
+        );
     }
     let count = psql(pg.port(), &db, "SELECT count(*) FROM pgbench_history");
     assert_eq!(String::from_utf8_lossy(&count.stdout).trim(), "600");
@@ -152,24 +280,59 @@ fn psql_features_through_the_gateway() {
     let pg = shared_pg();
     let db = pg.fresh_db("psqlf");
     let port = free_port();
-    let _gw = spawn(&["--listen", &format!("127.0.0.1:{port}"), "--upstream", &format!("127.0.0.1:{}", pg.port()), "--upstream-tls", "disable"]);
+    let _gw = spawn(&[
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--upstream",
+        &format!("127.0.0.1:{}", pg.port()),
+        "--upstream-tls",
+        "disable",
+    ]);
     wait_listening(port);
     let psql_bin = tool("psql").expect("psql");
     let script = "CREATE TABLE t (id int, v text);\n\\copy t FROM stdin\n1\tone\n2\ttwo\n\\.\nSELECT string_agg(v, ',' ORDER BY id) FROM t;\n\\d t\n";
     let mut child = Command::new(psql_bin)
-        .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", SUPER.name, "-d", &db, "-f", "-"])
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            SUPER.name,
+            "-d",
+            &db,
+            "-f",
+            "-",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("psql");
     use std::io::Write;
-    child.stdin.take().expect("stdin").write_all(script.as_bytes()).expect("write script");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("write script");
     let out = child.wait_with_output().expect("psql output");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("one,two"), "{text}");
-    assert!(text.contains("id|integer"), "\\d works (catalog queries): {text}");
+    assert!(
+        text.contains("id|integer"),
+        "\\d works (catalog queries): {text}"
+    );
 }
 
 #[test]
@@ -192,13 +355,25 @@ fn audit_file_records_each_ddl_decision_with_steps_and_no_passwords() {
     .expect("config");
     let _gw = spawn(&["--config", config.to_str().expect("utf8")]);
     wait_listening(port);
-    for sql in ["CREATE INDEX t_a_idx ON t (a)", "CREATE ROLE audited_role LOGIN PASSWORD 'hunter2-secret'", "SELECT 1"] {
+    for sql in [
+        "CREATE INDEX t_a_idx ON t (a)",
+        "CREATE ROLE audited_role LOGIN PASSWORD 'hunter2-secret'",
+        "SELECT 1",
+    ] {
         let out = psql(port, &db, sql);
-        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let mut lines = Vec::new();
     eventually(Duration::from_secs(10), "two audit lines", || {
-        lines = std::fs::read_to_string(&audit).unwrap_or_default().lines().map(str::to_owned).collect();
+        lines = std::fs::read_to_string(&audit)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect();
         lines.len() >= 2
     });
     assert_eq!(lines.len(), 2, "DDL only, one line per decision: {lines:?}");
@@ -207,10 +382,21 @@ fn audit_file_records_each_ddl_decision_with_steps_and_no_passwords() {
     assert_eq!(index["outcome"], "completed");
     assert_eq!(index["user"], SUPER.name);
     assert_eq!(index["database"], db.as_str());
-    assert!(index["rules"].as_array().is_some_and(|r| r.iter().any(|x| x == "require-concurrent-index-creation")));
+    assert!(index["rules"]
+        .as_array()
+        .is_some_and(|r| r.iter().any(|x| x == "require-concurrent-index-creation")));
     let steps = index["steps"].as_array().expect("steps");
-    assert!(steps.iter().any(|s| s["outcome"] == "done" && s["duration_ms"].is_u64()), "{steps:?}");
-    assert!(!lines[1].contains("hunter2"), "password redacted: {}", lines[1]);
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["outcome"] == "done" && s["duration_ms"].is_u64()),
+        "{steps:?}"
+    );
+    assert!(
+        !lines[1].contains("hunter2"),
+        "password redacted: {}",
+        lines[1]
+    );
     assert!(lines[1].contains("audited_role"));
     pg.psql("postgres", "DROP ROLE IF EXISTS audited_role");
 }

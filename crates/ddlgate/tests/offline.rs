@@ -11,17 +11,31 @@ fn fixtures() -> std::path::PathBuf {
 
 fn run(args: &[&str]) -> (i32, String) {
     let out = Command::new(BIN).args(args).output().expect("run ddlgate");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[test]
 fn lint_fails_on_dangerous_files_and_passes_safe_ones() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("001_bad.sql"), "CREATE INDEX idx_users_email ON users (email);\n").expect("write");
+    std::fs::write(
+        dir.path().join("001_bad.sql"),
+        "CREATE INDEX idx_users_email ON users (email);\n",
+    )
+    .expect("write");
     let (code, out) = run(&["lint", dir.path().to_str().expect("utf8")]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("require-concurrent-index-creation") && out.contains("001_bad.sql:1:1"), "{out}");
-    std::fs::write(dir.path().join("001_bad.sql"), "CREATE INDEX CONCURRENTLY idx_users_email ON users (email);\n").expect("write");
+    assert!(
+        out.contains("require-concurrent-index-creation") && out.contains("001_bad.sql:1:1"),
+        "{out}"
+    );
+    std::fs::write(
+        dir.path().join("001_bad.sql"),
+        "CREATE INDEX CONCURRENTLY idx_users_email ON users (email);\n",
+    )
+    .expect("write");
     let (code, out) = run(&["lint", dir.path().to_str().expect("utf8")]);
     assert_eq!(code, 0, "{out}");
 }
@@ -35,7 +49,10 @@ fn lint_formats_and_suppression() {
     let (_, sarif) = run(&["lint", "--format", "sarif", path]);
     let v: serde_json::Value = serde_json::from_str(&sarif).expect("sarif is JSON");
     assert_eq!(v["version"], "2.1.0");
-    assert_eq!(v["runs"][0]["results"][0]["ruleId"], "adding-required-field");
+    assert_eq!(
+        v["runs"][0]["results"][0]["ruleId"],
+        "adding-required-field"
+    );
     let (_, gh) = run(&["lint", "--format", "github", path]);
     assert!(gh.starts_with("::error file="), "{gh}");
     let (_, json) = run(&["lint", "--format", "json", path]);
@@ -45,13 +62,21 @@ fn lint_formats_and_suppression() {
     assert_eq!(code, 0, "suppressed with reasons: {out}");
     std::fs::write(&f, "-- ddlgate:allow adding-required-field\nALTER TABLE orders ADD COLUMN status text NOT NULL;\n").expect("write");
     let (code, out) = run(&["lint", path]);
-    assert_eq!(code, 1, "a suppression without a reason does not count: {out}");
+    assert_eq!(
+        code, 1,
+        "a suppression without a reason does not count: {out}"
+    );
     assert!(out.contains("invalid-suppression"), "{out}");
 }
 
 #[test]
 fn lint_over_the_fixture_tree_flags_every_bad_file() {
-    let (code, out) = run(&["lint", "--format", "json", fixtures().to_str().expect("utf8")]);
+    let (code, out) = run(&[
+        "lint",
+        "--format",
+        "json",
+        fixtures().to_str().expect("utf8"),
+    ]);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     let text = v.to_string();
@@ -62,16 +87,27 @@ fn lint_over_the_fixture_tree_flags_every_bad_file() {
         if bad.starts_with("-- fixture-pg:") {
             continue; // written for another server version than lint's default
         }
-        assert!(text.contains(&format!("{rule}/bad.sql")), "{rule}: bad.sql not flagged");
+        assert!(
+            text.contains(&format!("{rule}/bad.sql")),
+            "{rule}: bad.sql not flagged"
+        );
     }
 }
 
 #[test]
 fn plan_prints_phased_sql() {
-    let (code, out) = run(&["plan", "ALTER TABLE users ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid()"]);
+    let (code, out) = run(&[
+        "plan",
+        "ALTER TABLE users ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid()",
+    ]);
     assert_eq!(code, 0);
     assert!(out.contains("verdict: Rewrite"), "{out}");
-    for step in ["ADD COLUMN IF NOT EXISTS token uuid", "NOT VALID", "VALIDATE CONSTRAINT", "SET NOT NULL"] {
+    for step in [
+        "ADD COLUMN IF NOT EXISTS token uuid",
+        "NOT VALID",
+        "VALIDATE CONSTRAINT",
+        "SET NOT NULL",
+    ] {
         assert!(out.contains(step), "missing {step}: {out}");
     }
     let (_, out) = run(&["plan", "CREATE INDEX i ON t (a)"]);

@@ -12,8 +12,14 @@ async fn cancel_reaches_only_its_own_session() {
     let gw = GatewayHandle::start(pg, GatewayOptions::default()).await;
     let victim = connect(&gw.url(SUPER, &db)).await.expect("victim");
     let bystander = connect(&gw.url(SUPER, &db)).await.expect("bystander");
-    victim.batch_execute("SET application_name = 'victim'").await.expect("set");
-    bystander.batch_execute("SET application_name = 'bystander'").await.expect("set");
+    victim
+        .batch_execute("SET application_name = 'victim'")
+        .await
+        .expect("set");
+    bystander
+        .batch_execute("SET application_name = 'bystander'")
+        .await
+        .expect("set");
     let token = victim.cancel_token();
 
     let started = Instant::now();
@@ -36,10 +42,16 @@ async fn cancel_reaches_only_its_own_session() {
 
     let err = victim_q.await.expect("join").expect_err("victim cancelled");
     assert_eq!(err.code().map(|c| c.code()), Some("57014"));
-    assert!(started.elapsed() < Duration::from_secs(20), "cancel took effect promptly");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "cancel took effect promptly"
+    );
     let (r, bystander) = bystander_q.await.expect("join");
     r.expect("bystander's query was not cancelled");
-    bystander.batch_execute("SELECT 1").await.expect("bystander still usable");
+    bystander
+        .batch_execute("SELECT 1")
+        .await
+        .expect("bystander still usable");
 }
 
 #[tokio::test]
@@ -49,7 +61,9 @@ async fn forged_cancel_keys_do_nothing() {
     let db = pg.fresh_db("forged");
     let gw = GatewayHandle::start(pg, GatewayOptions::default()).await;
     let mut target = RawClient::login(gw.addr, SUPER.name, &db, &[]).await;
-    target.send(&ddlgate_testkit::raw::query(b"SELECT pg_sleep(1)")).await;
+    target
+        .send(&ddlgate_testkit::raw::query(b"SELECT pg_sleep(1)"))
+        .await;
     // Cancel with every pid near the real one but a zero secret: none may hit.
     for pid in 0u32..64 {
         let mut c = RawClient::connect(gw.addr).await;
@@ -58,8 +72,14 @@ async fn forged_cancel_keys_do_nothing() {
         pkt.extend_from_slice(&pid.to_be_bytes());
         pkt.extend_from_slice(&[0, 0, 0, 0]);
         c.send(&pkt).await;
-        assert!(c.read_to_eof().await.is_empty(), "cancel connections get no reply");
+        assert!(
+            c.read_to_eof().await.is_empty(),
+            "cancel connections get no reply"
+        );
     }
     let msgs = target.read_until(b'Z').await;
-    assert!(msgs.iter().all(|m| m.tag != b'E'), "query was not cancelled: {msgs:?}");
+    assert!(
+        msgs.iter().all(|m| m.tag != b'E'),
+        "query was not cancelled: {msgs:?}"
+    );
 }

@@ -25,7 +25,8 @@ impl Stats {
         if !ok {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
-        self.worst_us.fetch_max(took.as_micros() as u64, Ordering::Relaxed);
+        self.worst_us
+            .fetch_max(took.as_micros() as u64, Ordering::Relaxed);
     }
 }
 
@@ -62,19 +63,35 @@ async fn dangerous_ddl_under_a_live_workload() {
     let next_u = Arc::new(AtomicU64::new(10_000_000));
     let mut tasks = Vec::new();
     for w in 0..2u64 {
-        let (stop, stats, next_u, url) = (stop.clone(), writes.clone(), next_u.clone(), gw.url(SUPER, &db));
+        let (stop, stats, next_u, url) = (
+            stop.clone(),
+            writes.clone(),
+            next_u.clone(),
+            gw.url(SUPER, &db),
+        );
         tasks.push(tokio::spawn(async move {
             let c = connect(&url).await.expect("writer");
             let mut i = w;
             while !stop.load(Ordering::Relaxed) {
-                i = i.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                i = i
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let id = (i >> 33) as i64 % i64::from(ROWS) + 1;
                 let t = Instant::now();
-                let ok = c.execute("UPDATE t SET v = v + 1 WHERE id = $1", &[&id]).await.is_ok();
+                let ok = c
+                    .execute("UPDATE t SET v = v + 1 WHERE id = $1", &[&id])
+                    .await
+                    .is_ok();
                 stats.record(t.elapsed(), ok);
                 let u = next_u.fetch_add(1, Ordering::Relaxed) as i64;
                 let t = Instant::now();
-                let ok = c.execute("INSERT INTO t (n, ref_id, u) VALUES ($1, $2, $3)", &[&(u as i32), &((u % 1000 + 1) as i32), &u]).await.is_ok();
+                let ok = c
+                    .execute(
+                        "INSERT INTO t (n, ref_id, u) VALUES ($1, $2, $3)",
+                        &[&(u as i32), &((u % 1000 + 1) as i32), &u],
+                    )
+                    .await
+                    .is_ok();
                 stats.record(t.elapsed(), ok);
             }
         }));
@@ -85,17 +102,24 @@ async fn dangerous_ddl_under_a_live_workload() {
             let c = connect(&url).await.expect("reader");
             let mut i = r + 7;
             while !stop.load(Ordering::Relaxed) {
-                i = i.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                i = i
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let id = (i >> 33) as i64 % i64::from(ROWS) + 1;
                 let t = Instant::now();
-                let ok = c.query("SELECT v, n FROM t WHERE id = $1", &[&id]).await.is_ok();
+                let ok = c
+                    .query("SELECT v, n FROM t WHERE id = $1", &[&id])
+                    .await
+                    .is_ok();
                 stats.record(t.elapsed(), ok);
             }
         }));
     }
     // Let the workload warm up, then migrate.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let ddl = connect(&gw.url(SUPER, &db)).await.expect("migration client");
+    let ddl = connect(&gw.url(SUPER, &db))
+        .await
+        .expect("migration client");
     let started = Instant::now();
     for sql in [
         "ALTER TABLE t ADD COLUMN c uuid NOT NULL DEFAULT gen_random_uuid()",
@@ -104,7 +128,9 @@ async fn dangerous_ddl_under_a_live_workload() {
         "ALTER TABLE t ADD CONSTRAINT t_ref_fk FOREIGN KEY (ref_id) REFERENCES parent (id)",
         "ALTER TABLE t ADD CONSTRAINT t_u_key UNIQUE (u)",
     ] {
-        ddl.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        ddl.batch_execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
     let migration = started.elapsed();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -120,20 +146,39 @@ async fn dangerous_ddl_under_a_live_workload() {
             s.worst_us.load(Ordering::Relaxed) / 1000
         )
     };
-    let summary = format!("{}; {}; migration took {migration:?}", report("writes", &writes), report("reads", &reads));
+    let summary = format!(
+        "{}; {}; migration took {migration:?}",
+        report("writes", &writes),
+        report("reads", &reads)
+    );
     eprintln!("{summary}");
     assert_eq!(writes.errors.load(Ordering::Relaxed), 0, "{summary}");
     assert_eq!(reads.errors.load(Ordering::Relaxed), 0, "{summary}");
-    assert!(writes.statements.load(Ordering::Relaxed) > 100, "the workload really ran: {summary}");
-    assert!(Duration::from_micros(writes.worst_us.load(Ordering::Relaxed)) <= MAX_WAIT, "{summary}");
-    assert!(Duration::from_micros(reads.worst_us.load(Ordering::Relaxed)) <= MAX_WAIT, "{summary}");
+    assert!(
+        writes.statements.load(Ordering::Relaxed) > 100,
+        "the workload really ran: {summary}"
+    );
+    assert!(
+        Duration::from_micros(writes.worst_us.load(Ordering::Relaxed)) <= MAX_WAIT,
+        "{summary}"
+    );
+    assert!(
+        Duration::from_micros(reads.worst_us.load(Ordering::Relaxed)) <= MAX_WAIT,
+        "{summary}"
+    );
     // Exactly what the statements asked for.
-    assert_eq!(pg.psql(&db, "SELECT count(*) FROM t WHERE c IS NULL OR n IS NULL"), "0");
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM t WHERE c IS NULL OR n IS NULL"),
+        "0"
+    );
     assert_eq!(pg.psql(&db, "SELECT string_agg(attname || '=' || attnotnull::text, ',' ORDER BY attname) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname IN ('c', 'n')"), "c=true,n=true");
     assert_eq!(
         pg.psql(&db, "SELECT string_agg(conname || ':' || convalidated::text, ',' ORDER BY conname) FROM pg_constraint WHERE conrelid = 't'::regclass AND contype <> 'p'"),
         "t_ref_fk:true,t_u_key:true"
     );
     assert_eq!(pg.psql(&db, "SELECT count(*) FILTER (WHERE indisvalid) || '/' || count(*) FROM pg_index WHERE indrelid = 't'::regclass"), "3/3");
-    assert_eq!(pg.psql(&db, "SELECT count(DISTINCT c) = count(*) FROM t"), "t");
+    assert_eq!(
+        pg.psql(&db, "SELECT count(DISTINCT c) = count(*) FROM t"),
+        "t"
+    );
 }

@@ -5,11 +5,23 @@ use std::time::{Duration, Instant};
 
 use ddlgate_config::RuleAction;
 use ddlgate_ddl::RuleId;
-use ddlgate_testkit::{connect, connect_with_notices, shared_pg, GatewayHandle, GatewayOptions, Pg, SUPER};
+use ddlgate_testkit::{
+    connect, connect_with_notices, shared_pg, GatewayHandle, GatewayOptions, Pg, SUPER,
+};
 use tokio_postgres::SimpleQueryMessage;
 
-async fn gateway(pg: &Pg, tweak: impl FnOnce(&mut ddlgate_config::Config) + Send + 'static) -> GatewayHandle {
-    GatewayHandle::start(pg, GatewayOptions { tweak: Box::new(tweak), ..Default::default() }).await
+async fn gateway(
+    pg: &Pg,
+    tweak: impl FnOnce(&mut ddlgate_config::Config) + Send + 'static,
+) -> GatewayHandle {
+    GatewayHandle::start(
+        pg,
+        GatewayOptions {
+            tweak: Box::new(tweak),
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 fn populate(pg: &Pg, db: &str, rows: u32) {
@@ -29,33 +41,55 @@ async fn block_path_reports_sqlstate_rule_and_hint_and_keeps_the_session() {
     let db = pg.fresh_db("block");
     populate(pg, &db, 100);
     let gw = gateway(pg, |c| {
-        c.policy.rules.insert(RuleId::RenamingColumn, RuleAction::Block);
+        c.policy
+            .rules
+            .insert(RuleId::RenamingColumn, RuleAction::Block);
     })
     .await;
     let c = connect(&gw.url(SUPER, &db)).await.expect("connect");
     // Simple protocol.
-    let err = c.batch_execute("ALTER TABLE t RENAME COLUMN a TO b").await.expect_err("blocked");
+    let err = c
+        .batch_execute("ALTER TABLE t RENAME COLUMN a TO b")
+        .await
+        .expect_err("blocked");
     let e = err.as_db_error().expect("server-style error");
     assert_eq!(e.code().code(), "55000");
     assert!(e.message().contains("[renaming-column]"), "{}", e.message());
-    assert!(e.hint().is_some_and(|h| !h.is_empty()), "hint carries the safe alternative");
-    c.batch_execute("SELECT 1").await.expect("session usable after a block");
+    assert!(
+        e.hint().is_some_and(|h| !h.is_empty()),
+        "hint carries the safe alternative"
+    );
+    c.batch_execute("SELECT 1")
+        .await
+        .expect("session usable after a block");
     assert_eq!(pg.psql(&db, "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'a'"), "1");
     // Extended protocol (tokio-postgres `execute` prepares and executes).
-    let err = c.execute("ALTER TABLE t RENAME COLUMN a TO b", &[]).await.expect_err("blocked");
+    let err = c
+        .execute("ALTER TABLE t RENAME COLUMN a TO b", &[])
+        .await
+        .expect_err("blocked");
     assert_eq!(err.as_db_error().map(|e| e.code().code()), Some("55000"));
     c.batch_execute("SELECT 1").await.expect("usable");
     // Inside a transaction the block fails the transaction, exactly as a server error would.
     c.batch_execute("BEGIN").await.expect("begin");
-    assert!(c.batch_execute("ALTER TABLE t RENAME COLUMN a TO b").await.is_err());
-    let err = c.batch_execute("SELECT 1").await.expect_err("transaction aborted");
+    assert!(c
+        .batch_execute("ALTER TABLE t RENAME COLUMN a TO b")
+        .await
+        .is_err());
+    let err = c
+        .batch_execute("SELECT 1")
+        .await
+        .expect_err("transaction aborted");
     assert_eq!(err.code().map(|c| c.code()), Some("25P02"));
     c.batch_execute("ROLLBACK").await.expect("rollback");
     // In a multi-statement string, statements before the blocked one ran, later ones did not,
     // and the implicit transaction rolled back, as with any error.
     let err = c.batch_execute("INSERT INTO parent VALUES (1000); ALTER TABLE t RENAME COLUMN a TO b; INSERT INTO parent VALUES (1001)").await;
     assert!(err.is_err());
-    assert_eq!(pg.psql(&db, "SELECT count(*) FROM parent WHERE id >= 1000"), "0");
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM parent WHERE id >= 1000"),
+        "0"
+    );
 }
 
 #[tokio::test]
@@ -64,9 +98,16 @@ async fn warn_path_forwards_with_a_notice() {
     let db = pg.fresh_db("warn");
     populate(pg, &db, 100);
     let gw = gateway(pg, |_| {}).await;
-    let (c, mut notices) = connect_with_notices(&gw.url(SUPER, &db)).await.expect("connect");
-    c.batch_execute("ALTER TABLE t RENAME COLUMN a TO b").await.expect("forwarded");
-    let n = tokio::time::timeout(Duration::from_secs(5), notices.recv()).await.expect("notice in time").expect("notice");
+    let (c, mut notices) = connect_with_notices(&gw.url(SUPER, &db))
+        .await
+        .expect("connect");
+    c.batch_execute("ALTER TABLE t RENAME COLUMN a TO b")
+        .await
+        .expect("forwarded");
+    let n = tokio::time::timeout(Duration::from_secs(5), notices.recv())
+        .await
+        .expect("notice in time")
+        .expect("notice");
     assert_eq!(n.severity(), "WARNING");
     assert!(n.message().contains("renaming-column"), "{}", n.message());
     assert_eq!(pg.psql(&db, "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'b'"), "1");
@@ -78,22 +119,54 @@ async fn not_null_volatile_default_is_rewritten_into_a_phased_plan() {
     let db = pg.fresh_db("rewrite");
     populate(pg, &db, 20_000);
     let gw = gateway(pg, |c| c.policy.execution.backfill_batch_ms = 50).await;
-    let (c, mut notices) = connect_with_notices(&gw.url(SUPER, &db)).await.expect("connect");
+    let (c, mut notices) = connect_with_notices(&gw.url(SUPER, &db))
+        .await
+        .expect("connect");
     let before = pg.psql(&db, "SELECT relfilenode FROM pg_class WHERE relname = 't'");
-    let msgs = c.simple_query("ALTER TABLE t ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid()").await.expect("rewritten and run");
-    assert!(matches!(msgs.last(), Some(SimpleQueryMessage::CommandComplete(_))));
-    assert_eq!(pg.psql(&db, "SELECT relfilenode FROM pg_class WHERE relname = 't'"), before, "no table rewrite");
+    let msgs = c
+        .simple_query("ALTER TABLE t ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid()")
+        .await
+        .expect("rewritten and run");
+    assert!(matches!(
+        msgs.last(),
+        Some(SimpleQueryMessage::CommandComplete(_))
+    ));
+    assert_eq!(
+        pg.psql(&db, "SELECT relfilenode FROM pg_class WHERE relname = 't'"),
+        before,
+        "no table rewrite"
+    );
     assert_eq!(pg.psql(&db, "SELECT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'token'"), "t");
-    assert_eq!(pg.psql(&db, "SELECT count(*) FROM t WHERE token IS NULL"), "0");
-    assert_eq!(pg.psql(&db, "SELECT count(DISTINCT token) = count(*) FROM t"), "t", "volatile default evaluated per row");
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM t WHERE token IS NULL"),
+        "0"
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT count(DISTINCT token) = count(*) FROM t"),
+        "t",
+        "volatile default evaluated per row"
+    );
     assert_eq!(pg.psql(&db, "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 't'::regclass AND adnum = (SELECT attnum FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'token')"), "gen_random_uuid()");
-    assert_eq!(pg.psql(&db, "SELECT count(*) FROM pg_constraint WHERE conrelid = 't'::regclass AND contype = 'c'"), "0", "helper CHECK dropped");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 't'::regclass AND contype = 'c'"
+        ),
+        "0",
+        "helper CHECK dropped"
+    );
     let mut texts = Vec::new();
     while let Ok(n) = notices.try_recv() {
         texts.push(n.message().to_owned());
     }
-    assert!(texts.iter().any(|t| t.contains("running a safe plan")), "{texts:?}");
-    assert!(texts.iter().any(|t| t.contains("backfilling")), "progress notices: {texts:?}");
+    assert!(
+        texts.iter().any(|t| t.contains("running a safe plan")),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("backfilling")),
+        "progress notices: {texts:?}"
+    );
 }
 
 #[tokio::test]
@@ -110,15 +183,35 @@ async fn set_not_null_fk_unique_and_check_are_rewritten() {
         "ALTER TABLE t ADD CONSTRAINT t_a_check CHECK (a >= 0)",
         "CREATE INDEX t_a_idx ON t (a)",
     ] {
-        c.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        c.batch_execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
-    assert_eq!(pg.psql(&db, "SELECT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'n'"), "t");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'n'"
+        ),
+        "t"
+    );
     assert_eq!(
         pg.psql(&db, "SELECT string_agg(conname || ':' || contype::text || ':' || convalidated, ',' ORDER BY conname) FROM pg_constraint WHERE conrelid = 't'::regclass AND conname <> 't_pkey'"),
         "t_a_check:c:true,t_ref_fk:f:true,t_u_key:u:true"
     );
-    assert_eq!(pg.psql(&db, "SELECT bool_and(indisvalid) FROM pg_index WHERE indrelid = 't'::regclass"), "t");
-    assert_eq!(pg.psql(&db, "SELECT count(*) FROM pg_index WHERE indrelid = 't'::regclass"), "3");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT bool_and(indisvalid) FROM pg_index WHERE indrelid = 't'::regclass"
+        ),
+        "t"
+    );
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_index WHERE indrelid = 't'::regclass"
+        ),
+        "3"
+    );
 }
 
 #[tokio::test]
@@ -139,7 +232,11 @@ async fn multi_statement_string_with_create_index_is_split_and_answered_in_order
             _ => None,
         })
         .collect();
-    assert_eq!(tags, ["1", "0", "1", "1"], "one CommandComplete per statement");
+    assert_eq!(
+        tags,
+        ["1", "0", "1", "1"],
+        "one CommandComplete per statement"
+    );
     let rows: Vec<String> = msgs
         .iter()
         .filter_map(|m| match m {
@@ -148,9 +245,18 @@ async fn multi_statement_string_with_create_index_is_split_and_answered_in_order
         })
         .collect();
     assert_eq!(rows, ["1", "101"]);
-    assert_eq!(pg.psql(&db, "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_n_idx'::regclass"), "t");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_n_idx'::regclass"
+        ),
+        "t"
+    );
     // A failing later part: the client sees that error.
-    let err = c.simple_query("CREATE INDEX t_a2_idx ON t (a); SELECT 1/0").await.expect_err("division by zero");
+    let err = c
+        .simple_query("CREATE INDEX t_a2_idx ON t (a); SELECT 1/0")
+        .await
+        .expect_err("division by zero");
     assert_eq!(err.code().map(|c| c.code()), Some("22012"));
     c.batch_execute("SELECT 1").await.expect("usable");
 }
@@ -169,10 +275,17 @@ async fn ddl_waiting_for_a_lock_times_out_and_retries_instead_of_queueing() {
     .await;
     // A long transaction holds ACCESS SHARE on t.
     let holder = connect(&pg.direct_url(SUPER, &db)).await.expect("holder");
-    holder.batch_execute("BEGIN; SELECT * FROM t LIMIT 1").await.expect("hold");
-    let (ddl_client, mut notices) = connect_with_notices(&gw.url(SUPER, &db)).await.expect("ddl client");
+    holder
+        .batch_execute("BEGIN; SELECT * FROM t LIMIT 1")
+        .await
+        .expect("hold");
+    let (ddl_client, mut notices) = connect_with_notices(&gw.url(SUPER, &db))
+        .await
+        .expect("ddl client");
     let ddl = tokio::spawn(async move {
-        let r = ddl_client.batch_execute("ALTER TABLE t ADD COLUMN extra bigint").await;
+        let r = ddl_client
+            .batch_execute("ALTER TABLE t ADD COLUMN extra bigint")
+            .await;
         (r, ddl_client)
     });
     // Readers keep working: none waits much longer than the lock_timeout.
@@ -181,20 +294,36 @@ async fn ddl_waiting_for_a_lock_times_out_and_retries_instead_of_queueing() {
     let until = Instant::now() + Duration::from_millis(1500);
     while Instant::now() < until {
         let t = Instant::now();
-        reader.query_one("SELECT count(*) FROM t", &[]).await.expect("read");
+        reader
+            .query_one("SELECT count(*) FROM t", &[])
+            .await
+            .expect("read");
         worst = worst.max(t.elapsed());
     }
-    assert!(worst < Duration::from_millis(200 + 400), "reader waited {worst:?}");
-    assert!(!ddl.is_finished(), "the DDL is still retrying while the lock is held");
+    assert!(
+        worst < Duration::from_millis(200 + 400),
+        "reader waited {worst:?}"
+    );
+    assert!(
+        !ddl.is_finished(),
+        "the DDL is still retrying while the lock is held"
+    );
     let n = loop {
         let n = notices.recv().await.expect("lock notice");
         if n.message().contains("lock not available") {
             break n;
         }
     };
-    assert!(n.detail().unwrap_or_default().contains("pid"), "names the blocker: {:?}", n.detail());
+    assert!(
+        n.detail().unwrap_or_default().contains("pid"),
+        "names the blocker: {:?}",
+        n.detail()
+    );
     holder.batch_execute("COMMIT").await.expect("release");
-    let (r, _c) = tokio::time::timeout(Duration::from_secs(20), ddl).await.expect("completes once released").expect("join");
+    let (r, _c) = tokio::time::timeout(Duration::from_secs(20), ddl)
+        .await
+        .expect("completes once released")
+        .expect("join");
     r.expect("DDL succeeded");
     assert_eq!(pg.psql(&db, "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'extra'"), "1");
 }
@@ -206,15 +335,27 @@ async fn small_tables_pass_untouched_and_observe_mode_only_records() {
     populate(pg, &db, 100);
     let gw = gateway(pg, |_| {}).await;
     let c = connect(&gw.url(SUPER, &db)).await.expect("connect");
-    c.batch_execute("CREATE INDEX t_small_idx ON t (a)").await.expect("small table: allowed");
-    assert_eq!(pg.psql(&db, "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_small_idx'::regclass"), "t");
+    c.batch_execute("CREATE INDEX t_small_idx ON t (a)")
+        .await
+        .expect("small table: allowed");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_small_idx'::regclass"
+        ),
+        "t"
+    );
     let observe = gateway(pg, |c| {
         c.policy.mode = ddlgate_config::PolicyMode::Observe;
-        c.policy.rules.insert(RuleId::RenamingColumn, RuleAction::Block);
+        c.policy
+            .rules
+            .insert(RuleId::RenamingColumn, RuleAction::Block);
     })
     .await;
     let c = connect(&observe.url(SUPER, &db)).await.expect("connect");
-    c.batch_execute("ALTER TABLE t RENAME COLUMN a TO a2").await.expect("observe mode forwards even blocked rules");
+    c.batch_execute("ALTER TABLE t RENAME COLUMN a TO a2")
+        .await
+        .expect("observe mode forwards even blocked rules");
     assert_eq!(pg.psql(&db, "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'a2'"), "1");
 }
 
@@ -226,22 +367,78 @@ async fn extended_protocol_statements_are_rewritten_too() {
     let gw = gateway(pg, |c| c.policy.execution.backfill_batch_ms = 50).await;
     let c = connect(&gw.url(SUPER, &db)).await.expect("connect");
     // tokio-postgres `execute`: Parse/Describe/Sync, then Bind/Execute/Sync.
-    let n = c.execute("CREATE INDEX t_a_ext_idx ON t (a)", &[]).await.expect("rewritten");
+    let n = c
+        .execute("CREATE INDEX t_a_ext_idx ON t (a)", &[])
+        .await
+        .expect("rewritten");
     assert_eq!(n, 0);
-    assert_eq!(pg.psql(&db, "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_a_ext_idx'::regclass"), "t");
-    c.execute("ALTER TABLE t ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid()", &[]).await.expect("rewritten");
-    assert_eq!(pg.psql(&db, "SELECT count(*) FROM t WHERE token IS NULL"), "0");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_a_ext_idx'::regclass"
+        ),
+        "t"
+    );
+    c.execute(
+        "ALTER TABLE t ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid()",
+        &[],
+    )
+    .await
+    .expect("rewritten");
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM t WHERE token IS NULL"),
+        "0"
+    );
     assert_eq!(pg.psql(&db, "SELECT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'token'"), "t");
     // A prepared statement executed later, and normal traffic around it.
-    let stmt = c.prepare("ALTER TABLE t ALTER COLUMN n SET NOT NULL").await.expect("prepare answered by the gateway");
-    assert_eq!(c.query_one("SELECT count(*) FROM t", &[]).await.expect("select").get::<_, i64>(0), 20_000);
-    c.execute(&stmt, &[]).await.expect("execute the prepared rewrite");
-    assert_eq!(pg.psql(&db, "SELECT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'n'"), "t");
+    let stmt = c
+        .prepare("ALTER TABLE t ALTER COLUMN n SET NOT NULL")
+        .await
+        .expect("prepare answered by the gateway");
+    assert_eq!(
+        c.query_one("SELECT count(*) FROM t", &[])
+            .await
+            .expect("select")
+            .get::<_, i64>(0),
+        20_000
+    );
+    c.execute(&stmt, &[])
+        .await
+        .expect("execute the prepared rewrite");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'n'"
+        ),
+        "t"
+    );
     // A failing plan reports the server's error at Execute and the session goes on.
     pg.psql(&db, "UPDATE t SET a = NULL WHERE id = 1");
-    let err = c.execute("ALTER TABLE t ALTER COLUMN a SET NOT NULL", &[]).await.expect_err("a NULL exists");
+    let err = c
+        .execute("ALTER TABLE t ALTER COLUMN a SET NOT NULL", &[])
+        .await
+        .expect_err("a NULL exists");
     assert_eq!(err.code().map(|c| c.code()), Some("23514"), "{err}");
-    assert_eq!(pg.psql(&db, "SELECT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'a'"), "f");
-    assert_eq!(pg.psql(&db, "SELECT count(*) FROM pg_constraint WHERE conrelid = 't'::regclass AND contype = 'c'"), "0", "rolled back");
-    assert_eq!(c.query_one("SELECT 7", &[]).await.expect("usable").get::<_, i32>(0), 7);
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'a'"
+        ),
+        "f"
+    );
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 't'::regclass AND contype = 'c'"
+        ),
+        "0",
+        "rolled back"
+    );
+    assert_eq!(
+        c.query_one("SELECT 7", &[])
+            .await
+            .expect("usable")
+            .get::<_, i32>(0),
+        7
+    );
 }

@@ -22,13 +22,21 @@ async fn gateway() -> GatewayHandle {
 }
 
 async fn still_serving(gw: &GatewayHandle) {
-    let c = connect(&gw.url(SUPER, "postgres")).await.expect("gateway still accepts");
+    let c = connect(&gw.url(SUPER, "postgres"))
+        .await
+        .expect("gateway still accepts");
     c.batch_execute("SELECT 1").await.expect("and serves");
 }
 
 fn fatal(msgs: &[ddlgate_testkit::raw::RawMsg]) -> (String, String) {
-    let e = msgs.iter().find(|m| m.tag == b'E').unwrap_or_else(|| panic!("no ErrorResponse in {msgs:?}"));
-    (e.sqlstate().unwrap_or_default(), e.field(b'S').unwrap_or_default())
+    let e = msgs
+        .iter()
+        .find(|m| m.tag == b'E')
+        .unwrap_or_else(|| panic!("no ErrorResponse in {msgs:?}"));
+    (
+        e.sqlstate().unwrap_or_default(),
+        e.field(b'S').unwrap_or_default(),
+    )
 }
 
 #[tokio::test]
@@ -50,7 +58,8 @@ async fn bad_startup_packets() {
     assert_eq!(fatal(&c.read_to_eof().await).0, "0A000");
     // No user.
     let mut c = RawClient::connect(gw.addr).await;
-    c.send(&startup_packet(0, &[("database", "postgres")])).await;
+    c.send(&startup_packet(0, &[("database", "postgres")]))
+        .await;
     assert_eq!(fatal(&c.read_to_eof().await).0, "28000");
     // Garbage.
     let mut c = RawClient::connect(gw.addr).await;
@@ -109,7 +118,9 @@ async fn client_stalling_mid_message_is_closed() {
     let mut c = RawClient::login(gw.addr, SUPER.name, "postgres", &[]).await;
     let q = query(b"SELECT 1");
     c.send(&q[..6]).await;
-    let msgs = tokio::time::timeout(Duration::from_secs(10), c.read_to_eof()).await.expect("closed within the timeout");
+    let msgs = tokio::time::timeout(Duration::from_secs(10), c.read_to_eof())
+        .await
+        .expect("closed within the timeout");
     assert_eq!(fatal(&msgs).0, "08P01");
     still_serving(&gw).await;
 }
@@ -122,6 +133,11 @@ async fn unknown_message_types_are_forwarded_to_the_server() {
     c.send(&msg(b'?', b"abc")).await;
     let msgs = c.read_to_eof().await;
     let e = msgs.iter().find(|m| m.tag == b'E').expect("server error");
-    assert!(e.field(b'M').unwrap_or_default().contains("invalid frontend message type"), "{msgs:?}");
+    assert!(
+        e.field(b'M')
+            .unwrap_or_default()
+            .contains("invalid frontend message type"),
+        "{msgs:?}"
+    );
     still_serving(&gw).await;
 }

@@ -1,5 +1,7 @@
 use ddlgate_config::{Policy, PolicyMode, RuleAction};
-use ddlgate_ddl::{AnalysisConfig, Decision, RuleId, Severity, Thresholds, UnparseablePolicy, Verdict};
+use ddlgate_ddl::{
+    AnalysisConfig, Decision, RuleId, Severity, Thresholds, UnparseablePolicy, Verdict,
+};
 
 /// What the gateway does with one statement, most severe last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -31,7 +33,10 @@ impl Enforcer {
     /// Derives the analyser configuration from the policy.
     pub fn new(policy: Policy) -> Self {
         let analysis = AnalysisConfig {
-            thresholds: Thresholds { small_table_rows: policy.small_table_rows, small_table_bytes: policy.small_table_bytes },
+            thresholds: Thresholds {
+                small_table_rows: policy.small_table_rows,
+                small_table_bytes: policy.small_table_bytes,
+            },
             unparseable: match policy.unparseable {
                 RuleAction::Block | RuleAction::Rewrite => UnparseablePolicy::Block,
                 RuleAction::Warn | RuleAction::Allow => UnparseablePolicy::Warn,

@@ -21,14 +21,21 @@ fn block_code(rule: RuleId) -> SqlState {
 }
 
 fn main_finding(d: &Decision) -> Option<&Finding> {
-    d.findings.iter().find(|f| f.severity == FindingSeverity::Error).or_else(|| d.findings.first())
+    d.findings
+        .iter()
+        .find(|f| f.severity == FindingSeverity::Error)
+        .or_else(|| d.findings.first())
 }
 
 /// The error for a blocked statement: rule id in the message, the safe alternative (as SQL
 /// when a plan exists) in the hint.
 pub fn block_notice(d: &Decision, reason: Option<&str>) -> Notice {
     let Some(f) = main_finding(d) else {
-        return Notice::new(Severity::Error, SqlState::ObjectNotInPrerequisiteState, "ddlgate blocked this statement");
+        return Notice::new(
+            Severity::Error,
+            SqlState::ObjectNotInPrerequisiteState,
+            "ddlgate blocked this statement",
+        );
     };
     let mut hint = f.help.clone();
     if let Some(plan) = &d.plan {
@@ -39,8 +46,17 @@ pub fn block_notice(d: &Decision, reason: Option<&str>) -> Notice {
             hint.push(';');
         }
     }
-    let mut n = Notice::new(Severity::Error, block_code(f.rule), format!("ddlgate: {} [{}]", f.message, f.rule.as_str())).hint(hint);
-    let mut detail = format!("rule {} (docs/rules/{}.md)", f.rule.as_str(), f.rule.as_str());
+    let mut n = Notice::new(
+        Severity::Error,
+        block_code(f.rule),
+        format!("ddlgate: {} [{}]", f.message, f.rule.as_str()),
+    )
+    .hint(hint);
+    let mut detail = format!(
+        "rule {} (docs/rules/{}.md)",
+        f.rule.as_str(),
+        f.rule.as_str()
+    );
     if let Some(r) = reason {
         detail.push_str("; ");
         detail.push_str(r);
@@ -52,13 +68,20 @@ pub fn block_notice(d: &Decision, reason: Option<&str>) -> Notice {
 /// The warning for a statement that is forwarded with findings. `handled` lists rules the
 /// gateway takes care of itself (e.g. `require-lock-timeout` when it guards the statement).
 pub fn warn_notice(d: &Decision, handled: &[RuleId]) -> Option<Notice> {
-    let flagged: Vec<&Finding> =
-        d.findings.iter().filter(|f| f.severity >= FindingSeverity::Warning && !handled.contains(&f.rule)).collect();
+    let flagged: Vec<&Finding> = d
+        .findings
+        .iter()
+        .filter(|f| f.severity >= FindingSeverity::Warning && !handled.contains(&f.rule))
+        .collect();
     let first = flagged.first()?;
     let rules: Vec<&str> = flagged.iter().map(|f| f.rule.as_str()).collect();
     Some(
-        Notice::new(Severity::Warning, SqlState::Warning, format!("ddlgate: {} [{}]", first.message, rules.join(", ")))
-            .hint(first.help.clone()),
+        Notice::new(
+            Severity::Warning,
+            SqlState::Warning,
+            format!("ddlgate: {} [{}]", first.message, rules.join(", ")),
+        )
+        .hint(first.help.clone()),
     )
 }
 
@@ -104,10 +127,18 @@ mod tests {
 
     #[test]
     fn raise_statement_is_ascii_and_escaped() {
-        let n = Notice::new(Severity::Error, SqlState::ObjectNotInPrerequisiteState, "it's ünsafe $ddlgate$ \\").hint("do x");
+        let n = Notice::new(
+            Severity::Error,
+            SqlState::ObjectNotInPrerequisiteState,
+            "it's ünsafe $ddlgate$ \\",
+        )
+        .hint("do x");
         let s = raise_statement(&n);
         assert!(s.is_ascii());
-        assert!(s.contains("U&'it''s \\00FCnsafe \\0024ddlgate\\0024 \\\\'"), "{s}");
+        assert!(
+            s.contains("U&'it''s \\00FCnsafe \\0024ddlgate\\0024 \\\\'"),
+            "{s}"
+        );
         assert!(s.starts_with("DO $ddlgate$") && s.ends_with("END$ddlgate$"));
         assert_eq!(s.matches("$ddlgate$").count(), 2);
     }

@@ -40,8 +40,14 @@ mod tests {
     #[test]
     fn tags() {
         assert_eq!(command_tag("alter table t add c int"), "ALTER TABLE");
-        assert_eq!(command_tag("CREATE UNIQUE INDEX i ON t (a)"), "CREATE INDEX");
-        assert_eq!(command_tag("create index concurrently i on t(a)"), "CREATE INDEX");
+        assert_eq!(
+            command_tag("CREATE UNIQUE INDEX i ON t (a)"),
+            "CREATE INDEX"
+        );
+        assert_eq!(
+            command_tag("create index concurrently i on t(a)"),
+            "CREATE INDEX"
+        );
         assert_eq!(command_tag("DROP INDEX i"), "DROP INDEX");
         assert_eq!(command_tag("REINDEX INDEX i"), "REINDEX");
         assert_eq!(command_tag("truncate t"), "TRUNCATE TABLE");

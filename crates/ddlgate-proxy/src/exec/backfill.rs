@@ -67,20 +67,42 @@ impl Backfill<'_> {
             ))
             .await?;
         let row = r.rows.first().cloned().unwrap_or_default();
-        let n = |i: usize| row.get(i).cloned().flatten().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let n = |i: usize| {
+            row.get(i)
+                .cloned()
+                .flatten()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
         Ok((n(0), n(1)))
     }
 
-    async fn progress(&self, conn: &mut Owned<'_>, p: &mut Progress, cfg: &Execution, force: bool) -> Result<(), ProxyError> {
-        if !force && p.last_notice.elapsed() < Duration::from_secs(cfg.progress_interval_secs.max(1)) {
+    async fn progress(
+        &self,
+        conn: &mut Owned<'_>,
+        p: &mut Progress,
+        cfg: &Execution,
+        force: bool,
+    ) -> Result<(), ProxyError> {
+        if !force
+            && p.last_notice.elapsed() < Duration::from_secs(cfg.progress_interval_secs.max(1))
+        {
             return Ok(());
         }
         p.last_notice = Instant::now();
         let secs = p.started.elapsed().as_secs_f64().max(0.001);
         let rate = p.done as f64 / secs;
         let total = p.total.max(p.done);
-        let pct = if total == 0 { 100.0 } else { p.done as f64 * 100.0 / total as f64 };
-        let eta = if rate > 0.0 { (total.saturating_sub(p.done)) as f64 / rate } else { 0.0 };
+        let pct = if total == 0 {
+            100.0
+        } else {
+            p.done as f64 * 100.0 / total as f64
+        };
+        let eta = if rate > 0.0 {
+            (total.saturating_sub(p.done)) as f64 / rate
+        } else {
+            0.0
+        };
         let n = Notice::new(
             Severity::Notice,
             SqlState::SuccessfulCompletion,
@@ -93,7 +115,12 @@ impl Backfill<'_> {
     }
 
     /// Runs one batch statement, retrying lock conflicts. Returns its rows or the error.
-    async fn batch(&self, conn: &mut Owned<'_>, sql: &str, cfg: &Execution) -> Result<Result<Vec<Vec<Option<String>>>, ServerError>, ProxyError> {
+    async fn batch(
+        &self,
+        conn: &mut Owned<'_>,
+        sql: &str,
+        cfg: &Execution,
+    ) -> Result<Result<Vec<Vec<Option<String>>>, ServerError>, ProxyError> {
         let mut attempt = 0;
         loop {
             let r = conn.query(sql).await?;
@@ -101,7 +128,10 @@ impl Backfill<'_> {
                 None => return Ok(Ok(r.rows)),
                 Some(e) if e.is_lock_conflict() && attempt < cfg.lock_retries => {
                     attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(cfg.retry_backoff_ms * u64::from(attempt))).await;
+                    tokio::time::sleep(Duration::from_millis(
+                        cfg.retry_backoff_ms * u64::from(attempt),
+                    ))
+                    .await;
                 }
                 Some(e) => return Ok(Err(e)),
             }
@@ -109,10 +139,20 @@ impl Backfill<'_> {
     }
 
     /// Runs the backfill to the end.
-    pub async fn run(&self, conn: &mut Owned<'_>, cfg: &Execution, watch: &mut ClientWatch<'_>) -> Result<BackfillEnd, ProxyError> {
+    pub async fn run(
+        &self,
+        conn: &mut Owned<'_>,
+        cfg: &Execution,
+        watch: &mut ClientWatch<'_>,
+    ) -> Result<BackfillEnd, ProxyError> {
         let (total, pages) = self.estimate(conn).await?;
         let now = Instant::now();
-        let mut p = Progress { started: now, last_notice: now, done: 0, total };
+        let mut p = Progress {
+            started: now,
+            last_notice: now,
+            done: 0,
+            total,
+        };
         let target = Duration::from_millis(cfg.backfill_batch_ms.max(1));
         let pause = Duration::from_millis(cfg.backfill_pause_ms);
         let (t, c, e) = (self.table, self.column, self.expr);
@@ -125,7 +165,10 @@ impl Backfill<'_> {
                     if watch.gone() {
                         return Ok(BackfillEnd::ClientGone);
                     }
-                    let after = last.as_ref().map(|v| format!("WHERE {k} > {}", quote_literal(v))).unwrap_or_default();
+                    let after = last
+                        .as_ref()
+                        .map(|v| format!("WHERE {k} > {}", quote_literal(v)))
+                        .unwrap_or_default();
                     let sql = format!(
                         "WITH batch AS MATERIALIZED (SELECT {k} FROM {t} {after} ORDER BY {k} LIMIT {rows}), \
                          upd AS (UPDATE {t} SET {c} = ({e}) WHERE {k} IN (SELECT {k} FROM batch) AND {c} IS NULL RETURNING 1) \
@@ -136,7 +179,12 @@ impl Backfill<'_> {
                         Ok(r) => r.into_iter().next().unwrap_or_default(),
                         Err(err) => return Ok(BackfillEnd::Failed(err)),
                     };
-                    let seen: u64 = row.get(1).cloned().flatten().and_then(|v| v.parse().ok()).unwrap_or(0);
+                    let seen: u64 = row
+                        .get(1)
+                        .cloned()
+                        .flatten()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
                     p.done += seen;
                     last = row.first().cloned().flatten();
                     if seen < rows || last.is_none() {
@@ -164,7 +212,13 @@ impl Backfill<'_> {
                         Ok(r) => r,
                         Err(err) => return Ok(BackfillEnd::Failed(err)),
                     };
-                    p.done += rows.first().and_then(|r| r.first()).cloned().flatten().and_then(|v| v.parse().ok()).unwrap_or(0);
+                    p.done += rows
+                        .first()
+                        .and_then(|r| r.first())
+                        .cloned()
+                        .flatten()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
                     page = end;
                     step = adapt(step, started.elapsed(), target, MIN_PAGES, MAX_PAGES);
                     self.progress(conn, &mut p, cfg, false).await?;
@@ -185,7 +239,13 @@ impl Backfill<'_> {
                 Ok(r) => r,
                 Err(err) => return Ok(BackfillEnd::Failed(err)),
             };
-            let n: u64 = rows.first().and_then(|r| r.first()).cloned().flatten().and_then(|v| v.parse().ok()).unwrap_or(0);
+            let n: u64 = rows
+                .first()
+                .and_then(|r| r.first())
+                .cloned()
+                .flatten()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             if n == 0 {
                 break;
             }
@@ -216,9 +276,15 @@ mod tests {
     fn batch_size_follows_the_target() {
         let t = Duration::from_millis(200);
         assert_eq!(adapt(1000, Duration::from_millis(10), t, 100, 50_000), 2000);
-        assert_eq!(adapt(1000, Duration::from_millis(150), t, 100, 50_000), 1000);
+        assert_eq!(
+            adapt(1000, Duration::from_millis(150), t, 100, 50_000),
+            1000
+        );
         assert_eq!(adapt(1000, Duration::from_millis(900), t, 100, 50_000), 500);
-        assert_eq!(adapt(40_000, Duration::from_millis(1), t, 100, 50_000), 50_000);
+        assert_eq!(
+            adapt(40_000, Duration::from_millis(1), t, 100, 50_000),
+            50_000
+        );
         assert_eq!(adapt(150, Duration::from_secs(5), t, 100, 50_000), 100);
     }
 }

@@ -9,7 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use ddlgate_ddl::{quote_literal, ColumnFacts, Facts, IndexFacts, QualifiedName, TableFacts, Volatility};
+use ddlgate_ddl::{
+    quote_literal, ColumnFacts, Facts, IndexFacts, QualifiedName, TableFacts, Volatility,
+};
 use serde::Deserialize;
 
 use super::conn::Owned;
@@ -48,7 +50,11 @@ pub fn facts_query(tables: &[QualifiedName], functions: &[String]) -> String {
     let values = if tables.is_empty() {
         "SELECT NULL::int AS key, NULL::text AS name WHERE false".to_owned()
     } else {
-        let rows: Vec<String> = tables.iter().enumerate().map(|(i, t)| format!("({i}, {})", quote_literal(&t.quoted()))).collect();
+        let rows: Vec<String> = tables
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("({i}, {})", quote_literal(&t.quoted())))
+            .collect();
         format!("VALUES {}", rows.join(", "))
     };
     let funcs: Vec<String> = functions.iter().map(|f| quote_literal(f)).collect();
@@ -74,16 +80,31 @@ pub fn facts_query(tables: &[QualifiedName], functions: &[String]) -> String {
 }
 
 /// Reads the facts and adds them to `facts`.
-pub async fn load(conn: &mut Owned<'_>, facts: &mut Facts, tables: &[QualifiedName], functions: &[String]) -> Result<(), ProxyError> {
+pub async fn load(
+    conn: &mut Owned<'_>,
+    facts: &mut Facts,
+    tables: &[QualifiedName],
+    functions: &[String],
+) -> Result<(), ProxyError> {
     let result = conn.query(&facts_query(tables, functions)).await?;
     if let Some(err) = result.error {
         // Facts are an optimisation over "assume large and unknown"; carry on without them.
         tracing::warn!(code = err.code.code(), message = %err.message, "catalog facts query failed");
         return Ok(());
     }
-    let Some(row) = result.rows.first() else { return Ok(()) };
-    facts.lock_timeout_ms = row.first().and_then(|v| v.as_deref()).and_then(parse_duration_ms).filter(|ms| *ms > 0);
-    if let Some(Ok(funcs)) = row.get(1).and_then(|v| v.as_deref()).map(serde_json::from_str::<BTreeMap<String, String>>) {
+    let Some(row) = result.rows.first() else {
+        return Ok(());
+    };
+    facts.lock_timeout_ms = row
+        .first()
+        .and_then(|v| v.as_deref())
+        .and_then(parse_duration_ms)
+        .filter(|ms| *ms > 0);
+    if let Some(Ok(funcs)) = row
+        .get(1)
+        .and_then(|v| v.as_deref())
+        .map(serde_json::from_str::<BTreeMap<String, String>>)
+    {
         for (name, v) in funcs {
             let vol = match v.as_str() {
                 "i" => Volatility::Immutable,
@@ -93,9 +114,18 @@ pub async fn load(conn: &mut Owned<'_>, facts: &mut Facts, tables: &[QualifiedNa
             facts.function_volatility.insert(name, vol);
         }
     }
-    let parsed: Vec<TableRow> = row.get(2).and_then(|v| v.as_deref()).map(serde_json::from_str).transpose().ok().flatten().unwrap_or_default();
+    let parsed: Vec<TableRow> = row
+        .get(2)
+        .and_then(|v| v.as_deref())
+        .map(serde_json::from_str)
+        .transpose()
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     for t in parsed {
-        let Some(name) = tables.get(t.key) else { continue };
+        let Some(name) = tables.get(t.key) else {
+            continue;
+        };
         if !t.exists {
             continue;
         }
@@ -111,20 +141,46 @@ fn table_facts(t: TableRow) -> TableFacts {
         bytes: t.bytes.and_then(|b| u64::try_from(b).ok()),
         has_primary_key: Some(pk.is_some()),
         pk_columns: pk.map(|i| i.columns.clone()).unwrap_or_default(),
-        indexes: t.indexes.into_iter().map(|i| IndexFacts { name: i.name, columns: i.columns, unique: i.unique, valid: i.valid }).collect(),
-        validated_not_null_checks: t.checks.iter().filter_map(|c| not_null_check_column(c)).collect(),
-        columns: t.columns.into_iter().map(|c| ColumnFacts { name: c.name, data_type: c.data_type, not_null: c.not_null }).collect(),
+        indexes: t
+            .indexes
+            .into_iter()
+            .map(|i| IndexFacts {
+                name: i.name,
+                columns: i.columns,
+                unique: i.unique,
+                valid: i.valid,
+            })
+            .collect(),
+        validated_not_null_checks: t
+            .checks
+            .iter()
+            .filter_map(|c| not_null_check_column(c))
+            .collect(),
+        columns: t
+            .columns
+            .into_iter()
+            .map(|c| ColumnFacts {
+                name: c.name,
+                data_type: c.data_type,
+                not_null: c.not_null,
+            })
+            .collect(),
     }
 }
 
 /// The column of a `CHECK ((col IS NOT NULL))` definition as printed by
 /// `pg_get_constraintdef`, unquoting a quoted identifier.
 fn not_null_check_column(def: &str) -> Option<String> {
-    let inner = def.strip_prefix("CHECK ((")?.strip_suffix(" IS NOT NULL))")?;
+    let inner = def
+        .strip_prefix("CHECK ((")?
+        .strip_suffix(" IS NOT NULL))")?;
     if let Some(q) = inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
         return Some(q.replace("\"\"", "\""));
     }
-    inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$').then(|| inner.to_owned())
+    inner
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+        .then(|| inner.to_owned())
 }
 
 /// Parses a duration setting as `SHOW` prints it: `0`, `500ms`, `2s`, `1min`, `1h`, `1d`.
@@ -189,21 +245,36 @@ mod tests {
 
     #[test]
     fn not_null_checks() {
-        assert_eq!(not_null_check_column("CHECK ((email IS NOT NULL))").as_deref(), Some("email"));
-        assert_eq!(not_null_check_column("CHECK ((\"Mixed\"\"q\" IS NOT NULL))").as_deref(), Some("Mixed\"q"));
+        assert_eq!(
+            not_null_check_column("CHECK ((email IS NOT NULL))").as_deref(),
+            Some("email")
+        );
+        assert_eq!(
+            not_null_check_column("CHECK ((\"Mixed\"\"q\" IS NOT NULL))").as_deref(),
+            Some("Mixed\"q")
+        );
         assert_eq!(not_null_check_column("CHECK ((a > 0))"), None);
     }
 
     #[test]
     fn functions_called() {
-        assert_eq!(called_functions("ALTER TABLE t ADD c uuid DEFAULT gen_random_uuid ()"), ["gen_random_uuid"]);
-        assert_eq!(called_functions("ADD c int DEFAULT my_fn(now())"), ["my_fn", "now"]);
+        assert_eq!(
+            called_functions("ALTER TABLE t ADD c uuid DEFAULT gen_random_uuid ()"),
+            ["gen_random_uuid"]
+        );
+        assert_eq!(
+            called_functions("ADD c int DEFAULT my_fn(now())"),
+            ["my_fn", "now"]
+        );
     }
 
     #[test]
     fn query_quotes_names() {
         let q = facts_query(&[QualifiedName::bare("we'ird")], &["f'x".to_owned()]);
-        assert!(q.contains("'\"we''ird\"'") || q.contains("'we''ird'"), "{q}");
+        assert!(
+            q.contains("'\"we''ird\"'") || q.contains("'we''ird'"),
+            "{q}"
+        );
         assert!(q.contains("'f''x'"));
     }
 }

@@ -38,7 +38,10 @@ impl ServerError {
 
     /// Whether retrying after a pause may succeed: lock timeout or deadlock.
     pub fn is_lock_conflict(&self) -> bool {
-        matches!(self.code, SqlState::LockNotAvailable | SqlState::DeadlockDetected)
+        matches!(
+            self.code,
+            SqlState::LockNotAvailable | SqlState::DeadlockDetected
+        )
     }
 }
 
@@ -58,7 +61,10 @@ pub struct QueryResult {
 impl QueryResult {
     /// The first column of the first row.
     pub fn scalar(&self) -> Option<&str> {
-        self.rows.first().and_then(|r| r.first()).and_then(|v| v.as_deref())
+        self.rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(|v| v.as_deref())
     }
 }
 
@@ -120,12 +126,7 @@ impl Owned<'_> {
     }
 
     async fn send_query(&mut self, sql: &[u8]) -> Result<(), ProxyError> {
-        let mut msg = BytesMut::with_capacity(sql.len() + 6);
-        msg.extend_from_slice(b"Q");
-        msg.extend_from_slice(&((sql.len() + 5) as u32).to_be_bytes());
-        msg.extend_from_slice(sql);
-        msg.extend_from_slice(b"\0");
-        self.send_server(&msg).await
+        self.send_server(&ddlgate_wire::encode::query(sql)).await
     }
 
     /// Runs a simple query for the gateway and collects its rows as text.
@@ -146,7 +147,9 @@ impl Owned<'_> {
                     out.status = Some(decode::ready_status(&frame)?);
                     return Ok(out);
                 }
-                BeTag::NotificationResponse | BeTag::ParameterStatus => self.send_client(&frame).await?,
+                BeTag::NotificationResponse | BeTag::ParameterStatus => {
+                    self.send_client(&frame).await?
+                }
                 _ => {}
             }
         }
@@ -163,7 +166,10 @@ impl Owned<'_> {
             match BeTag::from_byte(frame[0]) {
                 BeTag::ReadyForQuery => {
                     self.send_client(&out).await?;
-                    return Ok(Relayed { error, status: decode::ready_status(&frame)? });
+                    return Ok(Relayed {
+                        error,
+                        status: decode::ready_status(&frame)?,
+                    });
                 }
                 BeTag::ErrorResponse if error.is_none() => {
                     error = Some(ServerError::from_frame(frame.clone()));
@@ -224,7 +230,10 @@ mod tests {
         f.extend_from_slice(&(-1i32).to_be_bytes());
         let len = (f.len() - 1) as u32;
         f[1..5].copy_from_slice(&len.to_be_bytes());
-        assert_eq!(data_row(&f).expect("row"), vec![Some("hi".to_owned()), None]);
+        assert_eq!(
+            data_row(&f).expect("row"),
+            vec![Some("hi".to_owned()), None]
+        );
         assert!(data_row(&f[..8]).is_err());
     }
 }

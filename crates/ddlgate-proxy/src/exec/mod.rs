@@ -1,9 +1,9 @@
 //! Executing statements and plans on the session's own upstream connection, while the
 //! gateway owns it: lock-safe attempts with retries, batched backfills, progress notices.
 
+mod backfill;
 pub mod catalog;
 pub mod conn;
-mod backfill;
 mod steps;
 
 pub use conn::{Owned, QueryResult, ServerError};

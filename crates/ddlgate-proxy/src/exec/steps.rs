@@ -74,7 +74,10 @@ impl StepRecord {
             outcome: self.outcome,
             attempts: self.attempts,
             duration_ms: self.duration.as_millis() as u64,
-            error: self.error.as_ref().map(|e| format!("{}: {}", e.code.code(), e.message)),
+            error: self
+                .error
+                .as_ref()
+                .map(|e| format!("{}: {}", e.code.code(), e.message)),
         }
     }
 }
@@ -97,13 +100,27 @@ struct SavedSettings {
 }
 
 async fn save_settings(conn: &mut Owned<'_>) -> Result<SavedSettings, ProxyError> {
-    let r = conn.query("SELECT current_setting('lock_timeout'), current_setting('statement_timeout')").await?;
+    let r = conn
+        .query("SELECT current_setting('lock_timeout'), current_setting('statement_timeout')")
+        .await?;
     let row = r.rows.first().cloned().unwrap_or_default();
-    let get = |i: usize| row.get(i).cloned().flatten().unwrap_or_else(|| "0".to_owned());
-    Ok(SavedSettings { lock_timeout: get(0), statement_timeout: get(1) })
+    let get = |i: usize| {
+        row.get(i)
+            .cloned()
+            .flatten()
+            .unwrap_or_else(|| "0".to_owned())
+    };
+    Ok(SavedSettings {
+        lock_timeout: get(0),
+        statement_timeout: get(1),
+    })
 }
 
-async fn set_timeouts(conn: &mut Owned<'_>, lock_timeout: &str, statement_timeout: &str) -> Result<(), ProxyError> {
+async fn set_timeouts(
+    conn: &mut Owned<'_>,
+    lock_timeout: &str,
+    statement_timeout: &str,
+) -> Result<(), ProxyError> {
     let sql = format!(
         "SELECT set_config('lock_timeout', {}, false), set_config('statement_timeout', {}, false)",
         quote_literal(lock_timeout),
@@ -114,16 +131,28 @@ async fn set_timeouts(conn: &mut Owned<'_>, lock_timeout: &str, statement_timeou
 }
 
 fn backoff(cfg: &Execution, attempt: u32) -> Duration {
-    let base = cfg.retry_backoff_ms.saturating_mul(1u64 << attempt.min(16)).min(cfg.retry_backoff_max_ms);
+    let base = cfg
+        .retry_backoff_ms
+        .saturating_mul(1u64 << attempt.min(16))
+        .min(cfg.retry_backoff_max_ms);
     let jitter = rand::thread_rng().gen_range(0..=base / 2);
     Duration::from_millis(base / 2 + jitter)
 }
 
 /// Tells the client who holds locks on the tables `sql` touches.
-async fn notify_blockers(conn: &mut Owned<'_>, sql: &str, attempt: u32, wait: Duration) -> Result<(), ProxyError> {
+async fn notify_blockers(
+    conn: &mut Owned<'_>,
+    sql: &str,
+    attempt: u32,
+    wait: Duration,
+) -> Result<(), ProxyError> {
     let tables: Vec<String> = analyze(sql, &Facts::default(), &Default::default())
         .iter()
-        .flat_map(|d| d.locks.keys().map(|t| format!("to_regclass({})", quote_literal(&t.quoted()))))
+        .flat_map(|d| {
+            d.locks
+                .keys()
+                .map(|t| format!("to_regclass({})", quote_literal(&t.quoted())))
+        })
         .collect();
     let mut holders = Vec::new();
     if !tables.is_empty() {
@@ -137,14 +166,29 @@ async fn notify_blockers(conn: &mut Owned<'_>, sql: &str, attempt: u32, wait: Du
         let r = conn.query(&q).await?;
         for row in r.rows.iter().take(5) {
             let c = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
-            holders.push(format!("pid {} ({}, transaction open {}s, query started {}: {})", c(0), c(1), c(2), c(3), c(4)));
+            holders.push(format!(
+                "pid {} ({}, transaction open {}s, query started {}: {})",
+                c(0),
+                c(1),
+                c(2),
+                c(3),
+                c(4)
+            ));
         }
     }
-    let who = if holders.is_empty() { "no lock holder visible any more".to_owned() } else { holders.join("; ") };
+    let who = if holders.is_empty() {
+        "no lock holder visible any more".to_owned()
+    } else {
+        holders.join("; ")
+    };
     let n = Notice::new(
         Severity::Notice,
         SqlState::LockNotAvailable,
-        format!("ddlgate: lock not available (attempt {}), retrying in {} ms instead of queueing", attempt + 1, wait.as_millis()),
+        format!(
+            "ddlgate: lock not available (attempt {}), retrying in {} ms instead of queueing",
+            attempt + 1,
+            wait.as_millis()
+        ),
     )
     .detail(format!("blocking: {who}"));
     conn.notice(&n).await
@@ -152,12 +196,22 @@ async fn notify_blockers(conn: &mut Owned<'_>, sql: &str, attempt: u32, wait: Du
 
 /// Runs the client's own statement with a short `lock_timeout`, retrying on lock conflicts.
 /// Returns the command tag on success.
-pub async fn run_guarded(conn: &mut Owned<'_>, sql: &str, cfg: &Execution, watch: &mut ClientWatch<'_>) -> Result<(Result<String, ServerError>, StepRecord), ProxyError> {
+pub async fn run_guarded(
+    conn: &mut Owned<'_>,
+    sql: &str,
+    cfg: &Execution,
+    watch: &mut ClientWatch<'_>,
+) -> Result<(Result<String, ServerError>, StepRecord), ProxyError> {
     let started = Instant::now();
     let saved = save_settings(conn).await?;
     let mut attempt = 0;
     let result = loop {
-        set_timeouts(conn, &format!("{}ms", cfg.lock_timeout_ms), &saved.statement_timeout).await?;
+        set_timeouts(
+            conn,
+            &format!("{}ms", cfg.lock_timeout_ms),
+            &saved.statement_timeout,
+        )
+        .await?;
         let r = conn.query(sql).await?;
         set_timeouts(conn, &saved.lock_timeout, &saved.statement_timeout).await?;
         match r.error {
@@ -184,20 +238,32 @@ pub async fn run_guarded(conn: &mut Owned<'_>, sql: &str, cfg: &Execution, watch
 /// Name of the index a `CREATE INDEX CONCURRENTLY` step builds.
 fn built_index(sql: &str) -> Option<String> {
     match ddlgate_ddl::parse_statement(sql).1 {
-        Stmt::CreateIndex { name: Some(name), concurrently: true, .. } => Some(name.quoted()),
+        Stmt::CreateIndex {
+            name: Some(name),
+            concurrently: true,
+            ..
+        } => Some(name.quoted()),
         _ => None,
     }
 }
 
 async fn index_is_invalid(conn: &mut Owned<'_>, index: &str) -> Result<bool, ProxyError> {
     let r = conn
-        .query(&format!("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass({})", quote_literal(index)))
+        .query(&format!(
+            "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass({})",
+            quote_literal(index)
+        ))
         .await?;
     Ok(r.scalar() == Some("t"))
 }
 
 /// Runs a plan step by step.
-pub async fn run_plan(conn: &mut Owned<'_>, plan: &Plan, cfg: &Execution, watch: &mut ClientWatch<'_>) -> Result<PlanOutcome, ProxyError> {
+pub async fn run_plan(
+    conn: &mut Owned<'_>,
+    plan: &Plan,
+    cfg: &Execution,
+    watch: &mut ClientWatch<'_>,
+) -> Result<PlanOutcome, ProxyError> {
     let saved = save_settings(conn).await?;
     let mut records: Vec<StepRecord> = Vec::new();
     let mut done: Vec<usize> = Vec::new();
@@ -208,14 +274,27 @@ pub async fn run_plan(conn: &mut Owned<'_>, plan: &Plan, cfg: &Execution, watch:
         let started = Instant::now();
         if let Some(check) = &step.idempotency_check {
             if conn.query(check).await?.scalar() == Some("t") {
-                records.push(StepRecord { description: step.description.clone(), outcome: "skipped", attempts: 0, duration: started.elapsed(), error: None });
+                records.push(StepRecord {
+                    description: step.description.clone(),
+                    outcome: "skipped",
+                    attempts: 0,
+                    duration: started.elapsed(),
+                    error: None,
+                });
                 continue;
             }
         }
         let (lock_timeout, statement_timeout) = match step.lock_timeout {
-            LockTimeoutPolicy::Short { .. } => (format!("{}ms", cfg.lock_timeout_ms), saved.statement_timeout.clone()),
-            LockTimeoutPolicy::Deadline { .. } => ("0".to_owned(), format!("{}s", cfg.concurrent_deadline_secs)),
-            LockTimeoutPolicy::None => (saved.lock_timeout.clone(), saved.statement_timeout.clone()),
+            LockTimeoutPolicy::Short { .. } => (
+                format!("{}ms", cfg.lock_timeout_ms),
+                saved.statement_timeout.clone(),
+            ),
+            LockTimeoutPolicy::Deadline { .. } => {
+                ("0".to_owned(), format!("{}s", cfg.concurrent_deadline_secs))
+            }
+            LockTimeoutPolicy::None => {
+                (saved.lock_timeout.clone(), saved.statement_timeout.clone())
+            }
         };
         let mut attempts = 0u32;
         let mut created_invalid_index = false;
@@ -223,14 +302,33 @@ pub async fn run_plan(conn: &mut Owned<'_>, plan: &Plan, cfg: &Execution, watch:
             attempts += 1;
             set_timeouts(conn, &lock_timeout, &statement_timeout).await?;
             let outcome = match &step.kind {
-                StepKind::Backfill { table, column, expr, key, batch_rows } => {
-                    let job = super::backfill::Backfill { table, column, expr, key, batch_rows: *batch_rows };
+                StepKind::Backfill {
+                    table,
+                    column,
+                    expr,
+                    key,
+                    batch_rows,
+                } => {
+                    let job = super::backfill::Backfill {
+                        table,
+                        column,
+                        expr,
+                        key,
+                        batch_rows: *batch_rows,
+                    };
                     match job.run(conn, cfg, watch).await? {
                         super::backfill::BackfillEnd::Done => Ok(()),
                         super::backfill::BackfillEnd::Failed(e) => Err(e),
                         super::backfill::BackfillEnd::ClientGone => {
-                            set_timeouts(conn, &saved.lock_timeout, &saved.statement_timeout).await?;
-                            records.push(StepRecord { description: step.description.clone(), outcome: "interrupted", attempts, duration: started.elapsed(), error: None });
+                            set_timeouts(conn, &saved.lock_timeout, &saved.statement_timeout)
+                                .await?;
+                            records.push(StepRecord {
+                                description: step.description.clone(),
+                                outcome: "interrupted",
+                                attempts,
+                                duration: started.elapsed(),
+                                error: None,
+                            });
                             return Ok(PlanOutcome::ClientGone(records));
                         }
                     }
@@ -254,7 +352,8 @@ pub async fn run_plan(conn: &mut Owned<'_>, plan: &Plan, cfg: &Execution, watch:
                     if let Some(index) = built_index(&step.sql) {
                         if !created_invalid_index && index_is_invalid(conn, &index).await? {
                             created_invalid_index = true;
-                            conn.query(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}")).await?;
+                            conn.query(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}"))
+                                .await?;
                             conn.notice(&Notice::new(
                                 Severity::Notice,
                                 SqlState::Warning,
@@ -271,10 +370,22 @@ pub async fn run_plan(conn: &mut Owned<'_>, plan: &Plan, cfg: &Execution, watch:
         match result {
             Ok(()) => {
                 done.push(i);
-                records.push(StepRecord { description: step.description.clone(), outcome: "done", attempts, duration: started.elapsed(), error: None });
+                records.push(StepRecord {
+                    description: step.description.clone(),
+                    outcome: "done",
+                    attempts,
+                    duration: started.elapsed(),
+                    error: None,
+                });
             }
             Err(e) => {
-                records.push(StepRecord { description: step.description.clone(), outcome: "failed", attempts, duration: started.elapsed(), error: Some(e.clone()) });
+                records.push(StepRecord {
+                    description: step.description.clone(),
+                    outcome: "failed",
+                    attempts,
+                    duration: started.elapsed(),
+                    error: Some(e.clone()),
+                });
                 roll_back(conn, plan, &done, cfg, &saved).await?;
                 return Ok(PlanOutcome::Failed(records, e));
             }
@@ -285,15 +396,30 @@ pub async fn run_plan(conn: &mut Owned<'_>, plan: &Plan, cfg: &Execution, watch:
 
 /// Undoes completed steps in reverse order (best effort, each with the short lock_timeout),
 /// so a failed plan leaves the schema as the failed statement would have.
-async fn roll_back(conn: &mut Owned<'_>, plan: &Plan, done: &[usize], cfg: &Execution, saved: &SavedSettings) -> Result<(), ProxyError> {
+async fn roll_back(
+    conn: &mut Owned<'_>,
+    plan: &Plan,
+    done: &[usize],
+    cfg: &Execution,
+    saved: &SavedSettings,
+) -> Result<(), ProxyError> {
     for &i in done.iter().rev() {
-        let Some(sql) = plan.steps.get(i).and_then(|s| s.rollback.as_deref()) else { continue };
+        let Some(sql) = plan.steps.get(i).and_then(|s| s.rollback.as_deref()) else {
+            continue;
+        };
         for attempt in 0..=cfg.lock_retries {
-            set_timeouts(conn, &format!("{}ms", cfg.lock_timeout_ms), &saved.statement_timeout).await?;
+            set_timeouts(
+                conn,
+                &format!("{}ms", cfg.lock_timeout_ms),
+                &saved.statement_timeout,
+            )
+            .await?;
             let r = conn.query(sql).await?;
             set_timeouts(conn, &saved.lock_timeout, &saved.statement_timeout).await?;
             match r.error {
-                Some(e) if e.is_lock_conflict() && attempt < cfg.lock_retries => tokio::time::sleep(backoff(cfg, attempt)).await,
+                Some(e) if e.is_lock_conflict() && attempt < cfg.lock_retries => {
+                    tokio::time::sleep(backoff(cfg, attempt)).await
+                }
                 Some(e) => {
                     tracing::warn!(code = e.code.code(), message = %e.message, rollback = sql, "rollback step failed");
                     break;

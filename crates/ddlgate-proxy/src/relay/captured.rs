@@ -6,7 +6,9 @@
 //! prepare-then-execute pattern of tokio-postgres, pgx and asyncpg).
 
 use ddlgate_ddl::Decision;
-use ddlgate_session::{Capture, CaptureError, CaptureState, ErrorBody, Execution, Observation, Outcome};
+use ddlgate_session::{
+    Capture, CaptureError, CaptureState, ErrorBody, Execution, Observation, Outcome,
+};
 use ddlgate_wire::encode::{Notice, Severity};
 use ddlgate_wire::{SqlState, TransactionStatus};
 
@@ -39,7 +41,11 @@ fn internal(e: CaptureError) -> ProxyError {
 
 impl ClientPump<'_> {
     /// Starts capturing at a Parse that the gateway will execute.
-    pub(super) fn start_capture(&mut self, frame: &[u8], planned: Planned) -> Result<(), ProxyError> {
+    pub(super) fn start_capture(
+        &mut self,
+        frame: &[u8],
+        planned: Planned,
+    ) -> Result<(), ProxyError> {
         let mut capture = Capture::start(frame).map_err(internal)?;
         if self.prepared.observe(frame)? == Observation::DuplicateStatement {
             let name = String::from_utf8_lossy(capture.statement().statement()).into_owned();
@@ -58,7 +64,9 @@ impl ClientPump<'_> {
     /// At a batch start: a Bind or Describe of a statement the gateway prepared itself starts a
     /// capture. Returns whether it did.
     pub(super) fn resume_capture(&mut self, frame: &[u8]) -> Result<bool, ProxyError> {
-        let Some((prepared, planned)) = self.prepared.batch_start(frame) else { return Ok(false) };
+        let Some((prepared, planned)) = self.prepared.batch_start(frame) else {
+            return Ok(false);
+        };
         let planned = planned.clone();
         let mut capture = Capture::resume(frame, prepared).map_err(internal)?;
         if lock(self.shared.session).transaction_status() == TransactionStatus::Failed {
@@ -76,7 +84,9 @@ impl ClientPump<'_> {
 
     /// Feeds one client frame to the open capture, answering when the client waits.
     pub(super) async fn capture_frame(&mut self, frame: &[u8]) -> Result<(), ProxyError> {
-        let Some(mut open) = self.capturing.take() else { return Ok(()) };
+        let Some(mut open) = self.capturing.take() else {
+            return Ok(());
+        };
         let state = match open.capture.push(frame) {
             Ok(state) => state,
             Err(CaptureError::Unsupported { reason, .. }) => {
@@ -86,7 +96,9 @@ impl ClientPump<'_> {
                     format!("ddlgate: the batch mixes the statement it runs itself with other messages ({reason:?})"),
                 )
                 .hint("send the DDL statement in an extended-protocol batch of its own (Parse/Bind/Execute/Sync)");
-                open.capture.refuse(ErrorBody::synthesized(n)).map_err(internal)?;
+                open.capture
+                    .refuse(ErrorBody::synthesized(n))
+                    .map_err(internal)?;
                 open.capture.state()
             }
             Err(CaptureError::Malformed(e)) => return Err(e.into()),
@@ -109,7 +121,11 @@ impl ClientPump<'_> {
 
     /// Runs the statement if the batch executes it, and sends the responses due. Returns
     /// whether the capture is finished (Sync answered).
-    async fn answer(&mut self, open: &mut Capturing, state: CaptureState) -> Result<bool, ProxyError> {
+    async fn answer(
+        &mut self,
+        open: &mut Capturing,
+        state: CaptureState,
+    ) -> Result<bool, ProxyError> {
         self.wait_idle().await;
         let Paused { mut lent, resume } = self.pause().await?;
         let result = self.answer_owned(open, state, &mut lent).await;
@@ -117,10 +133,20 @@ impl ClientPump<'_> {
         result
     }
 
-    async fn answer_owned(&mut self, open: &mut Capturing, state: CaptureState, lent: &mut super::Lent) -> Result<bool, ProxyError> {
+    async fn answer_owned(
+        &mut self,
+        open: &mut Capturing,
+        state: CaptureState,
+        lent: &mut super::Lent,
+    ) -> Result<bool, ProxyError> {
         let mut status = lock(self.shared.session).transaction_status();
         let (src, dst, buf, gate) = (&mut self.src, &mut self.dst, &mut self.buf, &self.gate);
-        let mut owned = Owned { server_r: &mut lent.server_r, server_buf: &mut lent.server_buf, server_w: dst, client_w: &mut lent.client_w };
+        let mut owned = Owned {
+            server_r: &mut lent.server_r,
+            server_buf: &mut lent.server_buf,
+            server_w: dst,
+            client_w: &mut lent.client_w,
+        };
         if open.capture.execution() == Execution::Pending {
             let mut watch = ClientWatch { src, buf };
             let cfg = &gate.enforcer.policy.execution;
@@ -130,26 +156,63 @@ impl ClientPump<'_> {
             let outcome = match (open.planned.action, &d.plan) {
                 (Action::Rewrite, Some(plan)) => {
                     owned
-                        .notice(&Notice::new(Severity::Notice, SqlState::SuccessfulCompletion, format!("ddlgate: running a safe plan instead: {}", plan.summary)))
+                        .notice(&Notice::new(
+                            Severity::Notice,
+                            SqlState::SuccessfulCompletion,
+                            format!("ddlgate: running a safe plan instead: {}", plan.summary),
+                        ))
                         .await?;
                     match exec::run_plan(&mut owned, plan, cfg, &mut watch).await? {
                         PlanOutcome::Completed(records) => {
-                            gate.audit(&st, d, Action::Rewrite, records.iter().map(|r| r.audit()).collect(), "completed");
-                            Outcome::Success { command_tag: enforce::command_tag(&text) }
+                            gate.audit(
+                                &st,
+                                d,
+                                Action::Rewrite,
+                                records.iter().map(|r| r.audit()).collect(),
+                                "completed",
+                            );
+                            Outcome::Success {
+                                command_tag: enforce::command_tag(&text),
+                            }
                         }
                         PlanOutcome::Failed(records, e) => {
-                            gate.audit(&st, d, Action::Rewrite, records.iter().map(|r| r.audit()).collect(), "failed");
+                            gate.audit(
+                                &st,
+                                d,
+                                Action::Rewrite,
+                                records.iter().map(|r| r.audit()).collect(),
+                                "failed",
+                            );
                             Outcome::Failed(ErrorBody::relayed(e.frame).map_err(internal)?)
                         }
                         PlanOutcome::ClientGone(records) => {
-                            gate.audit(&st, d, Action::Rewrite, records.iter().map(|r| r.audit()).collect(), "client-gone");
-                            return Err(ProxyError::Io(std::io::ErrorKind::ConnectionAborted.into()));
+                            gate.audit(
+                                &st,
+                                d,
+                                Action::Rewrite,
+                                records.iter().map(|r| r.audit()).collect(),
+                                "client-gone",
+                            );
+                            return Err(ProxyError::Io(
+                                std::io::ErrorKind::ConnectionAborted.into(),
+                            ));
                         }
                     }
                 }
                 _ => {
-                    let (result, record) = exec::run_guarded(&mut owned, &text, cfg, &mut watch).await?;
-                    gate.audit(&st, d, Action::Guard, vec![record.audit()], if result.is_ok() { "completed" } else { "failed" });
+                    let (result, record) =
+                        exec::run_guarded(&mut owned, &text, cfg, &mut watch).await?;
+                    gate.audit(
+                        &st,
+                        d,
+                        Action::Guard,
+                        vec![record.audit()],
+                        if result.is_ok() {
+                            "completed"
+                        } else {
+                            "failed"
+                        },
+                    );
                     match result {
                         Ok(tag) => Outcome::Success { command_tag: tag },
                         Err(e) => Outcome::Failed(ErrorBody::relayed(e.frame).map_err(internal)?),
@@ -169,7 +232,9 @@ impl ClientPump<'_> {
                 let bytes = open.capture.respond(status).map_err(internal)?;
                 owned.send_client(&bytes).await?;
                 lock(self.shared.session).answered_locally(status);
-                self.prepared.settle(&open.capture, open.planned.clone()).map_err(internal)?;
+                self.prepared
+                    .settle(&open.capture, open.planned.clone())
+                    .map_err(internal)?;
                 Ok(true)
             }
         }

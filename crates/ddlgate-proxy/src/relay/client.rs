@@ -7,10 +7,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::captured::{Capturing, Planned};
 use super::intercept::{Gate, Intercepted};
-use ddlgate_session::PreparedRewrites;
 use super::{lock, PumpEnd, Shared};
 use crate::stream::{ReadHalf, WriteHalf};
 use crate::ProxyError;
+use ddlgate_session::PreparedRewrites;
 
 /// Below this, an uninspected frame is forwarded whole rather than streamed.
 const STREAM_THRESHOLD: usize = 64 * 1024;
@@ -67,7 +67,11 @@ pub struct ClientPump<'a> {
 impl ClientPump<'_> {
     /// Runs until the client leaves or an error.
     pub async fn run(mut self) -> Result<PumpEnd, ProxyError> {
-        let mut splitter = Splitter::new(CLIENT_TAGS, STREAM_THRESHOLD, self.limits.max_client_message);
+        let mut splitter = Splitter::new(
+            CLIENT_TAGS,
+            STREAM_THRESHOLD,
+            self.limits.max_client_message,
+        );
         let mut batch = Batch::Clean;
         loop {
             let mut pos = 0;
@@ -76,7 +80,9 @@ impl ClientPump<'_> {
                 match splitter.step(&self.buf[pos..])? {
                     SplitStep::Frame(h) => {
                         let tag = FeTag::from_byte(h.tag);
-                        let at_batch_start = batch == Batch::Clean && matches!(tag, FeTag::Bind | FeTag::Describe) && !self.prepared.is_empty();
+                        let at_batch_start = batch == Batch::Clean
+                            && matches!(tag, FeTag::Bind | FeTag::Describe)
+                            && !self.prepared.is_empty();
                         if self.capturing.is_some() || at_batch_start {
                             self.dst.write_all(&self.buf[..pos]).await?;
                             self.buf.advance(pos);
@@ -97,7 +103,9 @@ impl ClientPump<'_> {
                             batch = Batch::Open;
                             continue;
                         }
-                        if !self.prepared.is_empty() && matches!(tag, FeTag::Query | FeTag::Parse | FeTag::Close) {
+                        if !self.prepared.is_empty()
+                            && matches!(tag, FeTag::Query | FeTag::Parse | FeTag::Close)
+                        {
                             self.prepared.observe(&self.buf[pos..pos + h.total_len])?;
                         }
                         if matches!(tag, FeTag::Query | FeTag::Parse) {
@@ -111,9 +119,13 @@ impl ClientPump<'_> {
                                 self.buf.advance(pos);
                                 let frame: Bytes = self.buf.split_to(h.total_len).freeze();
                                 match self.intercept(frame.clone(), tag, batch).await? {
-                                    Intercepted::Forwarded if tag == FeTag::Parse => batch = Batch::Open,
+                                    Intercepted::Forwarded if tag == FeTag::Parse => {
+                                        batch = Batch::Open
+                                    }
                                     Intercepted::Forwarded | Intercepted::Answered => {}
-                                    Intercepted::Capture(planned) => self.start_capture(&frame, *planned)?,
+                                    Intercepted::Capture(planned) => {
+                                        self.start_capture(&frame, *planned)?
+                                    }
                                 }
                                 pos = 0;
                                 continue;
@@ -132,7 +144,11 @@ impl ClientPump<'_> {
                                     batch = Batch::Open;
                                 }
                             }
-                            FeTag::Bind | FeTag::Execute | FeTag::Describe | FeTag::Close | FeTag::Flush => batch = Batch::Open,
+                            FeTag::Bind
+                            | FeTag::Execute
+                            | FeTag::Describe
+                            | FeTag::Close
+                            | FeTag::Flush => batch = Batch::Open,
                             _ => {}
                         }
                         pos += h.total_len;
@@ -163,7 +179,9 @@ impl ClientPump<'_> {
             // Complete frames may already be buffered (read while the gateway owned the
             // connection): process them before reading more.
             if !splitter.is_streaming() {
-                if let Some(h) = ddlgate_wire::FrameHeader::read(&self.buf, self.limits.max_client_message)? {
+                if let Some(h) =
+                    ddlgate_wire::FrameHeader::read(&self.buf, self.limits.max_client_message)?
+                {
                     if self.buf.len() >= h.total_len {
                         continue;
                     }
@@ -171,9 +189,12 @@ impl ClientPump<'_> {
             }
             let partial = !self.buf.is_empty() || splitter.is_streaming();
             let n = if partial {
-                tokio::time::timeout(self.limits.message_timeout, self.src.read_buf(&mut self.buf))
-                    .await
-                    .map_err(|_| ProxyError::MessageTimeout)??
+                tokio::time::timeout(
+                    self.limits.message_timeout,
+                    self.src.read_buf(&mut self.buf),
+                )
+                .await
+                .map_err(|_| ProxyError::MessageTimeout)??
             } else {
                 self.src.read_buf(&mut self.buf).await?
             };

@@ -4,15 +4,17 @@
 use std::borrow::Cow;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use ddlgate_ddl::{analyze, classify, split, Decision, Facts, QualifiedName, StatementClass, Submission, TxState};
+use ddlgate_ddl::{
+    analyze, classify, split, Decision, Facts, QualifiedName, StatementClass, Submission, TxState,
+};
 use ddlgate_session::Protocol;
 use ddlgate_wire::encode::{self, Notice};
 use ddlgate_wire::{FeTag, TransactionStatus};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::oneshot;
 
-use super::client::{Batch, ClientPump};
 use super::captured::Planned;
+use super::client::{Batch, ClientPump};
 use super::{lock, Ctl, Paused};
 use crate::enforce::{self, Action, AuditEvent, Enforcer, SessionInfo};
 use crate::exec::{self, catalog, ClientWatch, Owned, PlanOutcome};
@@ -39,7 +41,9 @@ impl Gate<'_> {
             StatementClass::Empty => false,
             _ => {
                 // Only a string with a `;` followed by more text can hide a second statement.
-                let Some(semi) = memchr_semicolon(sql.as_bytes()) else { return false };
+                let Some(semi) = memchr_semicolon(sql.as_bytes()) else {
+                    return false;
+                };
                 if sql[semi + 1..].trim().is_empty() {
                     return false;
                 }
@@ -54,7 +58,14 @@ impl Gate<'_> {
 
 impl Gate<'_> {
     /// Emits the audit event of one analysed statement (DDL, or anything with findings).
-    pub(super) fn audit(&self, st: &Origin<'_>, d: &Decision, action: Action, steps: Vec<enforce::AuditStep>, outcome: &'static str) {
+    pub(super) fn audit(
+        &self,
+        st: &Origin<'_>,
+        d: &Decision,
+        action: Action,
+        steps: Vec<enforce::AuditStep>,
+        outcome: &'static str,
+    ) {
         if d.class != StatementClass::MaybeDdl && d.findings.is_empty() {
             return;
         }
@@ -86,7 +97,10 @@ pub(super) struct Origin<'a> {
 impl<'a> Origin<'a> {
     /// A statement sent with the extended protocol.
     pub(super) fn extended(sql: &'a str) -> Self {
-        Self { protocol: Protocol::Extended, sql }
+        Self {
+            protocol: Protocol::Extended,
+            sql,
+        }
     }
 }
 
@@ -118,19 +132,19 @@ pub enum Intercepted {
 }
 
 fn query_frame(sql: &[u8]) -> Bytes {
-    let mut b = BytesMut::with_capacity(sql.len() + 6);
-    b.put_u8(b'Q');
-    b.put_u32((sql.len() + 5) as u32);
-    b.put_slice(sql);
-    b.put_u8(0);
-    b.freeze()
+    Bytes::from(encode::query(sql))
 }
 
 /// A Parse frame with its query text replaced (name and parameter types kept).
 fn parse_frame_with(original: &[u8], sql: &str) -> Bytes {
     let body = &original[5..];
     let name_end = body.iter().position(|&c| c == 0).unwrap_or(0);
-    let query_end = name_end + 1 + body[name_end + 1..].iter().position(|&c| c == 0).unwrap_or(0);
+    let query_end = name_end
+        + 1
+        + body[name_end + 1..]
+            .iter()
+            .position(|&c| c == 0)
+            .unwrap_or(0);
     let rest = &body[query_end + 1..];
     let mut b = BytesMut::new();
     b.put_u8(b'P');
@@ -143,7 +157,12 @@ fn parse_frame_with(original: &[u8], sql: &str) -> Bytes {
 }
 
 /// The text with every blocked statement replaced by a server-side RAISE of its error.
-fn substitute_blocked(sql: &str, exact: bool, decisions: &[Decision], actions: &[Action]) -> Option<String> {
+fn substitute_blocked(
+    sql: &str,
+    exact: bool,
+    decisions: &[Decision],
+    actions: &[Action],
+) -> Option<String> {
     let blocked: Vec<(&Decision, Notice)> = decisions
         .iter()
         .zip(actions)
@@ -153,7 +172,9 @@ fn substitute_blocked(sql: &str, exact: bool, decisions: &[Decision], actions: &
     let (first, _) = blocked.first()?;
     if !exact {
         // Not valid UTF-8 in the client encoding: spans cannot be trusted; refuse it whole.
-        return Some(enforce::raise_statement(&enforce::block_notice(first, None)));
+        return Some(enforce::raise_statement(&enforce::block_notice(
+            first, None,
+        )));
     }
     let mut out = String::with_capacity(sql.len());
     let mut at = 0;
@@ -183,7 +204,10 @@ impl ClientPump<'_> {
     fn base_facts(&self, batch: Batch) -> Facts {
         let session = lock(self.shared.session);
         let mut facts = match session.server_version() {
-            Some(v) => Facts { server_version_num: v.num(), ..Facts::default() },
+            Some(v) => Facts {
+                server_version_num: v.num(),
+                ..Facts::default()
+            },
             None => Facts::default(),
         };
         facts.tx_state = match (session.transaction_status(), batch) {
@@ -216,13 +240,26 @@ impl ClientPump<'_> {
 
     pub(super) async fn pause(&self) -> Result<Paused, ProxyError> {
         let (tx, rx) = oneshot::channel();
-        self.shared.ctl.send(Ctl::Pause(tx)).map_err(|_| ProxyError::Io(std::io::ErrorKind::BrokenPipe.into()))?;
-        rx.await.map_err(|_| ProxyError::Io(std::io::ErrorKind::BrokenPipe.into()))
+        self.shared
+            .ctl
+            .send(Ctl::Pause(tx))
+            .map_err(|_| ProxyError::Io(std::io::ErrorKind::BrokenPipe.into()))?;
+        rx.await
+            .map_err(|_| ProxyError::Io(std::io::ErrorKind::BrokenPipe.into()))
     }
 
     /// Handles one Query or Parse frame that may hold DDL.
-    pub async fn intercept(&mut self, frame: Bytes, tag: FeTag, batch: Batch) -> Result<Intercepted, ProxyError> {
-        let protocol = if tag == FeTag::Query { Protocol::Simple } else { Protocol::Extended };
+    pub async fn intercept(
+        &mut self,
+        frame: Bytes,
+        tag: FeTag,
+        batch: Batch,
+    ) -> Result<Intercepted, ProxyError> {
+        let protocol = if tag == FeTag::Query {
+            Protocol::Simple
+        } else {
+            Protocol::Extended
+        };
         let text = match tag {
             FeTag::Query => ddlgate_wire::decode::query_text(&frame)?,
             _ => ddlgate_wire::decode::parse_msg(&frame)?.query,
@@ -232,12 +269,28 @@ impl ClientPump<'_> {
             Err(_) => (String::from_utf8_lossy(text).into_owned(), false),
         };
         let enforcer = self.gate.enforcer;
-        let st = Stmt { frame: &frame, tag, protocol, sql: &sql, exact, batch };
-        let origin = Origin { protocol, sql: &sql };
+        let st = Stmt {
+            frame: &frame,
+            tag,
+            protocol,
+            sql: &sql,
+            exact,
+            batch,
+        };
+        let origin = Origin {
+            protocol,
+            sql: &sql,
+        };
         if enforcer.observe_only() {
             let decisions = analyze(&sql, &self.base_facts(batch), &enforcer.analysis);
             for d in &decisions {
-                self.gate.audit(&origin, d, enforce::resolve(d, enforcer, batch == Batch::Clean), Vec::new(), "forwarded");
+                self.gate.audit(
+                    &origin,
+                    d,
+                    enforce::resolve(d, enforcer, batch == Batch::Clean),
+                    Vec::new(),
+                    "forwarded",
+                );
             }
             self.forward(&frame).await?;
             return Ok(Intercepted::Forwarded);
@@ -246,7 +299,10 @@ impl ClientPump<'_> {
             // Mid-batch: the server already runs an implicit transaction for this batch, so the
             // gateway cannot take the connection over. Decide without catalog facts.
             let decisions = analyze(&sql, &self.base_facts(batch), &enforcer.analysis);
-            let actions: Vec<Action> = decisions.iter().map(|d| enforce::resolve(d, enforcer, false)).collect();
+            let actions: Vec<Action> = decisions
+                .iter()
+                .map(|d| enforce::resolve(d, enforcer, false))
+                .collect();
             for (d, a) in decisions.iter().zip(&actions) {
                 if *a == Action::Warn {
                     if let Some(n) = enforce::warn_notice(d, &[]) {
@@ -255,7 +311,17 @@ impl ClientPump<'_> {
                         let _ = self.shared.ctl.send(Ctl::Inject(b));
                     }
                 }
-                self.gate.audit(&origin, d, *a, Vec::new(), if *a == Action::Block { "blocked" } else { "forwarded" });
+                self.gate.audit(
+                    &origin,
+                    d,
+                    *a,
+                    Vec::new(),
+                    if *a == Action::Block {
+                        "blocked"
+                    } else {
+                        "forwarded"
+                    },
+                );
             }
             match substitute_blocked(&sql, exact, &decisions, &actions) {
                 Some(replaced) => self.forward(&parse_frame_with(&frame, &replaced)).await?,
@@ -271,25 +337,62 @@ impl ClientPump<'_> {
         result
     }
 
-    async fn intercept_owned(&mut self, st: &Stmt<'_>, lent: &mut super::Lent) -> Result<Intercepted, ProxyError> {
+    async fn intercept_owned(
+        &mut self,
+        st: &Stmt<'_>,
+        lent: &mut super::Lent,
+    ) -> Result<Intercepted, ProxyError> {
         let (frame, tag, sql, exact, batch) = (st.frame, st.tag, st.sql, st.exact, st.batch);
-        let origin = Origin { protocol: st.protocol, sql };
+        let origin = Origin {
+            protocol: st.protocol,
+            sql,
+        };
         let enforcer = self.gate.enforcer;
         let mut facts = self.base_facts(batch);
         let first = analyze(sql, &facts, &enforcer.analysis);
-        let needs_facts = first.iter().any(|d| enforce::resolve(d, enforcer, true) != Action::Allow);
-        let (src, dst, buf, gate, shared) = (&mut self.src, &mut self.dst, &mut self.buf, &self.gate, &self.shared);
-        let mut owned = Owned { server_r: &mut lent.server_r, server_buf: &mut lent.server_buf, server_w: dst, client_w: &mut lent.client_w };
+        let needs_facts = first
+            .iter()
+            .any(|d| enforce::resolve(d, enforcer, true) != Action::Allow);
+        let (src, dst, buf, gate, shared) = (
+            &mut self.src,
+            &mut self.dst,
+            &mut self.buf,
+            &self.gate,
+            &self.shared,
+        );
+        let mut owned = Owned {
+            server_r: &mut lent.server_r,
+            server_buf: &mut lent.server_buf,
+            server_w: dst,
+            client_w: &mut lent.client_w,
+        };
         let decisions = if needs_facts {
-            catalog::load(&mut owned, &mut facts, &relations(&first), &catalog::called_functions(sql)).await?;
+            catalog::load(
+                &mut owned,
+                &mut facts,
+                &relations(&first),
+                &catalog::called_functions(sql),
+            )
+            .await?;
             let mut d = analyze(sql, &facts, &enforcer.analysis);
-            let actions: Vec<Action> = d.iter().map(|d| enforce::resolve(d, enforcer, true)).collect();
-            if tag == FeTag::Query && d.len() > 1 && actions.iter().any(|a| matches!(a, Action::Rewrite | Action::Guard | Action::Block)) {
+            let actions: Vec<Action> = d
+                .iter()
+                .map(|d| enforce::resolve(d, enforcer, true))
+                .collect();
+            if tag == FeTag::Query
+                && d.len() > 1
+                && actions
+                    .iter()
+                    .any(|a| matches!(a, Action::Rewrite | Action::Guard | Action::Block))
+            {
                 // The gateway will run the statements one by one: analyse them that way, so a
                 // CONCURRENTLY plan is not refused for sharing a string with others.
                 facts.submission = Submission::StatementByStatement;
                 let by_one = analyze(sql, &facts, &enforcer.analysis);
-                if by_one.iter().any(|x| enforce::resolve(x, enforcer, true) == Action::Rewrite) {
+                if by_one
+                    .iter()
+                    .any(|x| enforce::resolve(x, enforcer, true) == Action::Rewrite)
+                {
                     d = by_one;
                 }
             }
@@ -297,14 +400,27 @@ impl ClientPump<'_> {
         } else {
             first
         };
-        let actions: Vec<Action> = decisions.iter().map(|d| enforce::resolve(d, enforcer, true)).collect();
-        let executes = actions.iter().any(|a| matches!(a, Action::Rewrite | Action::Guard));
+        let actions: Vec<Action> = decisions
+            .iter()
+            .map(|d| enforce::resolve(d, enforcer, true))
+            .collect();
+        let executes = actions
+            .iter()
+            .any(|a| matches!(a, Action::Rewrite | Action::Guard));
         if tag == FeTag::Parse && executes {
             // Extended protocol: capture the batch; the plan runs when the client executes.
-            let Some((d, a)) = decisions.iter().zip(&actions).find(|(_, a)| matches!(a, Action::Rewrite | Action::Guard)) else {
+            let Some((d, a)) = decisions
+                .iter()
+                .zip(&actions)
+                .find(|(_, a)| matches!(a, Action::Rewrite | Action::Guard))
+            else {
                 return Ok(Intercepted::Forwarded);
             };
-            return Ok(Intercepted::Capture(Box::new(Planned { sql: sql.to_owned(), decision: d.clone(), action: *a })));
+            return Ok(Intercepted::Capture(Box::new(Planned {
+                sql: sql.to_owned(),
+                decision: d.clone(),
+                action: *a,
+            })));
         }
         if !executes {
             for (d, a) in decisions.iter().zip(&actions) {
@@ -313,7 +429,17 @@ impl ClientPump<'_> {
                         owned.notice(&n).await?;
                     }
                 }
-                gate.audit(&origin, d, *a, Vec::new(), if *a == Action::Block { "blocked" } else { "forwarded" });
+                gate.audit(
+                    &origin,
+                    d,
+                    *a,
+                    Vec::new(),
+                    if *a == Action::Block {
+                        "blocked"
+                    } else {
+                        "forwarded"
+                    },
+                );
             }
             let new = match (substitute_blocked(sql, exact, &decisions, &actions), tag) {
                 (Some(replaced), FeTag::Query) => query_frame(replaced.as_bytes()),
@@ -339,20 +465,47 @@ impl ClientPump<'_> {
                             owned.notice(&n).await?;
                         }
                     }
-                    let run = if *a == Action::Block { enforce::raise_statement(&enforce::block_notice(d, None)) } else { text.to_owned() };
+                    let run = if *a == Action::Block {
+                        enforce::raise_statement(&enforce::block_notice(d, None))
+                    } else {
+                        text.to_owned()
+                    };
                     let r = owned.relay_query(run.as_bytes()).await?;
                     status = r.status;
-                    gate.audit(&origin, d, *a, Vec::new(), if r.error.is_some() { "failed" } else { "forwarded" });
+                    gate.audit(
+                        &origin,
+                        d,
+                        *a,
+                        Vec::new(),
+                        if r.error.is_some() {
+                            "failed"
+                        } else {
+                            "forwarded"
+                        },
+                    );
                     if r.error.is_some() {
                         break;
                     }
                 }
                 Action::Guard => {
-                    if let Some(n) = enforce::warn_notice(d, &[ddlgate_ddl::RuleId::RequireLockTimeout]) {
+                    if let Some(n) =
+                        enforce::warn_notice(d, &[ddlgate_ddl::RuleId::RequireLockTimeout])
+                    {
                         owned.notice(&n).await?;
                     }
-                    let (result, record) = exec::run_guarded(&mut owned, text, cfg, &mut watch).await?;
-                    gate.audit(&origin, d, *a, vec![record.audit()], if result.is_ok() { "completed" } else { "failed" });
+                    let (result, record) =
+                        exec::run_guarded(&mut owned, text, cfg, &mut watch).await?;
+                    gate.audit(
+                        &origin,
+                        d,
+                        *a,
+                        vec![record.audit()],
+                        if result.is_ok() {
+                            "completed"
+                        } else {
+                            "failed"
+                        },
+                    );
                     match result {
                         Ok(tag) => owned.send_client(&command_complete(&tag)).await?,
                         Err(e) => {
@@ -363,20 +516,46 @@ impl ClientPump<'_> {
                 }
                 Action::Rewrite => {
                     let Some(plan) = &d.plan else { continue };
-                    owned.notice(&Notice::new(encode::Severity::Notice, ddlgate_wire::SqlState::SuccessfulCompletion, format!("ddlgate: running a safe plan instead: {}", plan.summary))).await?;
+                    owned
+                        .notice(&Notice::new(
+                            encode::Severity::Notice,
+                            ddlgate_wire::SqlState::SuccessfulCompletion,
+                            format!("ddlgate: running a safe plan instead: {}", plan.summary),
+                        ))
+                        .await?;
                     let outcome = exec::run_plan(&mut owned, plan, cfg, &mut watch).await?;
                     match outcome {
                         PlanOutcome::Completed(records) => {
-                            gate.audit(&origin, d, *a, records.iter().map(|r| r.audit()).collect(), "completed");
-                            owned.send_client(&command_complete(&enforce::command_tag(text))).await?;
+                            gate.audit(
+                                &origin,
+                                d,
+                                *a,
+                                records.iter().map(|r| r.audit()).collect(),
+                                "completed",
+                            );
+                            owned
+                                .send_client(&command_complete(&enforce::command_tag(text)))
+                                .await?;
                         }
                         PlanOutcome::Failed(records, e) => {
-                            gate.audit(&origin, d, *a, records.iter().map(|r| r.audit()).collect(), "failed");
+                            gate.audit(
+                                &origin,
+                                d,
+                                *a,
+                                records.iter().map(|r| r.audit()).collect(),
+                                "failed",
+                            );
                             owned.send_client(&e.frame).await?;
                             break;
                         }
                         PlanOutcome::ClientGone(records) => {
-                            gate.audit(&origin, d, *a, records.iter().map(|r| r.audit()).collect(), "client-gone");
+                            gate.audit(
+                                &origin,
+                                d,
+                                *a,
+                                records.iter().map(|r| r.audit()).collect(),
+                                "client-gone",
+                            );
                             gone = true;
                             break;
                         }
@@ -393,14 +572,10 @@ impl ClientPump<'_> {
         lock(shared.session).answered_locally(status);
         Ok(Intercepted::Answered)
     }
-
 }
 
 fn command_complete(tag: &str) -> BytesMut {
-    let mut b = BytesMut::with_capacity(tag.len() + 6);
-    b.put_u8(b'C');
-    b.put_u32((tag.len() + 5) as u32);
-    b.put_slice(tag.as_bytes());
-    b.put_u8(0);
+    let mut b = BytesMut::new();
+    encode::command_complete(tag, &mut b);
     b
 }

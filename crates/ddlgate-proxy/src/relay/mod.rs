@@ -84,7 +84,9 @@ pub struct Shared<'a> {
 /// Locks the session state. The lock is never held across an await, so poisoning can only
 /// come from a panic in the session code itself; the state is still usable then.
 pub fn lock(session: &Mutex<Session>) -> std::sync::MutexGuard<'_, Session> {
-    session.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    session
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// How long the server pump may take to deliver a final message.

@@ -82,9 +82,15 @@ impl ServerPump<'_> {
                         Ctl::Pause(reply) => {
                             let (resume, back) = oneshot::channel();
                             let lent = Lent {
-                                server_r: std::mem::replace(&mut self.src, Box::new(tokio::io::empty())),
+                                server_r: std::mem::replace(
+                                    &mut self.src,
+                                    Box::new(tokio::io::empty()),
+                                ),
                                 server_buf: std::mem::take(&mut self.buf),
-                                client_w: std::mem::replace(&mut self.dst, Box::new(tokio::io::sink())),
+                                client_w: std::mem::replace(
+                                    &mut self.dst,
+                                    Box::new(tokio::io::sink()),
+                                ),
                             };
                             if let Err(Paused { lent, .. }) = reply.send(Paused { lent, resume }) {
                                 self.src = lent.server_r;
