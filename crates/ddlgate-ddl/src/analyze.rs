@@ -96,13 +96,20 @@ pub fn analyze(sql: &str, facts: &Facts, cfg: &AnalysisConfig) -> Vec<Decision> 
         findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         let (plan, verdict) = decide(&stmt, &findings, facts, &tracker.view);
         tracker.after(&stmt, &fx);
+        let Effects {
+            applied,
+            locks,
+            rewrite,
+            scan,
+            ..
+        } = fx;
         out.push(Decision {
             span,
             class,
-            forms: fx.applied.clone(),
-            locks: fx.locks.clone(),
-            rewrite: fx.rewrite.unwrap_or(Rewrite::No),
-            scan: fx.scan.unwrap_or(Scan::No),
+            forms: applied,
+            locks,
+            rewrite: rewrite.unwrap_or(Rewrite::No),
+            scan: scan.unwrap_or(Scan::No),
             statement: stmt,
             findings,
             suppressed,

@@ -2,6 +2,7 @@
 
 use super::{column_spec, expr_spec, ident, qname, text};
 use crate::ir::{AlterAction, ConstraintKind, ConstraintSpec, Stmt};
+use crate::lexer::Token;
 use sqlparser::ast::{
     AlterColumnOperation, AlterTable, AlterTableOperation, DropBehavior, Expr, OrderByExpr,
     SqlOption, TableConstraint,
@@ -57,6 +58,7 @@ fn is_not_null_check(e: &Expr) -> Option<String> {
 
 fn constraint(
     sql: &str,
+    toks: &[Token],
     region: Option<&std::ops::Range<usize>>,
     c: &TableConstraint,
 ) -> ConstraintSpec {
@@ -105,15 +107,17 @@ fn constraint(
     ConstraintSpec {
         name,
         kind,
-        def_text: region.and_then(|r| constraint_def_text(sql, r)),
+        def_text: region.and_then(|r| constraint_def_text(sql, toks, r)),
     }
 }
 
 /// The constraint definition in an `ADD [CONSTRAINT name] def [NOT VALID]` region.
-fn constraint_def_text(sql: &str, region: &std::ops::Range<usize>) -> Option<String> {
-    let toks: Vec<_> = crate::lexer::significant(sql)
-        .filter(|t| t.span.start >= region.start && t.span.end <= region.end)
-        .collect();
+fn constraint_def_text(
+    sql: &str,
+    toks: &[Token],
+    region: &std::ops::Range<usize>,
+) -> Option<String> {
+    let toks = text::tokens_within(toks, region);
     let mut i = 1; // ADD
     if toks.get(i).is_some_and(|t| t.is_kw(sql, "constraint")) {
         i += 2;
@@ -133,14 +137,15 @@ fn cascade(b: Option<&DropBehavior>) -> bool {
     matches!(b, Some(DropBehavior::Cascade))
 }
 
-pub(super) fn alter_table(sql: &str, at: &AlterTable) -> Stmt {
-    let regions = text::alter_table_regions(sql);
+/// `toks`: the significant tokens of `sql`, lexed once; every region is a sub-slice of them.
+pub(super) fn alter_table(sql: &str, toks: &[Token], at: &AlterTable) -> Stmt {
+    let regions = text::alter_table_regions(sql, toks);
     let aligned = regions.len() == at.operations.len();
     let actions = at
         .operations
         .iter()
         .enumerate()
-        .map(|(i, op)| action(sql, aligned.then(|| &regions[i]), op))
+        .map(|(i, op)| action(sql, toks, aligned.then(|| &regions[i]), op))
         .collect();
     Stmt::AlterTable {
         table: qname(&at.name),
@@ -150,6 +155,7 @@ pub(super) fn alter_table(sql: &str, at: &AlterTable) -> Stmt {
 
 fn action(
     sql: &str,
+    toks: &[Token],
     region: Option<&std::ops::Range<usize>>,
     op: &AlterTableOperation,
 ) -> AlterAction {
@@ -162,6 +168,7 @@ fn action(
         } => A::AddColumn {
             column: column_spec(
                 sql,
+                toks,
                 region,
                 &["add", "column", "if", "not", "exists"],
                 column_def,
@@ -185,7 +192,7 @@ fn action(
                 AlterColumnOperation::DropNotNull => A::DropNotNull { column },
                 AlterColumnOperation::SetDefault { value } => {
                     let slice = region
-                        .and_then(|r| text::after_keyword(sql, r, "default"))
+                        .and_then(|r| text::after_keyword(sql, toks, r, "default"))
                         .and_then(|r| sql.get(r));
                     A::SetDefault {
                         column,
@@ -207,7 +214,7 @@ fn action(
             constraint: c,
             not_valid,
         } => A::AddConstraint {
-            constraint: constraint(sql, region, c),
+            constraint: constraint(sql, toks, region, c),
             not_valid: *not_valid,
         },
         AlterTableOperation::ValidateConstraint { name } => {

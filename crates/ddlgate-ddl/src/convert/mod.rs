@@ -6,6 +6,8 @@
 //! re-parsing — never produced by sqlparser's `Display`, which mis-escapes some literals.
 
 mod alter;
+mod fast_tokens;
+mod keyword;
 pub(crate) mod text;
 
 use crate::ir::{ColumnSpec, ExprSpec, Generated, QualifiedName, Stmt, TxCommand};
@@ -17,20 +19,52 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
+/// A sqlparser `Parser` (PostgreSqlDialect, default options, as `Parser::parse_sql` makes it)
+/// loaded with the tokens of `sql`: built from the project lexer's tokens `lexed` when the
+/// text is in the subset [`fast_tokens`] covers exactly, else from sqlparser's tokenizer.
+fn parser_for<'d>(
+    dialect: &'d PostgreSqlDialect,
+    sql: &str,
+    lexed: &[crate::lexer::Token],
+) -> Result<Parser<'d>, sqlparser::parser::ParserError> {
+    let parser = Parser::new(dialect);
+    match fast_tokens::tokens(sql, lexed) {
+        Some(tokens) => Ok(parser.with_tokens_with_locations(tokens)),
+        None => parser.try_with_sql(sql),
+    }
+}
+
+/// Every token of `sql`, trivia included.
+fn lex(sql: &str) -> Vec<crate::lexer::Token> {
+    crate::lexer::Lexer::new(sql).collect()
+}
+
+/// `Parser::parse_sql(&PostgreSqlDialect {}, sql)`, tokenised once by the project lexer;
+/// also returns the significant tokens for the conversion.
+fn parse_sql(
+    sql: &str,
+) -> Result<(Vec<Statement>, Vec<crate::lexer::Token>), sqlparser::parser::ParserError> {
+    let mut lexed = lex(sql);
+    let dialect = PostgreSqlDialect {};
+    let stmts = parser_for(&dialect, sql, &lexed)?.parse_statements()?;
+    lexed.retain(|t| !t.kind.is_trivia());
+    Ok((stmts, lexed))
+}
+
 /// Parse one statement's text into the IR. `Err` carries sqlparser's message.
 pub fn parse(sql: &str) -> Result<Stmt, String> {
-    let mut stmts = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| e.to_string())?;
+    let (mut stmts, toks) = parse_sql(sql).map_err(|e| e.to_string())?;
     if stmts.len() != 1 {
         return Err(format!("expected one statement, found {}", stmts.len()));
     }
     let stmt = stmts.pop().ok_or_else(|| "no statement".to_owned())?;
-    Ok(convert(sql, stmt))
+    Ok(convert(sql, &toks, stmt))
 }
 
 /// Does `sql` parse as exactly one statement? Used to verify generated plan SQL.
 #[must_use]
 pub fn parses(sql: &str) -> bool {
-    Parser::parse_sql(&PostgreSqlDialect {}, sql).is_ok_and(|v| v.len() == 1)
+    parse_sql(sql).is_ok_and(|(v, _)| v.len() == 1)
 }
 
 pub(crate) fn ident(i: &Ident) -> String {
@@ -77,7 +111,8 @@ fn verify_expr(slice: &str, expr: &Expr) -> bool {
             return true;
         }
     }
-    let Ok(mut p) = Parser::new(&PostgreSqlDialect {}).try_with_sql(slice) else {
+    let dialect = PostgreSqlDialect {};
+    let Ok(mut p) = parser_for(&dialect, slice, &lex(slice)) else {
         return false;
     };
     match p.parse_expr() {
@@ -94,7 +129,8 @@ fn verify_type(slice: &str, ty: &DataType) -> bool {
     {
         return true;
     }
-    let Ok(mut p) = Parser::new(&PostgreSqlDialect {}).try_with_sql(slice) else {
+    let dialect = PostgreSqlDialect {};
+    let Ok(mut p) = parser_for(&dialect, slice, &lex(slice)) else {
         return false;
     };
     match p.parse_data_type() {
@@ -117,15 +153,17 @@ pub(crate) fn expr_spec(expr: &Expr, slice: Option<&str>) -> ExprSpec {
     }
 }
 
-/// Convert a column definition; `sql` and `region` locate its source text.
+/// Convert a column definition; `sql` and `region` locate its source text (`toks`: the
+/// statement's significant tokens).
 pub(crate) fn column_spec(
     sql: &str,
+    toks: &[crate::lexer::Token],
     region: Option<&std::ops::Range<usize>>,
     skip_leading: &[&str],
     col: &ColumnDef,
 ) -> ColumnSpec {
     let (ty_range, def_range) = region.map_or((None, None), |r| {
-        text::column_def_parts(sql, r, skip_leading)
+        text::column_def_parts(sql, toks, r, skip_leading)
     });
     let ty_slice = ty_range
         .and_then(|r| sql.get(r))
@@ -188,11 +226,12 @@ fn first_words(sql: &str, n: usize) -> String {
         .to_ascii_uppercase()
 }
 
-fn convert(sql: &str, stmt: Statement) -> Stmt {
+/// Map the AST to the IR; `toks` are the significant tokens of `sql`.
+fn convert(sql: &str, toks: &[crate::lexer::Token], stmt: Statement) -> Stmt {
     match stmt {
-        Statement::AlterTable(at) => alter::alter_table(sql, &at),
+        Statement::AlterTable(at) => alter::alter_table(sql, toks, &at),
         Statement::CreateIndex(ci) => {
-            let tail_text = index_tail(sql);
+            let tail_text = index_tail(sql, toks);
             Stmt::CreateIndex {
                 name: ci.name.as_ref().map(qname),
                 table: qname(&ci.table_name),
@@ -236,13 +275,13 @@ fn convert(sql: &str, stmt: Statement) -> Stmt {
             tables: v.table_name.iter().map(qname).collect(),
         },
         Statement::CreateTable(ct) => {
-            let regions = create_table_regions(sql);
+            let regions = create_table_regions(toks);
             let aligned = regions.len() == ct.columns.len() + ct.constraints.len();
             let columns = ct
                 .columns
                 .iter()
                 .enumerate()
-                .map(|(i, c)| column_spec(sql, aligned.then(|| &regions[i]), &[], c))
+                .map(|(i, c)| column_spec(sql, toks, aligned.then(|| &regions[i]), &[], c))
                 .collect::<Vec<_>>();
             let mut references: Vec<QualifiedName> = columns
                 .iter()
@@ -329,8 +368,7 @@ fn lock_mode(m: Option<&sqlparser::ast::LockTableMode>) -> crate::locks::LockMod
 }
 
 /// Column/constraint regions of `CREATE TABLE name ( a, b, … )`.
-fn create_table_regions(sql: &str) -> Vec<std::ops::Range<usize>> {
-    let toks = text::tokens(sql);
+fn create_table_regions(toks: &[crate::lexer::Token]) -> Vec<std::ops::Range<usize>> {
     let Some(open) = toks
         .iter()
         .position(|t| t.kind == crate::lexer::TokKind::LParen)
@@ -357,14 +395,13 @@ fn create_table_regions(sql: &str) -> Vec<std::ops::Range<usize>> {
 }
 
 /// Source text after the table name of `CREATE INDEX … ON [ONLY] table`.
-fn index_tail(sql: &str) -> Option<String> {
-    let toks = text::tokens(sql);
+fn index_tail(sql: &str, toks: &[crate::lexer::Token]) -> Option<String> {
     let on = toks.iter().position(|t| t.is_kw(sql, "on"))?;
     let mut i = on + 1;
     if toks.get(i).is_some_and(|t| t.is_kw(sql, "only")) {
         return None;
     }
-    i = text::skip_name(&toks, i);
+    i = text::skip_name(toks, i);
     let start = toks.get(i)?.span.start;
     let end = toks.last()?.span.end;
     sql.get(start..end).map(str::to_owned)

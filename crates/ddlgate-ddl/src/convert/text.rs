@@ -12,6 +12,16 @@ pub(crate) fn tokens(src: &str) -> Vec<Token> {
     significant(src).collect()
 }
 
+/// The tokens of `toks` (sorted, disjoint, as the lexer yields them) lying entirely inside
+/// `region`: the same set as filtering on `start >= region.start && end <= region.end`, found
+/// by two binary searches so that a statement is lexed once, not once per region.
+pub(crate) fn tokens_within<'t>(toks: &'t [Token], region: &Range<usize>) -> &'t [Token] {
+    let lo = toks.partition_point(|t| t.span.start < region.start);
+    let rest = toks.get(lo..).unwrap_or(&[]);
+    let hi = rest.partition_point(|t| t.span.end <= region.end);
+    rest.get(..hi).unwrap_or(&[])
+}
+
 /// Index of the first token after a (possibly qualified) name starting at token `i`.
 pub(crate) fn skip_name(toks: &[Token], mut i: usize) -> usize {
     loop {
@@ -57,8 +67,7 @@ pub(crate) fn comma_regions(toks: &[Token], from: usize) -> Vec<Range<usize>> {
 }
 
 /// The ALTER TABLE action regions of `sql` (`ALTER TABLE [IF EXISTS] [ONLY] name [*] a, b`).
-pub(crate) fn alter_table_regions(sql: &str) -> Vec<Range<usize>> {
-    let toks = tokens(sql);
+pub(crate) fn alter_table_regions(sql: &str, toks: &[Token]) -> Vec<Range<usize>> {
     let mut i = 2; // ALTER TABLE
     if toks.get(i).is_some_and(|t| t.is_kw(sql, "if")) {
         i += 2;
@@ -66,11 +75,11 @@ pub(crate) fn alter_table_regions(sql: &str) -> Vec<Range<usize>> {
     if toks.get(i).is_some_and(|t| t.is_kw(sql, "only")) {
         i += 1;
     }
-    i = skip_name(&toks, i);
+    i = skip_name(toks, i);
     if toks.get(i).is_some_and(|t| t.text(sql) == "*") {
         i += 1;
     }
-    comma_regions(&toks, i)
+    comma_regions(toks, i)
 }
 
 /// Column-option key words that end a type or a default expression in a column definition.
@@ -88,15 +97,15 @@ const COLUMN_OPTION_KW: &[&str] = &[
 ];
 
 /// For an `ADD [COLUMN] [IF NOT EXISTS] name type options…` region, return the byte ranges
-/// of the type text and of the DEFAULT expression text.
+/// of the type text and of the DEFAULT expression text. `toks` are the statement's
+/// significant tokens.
 pub(crate) fn column_def_parts(
     sql: &str,
+    toks: &[Token],
     region: &Range<usize>,
     skip_leading: &[&str],
 ) -> (Option<Range<usize>>, Option<Range<usize>>) {
-    let toks: Vec<Token> = significant(sql)
-        .filter(|t| t.span.start >= region.start && t.span.end <= region.end)
-        .collect();
+    let toks = tokens_within(toks, region);
     let mut i = 0;
     while toks
         .get(i)
@@ -148,11 +157,15 @@ pub(crate) fn column_def_parts(
     (ty, default)
 }
 
-/// Byte range of everything after the first depth-0 occurrence of key word `kw` in `region`.
-pub(crate) fn after_keyword(sql: &str, region: &Range<usize>, kw: &str) -> Option<Range<usize>> {
-    let toks: Vec<Token> = significant(sql)
-        .filter(|t| t.span.start >= region.start && t.span.end <= region.end)
-        .collect();
+/// Byte range of everything after the first occurrence of key word `kw` in `region`
+/// (`toks`: the statement's significant tokens).
+pub(crate) fn after_keyword(
+    sql: &str,
+    toks: &[Token],
+    region: &Range<usize>,
+    kw: &str,
+) -> Option<Range<usize>> {
+    let toks = tokens_within(toks, region);
     let pos = toks.iter().position(|t| t.is_kw(sql, kw))?;
     let first = toks.get(pos + 1)?;
     Some(first.span.start..region.end)
@@ -248,6 +261,24 @@ pub(crate) fn functions_in(expr: &str) -> (Vec<String>, bool) {
 /// time zone`, `bigint[]`) to PostgreSQL's internal base name plus modifiers.
 pub(crate) fn normalize_type(text: &str) -> (TypeSpec, bool) {
     let lower = text.trim().to_ascii_lowercase();
+    // Fast path: one plain word (`text`, `int8`, `pg_catalog.int4`) — no modifiers, no array
+    // brackets, no spaces; the general path below would only copy it around.
+    if !lower
+        .chars()
+        .any(|c| matches!(c, '(' | ')' | '[' | ']') || c.is_whitespace())
+    {
+        let base_raw = lower.strip_prefix("pg_catalog.").unwrap_or(&lower);
+        let (base, serial) = base_name(base_raw);
+        return (
+            TypeSpec {
+                base: base.to_owned(),
+                mods: Vec::new(),
+                array: false,
+                text: text.trim().to_owned(),
+            },
+            serial,
+        );
+    }
     let (lower, array) = match lower.strip_suffix("[]") {
         Some(s) => (s.trim_end().to_owned(), true),
         None => (lower.clone(), lower.contains('[')),
@@ -264,7 +295,22 @@ pub(crate) fn normalize_type(text: &str) -> (TypeSpec, bool) {
     };
     let base_raw: String = base_raw.split_whitespace().collect::<Vec<_>>().join(" ");
     let base_raw = base_raw.strip_prefix("pg_catalog.").unwrap_or(&base_raw);
-    let (base, serial) = match base_raw {
+    let (base, serial) = base_name(base_raw);
+    (
+        TypeSpec {
+            base: base.to_owned(),
+            mods,
+            array,
+            text: text.trim().to_owned(),
+        },
+        serial,
+    )
+}
+
+/// PostgreSQL's internal name for a (lower-case, modifier-free) type name, and whether it is
+/// a serial pseudo-type.
+fn base_name(base_raw: &str) -> (&str, bool) {
+    match base_raw {
         "int" | "integer" | "int4" => ("int4", false),
         "bigint" | "int8" => ("int8", false),
         "smallint" | "int2" => ("int2", false),
@@ -283,16 +329,7 @@ pub(crate) fn normalize_type(text: &str) -> (TypeSpec, bool) {
         "double precision" | "float8" | "float" | "double" => ("float8", false),
         "bit varying" | "varbit" => ("varbit", false),
         other => (other, false),
-    };
-    (
-        TypeSpec {
-            base: base.to_owned(),
-            mods,
-            array,
-            text: text.trim().to_owned(),
-        },
-        serial,
-    )
+    }
 }
 
 #[cfg(test)]
@@ -302,10 +339,15 @@ mod tests {
     #[test]
     fn column_parts() {
         let sql = "ALTER TABLE t ADD COLUMN IF NOT EXISTS c numeric(10, 2) NOT NULL DEFAULT (1 + 2)::numeric CHECK (c > 0)";
-        let regions = alter_table_regions(sql);
+        let toks = tokens(sql);
+        let regions = alter_table_regions(sql, &toks);
         assert_eq!(regions.len(), 1);
-        let (ty, def) =
-            column_def_parts(sql, &regions[0], &["add", "column", "if", "not", "exists"]);
+        let (ty, def) = column_def_parts(
+            sql,
+            &toks,
+            &regions[0],
+            &["add", "column", "if", "not", "exists"],
+        );
         assert_eq!(&sql[ty.unwrap_or(0..0)], "numeric(10, 2)");
         assert_eq!(&sql[def.unwrap_or(0..0)], "(1 + 2)::numeric");
     }
@@ -320,6 +362,26 @@ mod tests {
 
     #[test]
     fn types() {
+        for t in [
+            "text",
+            "INT",
+            "pg_catalog.int4",
+            "serial",
+            "BigSerial",
+            "x\u{a0}y",
+            "public.my_type",
+            "",
+        ] {
+            // The one-word fast path gives what the general path gives (forced by a suffix
+            // that the general path strips).
+            let (fast, fast_serial) = normalize_type(t);
+            let (general, general_serial) = normalize_type(&format!("{t}()"));
+            assert_eq!(
+                (fast.base, fast.mods, fast.array, fast_serial),
+                (general.base, general.mods, general.array, general_serial),
+                "{t:?}"
+            );
+        }
         assert_eq!(normalize_type("CHARACTER VARYING(20)").0.base, "varchar");
         assert_eq!(normalize_type("CHARACTER VARYING(20)").0.mods, vec![20]);
         assert_eq!(

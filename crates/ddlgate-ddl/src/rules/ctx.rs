@@ -148,43 +148,32 @@ pub struct NewType<'a> {
 }
 
 impl Ctx<'_> {
-    /// Column types introduced by ADD COLUMN, CREATE TABLE or ALTER COLUMN TYPE.
-    #[must_use]
-    pub fn new_types(&self) -> Vec<NewType<'_>> {
-        let mut v = Vec::new();
-        match self.stmt {
-            Stmt::CreateTable { columns, .. } => {
-                for c in columns {
-                    v.push(NewType {
-                        column: &c.name,
-                        ty: &c.ty,
-                        serial: c.serial,
-                    });
-                }
-            }
-            Stmt::AlterTable { actions, .. } => {
-                for a in actions {
-                    match a {
-                        AlterAction::AddColumn { column: c, .. } => {
-                            v.push(NewType {
-                                column: &c.name,
-                                ty: &c.ty,
-                                serial: c.serial,
-                            });
-                        }
-                        AlterAction::AlterColumnType { column, ty, .. } => {
-                            v.push(NewType {
-                                column,
-                                ty,
-                                serial: false,
-                            });
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-        v
+    /// Column types introduced by ADD COLUMN, CREATE TABLE or ALTER COLUMN TYPE, in statement
+    /// order (an iterator: six rules ask for them on every statement).
+    pub fn new_types(&self) -> impl Iterator<Item = NewType<'_>> + '_ {
+        let (columns, actions): (&[crate::ir::ColumnSpec], &[AlterAction]) = match self.stmt {
+            Stmt::CreateTable { columns, .. } => (columns, &[]),
+            Stmt::AlterTable { actions, .. } => (&[], actions),
+            _ => (&[], &[]),
+        };
+        let created = columns.iter().map(|c| NewType {
+            column: &c.name,
+            ty: &c.ty,
+            serial: c.serial,
+        });
+        let altered = actions.iter().filter_map(|a| match a {
+            AlterAction::AddColumn { column: c, .. } => Some(NewType {
+                column: &c.name,
+                ty: &c.ty,
+                serial: c.serial,
+            }),
+            AlterAction::AlterColumnType { column, ty, .. } => Some(NewType {
+                column,
+                ty,
+                serial: false,
+            }),
+            _ => None,
+        });
+        created.chain(altered)
     }
 }
