@@ -30,6 +30,7 @@ pub(super) fn create_concurrently(stmt: &Stmt) -> Option<Plan> {
         name,
         table,
         unique,
+        if_not_exists,
         tail_text: Some(tail),
         ..
     } = stmt
@@ -39,11 +40,16 @@ pub(super) fn create_concurrently(stmt: &Stmt) -> Option<Plan> {
     let u = if *unique { "UNIQUE " } else { "" };
     let (head, idem, rollback) = match name {
         Some(n) => (
+            // IF NOT EXISTS only when the client asked for it: otherwise a relation of that name
+            // (another table's index, an INVALID leftover) must fail the statement as it would
+            // have without the gateway.
             format!(
-                "CREATE {u}INDEX CONCURRENTLY IF NOT EXISTS {}",
+                "CREATE {u}INDEX CONCURRENTLY {}{}",
+                if *if_not_exists { "IF NOT EXISTS " } else { "" },
                 quote_ident(&n.name)
             ),
             Some(sql::index_valid(
+                table,
                 n.schema.as_deref().or(table.schema.as_deref()),
                 &n.name,
             )),
@@ -60,7 +66,7 @@ pub(super) fn create_concurrently(stmt: &Stmt) -> Option<Plan> {
             table.quoted()
         ),
         steps: vec![outside(
-            "build the index concurrently (if it fails, DROP the INVALID index and retry)".into(),
+            "build the index concurrently (if it fails, the INVALID index it leaves is dropped)".into(),
             format!("{head} ON {} {tail}", table.quoted()),
             idem,
             rollback,
@@ -211,9 +217,9 @@ pub(super) fn unique_using_index(
         summary: format!("add {what} {k} from a concurrently built unique index"),
         steps: vec![
             outside(
-                "build the unique index concurrently (if it fails, DROP the INVALID index and retry)".into(),
-                format!("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {k} ON {t} ({cols})"),
-                Some(sql::index_valid(table.schema.as_deref(), &name)),
+                "build the unique index concurrently (if it fails, the INVALID index it leaves is dropped)".into(),
+                format!("CREATE UNIQUE INDEX CONCURRENTLY {k} ON {t} ({cols})"),
+                Some(sql::index_valid(table, table.schema.as_deref(), &name)),
                 Some(format!("DROP INDEX CONCURRENTLY IF EXISTS {}", idx.quoted())),
             ),
             Step {

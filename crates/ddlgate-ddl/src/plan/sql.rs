@@ -63,7 +63,7 @@ pub fn constraint_absent(t: &QualifiedName, name: &str) -> String {
 
 /// True when a *valid* index named `name` exists (in `schema`, when given).
 #[must_use]
-pub fn index_valid(schema: Option<&str>, name: &str) -> String {
+pub fn index_valid(table: &QualifiedName, schema: Option<&str>, name: &str) -> String {
     let ns = schema.map_or_else(
         || "pg_catalog.pg_table_is_visible(c.oid)".to_owned(),
         |s| {
@@ -74,8 +74,9 @@ pub fn index_valid(schema: Option<&str>, name: &str) -> String {
         },
     );
     format!(
-        "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid WHERE c.relname = {} AND {ns} AND i.indisvalid)",
-        quote_literal(name)
+        "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid WHERE c.relname = {} AND {ns} AND i.indisvalid AND i.indrelid = to_regclass({}))",
+        quote_literal(name),
+        quote_literal(&table.quoted())
     )
 }
 

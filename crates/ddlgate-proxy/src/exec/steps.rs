@@ -235,26 +235,23 @@ pub async fn run_guarded(
     Ok((result, record))
 }
 
-/// Name of the index a `CREATE INDEX CONCURRENTLY` step builds.
-fn built_index(sql: &str) -> Option<String> {
+/// The table a `CREATE INDEX CONCURRENTLY` step builds on.
+fn index_build_table(sql: &str) -> Option<String> {
     match ddlgate_ddl::parse_statement(sql).1 {
-        Stmt::CreateIndex {
-            name: Some(name),
-            concurrently: true,
-            ..
-        } => Some(name.quoted()),
+        Stmt::CreateIndex { table, concurrently: true, .. } => Some(table.quoted()),
         _ => None,
     }
 }
 
-async fn index_is_invalid(conn: &mut Owned<'_>, index: &str) -> Result<bool, ProxyError> {
+/// INVALID indexes on `table` (quoted), as regclass text.
+async fn invalid_indexes(conn: &mut Owned<'_>, table: &str) -> Result<Vec<String>, ProxyError> {
     let r = conn
         .query(&format!(
-            "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass({})",
-            quote_literal(index)
+            "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = to_regclass({}) AND NOT indisvalid",
+            quote_literal(table)
         ))
         .await?;
-    Ok(r.scalar() == Some("t"))
+    Ok(r.rows.into_iter().filter_map(|row| row.into_iter().next().flatten()).collect())
 }
 
 /// Runs a plan step by step.
@@ -297,7 +294,12 @@ pub async fn run_plan(
             }
         };
         let mut attempts = 0u32;
-        let mut created_invalid_index = false;
+        let index_table = index_build_table(&step.sql);
+        // INVALID indexes that were there before: never ours to drop.
+        let invalid_before = match &index_table {
+            Some(t) => invalid_indexes(conn, t).await?,
+            None => Vec::new(),
+        };
         let result: Result<(), ServerError> = loop {
             attempts += 1;
             set_timeouts(conn, &lock_timeout, &statement_timeout).await?;
@@ -341,27 +343,28 @@ pub async fn run_plan(
             set_timeouts(conn, &saved.lock_timeout, &saved.statement_timeout).await?;
             match outcome {
                 Ok(()) => break Ok(()),
-                Err(e) if e.is_lock_conflict() && attempts <= cfg.lock_retries && !watch.gone() => {
-                    let wait = backoff(cfg, attempts - 1);
-                    notify_blockers(conn, &step.sql, attempts - 1, wait).await?;
-                    tokio::time::sleep(wait).await;
-                }
                 Err(e) => {
-                    // A failed CONCURRENTLY build leaves an INVALID index behind: drop it (it is
-                    // ours: the idempotency check said it did not exist) and retry once.
-                    if let Some(index) = built_index(&step.sql) {
-                        if !created_invalid_index && index_is_invalid(conn, &index).await? {
-                            created_invalid_index = true;
-                            conn.query(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}"))
-                                .await?;
+                    // A failed CONCURRENTLY build leaves an INVALID index behind (named or not):
+                    // drop the ones this attempt created, so nothing half-built remains.
+                    if let Some(table) = &index_table {
+                        for index in invalid_indexes(conn, table).await? {
+                            if invalid_before.contains(&index) {
+                                continue;
+                            }
+                            conn.query(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}")).await?;
                             conn.notice(&Notice::new(
                                 Severity::Notice,
                                 SqlState::Warning,
-                                format!("ddlgate: index build failed ({}); dropped the INVALID index {index} it left and retrying", e.message),
+                                format!("ddlgate: index build failed ({}); dropped the INVALID index {index} it left", e.message),
                             ))
                             .await?;
-                            continue;
                         }
+                    }
+                    if e.is_lock_conflict() && attempts <= cfg.lock_retries && !watch.gone() {
+                        let wait = backoff(cfg, attempts - 1);
+                        notify_blockers(conn, &step.sql, attempts - 1, wait).await?;
+                        tokio::time::sleep(wait).await;
+                        continue;
                     }
                     break Err(e);
                 }
