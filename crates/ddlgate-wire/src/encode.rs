@@ -126,6 +126,28 @@ pub fn query(sql: &[u8]) -> Vec<u8> {
     frame(b'Q', &body)
 }
 
+/// An ErrorResponse/NoticeResponse frame without its `P` (cursor position) field: for an
+/// error raised by SQL the gateway ran, whose positions do not point into the client's text.
+/// Returns the frame unchanged if it is malformed.
+pub fn without_position(frame: &[u8]) -> Vec<u8> {
+    let Some(body) = frame.get(5..) else { return frame.to_vec() };
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = body;
+    while let Some((&code, r)) = rest.split_first() {
+        if code == 0 {
+            out.push(0);
+            return self::frame(frame[0], &out);
+        }
+        let Some(nul) = r.iter().position(|&b| b == 0) else { return frame.to_vec() };
+        if code != b'P' {
+            out.push(code);
+            out.extend_from_slice(&r[..=nul]);
+        }
+        rest = &r[nul + 1..];
+    }
+    frame.to_vec()
+}
+
 /// Appends a ReadyForQuery.
 pub fn ready_for_query(status: TransactionStatus, buf: &mut BytesMut) {
     let status = match status {
@@ -210,6 +232,13 @@ pub fn empty_query_response(buf: &mut BytesMut) {
 mod tests {
     use super::*;
     use crate::decode;
+
+    #[test]
+    fn position_is_removed() {
+        let f = frame(b'E', b"SERROR\0C42601\0Msyntax\0P12\0\0");
+        assert_eq!(without_position(&f), frame(b'E', b"SERROR\0C42601\0Msyntax\0\0"));
+        assert_eq!(without_position(b"E\0\0"), b"E\0\0".to_vec());
+    }
 
     #[test]
     fn ready_for_query_bytes() {

@@ -32,7 +32,7 @@ impl ServerError {
         Self {
             code: fields.code.unwrap_or(SqlState::InternalError),
             message: String::from_utf8_lossy(fields.message).into_owned(),
-            frame: frame.clone(),
+            frame: Bytes::from(ddlgate_wire::encode::without_position(&frame)),
         }
     }
 
