@@ -66,7 +66,8 @@ pub(super) fn create_concurrently(stmt: &Stmt) -> Option<Plan> {
             table.quoted()
         ),
         steps: vec![outside(
-            "build the index concurrently (if it fails, the INVALID index it leaves is dropped)".into(),
+            "build the index concurrently (if it fails, the INVALID index it leaves is dropped)"
+                .into(),
             format!("{head} ON {} {tail}", table.quoted()),
             idem,
             rollback,
