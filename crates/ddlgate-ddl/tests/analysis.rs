@@ -283,16 +283,41 @@ fn lint_formats_and_exit_status() {
     assert!(text.contains("--> m/001.sql:2:1"), "{text}");
     assert!(text.contains("2 | CREATE INDEX i ON t (a)"), "{text}");
     assert!(text.contains("  | ^^^^^^^^^^^^^^^^^^^^^^^"), "{text}");
+    assert!(
+        text.contains("  = note: see docs/rules/require-concurrent-index-creation.md\n"),
+        "{text}"
+    );
     let gh = render(&report, Format::Github);
     assert!(gh.contains("::error file=m/001.sql,line=2,col=1"), "{gh}");
-    let sarif: serde_json::Value = serde_json::from_str(&render(&report, Format::Sarif)).unwrap();
+    assert!(
+        gh.contains("%0Asee docs/rules/require-concurrent-index-creation.md\n"),
+        "{gh}"
+    );
+    let sarif_text = render(&report, Format::Sarif);
+    let sarif: serde_json::Value = serde_json::from_str(&sarif_text).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
     assert_eq!(
         sarif["runs"][0]["results"][0]["ruleId"],
         "require-concurrent-index-creation"
     );
+    // Every rule of the driver points at its docs page; no (non-absolute) URI fields.
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    assert_eq!(rules.len(), ddlgate_ddl::RULES.len());
+    for r in rules {
+        let docs = format!("docs/rules/{}.md", r["id"].as_str().unwrap());
+        assert_eq!(r["properties"]["docs"], docs.as_str());
+        assert!(r["help"]["text"].as_str().unwrap().contains(&docs), "{r}");
+    }
+    assert!(!sarif_text.contains("Uri\""), "{sarif_text}");
+    assert!(!sarif_text.contains("ddlgate.invalid"), "{sarif_text}");
     let json: serde_json::Value = serde_json::from_str(&render(&report, Format::Json)).unwrap();
     assert!(json.as_array().unwrap().len() >= 2);
+    assert_eq!(
+        json[0]["docs"],
+        "docs/rules/require-concurrent-index-creation.md"
+    );
     // Warnings alone exit 0.
     let only_warn = lint(
         &[(

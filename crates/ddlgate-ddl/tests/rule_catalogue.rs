@@ -44,6 +44,12 @@ fn table_docs_and_fixtures_agree() {
         );
         assert_eq!(serde_json::to_string(&r.id).unwrap(), format!("\"{id}\""));
         assert_eq!(RuleId::from_id(id), Some(r.id));
+        assert_eq!(r.id.docs_path(), format!("docs/rules/{id}.md"));
+        assert!(
+            root.join(r.id.docs_path()).is_file(),
+            "{}",
+            r.id.docs_path()
+        );
         for a in r.aliases {
             assert_eq!(RuleId::from_id(a), Some(r.id), "alias {a}");
         }

@@ -44,11 +44,7 @@ fn one(out: &mut String, f: &FileReport, d: &Diagnostic) {
     }
     let _ = writeln!(out, "{pad} |");
     let _ = writeln!(out, "{pad} = help: {}", d.help);
-    let _ = writeln!(
-        out,
-        "{pad} = note: https://ddlgate.invalid/rules/{}",
-        d.rule
-    );
+    let _ = writeln!(out, "{pad} = note: see {}", d.rule.docs_path());
     out.push('\n');
 }
 
@@ -106,7 +102,12 @@ pub fn github(report: &LintReport) -> String {
             d.end.line,
             d.end.column,
             esc_prop(d.rule.as_str()),
-            esc_data(&format!("{}\nhelp: {}", d.message, d.help))
+            esc_data(&format!(
+                "{}\nhelp: {}\nsee {}",
+                d.message,
+                d.help,
+                d.rule.docs_path()
+            ))
         );
     }
     out

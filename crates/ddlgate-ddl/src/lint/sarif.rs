@@ -6,7 +6,7 @@ use crate::rules::RULES;
 use serde_json::{json, Value};
 
 /// JSON: an array of `{file, line, column, end_line, end_column, level, rule, message, help,
-/// verdict}`.
+/// docs, verdict}` (`docs`: the rule's page, `docs/rules/<id>.md`, repository-relative).
 #[must_use]
 pub fn json(report: &LintReport) -> String {
     let items: Vec<Value> = report
@@ -22,6 +22,7 @@ pub fn json(report: &LintReport) -> String {
                 "rule": d.rule.as_str(),
                 "message": d.message,
                 "help": d.help,
+                "docs": d.rule.docs_path(),
                 "verdict": d.verdict,
             })
         })
@@ -38,15 +39,24 @@ fn level(s: Severity) -> &'static str {
 }
 
 /// SARIF 2.1.0 log with one run, the whole rule catalogue as `tool.driver.rules`.
+///
+/// Each rule's `help` names its documentation page, `docs/rules/<id>.md` in the ddlgate
+/// repository. There is no `helpUri` / `informationUri`: SARIF requires those to be absolute
+/// URIs (§3.49.12, §3.19.17) and the project publishes no site.
 #[must_use]
 pub fn sarif(report: &LintReport) -> String {
     let rules: Vec<Value> = RULES
         .iter()
         .map(|r| {
+            let docs = r.id.docs_path();
             json!({
                 "id": r.id.as_str(),
                 "shortDescription": { "text": r.summary },
-                "helpUri": format!("https://ddlgate.invalid/rules/{}", r.id),
+                "help": {
+                    "text": format!("See {docs} in the ddlgate repository."),
+                    "markdown": format!("See [`{docs}`]({docs}) in the ddlgate repository."),
+                },
+                "properties": { "docs": docs },
                 "defaultConfiguration": { "level": level(r.severity) },
             })
         })
@@ -80,7 +90,6 @@ pub fn sarif(report: &LintReport) -> String {
             "tool": { "driver": {
                 "name": "ddlgate",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://ddlgate.invalid",
                 "rules": rules,
             }},
             "results": results,

@@ -111,6 +111,13 @@ impl RuleId {
         // RULES is generated in RuleId::ALL order, so the index is the discriminant.
         &RULES[self as usize]
     }
+
+    /// The rule's documentation page, relative to the repository root:
+    /// `docs/rules/<id>.md` (why it is dangerous, the safe alternative, bad and good SQL).
+    #[must_use]
+    pub fn docs_path(self) -> String {
+        format!("docs/rules/{}.md", self.as_str())
+    }
 }
 
 impl std::fmt::Display for RuleId {
