@@ -65,8 +65,9 @@ pub fn analyze(sql: &str, facts: &Facts, cfg: &AnalysisConfig) -> Vec<Decision> 
         },
         session_lock_timeout: facts.lock_timeout_ms,
     };
+    let unclosed = unclosed_begin(sql, &segments, facts);
     let mut out = Vec::with_capacity(n_stmts);
-    for seg in &segments {
+    for (i, seg) in segments.iter().enumerate() {
         let Some(span) = seg.stmt.clone() else {
             continue;
         };
@@ -82,6 +83,7 @@ pub fn analyze(sql: &str, facts: &Facts, cfg: &AnalysisConfig) -> Vec<Decision> 
                 facts,
                 cfg,
                 tx: &tracker.view,
+                begin_never_closed: unclosed == Some(i),
             };
             for rule in RULES {
                 (rule.check)(&ctx, &mut findings);
@@ -118,6 +120,37 @@ pub fn analyze(sql: &str, facts: &Facts, cfg: &AnalysisConfig) -> Vec<Decision> 
         });
     }
     out
+}
+
+/// The segment index of a `BEGIN` in the text whose transaction block no later statement of
+/// the text ends, when other statements follow it (a lone `BEGIN` query is how drivers and
+/// interactive clients open a transaction). Only transaction-control statements are parsed.
+fn unclosed_begin(sql: &str, segments: &[crate::split::Segment], facts: &Facts) -> Option<usize> {
+    let mut in_block = facts.tx_state == TxState::InBlock;
+    let mut open = None;
+    let mut followed = false;
+    for (i, seg) in segments.iter().enumerate() {
+        let Some(span) = seg.stmt.clone() else {
+            continue;
+        };
+        followed = open.is_some();
+        let text = sql.get(span).unwrap_or("");
+        if classify(text) != StatementClass::Transaction {
+            continue;
+        }
+        match crate::session::parse(text) {
+            Stmt::Tx(TxCommand::Begin) if !in_block => {
+                in_block = true;
+                open = Some(i);
+            }
+            Stmt::Tx(TxCommand::Commit | TxCommand::Rollback) => {
+                in_block = false;
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    open.filter(|_| followed)
 }
 
 fn apply_modes(findings: &mut Vec<Finding>, cfg: &AnalysisConfig) {

@@ -348,3 +348,26 @@ fn plan_rendering() {
         "{out}"
     );
 }
+
+#[test]
+fn uncommitted_transaction_needs_a_following_statement() {
+    let f = Facts::default();
+    let rule = RuleId::BanUncommittedTransaction;
+    assert_eq!(
+        has("BEGIN", &f, rule),
+        None,
+        "a lone BEGIN is a driver opening a block"
+    );
+    assert_eq!(has("BEGIN; SELECT 1;", &f, rule), Some(Severity::Warning));
+    assert_eq!(has("BEGIN; SELECT 1; ROLLBACK;", &f, rule), None);
+    assert_eq!(has("BEGIN; COMMIT; BEGIN;", &f, rule), None);
+    assert_eq!(
+        has("BEGIN; COMMIT; BEGIN; SELECT 1;", &f, rule),
+        Some(Severity::Warning)
+    );
+    let in_block = Facts {
+        tx_state: TxState::InBlock,
+        ..Facts::default()
+    };
+    assert_eq!(has("BEGIN; SELECT 1;", &in_block, rule), None);
+}

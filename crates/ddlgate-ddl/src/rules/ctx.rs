@@ -46,6 +46,9 @@ pub struct Ctx<'a> {
     pub cfg: &'a AnalysisConfig,
     /// Transaction view before the statement.
     pub tx: &'a TxView,
+    /// This statement is a `BEGIN` that opens a transaction block which no later statement
+    /// of the text ends (`COMMIT`/`ROLLBACK`).
+    pub begin_never_closed: bool,
 }
 
 /// How dangerous size makes a statement on a table.

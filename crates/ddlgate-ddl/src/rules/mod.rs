@@ -74,6 +74,7 @@ rules! {
     require_lock_timeout => RequireLockTimeout = "require-lock-timeout",
     statement_after_access_exclusive => StatementAfterAccessExclusive = "statement-after-access-exclusive",
     transaction_nesting => TransactionNesting = "transaction-nesting",
+    ban_uncommitted_transaction => BanUncommittedTransaction = "ban-uncommitted-transaction",
     concurrent_index_pg14_bug => ConcurrentIndexPg14Bug = "concurrent-index-pg14-bug",
     unsupported_on_server_version => UnsupportedOnServerVersion = "unsupported-on-server-version",
     dynamic_ddl => DynamicDdl = "dynamic-ddl",
