@@ -65,6 +65,7 @@ rules! {
     creating_trigger => CreatingTrigger = "creating-trigger",
     adding_enum_value_in_transaction => AddingEnumValueInTransaction = "adding-enum-value-in-transaction",
     domain_constraint => DomainConstraint = "domain-constraint",
+    identifier_too_long => IdentifierTooLong = "identifier-too-long",
     ban_char_field => BanCharField = "ban-char-field",
     prefer_bigint_over_int => PreferBigintOverInt = "prefer-bigint-over-int",
     prefer_identity => PreferIdentity = "prefer-identity",
