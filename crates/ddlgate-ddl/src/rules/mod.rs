@@ -54,6 +54,8 @@ rules! {
     attach_partition_scan => AttachPartitionScan = "attach-partition-scan",
     renaming_column => RenamingColumn = "renaming-column",
     renaming_table => RenamingTable = "renaming-table",
+    renaming_schema => RenamingSchema = "renaming-schema",
+    renaming_enum_value => RenamingEnumValue = "renaming-enum-value",
     dropping_column => DroppingColumn = "dropping-column",
     dropping_table => DroppingTable = "dropping-table",
     dropping_database => DroppingDatabase = "dropping-database",
