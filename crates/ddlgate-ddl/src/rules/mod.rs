@@ -52,6 +52,7 @@ rules! {
     concurrently_in_transaction => ConcurrentlyInTransaction = "concurrently-in-transaction",
     require_concurrent_partition_detach => RequireConcurrentPartitionDetach = "require-concurrent-partition-detach",
     attach_partition_scan => AttachPartitionScan = "attach-partition-scan",
+    index_too_many_columns => IndexTooManyColumns = "index-too-many-columns",
     renaming_column => RenamingColumn = "renaming-column",
     renaming_table => RenamingTable = "renaming-table",
     renaming_schema => RenamingSchema = "renaming-schema",
