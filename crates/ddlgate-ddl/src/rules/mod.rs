@@ -76,6 +76,7 @@ rules! {
     prefer_timestamptz => PreferTimestamptz = "prefer-timestamptz",
     prefer_jsonb => PreferJsonb = "prefer-jsonb",
     require_lock_timeout => RequireLockTimeout = "require-lock-timeout",
+    lock_timeout_too_long => LockTimeoutTooLong = "lock-timeout-too-long",
     statement_after_access_exclusive => StatementAfterAccessExclusive = "statement-after-access-exclusive",
     transaction_nesting => TransactionNesting = "transaction-nesting",
     ban_uncommitted_transaction => BanUncommittedTransaction = "ban-uncommitted-transaction",
