@@ -75,6 +75,7 @@ rules! {
     prefer_text_field => PreferTextField = "prefer-text-field",
     prefer_timestamptz => PreferTimestamptz = "prefer-timestamptz",
     prefer_jsonb => PreferJsonb = "prefer-jsonb",
+    prefer_robust_stmts => PreferRobustStmts = "prefer-robust-stmts",
     require_lock_timeout => RequireLockTimeout = "require-lock-timeout",
     lock_timeout_too_long => LockTimeoutTooLong = "lock-timeout-too-long",
     statement_after_access_exclusive => StatementAfterAccessExclusive = "statement-after-access-exclusive",
