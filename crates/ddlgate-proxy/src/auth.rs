@@ -8,6 +8,7 @@
 //!
 //! Server messages are batched and flushed whenever the client has to act.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use bytes::BytesMut;
@@ -52,6 +53,7 @@ pub async fn relay_authentication(
     cancels: &Arc<CancelMap>,
     route: &Arc<Route>,
     max_client_message: usize,
+    interrupt: &Arc<AtomicBool>,
 ) -> Result<AuthOutcome, ProxyError> {
     let mut out = BytesMut::with_capacity(1024);
     let mut guard = None;
@@ -101,6 +103,7 @@ pub async fn relay_authentication(
                         pid,
                         secret: bytes::Bytes::copy_from_slice(secret),
                     },
+                    interrupt.clone(),
                 );
                 encode::backend_key_data(g.key().pid, &g.key().secret, &mut out);
                 guard = Some(g);

@@ -5,7 +5,7 @@
 //! under that id only if the secret matches, so a cancel can never reach another session.
 //! Entries are removed when the session ends ([`CancelGuard`]).
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -21,6 +21,8 @@ use crate::ProxyError;
 /// Where a gateway key leads.
 struct Target {
     secret: Bytes,
+    /// Raised on a matching cancel, for a plan the gateway is running itself.
+    interrupt: Arc<AtomicBool>,
     route: Arc<Route>,
     upstream: CancelRequest,
 }
@@ -57,7 +59,12 @@ impl CancelMap {
 
     /// Issues a key for a session whose upstream key is `upstream`. The secret has the same
     /// length as the upstream one (4 bytes in protocol 3.0, longer in 3.2).
-    pub fn register(self: &Arc<Self>, route: Arc<Route>, upstream: CancelRequest) -> CancelGuard {
+    pub fn register(
+        self: &Arc<Self>,
+        route: Arc<Route>,
+        upstream: CancelRequest,
+        interrupt: Arc<AtomicBool>,
+    ) -> CancelGuard {
         let mut secret = vec![0u8; upstream.secret.len().max(4)];
         rand::thread_rng().fill_bytes(&mut secret);
         let secret = Bytes::from(secret);
@@ -69,6 +76,7 @@ impl CancelMap {
             if let Entry::Vacant(v) = self.targets.entry(pid) {
                 v.insert(Target {
                     secret: secret.clone(),
+                    interrupt: interrupt.clone(),
                     route: route.clone(),
                     upstream,
                 });
@@ -89,7 +97,10 @@ impl CancelMap {
     /// secret. Returns whether it was forwarded. Like PostgreSQL, a wrong key is silent.
     pub async fn cancel(&self, req: &CancelRequest) -> Result<bool, ProxyError> {
         let Some((route, upstream)) = self.targets.get(&req.pid).and_then(|t| {
-            constant_time_eq(&t.secret, &req.secret).then(|| (t.route.clone(), t.upstream.clone()))
+            constant_time_eq(&t.secret, &req.secret).then(|| {
+                t.interrupt.store(true, Ordering::Relaxed);
+                (t.route.clone(), t.upstream.clone())
+            })
         }) else {
             return Ok(false);
         };
@@ -146,6 +157,7 @@ mod tests {
                 pid: 10,
                 secret: Bytes::from_static(&[1, 2, 3, 4]),
             },
+            Arc::default(),
         );
         let b = map.register(
             route(),
@@ -153,6 +165,7 @@ mod tests {
                 pid: 11,
                 secret: Bytes::from_static(&[1, 2, 3, 4]),
             },
+            Arc::default(),
         );
         assert_ne!(a.key().pid, b.key().pid);
         assert_eq!(map.len(), 2);
@@ -169,6 +182,7 @@ mod tests {
                 pid: 1,
                 secret: Bytes::from(vec![0u8; 32]),
             },
+            Arc::default(),
         );
         assert_eq!(g.key().secret.len(), 32);
     }
@@ -182,6 +196,7 @@ mod tests {
                 pid: 1,
                 secret: Bytes::from_static(&[9, 9, 9, 9]),
             },
+            Arc::default(),
         );
         let mut wrong = g.key().secret.to_vec();
         wrong[0] ^= 1;

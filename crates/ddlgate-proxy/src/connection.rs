@@ -2,6 +2,7 @@
 //! authentication relay, then the relay (or a plain byte copy for replication connections).
 
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -128,6 +129,7 @@ async fn run(
         reader: FrameReader::new(),
     };
     let mut session = Session::new();
+    let interrupt = Arc::new(AtomicBool::new(false));
     let outcome = tokio::time::timeout_at(
         deadline,
         relay_authentication(
@@ -137,6 +139,7 @@ async fn run(
             &gw.cancels,
             &route,
             gw.config.listen.max_message_bytes,
+            &interrupt,
         ),
     )
     .await
@@ -164,6 +167,7 @@ async fn run(
     let result = relay_session(
         gw,
         info,
+        &interrupt,
         client_stream,
         client_reader,
         server,
@@ -197,9 +201,11 @@ async fn copy_raw(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn relay_session(
     gw: &Arc<Gateway>,
     info: SessionInfo,
+    interrupt: &AtomicBool,
     client_stream: Stream,
     client_reader: FrameReader,
     server: ServerConn,
@@ -229,6 +235,7 @@ async fn relay_session(
         gate: Gate {
             enforcer: &gw.enforcer,
             info: &info,
+            cancel: interrupt,
         },
         capturing: None,
         prepared: ddlgate_session::PreparedRewrites::new(),

@@ -448,20 +448,43 @@ async fn failed_index_builds_leave_nothing_and_names_behave_as_without_the_gatew
     let pg = shared_pg();
     let db = pg.fresh_db("idxfail");
     populate(pg, &db, 20_000);
-    pg.psql(&db, "UPDATE t SET u = 5 WHERE id IN (1, 2); CREATE INDEX other_idx ON parent (id)");
+    pg.psql(
+        &db,
+        "UPDATE t SET u = 5 WHERE id IN (1, 2); CREATE INDEX other_idx ON parent (id)",
+    );
     let gw = gateway(pg, |_| {}).await;
     let c = connect(&gw.url(SUPER, &db)).await.expect("connect");
-    let invalid = || pg.psql(&db, "SELECT count(*) FROM pg_index WHERE indrelid = 't'::regclass AND NOT indisvalid");
-    for sql in ["CREATE UNIQUE INDEX t_u_uniq ON t (u)", "CREATE UNIQUE INDEX ON t (u)", "ALTER TABLE t ADD CONSTRAINT t_u_key UNIQUE (u)"] {
+    let invalid = || {
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_index WHERE indrelid = 't'::regclass AND NOT indisvalid",
+        )
+    };
+    for sql in [
+        "CREATE UNIQUE INDEX t_u_uniq ON t (u)",
+        "CREATE UNIQUE INDEX ON t (u)",
+        "ALTER TABLE t ADD CONSTRAINT t_u_key UNIQUE (u)",
+    ] {
         let err = c.batch_execute(sql).await.expect_err("duplicates");
         assert_eq!(err.code().map(|c| c.code()), Some("23505"), "{sql}: {err}");
         assert_eq!(invalid(), "0", "{sql}: no INVALID index left behind");
     }
     // Another relation already has the name: the statement fails, as it would directly.
-    let err = c.batch_execute("CREATE INDEX other_idx ON t (a)").await.expect_err("name taken");
+    let err = c
+        .batch_execute("CREATE INDEX other_idx ON t (a)")
+        .await
+        .expect_err("name taken");
     assert_eq!(err.code().map(|c| c.code()), Some("42P07"), "{err}");
     // Once the data is fixed, the first re-run succeeds.
     pg.psql(&db, "UPDATE t SET u = 1000000 + id WHERE id IN (1, 2)");
-    c.batch_execute("ALTER TABLE t ADD CONSTRAINT t_u_key UNIQUE (u)").await.expect("re-run succeeds");
-    assert_eq!(pg.psql(&db, "SELECT convalidated FROM pg_constraint WHERE conname = 't_u_key'"), "t");
+    c.batch_execute("ALTER TABLE t ADD CONSTRAINT t_u_key UNIQUE (u)")
+        .await
+        .expect("re-run succeeds");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT convalidated FROM pg_constraint WHERE conname = 't_u_key'"
+        ),
+        "t"
+    );
 }

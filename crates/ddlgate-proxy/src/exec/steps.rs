@@ -16,6 +16,7 @@
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -40,14 +41,42 @@ pub struct ClientWatch<'a> {
     pub src: &'a mut ReadHalf,
     /// The relay's client buffer (read-ahead is appended, not lost).
     pub buf: &'a mut BytesMut,
+    /// Set by the cancel map when the client sends a CancelRequest for this session: a cancel
+    /// that arrives between two statements of a plan has nothing upstream to cancel, so the
+    /// plan itself must stop.
+    pub cancel: &'a AtomicBool,
 }
 
 impl ClientWatch<'_> {
-    /// Whether the client has closed its connection.
+    /// Whether the client cancelled.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Whether the plan must stop: the client cancelled or closed its connection.
     pub fn gone(&mut self) -> bool {
+        if self.cancelled() {
+            return true;
+        }
         let fut = pin!(self.src.read_buf(self.buf));
         let mut cx = Context::from_waker(Waker::noop());
         matches!(fut.poll(&mut cx), Poll::Ready(Ok(0) | Err(_)))
+    }
+}
+
+/// The error a cancelled plan reports, as PostgreSQL words it.
+pub fn cancel_error() -> ServerError {
+    let n = Notice::new(
+        Severity::Error,
+        SqlState::QueryCanceled,
+        "canceling statement due to user request",
+    );
+    let mut b = BytesMut::new();
+    n.encode_error(&mut b);
+    ServerError {
+        code: SqlState::QueryCanceled,
+        message: n.message,
+        frame: b.freeze(),
     }
 }
 
@@ -222,6 +251,7 @@ pub async fn run_guarded(
                 tokio::time::sleep(wait).await;
                 attempt += 1;
             }
+            Some(_) if watch.cancelled() => break Err(cancel_error()),
             Some(e) => break Err(e),
         }
     };
@@ -238,7 +268,11 @@ pub async fn run_guarded(
 /// The table a `CREATE INDEX CONCURRENTLY` step builds on.
 fn index_build_table(sql: &str) -> Option<String> {
     match ddlgate_ddl::parse_statement(sql).1 {
-        Stmt::CreateIndex { table, concurrently: true, .. } => Some(table.quoted()),
+        Stmt::CreateIndex {
+            table,
+            concurrently: true,
+            ..
+        } => Some(table.quoted()),
         _ => None,
     }
 }
@@ -251,7 +285,10 @@ async fn invalid_indexes(conn: &mut Owned<'_>, table: &str) -> Result<Vec<String
             quote_literal(table)
         ))
         .await?;
-    Ok(r.rows.into_iter().filter_map(|row| row.into_iter().next().flatten()).collect())
+    Ok(r.rows
+        .into_iter()
+        .filter_map(|row| row.into_iter().next().flatten())
+        .collect())
 }
 
 /// Runs a plan step by step.
@@ -266,6 +303,10 @@ pub async fn run_plan(
     let mut done: Vec<usize> = Vec::new();
     for (i, step) in plan.steps.iter().enumerate() {
         if watch.gone() {
+            if watch.cancelled() {
+                roll_back(conn, plan, &done, cfg, &saved).await?;
+                return Ok(PlanOutcome::Failed(records, cancel_error()));
+            }
             return Ok(PlanOutcome::ClientGone(records));
         }
         let started = Instant::now();
@@ -321,6 +362,9 @@ pub async fn run_plan(
                     match job.run(conn, cfg, watch).await? {
                         super::backfill::BackfillEnd::Done => Ok(()),
                         super::backfill::BackfillEnd::Failed(e) => Err(e),
+                        super::backfill::BackfillEnd::ClientGone if watch.cancelled() => {
+                            Err(cancel_error())
+                        }
                         super::backfill::BackfillEnd::ClientGone => {
                             set_timeouts(conn, &saved.lock_timeout, &saved.statement_timeout)
                                 .await?;
@@ -351,7 +395,8 @@ pub async fn run_plan(
                             if invalid_before.contains(&index) {
                                 continue;
                             }
-                            conn.query(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}")).await?;
+                            conn.query(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}"))
+                                .await?;
                             conn.notice(&Notice::new(
                                 Severity::Notice,
                                 SqlState::Warning,

@@ -57,6 +57,9 @@ impl ClientPump<'_> {
                 )))
                 .map_err(internal)?;
         }
+        self.gate
+            .cancel
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         self.capturing = Some(Box::new(Capturing { capture, planned }));
         Ok(())
     }
@@ -78,6 +81,9 @@ impl ClientPump<'_> {
                 )))
                 .map_err(internal)?;
         }
+        self.gate
+            .cancel
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         self.capturing = Some(Box::new(Capturing { capture, planned }));
         Ok(true)
     }
@@ -148,7 +154,11 @@ impl ClientPump<'_> {
             client_w: &mut lent.client_w,
         };
         if open.capture.execution() == Execution::Pending {
-            let mut watch = ClientWatch { src, buf };
+            let mut watch = ClientWatch {
+                src,
+                buf,
+                cancel: gate.cancel,
+            };
             let cfg = &gate.enforcer.policy.execution;
             let d = &open.planned.decision;
             let text = d.text(&open.planned.sql).to_owned();

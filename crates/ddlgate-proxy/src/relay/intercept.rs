@@ -26,6 +26,8 @@ pub struct Gate<'a> {
     pub enforcer: &'a Enforcer,
     /// Who is connected (for audit events).
     pub info: &'a SessionInfo,
+    /// Raised when the client sends a CancelRequest for this session.
+    pub cancel: &'a std::sync::atomic::AtomicBool,
 }
 
 impl Gate<'_> {
@@ -269,6 +271,10 @@ impl ClientPump<'_> {
             Err(_) => (String::from_utf8_lossy(text).into_owned(), false),
         };
         let enforcer = self.gate.enforcer;
+        // A cancel sent before this statement belongs to an earlier one.
+        self.gate
+            .cancel
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         let st = Stmt {
             frame: &frame,
             tag,
@@ -453,7 +459,11 @@ impl ClientPump<'_> {
         // Run the statements one by one, answering as the server would have: one response
         // per statement, one ReadyForQuery at the end.
         let cfg = &enforcer.policy.execution;
-        let mut watch = ClientWatch { src, buf };
+        let mut watch = ClientWatch {
+            src,
+            buf,
+            cancel: gate.cancel,
+        };
         let mut status = TransactionStatus::Idle;
         let mut gone = false;
         for (d, a) in decisions.iter().zip(&actions) {
