@@ -371,3 +371,86 @@ fn uncommitted_transaction_needs_a_following_statement() {
     };
     assert_eq!(has("BEGIN; SELECT 1;", &in_block, rule), None);
 }
+
+#[test]
+fn new_strong_migrations_and_squawk_rules() {
+    let f = Facts::default();
+    // identifier-too-long counts bytes and covers renames and constraints.
+    let long = "é".repeat(32); // 64 bytes, 32 characters
+    let sql = format!("ALTER TABLE t RENAME COLUMN a TO \"{long}\"");
+    assert_eq!(
+        has(&sql, &f, RuleId::IdentifierTooLong),
+        Some(Severity::Warning)
+    );
+    let ok = "x".repeat(63);
+    let sql = format!("ALTER TABLE t ADD CONSTRAINT {ok} CHECK (a > 0) NOT VALID");
+    assert_eq!(has(&sql, &f, RuleId::IdentifierTooLong), None);
+    // index-too-many-columns counts top-level key expressions only.
+    let rule = RuleId::IndexTooManyColumns;
+    assert_eq!(
+        has(
+            "CREATE INDEX CONCURRENTLY i ON t (lower(a), coalesce(b, c, d))",
+            &f,
+            rule
+        ),
+        None
+    );
+    assert_eq!(
+        has(
+            "CREATE INDEX CONCURRENTLY i ON t USING btree (a, b, c, d)",
+            &f,
+            rule
+        ),
+        Some(Severity::Warning)
+    );
+    // lock-timeout-too-long: above 10 s only; 0 is require-lock-timeout's business.
+    let rule = RuleId::LockTimeoutTooLong;
+    assert_eq!(has("SET lock_timeout = '10s'", &f, rule), None);
+    assert_eq!(has("SET lock_timeout = 0", &f, rule), None);
+    assert_eq!(
+        has("SET LOCAL lock_timeout TO '11s'", &f, rule),
+        Some(Severity::Warning)
+    );
+    assert_eq!(has("SET statement_timeout = '1h'", &f, rule), None);
+    // renaming-schema / renaming-enum-value.
+    assert_eq!(
+        has("ALTER SCHEMA a RENAME TO b", &f, RuleId::RenamingSchema),
+        Some(Severity::Warning)
+    );
+    assert_eq!(
+        has("ALTER SCHEMA a OWNER TO b", &f, RuleId::RenamingSchema),
+        None
+    );
+    assert_eq!(
+        has(
+            "ALTER TYPE s.e RENAME VALUE 'a' TO 'b'",
+            &f,
+            RuleId::RenamingEnumValue
+        ),
+        Some(Severity::Warning)
+    );
+    assert_eq!(
+        has("ALTER TYPE e RENAME TO e2", &f, RuleId::RenamingEnumValue),
+        None
+    );
+    // prefer-robust-stmts: advice outside a transaction only, never a verdict change.
+    let rule = RuleId::PreferRobustStmts;
+    assert_eq!(
+        has("CREATE TABLE t (a int)", &f, rule),
+        Some(Severity::Info)
+    );
+    assert_eq!(has("CREATE TABLE IF NOT EXISTS t (a int)", &f, rule), None);
+    assert_eq!(has("CREATE TEMP TABLE t (a int)", &f, rule), None);
+    assert_eq!(has("DROP TABLE IF EXISTS t", &f, rule), None);
+    assert_eq!(
+        has("CREATE TABLE t (a int); CREATE TABLE u (a int);", &f, rule),
+        None
+    );
+    assert_eq!(
+        has("BEGIN; CREATE TABLE t (a int); COMMIT;", &f, rule),
+        None
+    );
+    let d = analyze("CREATE TABLE t (a text)", &f, &AnalysisConfig::default());
+    assert_eq!(d[0].findings.len(), 1, "{:?}", d[0].findings);
+    assert_eq!(d[0].verdict, Verdict::Allow);
+}
