@@ -237,7 +237,10 @@ fn action(
             to: ident(new_column_name),
         },
         AlterTableOperation::RenameTable { table_name } => A::RenameTable {
-            to: table_name.to_string(),
+            to: match table_name {
+                sqlparser::ast::RenameTableNameKind::As(n)
+                | sqlparser::ast::RenameTableNameKind::To(n) => qname(n).to_string(),
+            },
         },
         AlterTableOperation::RenameConstraint { old_name, new_name } => A::RenameConstraint {
             from: ident(old_name),
