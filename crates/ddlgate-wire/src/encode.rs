@@ -130,7 +130,9 @@ pub fn query(sql: &[u8]) -> Vec<u8> {
 /// error raised by SQL the gateway ran, whose positions do not point into the client's text.
 /// Returns the frame unchanged if it is malformed.
 pub fn without_position(frame: &[u8]) -> Vec<u8> {
-    let Some(body) = frame.get(5..) else { return frame.to_vec() };
+    let Some(body) = frame.get(5..) else {
+        return frame.to_vec();
+    };
     let mut out = Vec::with_capacity(body.len());
     let mut rest = body;
     while let Some((&code, r)) = rest.split_first() {
@@ -138,7 +140,9 @@ pub fn without_position(frame: &[u8]) -> Vec<u8> {
             out.push(0);
             return self::frame(frame[0], &out);
         }
-        let Some(nul) = r.iter().position(|&b| b == 0) else { return frame.to_vec() };
+        let Some(nul) = r.iter().position(|&b| b == 0) else {
+            return frame.to_vec();
+        };
         if code != b'P' {
             out.push(code);
             out.extend_from_slice(&r[..=nul]);
@@ -236,7 +240,10 @@ mod tests {
     #[test]
     fn position_is_removed() {
         let f = frame(b'E', b"SERROR\0C42601\0Msyntax\0P12\0\0");
-        assert_eq!(without_position(&f), frame(b'E', b"SERROR\0C42601\0Msyntax\0\0"));
+        assert_eq!(
+            without_position(&f),
+            frame(b'E', b"SERROR\0C42601\0Msyntax\0\0")
+        );
         assert_eq!(without_position(b"E\0\0"), b"E\0\0".to_vec());
     }
 

@@ -54,7 +54,9 @@ where
 /// Installs the global subscriber.
 pub fn init(log: &Log) -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&log.level));
-    let human = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+    let human = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let human = match log.format {
         LogFormat::Json => human.json().with_current_span(true).boxed(),
         LogFormat::Text => human.boxed(),
