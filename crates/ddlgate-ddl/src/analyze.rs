@@ -61,9 +61,11 @@ pub fn analyze(sql: &str, facts: &Facts, cfg: &AnalysisConfig) -> Vec<Decision> 
             created_in_tx: facts.created_in_tx.clone(),
             access_exclusive_held: facts.access_exclusive_held.clone(),
             lock_timeout_ms: facts.lock_timeout_ms,
+            statement_timeout_ms: facts.statement_timeout_ms,
             not_valid_added: Default::default(),
         },
         session_lock_timeout: facts.lock_timeout_ms,
+        session_statement_timeout: facts.statement_timeout_ms,
     };
     let unclosed = unclosed_begin(sql, &segments, facts);
     let mut out = Vec::with_capacity(n_stmts);
@@ -202,6 +204,7 @@ fn decide(
 struct Tracker {
     view: TxView,
     session_lock_timeout: Option<u64>,
+    session_statement_timeout: Option<u64>,
 }
 
 impl Tracker {
@@ -212,6 +215,7 @@ impl Tracker {
         v.access_exclusive_held.clear();
         v.not_valid_added.clear();
         v.lock_timeout_ms = self.session_lock_timeout;
+        v.statement_timeout_ms = self.session_statement_timeout;
     }
 
     fn after(&mut self, stmt: &Stmt, fx: &Effects) {
@@ -231,9 +235,29 @@ impl Tracker {
                     self.session_lock_timeout = *value_ms;
                 }
             }
-            Stmt::Reset { name } if name == "lock_timeout" || name == "all" => {
+            Stmt::Set {
+                name,
+                value_ms,
+                local,
+            } if name == "statement_timeout" => {
+                self.view.statement_timeout_ms = *value_ms;
+                if !*local {
+                    self.session_statement_timeout = *value_ms;
+                }
+            }
+            Stmt::Reset { name } if name == "lock_timeout" => {
                 self.view.lock_timeout_ms = None;
                 self.session_lock_timeout = None;
+            }
+            Stmt::Reset { name } if name == "statement_timeout" => {
+                self.view.statement_timeout_ms = None;
+                self.session_statement_timeout = None;
+            }
+            Stmt::Reset { name } if name == "all" => {
+                self.view.lock_timeout_ms = None;
+                self.session_lock_timeout = None;
+                self.view.statement_timeout_ms = None;
+                self.session_statement_timeout = None;
             }
             Stmt::CreateTable { name, .. } => {
                 self.view.created_in_tx.insert(name.clone());

@@ -116,6 +116,9 @@ pub struct Facts {
     pub access_exclusive_held: BTreeSet<QualifiedName>,
     /// The session's `lock_timeout` in milliseconds, when known (0 = disabled).
     pub lock_timeout_ms: Option<u64>,
+    /// The session's `statement_timeout` in milliseconds, when known (0 = disabled).
+    #[serde(default)]
+    pub statement_timeout_ms: Option<u64>,
     /// Catalog facts per table.
     pub tables: BTreeMap<QualifiedName, TableFacts>,
     /// Volatility of functions by (lower-case, possibly qualified) name; overrides the
@@ -132,6 +135,7 @@ impl Default for Facts {
             created_in_tx: BTreeSet::new(),
             access_exclusive_held: BTreeSet::new(),
             lock_timeout_ms: None,
+            statement_timeout_ms: None,
             tables: BTreeMap::new(),
             function_volatility: BTreeMap::new(),
         }

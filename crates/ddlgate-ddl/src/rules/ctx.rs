@@ -20,6 +20,8 @@ pub struct TxView {
     pub access_exclusive_held: BTreeSet<QualifiedName>,
     /// Effective `lock_timeout` in ms, when known.
     pub lock_timeout_ms: Option<u64>,
+    /// Effective `statement_timeout` in ms, when known.
+    pub statement_timeout_ms: Option<u64>,
     /// Constraints added `NOT VALID` earlier in this transaction: (table, constraint).
     pub not_valid_added: BTreeSet<(QualifiedName, String)>,
 }

@@ -77,6 +77,7 @@ rules! {
     prefer_jsonb => PreferJsonb = "prefer-jsonb",
     prefer_robust_stmts => PreferRobustStmts = "prefer-robust-stmts",
     require_lock_timeout => RequireLockTimeout = "require-lock-timeout",
+    require_statement_timeout => RequireStatementTimeout = "require-statement-timeout",
     lock_timeout_too_long => LockTimeoutTooLong = "lock-timeout-too-long",
     statement_after_access_exclusive => StatementAfterAccessExclusive = "statement-after-access-exclusive",
     transaction_nesting => TransactionNesting = "transaction-nesting",
