@@ -67,6 +67,7 @@ rules! {
     require_concurrent_refresh => RequireConcurrentRefresh = "require-concurrent-refresh",
     creating_trigger => CreatingTrigger = "creating-trigger",
     adding_enum_value_in_transaction => AddingEnumValueInTransaction = "adding-enum-value-in-transaction",
+    require_enum_value_ordering => RequireEnumValueOrdering = "require-enum-value-ordering",
     domain_constraint => DomainConstraint = "domain-constraint",
     identifier_too_long => IdentifierTooLong = "identifier-too-long",
     ban_char_field => BanCharField = "ban-char-field",
