@@ -1,7 +1,8 @@
 //! Inline suppressions: `-- ddlgate:allow <rule-id> reason: <text>` (or the same inside a
 //! `/* */` comment) in the comments right before a statement. The reason is required; a
 //! suppression without one, or naming an unknown rule, suppresses nothing and is reported
-//! as `invalid-suppression`.
+//! as `invalid-suppression`. A valid suppression that silences nothing on its statement is
+//! reported as `unused-ignore`.
 
 use crate::decision::{Finding, Severity, Suppressed};
 use crate::lexer::Lexer;
@@ -69,7 +70,8 @@ fn parse_one(line: &str) -> Directive {
 }
 
 /// Apply the directives in `trivia` to `findings`: remove suppressed ones (returned) and add
-/// `invalid-suppression` findings for bad directives.
+/// `invalid-suppression` findings for bad directives and `unused-ignore` findings for valid
+/// ones that silenced nothing.
 pub fn apply(trivia: &str, findings: &mut Vec<Finding>) -> Vec<Suppressed> {
     if !trivia.contains(MARKER) {
         return Vec::new();
@@ -82,6 +84,16 @@ pub fn apply(trivia: &str, findings: &mut Vec<Finding>) -> Vec<Suppressed> {
                 findings.retain(|f| f.rule != rule);
                 if findings.len() != before {
                     suppressed.push(Suppressed { rule, reason });
+                } else if !suppressed.iter().any(|s| s.rule == rule) {
+                    findings.push(Finding {
+                        rule: RuleId::UnusedIgnore,
+                        severity: Severity::Warning,
+                        message: format!(
+                            "`ddlgate:allow {rule}` suppresses nothing: the statement has no `{rule}` finding"
+                        ),
+                        help: "remove the stale suppression comment (or move it before the statement it is meant for)"
+                            .into(),
+                    });
                 }
             }
             Directive::Invalid(message) => findings.push(Finding {

@@ -89,6 +89,7 @@ rules! {
     password_in_role => PasswordInRole = "password-in-role",
     unparseable_ddl => UnparseableDdl = "unparseable-ddl",
     invalid_suppression => InvalidSuppression = "invalid-suppression",
+    unused_ignore => UnusedIgnore = "unused-ignore",
 }
 
 impl From<RuleId> for &'static str {
