@@ -74,7 +74,8 @@ pub fn facts_query(tables: &[QualifiedName], functions: &[String]) -> String {
               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid), \
            'checks', (SELECT coalesce(json_agg(pg_get_constraintdef(co.oid)), '[]') FROM pg_constraint co \
               WHERE co.conrelid = c.oid AND co.contype = 'c' AND co.convalidated))), '[]') \
-          FROM ({values}) t(key, name) LEFT JOIN pg_class c ON c.oid = to_regclass(t.name))",
+          FROM ({values}) t(key, name) LEFT JOIN pg_class c ON c.oid = to_regclass(t.name)), \
+         current_setting('statement_timeout')",
         funcs = funcs.join(", "),
     )
 }
@@ -114,6 +115,11 @@ pub async fn load(
             facts.function_volatility.insert(name, vol);
         }
     }
+    facts.statement_timeout_ms = row
+        .get(3)
+        .and_then(|v| v.as_deref())
+        .and_then(parse_duration_ms)
+        .filter(|ms| *ms > 0);
     let parsed: Vec<TableRow> = row
         .get(2)
         .and_then(|v| v.as_deref())
