@@ -66,7 +66,7 @@ pub async fn relay_authentication(
             BeTag::Authentication => {
                 let request = decode::auth_request(&frame)?;
                 match &request {
-                    AuthRequest::Sasl(mechs) if mechs.iter().any(|m| *m == SCRAM_PLUS) => {
+                    AuthRequest::Sasl(mechs) if mechs.contains(&SCRAM_PLUS) => {
                         let kept: Vec<&[u8]> =
                             mechs.iter().copied().filter(|m| *m != SCRAM_PLUS).collect();
                         if kept.is_empty() {

@@ -168,8 +168,7 @@ async fn run(
         gw,
         info,
         &interrupt,
-        client_stream,
-        client_reader,
+        (client_stream, client_reader),
         server,
         session,
         stop,
@@ -201,13 +200,11 @@ async fn copy_raw(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn relay_session(
     gw: &Arc<Gateway>,
     info: SessionInfo,
     interrupt: &AtomicBool,
-    client_stream: Stream,
-    client_reader: FrameReader,
+    (client_stream, client_reader): (Stream, FrameReader),
     server: ServerConn,
     session: Session,
     stop: &CancellationToken,

@@ -4,7 +4,7 @@
 //! passed on to it; everything else is consumed.
 
 use bytes::{Buf, Bytes, BytesMut};
-use ddlgate_wire::decode::{self, ErrorFields};
+use ddlgate_wire::decode;
 use ddlgate_wire::encode::Notice;
 use ddlgate_wire::{BeTag, FrameHeader, SqlState, TransactionStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -28,7 +28,7 @@ pub struct ServerError {
 
 impl ServerError {
     fn from_frame(frame: Bytes) -> Self {
-        let fields = decode::error_fields(&frame).unwrap_or(ErrorFields::default());
+        let fields = decode::error_fields(&frame).unwrap_or_default();
         Self {
             code: fields.code.unwrap_or(SqlState::InternalError),
             message: String::from_utf8_lossy(fields.message).into_owned(),
@@ -138,10 +138,8 @@ impl Owned<'_> {
             match BeTag::from_byte(frame[0]) {
                 BeTag::DataRow => out.rows.push(data_row(&frame)?),
                 BeTag::CommandComplete => out.tags.push(command_tag(&frame)),
-                BeTag::ErrorResponse => {
-                    if out.error.is_none() {
-                        out.error = Some(ServerError::from_frame(frame));
-                    }
+                BeTag::ErrorResponse if out.error.is_none() => {
+                    out.error = Some(ServerError::from_frame(frame));
                 }
                 BeTag::ReadyForQuery => {
                     out.status = Some(decode::ready_status(&frame)?);
