@@ -46,6 +46,7 @@ pub use facts::{
 };
 pub use ir::QualifiedName;
 pub use locks::LockMode;
+pub use plan::deferral::{Pending, TxSplit};
 pub use plan::{BackfillKey, LockTimeoutPolicy, Plan, Step, StepKind, TxRequirement};
 pub use quote::{quote_ident, quote_literal};
 pub use redact::redact;

@@ -108,20 +108,30 @@ fn plan_sql_keeps_original_literals_byte_for_byte() {
 
 #[test]
 fn plans_are_offered_only_when_runnable() {
-    let facts = Facts {
+    let in_block = Facts {
         tx_state: ddlgate_ddl::TxState::InBlock,
         ..Facts::default()
     };
     let d = &analyze(
         "CREATE INDEX i ON t (a)",
-        &facts,
+        &in_block,
         &AnalysisConfig::default(),
     )[0];
-    assert!(d.plan.is_some());
     assert_eq!(
         d.verdict,
+        Verdict::Rewrite,
+        "inside an explicit block the build is deferred to the client's COMMIT"
+    );
+    let implicit = &analyze(
+        "CREATE INDEX i ON t (a); INSERT INTO t VALUES (1)",
+        &Facts::default(),
+        &AnalysisConfig::default(),
+    )[0];
+    assert!(implicit.plan.is_some());
+    assert_eq!(
+        implicit.verdict,
         Verdict::Block,
-        "cannot run CONCURRENTLY inside the client's block"
+        "an implicit multi-statement transaction has no COMMIT to defer to"
     );
 }
 

@@ -9,6 +9,7 @@
 //! one).
 
 mod columns;
+pub mod deferral;
 mod index;
 pub(crate) mod sql;
 
@@ -126,11 +127,14 @@ impl Plan {
         self.steps.iter().any(|s| s.tx == TxRequirement::OutsideTx)
     }
 
-    /// Can the plan run in a session in this transaction state? Steps need their own
-    /// transactions, so the client must be idle and the statement alone.
+    /// Can the plan run in a session in this transaction state? Outside a transaction each
+    /// step gets its own; inside an explicit block the plan is divided
+    /// ([`Plan::split_for_transaction`]): safe steps run in the client's transaction, the rest
+    /// after its COMMIT. Inside an implicit multi-statement transaction (several statements in
+    /// one Query) there is no COMMIT to wait for, so no plan runs.
     #[must_use]
     pub fn runnable_in(&self, tx: &TxView) -> bool {
-        !tx.in_transaction()
+        tx.in_block || !tx.implicit_multi
     }
 
     /// Every SQL string of the plan is understood by the analyser as one statement (sqlparser
