@@ -236,6 +236,7 @@ async fn relay_session(
         },
         capturing: None,
         prepared: ddlgate_session::PreparedRewrites::new(),
+        tx_work: Default::default(),
     }
     .run();
     let down = ServerPump {

@@ -17,8 +17,8 @@ use ddlgate_ddl::{quote_ident, quote_literal, BackfillKey};
 use ddlgate_wire::encode::{Notice, Severity};
 use ddlgate_wire::SqlState;
 
-use super::conn::{Owned, ServerError};
-use super::steps::ClientWatch;
+use super::conn::{PlanConn, ServerError};
+use super::steps::Watch;
 use crate::ProxyError;
 
 const MIN_ROWS: u64 = 100;
@@ -58,7 +58,7 @@ struct Progress {
 }
 
 impl Backfill<'_> {
-    async fn estimate(&self, conn: &mut Owned<'_>) -> Result<(u64, u64), ProxyError> {
+    async fn estimate(&self, conn: &mut impl PlanConn) -> Result<(u64, u64), ProxyError> {
         let r = conn
             .query(&format!(
                 "SELECT greatest(reltuples, 0)::bigint::text, (pg_relation_size(oid) / current_setting('block_size')::int)::text \
@@ -79,7 +79,7 @@ impl Backfill<'_> {
 
     async fn progress(
         &self,
-        conn: &mut Owned<'_>,
+        conn: &mut impl PlanConn,
         p: &mut Progress,
         cfg: &Execution,
         force: bool,
@@ -117,7 +117,7 @@ impl Backfill<'_> {
     /// Runs one batch statement, retrying lock conflicts. Returns its rows or the error.
     async fn batch(
         &self,
-        conn: &mut Owned<'_>,
+        conn: &mut impl PlanConn,
         sql: &str,
         cfg: &Execution,
     ) -> Result<Result<Vec<Vec<Option<String>>>, ServerError>, ProxyError> {
@@ -141,9 +141,10 @@ impl Backfill<'_> {
     /// Runs the backfill to the end.
     pub async fn run(
         &self,
-        conn: &mut Owned<'_>,
+        conn: &mut impl PlanConn,
         cfg: &Execution,
-        watch: &mut ClientWatch<'_>,
+        watch: &mut impl Watch,
+        step_index: usize,
     ) -> Result<BackfillEnd, ProxyError> {
         let (total, pages) = self.estimate(conn).await?;
         let now = Instant::now();
@@ -192,6 +193,7 @@ impl Backfill<'_> {
                     }
                     rows = adapt(rows, started.elapsed(), target, MIN_ROWS, MAX_ROWS);
                     self.progress(conn, &mut p, cfg, false).await?;
+                    watch.progress(step_index, p.done);
                     tokio::time::sleep(pause).await;
                 }
             }
@@ -222,6 +224,7 @@ impl Backfill<'_> {
                     page = end;
                     step = adapt(step, started.elapsed(), target, MIN_PAGES, MAX_PAGES);
                     self.progress(conn, &mut p, cfg, false).await?;
+                    watch.progress(step_index, p.done);
                     tokio::time::sleep(pause).await;
                 }
             }

@@ -77,6 +77,32 @@ pub struct Relayed {
     pub status: TransactionStatus,
 }
 
+/// A connection plans run on: the session's own (while the gateway owns it) or a control
+/// connection of the gateway's (background jobs).
+pub trait PlanConn {
+    /// Runs a simple query and collects its rows as text.
+    fn query(
+        &mut self,
+        sql: &str,
+    ) -> impl std::future::Future<Output = Result<QueryResult, ProxyError>>;
+
+    /// Tells whoever waits for the plan (the client, or the log). Best effort.
+    fn notice(
+        &mut self,
+        notice: &Notice,
+    ) -> impl std::future::Future<Output = Result<(), ProxyError>>;
+}
+
+impl PlanConn for Owned<'_> {
+    async fn query(&mut self, sql: &str) -> Result<QueryResult, ProxyError> {
+        Owned::query(self, sql).await
+    }
+
+    async fn notice(&mut self, notice: &Notice) -> Result<(), ProxyError> {
+        Owned::notice(self, notice).await
+    }
+}
+
 /// The upstream connection and the client writer, owned by the gateway.
 pub struct Owned<'a> {
     /// Server read half.
@@ -118,11 +144,15 @@ impl Owned<'_> {
         Ok(())
     }
 
-    /// Sends a notice to the client.
+    /// Sends a notice to the client. Best effort: work that continues after the client has
+    /// gone (steps deferred to its COMMIT) must not stop because nobody reads its notices.
     pub async fn notice(&mut self, notice: &Notice) -> Result<(), ProxyError> {
         let mut buf = BytesMut::new();
         notice.encode_notice(&mut buf);
-        self.send_client(&buf).await
+        if let Err(e) = self.send_client(&buf).await {
+            tracing::debug!(error = %e, "notice not delivered");
+        }
+        Ok(())
     }
 
     async fn send_query(&mut self, sql: &[u8]) -> Result<(), ProxyError> {

@@ -4,7 +4,9 @@
 mod backfill;
 pub mod catalog;
 pub mod conn;
+mod inblock;
 mod steps;
 
-pub use conn::{Owned, QueryResult, ServerError};
-pub use steps::{run_guarded, run_plan, ClientWatch, PlanOutcome, StepRecord};
+pub use conn::{Owned, PlanConn, QueryResult, ServerError};
+pub use inblock::{run_in_block, InBlockOutcome};
+pub use steps::{run_guarded, run_plan, ClientWatch, OnFailure, PlanOutcome, StepRecord, Watch};

@@ -29,7 +29,7 @@ use ddlgate_wire::SqlState;
 use rand::Rng;
 use tokio::io::AsyncReadExt;
 
-use super::conn::{Owned, ServerError};
+use super::conn::{PlanConn, ServerError};
 use crate::enforce::AuditStep;
 use crate::stream::ReadHalf;
 use crate::ProxyError;
@@ -47,20 +47,35 @@ pub struct ClientWatch<'a> {
     pub cancel: &'a AtomicBool,
 }
 
-impl ClientWatch<'_> {
-    /// Whether the client cancelled.
-    pub fn cancelled(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
-    }
+/// What a running plan checks between steps and batches.
+pub trait Watch {
+    /// Whether the client cancelled: the plan stops and reports SQLSTATE 57014.
+    fn cancelled(&self) -> bool;
 
-    /// Whether the plan must stop: the client cancelled or closed its connection.
-    pub fn gone(&mut self) -> bool {
-        if self.cancelled() {
-            return true;
-        }
+    /// Whether the plan must stop at this safe point (cancelled, client gone, time is up).
+    fn gone(&mut self) -> bool;
+
+    /// Progress: `step` is the index of the step running, `rows` the rows a backfill has
+    /// written so far (durable jobs record it).
+    fn progress(&mut self, _step: usize, _rows: u64) {}
+}
+
+impl ClientWatch<'_> {
+    /// Whether the client has closed its connection (bytes it sent meanwhile are kept).
+    pub fn disconnected(&mut self) -> bool {
         let fut = pin!(self.src.read_buf(self.buf));
         let mut cx = Context::from_waker(Waker::noop());
         matches!(fut.poll(&mut cx), Poll::Ready(Ok(0) | Err(_)))
+    }
+}
+
+impl Watch for ClientWatch<'_> {
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    fn gone(&mut self) -> bool {
+        self.cancelled() || self.disconnected()
     }
 }
 
@@ -96,6 +111,23 @@ pub struct StepRecord {
 }
 
 impl StepRecord {
+    /// A record for `step`, started at `started`.
+    pub fn new(
+        step: &ddlgate_ddl::Step,
+        outcome: &'static str,
+        attempts: u32,
+        started: Instant,
+        error: Option<ServerError>,
+    ) -> Self {
+        Self {
+            description: step.description.clone(),
+            outcome,
+            attempts,
+            duration: started.elapsed(),
+            error,
+        }
+    }
+
     /// The audit form.
     pub fn audit(&self) -> AuditStep {
         AuditStep {
@@ -128,7 +160,7 @@ struct SavedSettings {
     statement_timeout: String,
 }
 
-async fn save_settings(conn: &mut Owned<'_>) -> Result<SavedSettings, ProxyError> {
+async fn save_settings(conn: &mut impl PlanConn) -> Result<SavedSettings, ProxyError> {
     let r = conn
         .query("SELECT current_setting('lock_timeout'), current_setting('statement_timeout')")
         .await?;
@@ -146,7 +178,7 @@ async fn save_settings(conn: &mut Owned<'_>) -> Result<SavedSettings, ProxyError
 }
 
 async fn set_timeouts(
-    conn: &mut Owned<'_>,
+    conn: &mut impl PlanConn,
     lock_timeout: &str,
     statement_timeout: &str,
 ) -> Result<(), ProxyError> {
@@ -159,7 +191,7 @@ async fn set_timeouts(
     Ok(())
 }
 
-fn backoff(cfg: &Execution, attempt: u32) -> Duration {
+pub(super) fn backoff(cfg: &Execution, attempt: u32) -> Duration {
     let base = cfg
         .retry_backoff_ms
         .saturating_mul(1u64 << attempt.min(16))
@@ -169,8 +201,8 @@ fn backoff(cfg: &Execution, attempt: u32) -> Duration {
 }
 
 /// Tells the client who holds locks on the tables `sql` touches.
-async fn notify_blockers(
-    conn: &mut Owned<'_>,
+pub(super) async fn notify_blockers(
+    conn: &mut impl PlanConn,
     sql: &str,
     attempt: u32,
     wait: Duration,
@@ -226,10 +258,10 @@ async fn notify_blockers(
 /// Runs the client's own statement with a short `lock_timeout`, retrying on lock conflicts.
 /// Returns the command tag on success.
 pub async fn run_guarded(
-    conn: &mut Owned<'_>,
+    conn: &mut impl PlanConn,
     sql: &str,
     cfg: &Execution,
-    watch: &mut ClientWatch<'_>,
+    watch: &mut impl Watch,
 ) -> Result<(Result<String, ServerError>, StepRecord), ProxyError> {
     let started = Instant::now();
     let saved = save_settings(conn).await?;
@@ -278,7 +310,7 @@ fn index_build_table(sql: &str) -> Option<String> {
 }
 
 /// INVALID indexes on `table` (quoted), as regclass text.
-async fn invalid_indexes(conn: &mut Owned<'_>, table: &str) -> Result<Vec<String>, ProxyError> {
+async fn invalid_indexes(conn: &mut impl PlanConn, table: &str) -> Result<Vec<String>, ProxyError> {
     let r = conn
         .query(&format!(
             "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = to_regclass({}) AND NOT indisvalid",
@@ -291,20 +323,34 @@ async fn invalid_indexes(conn: &mut Owned<'_>, table: &str) -> Result<Vec<String
         .collect())
 }
 
-/// Runs a plan step by step.
+/// What a failed step does to the steps before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Undo them (the client's statement fails as a whole).
+    RollBack,
+    /// Keep them: the client's transaction has committed, the rest is resumable work.
+    Keep,
+}
+
+/// Runs a plan step by step, starting at step `from`.
 pub async fn run_plan(
-    conn: &mut Owned<'_>,
+    conn: &mut impl PlanConn,
     plan: &Plan,
+    from: usize,
+    on_failure: OnFailure,
     cfg: &Execution,
-    watch: &mut ClientWatch<'_>,
+    watch: &mut impl Watch,
 ) -> Result<PlanOutcome, ProxyError> {
     let saved = save_settings(conn).await?;
     let mut records: Vec<StepRecord> = Vec::new();
     let mut done: Vec<usize> = Vec::new();
-    for (i, step) in plan.steps.iter().enumerate() {
+    for (i, step) in plan.steps.iter().enumerate().skip(from) {
+        watch.progress(i, 0);
         if watch.gone() {
             if watch.cancelled() {
-                roll_back(conn, plan, &done, cfg, &saved).await?;
+                if on_failure == OnFailure::RollBack {
+                    roll_back(conn, plan, &done, cfg, &saved).await?;
+                }
                 return Ok(PlanOutcome::Failed(records, cancel_error()));
             }
             return Ok(PlanOutcome::ClientGone(records));
@@ -359,7 +405,7 @@ pub async fn run_plan(
                         key,
                         batch_rows: *batch_rows,
                     };
-                    match job.run(conn, cfg, watch).await? {
+                    match job.run(conn, cfg, watch, i).await? {
                         super::backfill::BackfillEnd::Done => Ok(()),
                         super::backfill::BackfillEnd::Failed(e) => Err(e),
                         super::backfill::BackfillEnd::ClientGone if watch.cancelled() => {
@@ -434,7 +480,9 @@ pub async fn run_plan(
                     duration: started.elapsed(),
                     error: Some(e.clone()),
                 });
-                roll_back(conn, plan, &done, cfg, &saved).await?;
+                if on_failure == OnFailure::RollBack {
+                    roll_back(conn, plan, &done, cfg, &saved).await?;
+                }
                 return Ok(PlanOutcome::Failed(records, e));
             }
         }
@@ -445,7 +493,7 @@ pub async fn run_plan(
 /// Undoes completed steps in reverse order (best effort, each with the short lock_timeout),
 /// so a failed plan leaves the schema as the failed statement would have.
 async fn roll_back(
-    conn: &mut Owned<'_>,
+    conn: &mut impl PlanConn,
     plan: &Plan,
     done: &[usize],
     cfg: &Execution,

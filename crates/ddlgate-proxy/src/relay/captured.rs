@@ -13,6 +13,8 @@ use ddlgate_wire::encode::{Notice, Severity};
 use ddlgate_wire::{SqlState, TransactionStatus};
 
 use super::client::ClientPump;
+use super::deferred::{self, Ran};
+use super::txwork::{block_end, BlockEnd};
 use super::{lock, Paused};
 use crate::enforce::{self, Action};
 use crate::exec::{self, ClientWatch, Owned, PlanOutcome};
@@ -146,7 +148,13 @@ impl ClientPump<'_> {
         lent: &mut super::Lent,
     ) -> Result<bool, ProxyError> {
         let mut status = lock(self.shared.session).transaction_status();
-        let (src, dst, buf, gate) = (&mut self.src, &mut self.dst, &mut self.buf, &self.gate);
+        let (src, dst, buf, gate, tx_work) = (
+            &mut self.src,
+            &mut self.dst,
+            &mut self.buf,
+            &self.gate,
+            &mut self.tx_work,
+        );
         let mut owned = Owned {
             server_r: &mut lent.server_r,
             server_buf: &mut lent.server_buf,
@@ -163,8 +171,38 @@ impl ClientPump<'_> {
             let d = &open.planned.decision;
             let text = d.text(&open.planned.sql).to_owned();
             let st = super::intercept::Origin::extended(&open.planned.sql);
+            let in_block = status != TransactionStatus::Idle;
+            let ran = |r: Ran| -> Result<Outcome, ProxyError> {
+                Ok(match r {
+                    Ran::Ok(command_tag) => Outcome::Success { command_tag },
+                    Ran::Err(e) => Outcome::Failed(ErrorBody::relayed(e.frame).map_err(internal)?),
+                })
+            };
             let outcome = match (open.planned.action, &d.plan) {
+                _ if block_end(d) == Some(BlockEnd::Commit) => {
+                    let r = deferred::commit(&mut owned, &mut watch, gate, &text, tx_work).await?;
+                    status = TransactionStatus::Idle;
+                    ran(r)?
+                }
+                (Action::Rewrite, Some(plan)) if in_block => {
+                    let r = deferred::rewrite_in_block(
+                        &mut owned, &mut watch, gate, &st, d, plan, tx_work,
+                    )
+                    .await?;
+                    if matches!(r, Ran::Err(_)) {
+                        status = TransactionStatus::Failed;
+                    }
+                    ran(r)?
+                }
+                (Action::Guard, _) if in_block => {
+                    let r = deferred::guard_in_block(&mut owned, &mut watch, gate, &st, d).await?;
+                    if matches!(r, Ran::Err(_)) {
+                        status = TransactionStatus::Failed;
+                    }
+                    ran(r)?
+                }
                 (Action::Rewrite, Some(plan)) => {
+                    status = TransactionStatus::Idle;
                     owned
                         .notice(&Notice::new(
                             Severity::Notice,
@@ -172,7 +210,16 @@ impl ClientPump<'_> {
                             format!("ddlgate: running a safe plan instead: {}", plan.summary),
                         ))
                         .await?;
-                    match exec::run_plan(&mut owned, plan, cfg, &mut watch).await? {
+                    match exec::run_plan(
+                        &mut owned,
+                        plan,
+                        0,
+                        exec::OnFailure::RollBack,
+                        cfg,
+                        &mut watch,
+                    )
+                    .await?
+                    {
                         PlanOutcome::Completed(records) => {
                             gate.audit(
                                 &st,
@@ -210,6 +257,7 @@ impl ClientPump<'_> {
                     }
                 }
                 _ => {
+                    status = TransactionStatus::Idle;
                     let (result, record) =
                         exec::run_guarded(&mut owned, &text, cfg, &mut watch).await?;
                     gate.audit(
@@ -229,7 +277,6 @@ impl ClientPump<'_> {
                     }
                 }
             };
-            status = TransactionStatus::Idle;
             open.capture.record_outcome(outcome).map_err(internal)?;
         }
         match state {

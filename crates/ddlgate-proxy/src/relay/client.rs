@@ -62,6 +62,8 @@ pub struct ClientPump<'a> {
     pub capturing: Option<Box<Capturing>>,
     /// Statements the gateway prepared itself (never seen by the server).
     pub prepared: PreparedRewrites<Planned>,
+    /// The client's open transaction block: created relations, steps deferred to COMMIT.
+    pub tx_work: super::TxWork,
 }
 
 impl ClientPump<'_> {
@@ -114,7 +116,12 @@ impl ClientPump<'_> {
                                 FeTag::Query => decode::query_text(frame)?,
                                 _ => decode::parse_msg(frame)?.query,
                             };
-                            if self.gate.needs_attention(text) {
+                            if self.gate.needs_attention(text)
+                                || (self.tx_work.has_deferred()
+                                    && super::txwork::ends_transaction(&String::from_utf8_lossy(
+                                        text,
+                                    )))
+                            {
                                 self.dst.write_all(&self.buf[..pos]).await?;
                                 self.buf.advance(pos);
                                 let frame: Bytes = self.buf.split_to(h.total_len).freeze();

@@ -15,6 +15,8 @@ use tokio::sync::oneshot;
 
 use super::captured::Planned;
 use super::client::{Batch, ClientPump};
+use super::deferred::Ran;
+use super::txwork::{block_end, BlockEnd};
 use super::{lock, Ctl, Paused};
 use crate::enforce::{self, Action, AuditEvent, Enforcer, SessionInfo};
 use crate::exec::{self, catalog, ClientWatch, Owned, PlanOutcome};
@@ -158,25 +160,40 @@ fn parse_frame_with(original: &[u8], sql: &str) -> Bytes {
     b.freeze()
 }
 
+/// The error each blocked statement gets: its rule's, or the deferral conflict's.
+fn block_notices(
+    decisions: &[Decision],
+    actions: &[Action],
+    conflicts: &[Option<Notice>],
+) -> Vec<Option<Notice>> {
+    decisions
+        .iter()
+        .zip(actions)
+        .zip(conflicts)
+        .map(|((d, a), c)| match (a, c) {
+            (_, Some(n)) => Some(n.clone()),
+            (Action::Block, None) => Some(enforce::block_notice(d, None)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The text with every blocked statement replaced by a server-side RAISE of its error.
 fn substitute_blocked(
     sql: &str,
     exact: bool,
     decisions: &[Decision],
-    actions: &[Action],
+    notices: &[Option<Notice>],
 ) -> Option<String> {
-    let blocked: Vec<(&Decision, Notice)> = decisions
+    let blocked: Vec<(&Decision, &Notice)> = decisions
         .iter()
-        .zip(actions)
-        .filter(|(_, a)| **a == Action::Block)
-        .map(|(d, _)| (d, enforce::block_notice(d, None)))
+        .zip(notices)
+        .filter_map(|(d, n)| n.as_ref().map(|n| (d, n)))
         .collect();
-    let (first, _) = blocked.first()?;
+    let (_, first) = blocked.first()?;
     if !exact {
         // Not valid UTF-8 in the client encoding: spans cannot be trusted; refuse it whole.
-        return Some(enforce::raise_statement(&enforce::block_notice(
-            first, None,
-        )));
+        return Some(enforce::raise_statement(first));
     }
     let mut out = String::with_capacity(sql.len());
     let mut at = 0;
@@ -217,6 +234,9 @@ impl ClientPump<'_> {
             (TransactionStatus::Idle, Batch::Open) => TxState::ImplicitMulti,
             (TransactionStatus::Idle, Batch::Clean) => TxState::Idle,
         };
+        if facts.tx_state == TxState::InBlock {
+            facts.created_in_tx = self.tx_work.created.clone();
+        }
         facts
     }
 
@@ -329,10 +349,12 @@ impl ClientPump<'_> {
                     },
                 );
             }
-            match substitute_blocked(&sql, exact, &decisions, &actions) {
+            let notices = block_notices(&decisions, &actions, &vec![None; decisions.len()]);
+            match substitute_blocked(&sql, exact, &decisions, &notices) {
                 Some(replaced) => self.forward(&parse_frame_with(&frame, &replaced)).await?,
                 None => self.forward(&frame).await?,
             }
+            self.tx_work.note_created(&decisions);
             return Ok(Intercepted::Forwarded);
         }
         self.wait_idle().await;
@@ -354,17 +376,25 @@ impl ClientPump<'_> {
             sql,
         };
         let enforcer = self.gate.enforcer;
+        let status_before = lock(self.shared.session).transaction_status();
+        if status_before == TransactionStatus::Idle {
+            // The block this work belonged to ended without the gateway's COMMIT handling
+            // (ROLLBACK, or an error ended it): nothing deferred runs.
+            let dropped = self.tx_work.end();
+            super::deferred::drop_deferred(&self.gate, &dropped, "dropped-rolled-back");
+        }
         let mut facts = self.base_facts(batch);
         let first = analyze(sql, &facts, &enforcer.analysis);
         let needs_facts = first
             .iter()
             .any(|d| enforce::resolve(d, enforcer, true) != Action::Allow);
-        let (src, dst, buf, gate, shared) = (
+        let (src, dst, buf, gate, shared, tx_work) = (
             &mut self.src,
             &mut self.dst,
             &mut self.buf,
             &self.gate,
             &self.shared,
+            &mut self.tx_work,
         );
         let mut owned = Owned {
             server_r: &mut lent.server_r,
@@ -410,16 +440,27 @@ impl ClientPump<'_> {
             .iter()
             .map(|d| enforce::resolve(d, enforcer, true))
             .collect();
-        let executes = actions
+        // Statements that depend on work deferred to COMMIT are refused.
+        let conflicts: Vec<Option<Notice>> = decisions
             .iter()
-            .any(|a| matches!(a, Action::Rewrite | Action::Guard));
+            .map(|d| {
+                let text = d.text(sql);
+                ddlgate_ddl::plan::deferral::conflict(text, &tx_work.pending)
+                    .map(|p| super::deferred::conflict_notice(text, p, tx_work))
+            })
+            .collect();
+        let commits = tx_work.has_deferred() && decisions.iter().any(|d| block_end(d).is_some());
+        let executes = commits
+            || actions
+                .iter()
+                .zip(&conflicts)
+                .any(|(a, c)| c.is_none() && matches!(a, Action::Rewrite | Action::Guard));
         if tag == FeTag::Parse && executes {
             // Extended protocol: capture the batch; the plan runs when the client executes.
-            let Some((d, a)) = decisions
-                .iter()
-                .zip(&actions)
-                .find(|(_, a)| matches!(a, Action::Rewrite | Action::Guard))
-            else {
+            let found = decisions.iter().zip(&actions).find(|(d, a)| {
+                matches!(a, Action::Rewrite | Action::Guard) || (commits && block_end(d).is_some())
+            });
+            let Some((d, a)) = found else {
                 return Ok(Intercepted::Forwarded);
             };
             return Ok(Intercepted::Capture(Box::new(Planned {
@@ -428,9 +469,10 @@ impl ClientPump<'_> {
                 action: *a,
             })));
         }
+        let notices = block_notices(&decisions, &actions, &conflicts);
         if !executes {
-            for (d, a) in decisions.iter().zip(&actions) {
-                if *a == Action::Warn {
+            for ((d, a), n) in decisions.iter().zip(&actions).zip(&notices) {
+                if *a == Action::Warn && n.is_none() {
                     if let Some(n) = enforce::warn_notice(d, &[]) {
                         owned.notice(&n).await?;
                     }
@@ -438,20 +480,17 @@ impl ClientPump<'_> {
                 gate.audit(
                     &origin,
                     d,
-                    *a,
+                    if n.is_some() { Action::Block } else { *a },
                     Vec::new(),
-                    if *a == Action::Block {
-                        "blocked"
-                    } else {
-                        "forwarded"
-                    },
+                    if n.is_some() { "blocked" } else { "forwarded" },
                 );
             }
-            let new = match (substitute_blocked(sql, exact, &decisions, &actions), tag) {
+            let new = match (substitute_blocked(sql, exact, &decisions, &notices), tag) {
                 (Some(replaced), FeTag::Query) => query_frame(replaced.as_bytes()),
                 (Some(replaced), _) => parse_frame_with(frame, &replaced),
                 (None, _) => frame.clone(),
             };
+            tx_work.note_created(&decisions);
             lock(shared.session).on_client_frame(&new);
             owned.send_server(&new).await?;
             return Ok(Intercepted::Forwarded);
@@ -464,10 +503,39 @@ impl ClientPump<'_> {
             buf,
             cancel: gate.cancel,
         };
-        let mut status = TransactionStatus::Idle;
+        let mut status = status_before;
         let mut gone = false;
-        for (d, a) in decisions.iter().zip(&actions) {
+        for ((d, a), blocked) in decisions.iter().zip(&actions).zip(&notices) {
             let text = d.text(sql);
+            let in_block = status != TransactionStatus::Idle;
+            if let Some(notice) = blocked {
+                let r = owned
+                    .relay_query(enforce::raise_statement(notice).as_bytes())
+                    .await?;
+                status = r.status;
+                gate.audit(&origin, d, Action::Block, Vec::new(), "blocked");
+                break;
+            }
+            match (block_end(d), tx_work.has_deferred()) {
+                (Some(BlockEnd::Commit), true) => {
+                    let ran = super::deferred::commit(&mut owned, &mut watch, gate, text, tx_work)
+                        .await?;
+                    status = TransactionStatus::Idle;
+                    match ran {
+                        Ran::Ok(tag) => owned.send_client(&command_complete(&tag)).await?,
+                        Ran::Err(e) => {
+                            owned.send_client(&e.frame).await?;
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                (Some(BlockEnd::Rollback), true) => {
+                    let dropped = tx_work.end();
+                    super::deferred::drop_deferred(gate, &dropped, "dropped-rolled-back");
+                }
+                _ => {}
+            }
             match a {
                 Action::Allow | Action::Warn | Action::Block => {
                     if *a == Action::Warn {
@@ -475,26 +543,46 @@ impl ClientPump<'_> {
                             owned.notice(&n).await?;
                         }
                     }
-                    let run = if *a == Action::Block {
-                        enforce::raise_statement(&enforce::block_notice(d, None))
-                    } else {
-                        text.to_owned()
-                    };
-                    let r = owned.relay_query(run.as_bytes()).await?;
+                    let r = owned.relay_query(text.as_bytes()).await?;
                     status = r.status;
-                    gate.audit(
-                        &origin,
-                        d,
-                        *a,
-                        Vec::new(),
-                        if r.error.is_some() {
-                            "failed"
-                        } else {
-                            "forwarded"
-                        },
-                    );
+                    if status == TransactionStatus::Idle {
+                        let dropped = tx_work.end();
+                        super::deferred::drop_deferred(gate, &dropped, "dropped-rolled-back");
+                    } else {
+                        tx_work.note_created(std::slice::from_ref(d));
+                    }
+                    if d.class == StatementClass::MaybeDdl || !d.findings.is_empty() {
+                        gate.audit(
+                            &origin,
+                            d,
+                            *a,
+                            Vec::new(),
+                            if r.error.is_some() {
+                                "failed"
+                            } else {
+                                "forwarded"
+                            },
+                        );
+                    }
                     if r.error.is_some() {
                         break;
+                    }
+                }
+                Action::Guard if in_block => {
+                    if let Some(n) =
+                        enforce::warn_notice(d, &[ddlgate_ddl::RuleId::RequireLockTimeout])
+                    {
+                        owned.notice(&n).await?;
+                    }
+                    match super::deferred::guard_in_block(&mut owned, &mut watch, gate, &origin, d)
+                        .await?
+                    {
+                        Ran::Ok(tag) => owned.send_client(&command_complete(&tag)).await?,
+                        Ran::Err(e) => {
+                            owned.send_client(&e.frame).await?;
+                            status = TransactionStatus::Failed;
+                            break;
+                        }
                     }
                 }
                 Action::Guard => {
@@ -524,6 +612,21 @@ impl ClientPump<'_> {
                         }
                     }
                 }
+                Action::Rewrite if in_block => {
+                    let Some(plan) = &d.plan else { continue };
+                    match super::deferred::rewrite_in_block(
+                        &mut owned, &mut watch, gate, &origin, d, plan, tx_work,
+                    )
+                    .await?
+                    {
+                        Ran::Ok(tag) => owned.send_client(&command_complete(&tag)).await?,
+                        Ran::Err(e) => {
+                            owned.send_client(&e.frame).await?;
+                            status = TransactionStatus::Failed;
+                            break;
+                        }
+                    }
+                }
                 Action::Rewrite => {
                     let Some(plan) = &d.plan else { continue };
                     owned
@@ -533,7 +636,15 @@ impl ClientPump<'_> {
                             format!("ddlgate: running a safe plan instead: {}", plan.summary),
                         ))
                         .await?;
-                    let outcome = exec::run_plan(&mut owned, plan, cfg, &mut watch).await?;
+                    let outcome = exec::run_plan(
+                        &mut owned,
+                        plan,
+                        0,
+                        exec::OnFailure::RollBack,
+                        cfg,
+                        &mut watch,
+                    )
+                    .await?;
                     match outcome {
                         PlanOutcome::Completed(records) => {
                             gate.audit(

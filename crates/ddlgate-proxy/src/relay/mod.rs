@@ -15,8 +15,10 @@
 
 mod captured;
 mod client;
+mod deferred;
 mod intercept;
 mod server;
+mod txwork;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -31,6 +33,7 @@ use crate::stream::{ReadHalf, WriteHalf};
 pub use client::{ClientPump, RelayLimits};
 pub use intercept::Gate;
 pub use server::ServerPump;
+pub use txwork::TxWork;
 
 /// How a pump ended without error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

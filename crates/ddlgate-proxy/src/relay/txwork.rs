@@ -1,0 +1,156 @@
+//! What the gateway remembers about the client's open transaction block: relations created in
+//! it (their DDL is not dangerous: nobody else can see them yet) and plan steps deferred to its
+//! COMMIT.
+
+use std::collections::BTreeSet;
+
+use ddlgate_ddl::ir::{Stmt, TxCommand};
+use ddlgate_ddl::{classify, split, Decision, Pending, QualifiedName, StatementClass, Step};
+
+/// Steps of one plan that run after the client's COMMIT.
+#[derive(Clone, Debug)]
+pub struct Deferred {
+    /// The text the statement came in (the decision's span points into it).
+    pub text: String,
+    /// How it was sent.
+    pub protocol: ddlgate_session::Protocol,
+    /// The analyser's decision for it.
+    pub decision: Decision,
+    /// The plan's one-line summary.
+    pub summary: String,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+impl Deferred {
+    /// The statement, passwords redacted (for messages).
+    pub fn statement(&self) -> String {
+        ddlgate_ddl::redact(self.decision.text(&self.text))
+    }
+}
+
+/// The client's open transaction block, as far as the gateway is concerned.
+#[derive(Debug, Default)]
+pub struct TxWork {
+    /// Relations created earlier in the block.
+    pub created: BTreeSet<QualifiedName>,
+    /// Deferred plans, in the order their statements arrived.
+    pub deferred: Vec<Deferred>,
+    /// What the deferred steps will touch.
+    pub pending: BTreeSet<Pending>,
+}
+
+impl TxWork {
+    /// Whether steps wait for COMMIT.
+    pub fn has_deferred(&self) -> bool {
+        !self.deferred.is_empty()
+    }
+
+    /// Defers `steps` of the plan for `decision` (a statement of `text`).
+    pub fn defer(
+        &mut self,
+        text: &str,
+        protocol: ddlgate_session::Protocol,
+        decision: &Decision,
+        summary: &str,
+        steps: Vec<Step>,
+    ) {
+        if steps.is_empty() {
+            return;
+        }
+        self.pending
+            .extend(ddlgate_ddl::plan::deferral::pending(&steps));
+        self.deferred.push(Deferred {
+            text: text.to_owned(),
+            protocol,
+            decision: decision.clone(),
+            summary: summary.to_owned(),
+            steps,
+        });
+    }
+
+    /// Remembers the relations `decisions` create.
+    pub fn note_created(&mut self, decisions: &[Decision]) {
+        for d in decisions {
+            match &d.statement {
+                Stmt::CreateTable { name, .. } => {
+                    self.created.insert(name.clone());
+                }
+                Stmt::CreateIndex {
+                    name: Some(n),
+                    table,
+                    ..
+                } => {
+                    let mut n = n.clone();
+                    if n.schema.is_none() {
+                        n.schema.clone_from(&table.schema);
+                    }
+                    self.created.insert(n);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The block ended: forget it. Returns the deferred plans that will not run.
+    pub fn end(&mut self) -> Vec<Deferred> {
+        self.created.clear();
+        self.pending.clear();
+        std::mem::take(&mut self.deferred)
+    }
+
+    /// Takes the deferred plans to run them (at COMMIT).
+    pub fn take_deferred(&mut self) -> Vec<Deferred> {
+        self.end()
+    }
+}
+
+/// Whether `sql` holds a statement ending a transaction block (COMMIT, END, ROLLBACK, ABORT).
+pub fn ends_transaction(sql: &str) -> bool {
+    split(sql)
+        .iter()
+        .filter_map(|s| s.stmt.clone())
+        .any(|span| {
+            let text = &sql[span];
+            classify(text) == StatementClass::Transaction
+                && matches!(
+                    ddlgate_ddl::session::parse(text),
+                    Stmt::Tx(TxCommand::Commit | TxCommand::Rollback)
+                )
+        })
+}
+
+/// How a transaction-control statement ends the block, if it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockEnd {
+    /// COMMIT / END.
+    Commit,
+    /// ROLLBACK / ABORT.
+    Rollback,
+}
+
+/// Whether the decision's statement ends the block, and how.
+pub fn block_end(d: &Decision) -> Option<BlockEnd> {
+    match d.statement {
+        Stmt::Tx(TxCommand::Commit) => Some(BlockEnd::Commit),
+        Stmt::Tx(TxCommand::Rollback) => Some(BlockEnd::Rollback),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transaction_ends_are_found_anywhere_in_the_text() {
+        assert!(ends_transaction("COMMIT"));
+        assert!(ends_transaction("end"));
+        assert!(ends_transaction("INSERT INTO t VALUES (1); COMMIT"));
+        assert!(ends_transaction("rollback"));
+        assert!(!ends_transaction("ROLLBACK TO SAVEPOINT a"));
+        assert!(!ends_transaction("COMMIT PREPARED 'x'"));
+        assert!(!ends_transaction("SELECT 'commit'"));
+        assert!(!ends_transaction("BEGIN"));
+    }
+}
