@@ -4,10 +4,12 @@
 //! validation runs once, in [`Config::from_toml_str`]; nothing downstream re-checks values.
 //! An annotated example lives in `config/gateway.example.toml`.
 
+mod control;
 mod error;
 mod model;
 mod policy;
 
+pub use control::Control;
 pub use error::ConfigError;
 pub use model::*;
 pub use policy::{Execution, Policy, PolicyMode, RuleAction};

@@ -25,6 +25,9 @@ pub struct Config {
     /// What to do with DDL.
     #[serde(default)]
     pub policy: crate::Policy,
+    /// The gateway's own role, for durable jobs.
+    #[serde(default)]
+    pub control: crate::Control,
 }
 
 /// The listening socket and limits.
@@ -184,6 +187,7 @@ impl Default for Log {
 }
 
 pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
+    crate::control::validate(&c.control)?;
     if c.databases.is_empty() {
         return Err(ConfigError::invalid(
             "databases",

@@ -87,6 +87,14 @@ pub struct Execution {
     pub backfill_pause_ms: u64,
     /// Seconds between progress notices sent to the client. Default 2.
     pub progress_interval_secs: u64,
+    /// How long a client's COMMIT waits for the steps deferred to it, in seconds; past it the
+    /// COMMIT is answered and the job continues in the background through the control role.
+    /// 0 = wait until done (always the case without a control role). Default 0.
+    pub commit_wait_secs: u64,
+    /// Backfills pause while a replica's replay (or flush, for WAL receivers that do not
+    /// replay) lags the primary by more than this many bytes (`pg_stat_replication`; the
+    /// role needs pg_monitor to see it). 0 = off. Default 0.
+    pub max_replica_lag_bytes: u64,
 }
 
 impl Default for Execution {
@@ -100,6 +108,8 @@ impl Default for Execution {
             backfill_batch_ms: 200,
             backfill_pause_ms: 20,
             progress_interval_secs: 2,
+            commit_wait_secs: 0,
+            max_replica_lag_bytes: 0,
         }
     }
 }

@@ -164,6 +164,9 @@ async fn run(
             .to_owned(),
         client: peer,
     };
+    if let Some(jobs) = &gw.jobs {
+        jobs.saw_database(&info.database);
+    }
     let result = relay_session(
         gw,
         info,
@@ -233,6 +236,8 @@ async fn relay_session(
             enforcer: &gw.enforcer,
             info: &info,
             cancel: interrupt,
+            config: &gw.config,
+            jobs: gw.jobs.as_ref(),
         },
         capturing: None,
         prepared: ddlgate_session::PreparedRewrites::new(),

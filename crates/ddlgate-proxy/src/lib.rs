@@ -13,6 +13,7 @@ pub mod enforce;
 mod error;
 pub mod exec;
 mod io;
+pub mod jobs;
 mod relay;
 mod server;
 mod startup;

@@ -30,6 +30,8 @@ pub struct Gateway {
     pub(crate) enforcer: crate::enforce::Enforcer,
     connections: Arc<Semaphore>,
     next_session: AtomicU64,
+    /// Durable jobs, when a control role is configured.
+    pub(crate) jobs: Option<Arc<crate::jobs::Jobs>>,
 }
 
 impl Gateway {
@@ -54,6 +56,7 @@ impl Gateway {
             }
         };
         Ok(Arc::new(Self {
+            jobs: crate::jobs::Jobs::new(&config).map(Arc::new),
             enforcer: crate::enforce::Enforcer::new(config.policy.clone()),
             connections: Arc::new(Semaphore::new(config.listen.max_connections)),
             config,
@@ -88,6 +91,15 @@ impl Gateway {
     ) -> Result<(), ProxyError> {
         let tracker = TaskTracker::new();
         let stop = CancellationToken::new();
+        let background = CancellationToken::new();
+        if let Some(jobs) = &self.jobs {
+            tokio::spawn(crate::jobs::scan_loop(
+                self.config.clone(),
+                jobs.clone(),
+                background.clone(),
+            ));
+        }
+        let _stop_background = background.drop_guard();
         tokio::pin!(shutdown);
         loop {
             tokio::select! {

@@ -53,6 +53,7 @@ impl GatewayHandle {
             databases: [("*".to_owned(), upstream)].into_iter().collect(),
             log: Default::default(),
             policy: Default::default(),
+            control: Default::default(),
         };
         config.listen.addr = SocketAddr::from(([127, 0, 0, 1], 0));
         config.listen.shutdown_timeout_secs = 5;

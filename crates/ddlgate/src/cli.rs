@@ -136,6 +136,7 @@ impl RunArgs {
                 databases: Default::default(),
                 log: Default::default(),
                 policy: Default::default(),
+                control: Default::default(),
             },
         };
         let upstream = match (&self.upstream, embedded_port) {

@@ -4,9 +4,13 @@
 //! on the same upstream connection, then answers the COMMIT. A failed or rolled-back
 //! transaction drops them.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use ddlgate_ddl::{Decision, Pending, Plan};
 use ddlgate_wire::encode::{Notice, Severity};
 use ddlgate_wire::SqlState;
+use tokio_util::sync::CancellationToken;
 
 use super::intercept::{Gate, Origin};
 use super::txwork::{Deferred, TxWork};
@@ -14,6 +18,7 @@ use crate::enforce::Action;
 use crate::exec::{
     self, ClientWatch, InBlockOutcome, OnFailure, Owned, PlanOutcome, ServerError, Watch,
 };
+use crate::jobs::{self, JobState, JobWatch, LOCK_NAMESPACE};
 use crate::ProxyError;
 
 /// How a statement the gateway ran for the client ended.
@@ -182,7 +187,46 @@ pub(super) fn drop_deferred(gate: &Gate<'_>, dropped: &[Deferred], why: &'static
     }
 }
 
+/// A deferred plan about to run at COMMIT, with its durable record when there is one.
+struct Queued<'d> {
+    job: &'d Deferred,
+    key: i32,
+    id: Option<i64>,
+    locked: bool,
+}
+
+/// The control connection for this session's database, with the schema migrated.
+async fn control(gate: &Gate<'_>) -> Option<Arc<tokio_postgres::Client>> {
+    gate.jobs?;
+    let db = &gate.info.database;
+    let upstream = gate
+        .config
+        .databases
+        .get(db)
+        .or_else(|| gate.config.databases.get("*"))?;
+    let client = match jobs::connect(upstream, &gate.config.control, db).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, database = %db, "control role unavailable: job not recorded");
+            return None;
+        }
+    };
+    if let Err(e) = jobs::migrate(&client).await {
+        tracing::warn!(error = %e, database = %db, "ddlgate schema unavailable: job not recorded");
+        return None;
+    }
+    Some(Arc::new(client))
+}
+
+async fn scalar(owned: &mut Owned<'_>, sql: &str) -> Result<Option<String>, ProxyError> {
+    Ok(owned.query(sql).await?.scalar().map(str::to_owned))
+}
+
 /// Forwards the client's COMMIT; when it commits, runs the deferred steps before answering.
+///
+/// With a control role, each deferred plan is first recorded as a job (with the client's
+/// transaction id) and its advisory lock taken on this connection, so that whatever happens
+/// to this gateway from here on, some gateway finishes the work exactly once.
 pub(super) async fn commit(
     owned: &mut Owned<'_>,
     watch: &mut ClientWatch<'_>,
@@ -191,26 +235,129 @@ pub(super) async fn commit(
     tx: &mut TxWork,
 ) -> Result<Ran, ProxyError> {
     let deferred = tx.take_deferred();
-    let r = owned.query(commit_sql).await?;
-    if let Some(e) = r.error {
-        drop_deferred(gate, &deferred, "dropped-commit-failed");
-        return Ok(Ran::Err(e));
+    let db = gate.info.database.clone();
+    let store = control(gate).await;
+    let instance = gate.jobs.map(|j| j.instance.clone()).unwrap_or_default();
+    let xid = match &store {
+        Some(_) => scalar(owned, "SELECT txid_current()")
+            .await?
+            .and_then(|v| v.parse::<i64>().ok()),
+        None => None,
+    };
+    let mut queued = Vec::with_capacity(deferred.len());
+    for job in &deferred {
+        let key = jobs::job_key(&db, &job.steps);
+        let id = match &store {
+            Some(client) => jobs::rows::insert(
+                client,
+                &jobs::NewJob {
+                    key,
+                    state: JobState::AwaitingCommit,
+                    statement: &job.statement(),
+                    summary: &job.summary,
+                    steps: &job.steps,
+                    client_xid: xid,
+                    username: &gate.info.user,
+                    owner: &instance,
+                },
+            )
+            .await
+            .map_err(|e| tracing::warn!(error = %e, "job not recorded"))
+            .ok(),
+            None => None,
+        };
+        let locked = scalar(
+            owned,
+            &format!("SELECT pg_try_advisory_lock({LOCK_NAMESPACE}, {key})"),
+        )
+        .await?
+        .as_deref()
+            == Some("t");
+        queued.push(Queued {
+            job,
+            key,
+            id,
+            locked,
+        });
     }
-    let tag = r.tags.last().cloned().unwrap_or_else(|| "COMMIT".into());
-    if tag != "COMMIT" {
-        // COMMIT of a failed transaction answers ROLLBACK.
-        drop_deferred(gate, &deferred, "dropped-rolled-back");
-        return Ok(Ran::Ok(tag));
+    let r = owned.query(commit_sql).await?;
+    let committed = r.error.is_none() && r.tags.last().map(String::as_str) == Some("COMMIT");
+    if !committed {
+        for q in &queued {
+            if let (Some(client), Some(id)) = (&store, q.id) {
+                let _ = jobs::rows::set_state(client, id, JobState::Dropped, None, None).await;
+            }
+            if q.locked {
+                owned
+                    .query(&format!(
+                        "SELECT pg_advisory_unlock({LOCK_NAMESPACE}, {})",
+                        q.key
+                    ))
+                    .await?;
+            }
+        }
+        drop_deferred(
+            gate,
+            &deferred,
+            if r.error.is_some() {
+                "dropped-commit-failed"
+            } else {
+                "dropped-rolled-back"
+            },
+        );
+        return Ok(match r.error {
+            Some(e) => Ran::Err(e),
+            // COMMIT of a failed transaction answers ROLLBACK.
+            None => Ran::Ok(r.tags.last().cloned().unwrap_or_else(|| "ROLLBACK".into())),
+        });
     }
     let cfg = &gate.enforcer.policy.execution;
-    let mut watch = AfterCommit { client: watch };
-    for (i, job) in deferred.iter().enumerate() {
+    let deadline = (store.is_some() && cfg.commit_wait_secs > 0)
+        .then(|| Instant::now() + Duration::from_secs(cfg.commit_wait_secs));
+    let mut failed = false;
+    for (i, q) in queued.iter().enumerate() {
+        let job = q.job;
+        let label =
+            q.id.map(|id| format!("job {id}"))
+                .unwrap_or_else(|| "deferred work".into());
+        if failed {
+            if let (Some(client), Some(id)) = (&store, q.id) {
+                let _ = jobs::rows::set_state(
+                    client,
+                    id,
+                    JobState::Failed,
+                    Some(&instance),
+                    Some("an earlier deferred plan of the transaction failed"),
+                )
+                .await;
+            }
+            continue;
+        }
+        if !q.locked {
+            owned
+                .notice(&Notice::new(
+                    Severity::Notice,
+                    SqlState::SuccessfulCompletion,
+                    format!("ddlgate: {label}: the same work is running on another connection or gateway; waiting for it"),
+                ))
+                .await?;
+            owned
+                .query(&format!(
+                    "SELECT pg_advisory_lock({LOCK_NAMESPACE}, {})",
+                    q.key
+                ))
+                .await?;
+        }
+        if let (Some(client), Some(id)) = (&store, q.id) {
+            let _ =
+                jobs::rows::set_state(client, id, JobState::Running, Some(&instance), None).await;
+        }
         owned
             .notice(&Notice::new(
                 Severity::Notice,
                 SqlState::SuccessfulCompletion,
                 format!(
-                    "ddlgate: COMMIT done; now running {} deferred step(s) for: {}",
+                    "ddlgate: COMMIT done; now running {} deferred step(s) ({label}) for: {}",
                     job.steps.len(),
                     job.statement()
                 ),
@@ -220,54 +367,106 @@ pub(super) async fn commit(
             summary: job.summary.clone(),
             steps: job.steps.clone(),
         };
-        let outcome = exec::run_plan(owned, &plan, 0, OnFailure::Keep, cfg, &mut watch).await?;
+        let progress = match (&store, q.id) {
+            (Some(client), Some(id)) => Some(jobs::progress_writer(client.clone(), id)),
+            _ => None,
+        };
+        let mut jw = JobWatch::new(AfterCommit { client: watch }, progress);
+        jw.deadline = deadline;
+        let outcome = exec::run_plan(owned, &plan, 0, OnFailure::Keep, cfg, &mut jw).await?;
+        let past_deadline = jw.past_deadline() && !jw.cancelled();
+        drop(jw);
         let (records, error) = match outcome {
             PlanOutcome::Completed(records) => (records, None),
             PlanOutcome::Failed(records, e) => (records, Some(e.message)),
-            PlanOutcome::ClientGone(records) => (records, Some("stopped".to_owned())),
+            PlanOutcome::ClientGone(records) if past_deadline => (records, None),
+            PlanOutcome::ClientGone(records) => (records, Some("cancelled".to_owned())),
         };
-        let origin = Origin {
-            protocol: job.protocol,
-            sql: &job.text,
+        let next = jobs::next_step(0, &records);
+        let handed_over = past_deadline && next < job.steps.len();
+        let state = match (&error, handed_over) {
+            (Some(_), _) => JobState::Failed,
+            (None, true) => JobState::Queued,
+            (None, false) => JobState::Completed,
         };
+        if let (Some(client), Some(id)) = (&store, q.id) {
+            let _ =
+                jobs::rows::add_outcomes(client, id, &jobs::outcomes_json(0, &records, &instance))
+                    .await;
+            let _ = jobs::rows::progress(client, id, next, 0).await;
+            let _ =
+                jobs::rows::set_state(client, id, state, Some(&instance), error.as_deref()).await;
+        }
+        owned
+            .query(&format!(
+                "SELECT pg_advisory_unlock({LOCK_NAMESPACE}, {})",
+                q.key
+            ))
+            .await?;
         gate.audit(
-            &origin,
+            &Origin {
+                protocol: job.protocol,
+                sql: &job.text,
+            },
             &job.decision,
             Action::Rewrite,
             records.iter().map(|r| r.audit()).collect(),
-            if error.is_none() {
-                "completed"
-            } else {
-                "failed"
+            match state {
+                JobState::Completed => "completed",
+                JobState::Queued => "continued-in-background",
+                _ => "failed",
             },
         );
+        if handed_over {
+            if let (Some(id), Some(j)) = (q.id, gate.jobs) {
+                owned
+                    .notice(&Notice::new(
+                        Severity::Notice,
+                        SqlState::SuccessfulCompletion,
+                        format!("ddlgate: COMMIT stopped waiting after {}s; job {id} continues in the background (see `ddlgate jobs`)", cfg.commit_wait_secs),
+                    ))
+                    .await?;
+                let (config, db, instance) = (gate.config.clone(), db.clone(), j.instance.clone());
+                tokio::spawn(async move {
+                    match jobs::resume_job(&config, &db, id, &instance, CancellationToken::new())
+                        .await
+                    {
+                        Ok(outcome) => tracing::info!(job = id, ?outcome, "background job ended"),
+                        Err(e) => {
+                            tracing::warn!(job = id, error = %e, "background job not run; the job scan retries it")
+                        }
+                    }
+                });
+            }
+            continue;
+        }
         if let Some(message) = error {
-            let done = records
-                .iter()
-                .filter(|r| matches!(r.outcome, "done" | "skipped"))
-                .count();
-            let mut remaining: Vec<String> = job.steps[done.min(job.steps.len())..]
+            failed = true;
+            let mut remaining: Vec<String> = job.steps[next.min(job.steps.len())..]
                 .iter()
                 .map(|s| s.sql.clone())
                 .collect();
             for later in &deferred[i + 1..] {
                 remaining.extend(later.steps.iter().map(|s| s.sql.clone()));
             }
+            let hint = match q.id {
+                Some(id) => format!("fix the cause, then `ddlgate jobs resume {id}` (completed steps are skipped), or run the migration again"),
+                None => "fix the cause, then run the migration again (completed steps are skipped) or run the remaining statements yourself".to_owned(),
+            };
             owned
                 .notice(
                     &Notice::new(
                         Severity::Warning,
                         SqlState::Warning,
                         format!(
-                            "ddlgate: the transaction committed, but a deferred step failed: {message}"
+                            "ddlgate: the transaction committed, but a deferred step failed ({label}): {message}"
                         ),
                     )
                     .detail(format!("remaining steps: {}", remaining.join("; ")))
-                    .hint("fix the cause, then run the migration again (completed steps are skipped) or run the remaining statements yourself"),
+                    .hint(hint),
                 )
                 .await?;
-            break;
         }
     }
-    Ok(Ran::Ok(tag))
+    Ok(Ran::Ok("COMMIT".into()))
 }

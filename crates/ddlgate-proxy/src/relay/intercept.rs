@@ -30,6 +30,10 @@ pub struct Gate<'a> {
     pub info: &'a SessionInfo,
     /// Raised when the client sends a CancelRequest for this session.
     pub cancel: &'a std::sync::atomic::AtomicBool,
+    /// The gateway configuration (routes and control role, for durable jobs).
+    pub config: &'a std::sync::Arc<ddlgate_config::Config>,
+    /// Durable jobs, when a control role is configured.
+    pub jobs: Option<&'a std::sync::Arc<crate::jobs::Jobs>>,
 }
 
 impl Gate<'_> {
