@@ -51,11 +51,46 @@ pub enum Command {
         #[arg(long, default_value_t = 15)]
         pg_version: u32,
     },
+    /// List, resume or abandon durable migration jobs (needs a [control] role).
+    Jobs {
+        /// The gateway's configuration file (for the route and the control role).
+        #[arg(long, short, env = "DDLGATE_CONFIG")]
+        config: PathBuf,
+        /// The database whose jobs to show.
+        #[arg(long, short)]
+        database: String,
+        #[command(subcommand)]
+        action: JobsAction,
+    },
     /// Validate a configuration file and exit (0 when valid).
     CheckConfig {
         /// The TOML file to check.
         #[arg(long, short)]
         config: PathBuf,
+    },
+}
+
+/// What `ddlgate jobs` does.
+#[derive(Debug, Subcommand)]
+pub enum JobsAction {
+    /// Jobs with state and progress, newest first.
+    List {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Keep showing live progress bars until no job is active (on a terminal).
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Run a job's remaining steps now, in this process (when no gateway is running it).
+    Resume {
+        /// Job id.
+        id: i64,
+    },
+    /// Give up on a job: it is never resumed (its completed steps stay).
+    Abandon {
+        /// Job id.
+        id: i64,
     },
 }
 

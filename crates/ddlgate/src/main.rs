@@ -3,6 +3,7 @@
 
 mod cli;
 mod embedded;
+mod jobs;
 mod logging;
 mod offline;
 
@@ -48,6 +49,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             file,
             pg_version,
         }) => offline::plan(sql, file, pg_version),
+        Some(Command::Jobs {
+            config,
+            database,
+            action,
+        }) => {
+            let config = Config::load(&config).with_context(|| format!("{}", config.display()))?;
+            jobs::run(config, &database, action)
+        }
         None => serve(cli.run),
     }
 }

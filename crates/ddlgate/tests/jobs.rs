@@ -1,0 +1,265 @@
+//! Durable jobs through the real binary: a gateway killed (SIGKILL) mid-backfill of steps
+//! deferred to a client's COMMIT, then restarted, finishes the job with every row correct;
+//! `ddlgate jobs` lists, resumes and abandons jobs.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ddlgate_testkit::{connect, eventually_async, shared_pg, Pg, SUPER};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ddlgate");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A gateway process, SIGKILLed on drop if still running.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A configuration with the test superuser as control role and a slow, small-batch backfill.
+fn write_config(dir: &std::path::Path, pg: &Pg, port: u16, db: &str, extra: &str) -> String {
+    let path = dir.join(format!("gw-{port}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "[listen]\naddr = \"127.0.0.1:{port}\"\n[databases.\"*\"]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"disable\"\n\
+             [control]\nuser = \"{}\"\ndatabases = [\"{db}\"]\nresume_interval_secs = 1\n\
+             [policy.execution]\nbackfill_batch_ms = 20\nbackfill_pause_ms = 60\n{extra}",
+            pg.port(),
+            SUPER.name
+        ),
+    )
+    .expect("config");
+    path.display().to_string()
+}
+
+async fn start(config: &str, port: u16) -> Proc {
+    let child = Command::new(BIN)
+        .args(["--config", config])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ddlgate");
+    eventually_async(
+        Duration::from_secs(60),
+        "gateway listening",
+        || async move {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+        },
+    )
+    .await;
+    Proc(child)
+}
+
+fn url(port: u16, db: &str) -> String {
+    format!(
+        "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
+        SUPER.name
+    )
+}
+
+fn jobs_cli(config: &str, db: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(BIN)
+        .args(["jobs", "--config", config, "--database", db])
+        .args(args)
+        .output()
+        .expect("ddlgate jobs");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_killed_mid_backfill_is_finished_by_the_next_one() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("crash");
+    pg.psql(
+        &db,
+        "CREATE TABLE orders (id bigint PRIMARY KEY, amount int); \
+         INSERT INTO orders SELECT g, g % 1000 FROM generate_series(1, 150000) g; \
+         CREATE TABLE migrations (name text); ANALYZE",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let config = write_config(dir.path(), pg, port, &db, "");
+    let gw = start(&config, port).await;
+
+    let client = connect(&url(port, &db)).await.expect("connect");
+    client
+        .batch_execute(
+            "BEGIN; ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid(); \
+             INSERT INTO migrations VALUES ('0002')",
+        )
+        .await
+        .expect("migration statements");
+    let commit = tokio::spawn(async move { client.batch_execute("COMMIT").await });
+
+    let direct = connect(&pg.direct_url(SUPER, &db)).await.expect("direct");
+    eventually_async(Duration::from_secs(60), "backfill under way", || async {
+        direct
+            .query_opt(
+                "SELECT 1 FROM ddlgate.jobs WHERE state = 'running' AND rows_done > 0",
+                &[],
+            )
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+    })
+    .await;
+    drop(gw); // SIGKILL
+    assert!(
+        commit.await.expect("join").is_err(),
+        "the client's connection went with the gateway"
+    );
+    // Let the dead session's backend finish its last batch, then record what was filled.
+    eventually_async(Duration::from_secs(30), "old session gone", || async {
+        direct
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'WITH batch%' AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .map(|r| r.get::<_, i64>(0) == 0)
+            .unwrap_or(false)
+    })
+    .await;
+    direct
+        .batch_execute(
+            "CREATE TABLE filled_before AS SELECT id, token FROM orders WHERE token IS NOT NULL",
+        )
+        .await
+        .expect("snapshot");
+    let before: i64 = direct
+        .query_one("SELECT count(*) FROM filled_before", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert!(
+        before > 0 && before < 150_000,
+        "killed mid-backfill: {before} rows filled"
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM migrations"),
+        "1",
+        "the client's transaction committed"
+    );
+
+    // A new gateway finds the orphaned job and finishes it.
+    let port2 = free_port();
+    let config2 = write_config(dir.path(), pg, port2, &db, "");
+    let _gw2 = start(&config2, port2).await;
+    eventually_async(Duration::from_secs(90), "job completed", || async {
+        direct
+            .query_opt("SELECT 1 FROM ddlgate.jobs WHERE state = 'completed'", &[])
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+    })
+    .await;
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FILTER (WHERE token IS NULL), count(DISTINCT token), (SELECT attnotnull FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'token') FROM orders"),
+        "0|150000|t",
+        "every row filled once, NOT NULL in place"
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM filled_before f JOIN orders o USING (id) WHERE o.token IS DISTINCT FROM f.token"),
+        "0",
+        "no row filled before the crash got a different value"
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'orders'::regclass AND contype = 'c'"),
+        "0"
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT count(DISTINCT o->>'by') FROM ddlgate.jobs, jsonb_array_elements(outcomes) o"),
+        "1",
+        "outcomes are recorded by the gateway that finished the job (the killed one recorded only progress)"
+    );
+    let (ok, listed) = jobs_cli(&config2, &db, &["list"]);
+    assert!(ok, "{listed}");
+    assert!(
+        listed.contains("completed") && listed.contains("ADD COLUMN token"),
+        "{listed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_job_is_resumed_or_abandoned_with_the_cli() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("jobcli");
+    pg.psql(
+        &db,
+        "CREATE TABLE customer (id int PRIMARY KEY); INSERT INTO customer SELECT g FROM generate_series(1, 100) g; \
+         CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int, amount int); \
+         INSERT INTO orders SELECT g, 1 + g % 100, g FROM generate_series(1, 20000) g; \
+         INSERT INTO orders VALUES (0, 999, 0); ANALYZE",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let config = write_config(dir.path(), pg, port, &db, "");
+    let _gw = start(&config, port).await;
+    let client = connect(&url(port, &db)).await.expect("connect");
+    client
+        .batch_execute(
+            "BEGIN; ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customer (id); COMMIT",
+        )
+        .await
+        .expect("COMMIT succeeds; validation fails after it");
+    let (ok, listed) = jobs_cli(&config, &db, &["list"]);
+    assert!(ok, "{listed}");
+    assert!(listed.contains("failed"), "{listed}");
+    let id = pg.psql(&db, "SELECT id FROM ddlgate.jobs WHERE state = 'failed'");
+    // Fix the data, then resume: the validation runs, the job completes.
+    pg.psql(&db, "DELETE FROM orders WHERE id = 0");
+    let (ok, out) = jobs_cli(&config, &db, &["resume", &id]);
+    assert!(ok, "{out}");
+    assert!(out.contains("completed"), "{out}");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT convalidated FROM pg_constraint WHERE conname = 'orders_customer_fk'"
+        ),
+        "t"
+    );
+    // Another failing job, abandoned: it stays as it is and is never resumed.
+    client
+        .batch_execute(
+            "BEGIN; ALTER TABLE orders ADD CONSTRAINT orders_amount_check CHECK (amount > 5); COMMIT",
+        )
+        .await
+        .expect("commit");
+    let id2 = pg.psql(&db, "SELECT id FROM ddlgate.jobs WHERE state = 'failed'");
+    let (ok, out) = jobs_cli(&config, &db, &["abandon", &id2]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("VALIDATE CONSTRAINT"),
+        "lists what was not run: {out}"
+    );
+    assert_eq!(
+        pg.psql(
+            &db,
+            &format!("SELECT state FROM ddlgate.jobs WHERE id = {id2}")
+        ),
+        "abandoned"
+    );
+}
