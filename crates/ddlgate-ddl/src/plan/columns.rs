@@ -83,7 +83,12 @@ fn not_null_steps(table: &QualifiedName, col: &str) -> Vec<Step> {
         ddl(
             format!("add CHECK ({c} IS NOT NULL) NOT VALID (instant; enforced for new writes)"),
             format!("ALTER TABLE {t} ADD CONSTRAINT {k} CHECK ({c} IS NOT NULL) NOT VALID"),
-            Some(sql::constraint_exists(table, &check, false)),
+            // Done when the CHECK is there, or the whole plan already is (the column is NOT
+            // NULL and the CHECK dropped): a re-run must not scan the table again.
+            Some(sql::either(
+                &sql::constraint_exists(table, &check, false),
+                &sql::column_not_null(table, col),
+            )),
             Some(format!("ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {k}")),
         ),
         Step {
@@ -92,7 +97,10 @@ fn not_null_steps(table: &QualifiedName, col: &str) -> Vec<Step> {
             sql: format!("ALTER TABLE {t} VALIDATE CONSTRAINT {k}"),
             tx: TxRequirement::InsideOk,
             lock_timeout: DEADLINE,
-            idempotency_check: Some(sql::constraint_exists(table, &check, true)),
+            idempotency_check: Some(sql::either(
+                &sql::constraint_exists(table, &check, true),
+                &sql::column_not_null(table, col),
+            )),
             rollback: None,
             kind: StepKind::Ddl,
         },

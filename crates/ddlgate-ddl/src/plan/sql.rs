@@ -51,6 +51,13 @@ pub fn constraint_exists(t: &QualifiedName, name: &str, validated: bool) -> Stri
     )
 }
 
+/// True when either check is true (both are `SELECT <boolean expression>`).
+#[must_use]
+pub fn either(a: &str, b: &str) -> String {
+    let expr = |q: &str| q.strip_prefix("SELECT ").unwrap_or(q).to_owned();
+    format!("SELECT ({}) OR ({})", expr(a), expr(b))
+}
+
 /// True when constraint `name` does not exist on `t`.
 #[must_use]
 pub fn constraint_absent(t: &QualifiedName, name: &str) -> String {
