@@ -242,6 +242,7 @@ async fn relay_session(
         capturing: None,
         prepared: ddlgate_session::PreparedRewrites::new(),
         tx_work: Default::default(),
+        tx_end_statements: Default::default(),
     }
     .run();
     let down = ServerPump {

@@ -27,7 +27,9 @@ pub struct PreparedRewrite {
 }
 
 impl PreparedRewrite {
-    pub(crate) fn new(statement: &[u8], sql: &[u8], param_types: Vec<u32>) -> Self {
+    /// A statement record (also used for statements the server holds, when the gateway answers
+    /// a batch that executes one of them).
+    pub fn new(statement: &[u8], sql: &[u8], param_types: Vec<u32>) -> Self {
         Self {
             statement: Bytes::copy_from_slice(statement),
             sql: Bytes::copy_from_slice(sql),

@@ -133,6 +133,37 @@ async fn extended_protocol_migration_with_an_extended_commit() {
 }
 
 #[tokio::test]
+async fn a_commit_prepared_earlier_as_a_named_statement_runs_the_deferred_steps() {
+    // JDBC prepares its COMMIT once per connection and then only sends Bind/Execute/Sync.
+    let pg = shared_pg();
+    let db = pg.fresh_db("txnamed");
+    populate(pg, &db, 20_000);
+    let gw = GatewayHandle::start(pg, GatewayOptions::default()).await;
+    let c = connect(&gw.url(SUPER, &db)).await.expect("connect");
+    let commit = c.prepare("COMMIT").await.expect("prepare COMMIT");
+    let begin = c.prepare("BEGIN").await.expect("prepare BEGIN");
+    // A first transaction without DDL: the named COMMIT goes to the server as usual.
+    c.execute(&begin, &[]).await.expect("begin");
+    c.execute("INSERT INTO migrations VALUES ('0001')", &[])
+        .await
+        .expect("insert");
+    c.execute(&commit, &[]).await.expect("plain commit");
+    c.execute(&begin, &[]).await.expect("begin");
+    for sql in MIGRATION {
+        c.execute(sql, &[]).await.expect(sql);
+    }
+    c.execute(&commit, &[]).await.expect("commit");
+    assert_migrated(pg, &db);
+    // And again without deferred work: still a plain COMMIT.
+    c.execute(&begin, &[]).await.expect("begin");
+    c.execute("INSERT INTO migrations VALUES ('0003')", &[])
+        .await
+        .expect("insert");
+    c.execute(&commit, &[]).await.expect("plain commit");
+    assert_eq!(pg.psql(&db, "SELECT count(*) FROM migrations"), "2");
+}
+
+#[tokio::test]
 async fn one_query_holding_the_whole_transaction() {
     let pg = shared_pg();
     let db = pg.fresh_db("txone");

@@ -10,7 +10,7 @@ use ddlgate_session::{
     Capture, CaptureError, CaptureState, ErrorBody, Execution, Observation, Outcome,
 };
 use ddlgate_wire::encode::{Notice, Severity};
-use ddlgate_wire::{SqlState, TransactionStatus};
+use ddlgate_wire::{FeTag, SqlState, TransactionStatus};
 
 use super::client::ClientPump;
 use super::deferred::{self, Ran};
@@ -29,6 +29,18 @@ pub struct Planned {
     pub decision: Decision,
     /// `Rewrite` or `Guard`.
     pub action: Action,
+    /// Who holds the prepared statement the batch executes.
+    pub held: Held,
+}
+
+/// Who holds the prepared statement a captured batch executes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Held {
+    /// The gateway (its Parse was captured): later batches on it are captured too.
+    ByGateway,
+    /// The server (a named COMMIT the client prepared earlier, captured only because steps
+    /// wait for it): later batches go to the server again.
+    ByServer,
 }
 
 /// An open capture and what it will run.
@@ -42,6 +54,28 @@ fn internal(e: CaptureError) -> ProxyError {
 }
 
 impl ClientPump<'_> {
+    /// A Bind of a server-held COMMIT statement while steps wait for COMMIT: the batch is
+    /// captured so the gateway can run them (JDBC prepares its COMMIT once per connection).
+    fn server_commit(&self, frame: &[u8]) -> Option<(ddlgate_session::PreparedRewrite, Planned)> {
+        if !self.tx_work.has_deferred() || frame.first() != Some(&FeTag::Bind.byte()) {
+            return None;
+        }
+        let name = ddlgate_wire::decode::bind_names(frame).ok()?.1;
+        let sql = self.tx_end_statements.get(name)?;
+        let decision = ddlgate_ddl::analyze(sql, &Default::default(), &Default::default())
+            .into_iter()
+            .next()?;
+        Some((
+            ddlgate_session::PreparedRewrite::new(name, sql.as_bytes(), Vec::new()),
+            Planned {
+                sql: sql.clone(),
+                decision,
+                action: Action::Allow,
+                held: Held::ByServer,
+            },
+        ))
+    }
+
     /// Starts capturing at a Parse that the gateway will execute.
     pub(super) fn start_capture(
         &mut self,
@@ -69,11 +103,19 @@ impl ClientPump<'_> {
     /// At a batch start: a Bind or Describe of a statement the gateway prepared itself starts a
     /// capture. Returns whether it did.
     pub(super) fn resume_capture(&mut self, frame: &[u8]) -> Result<bool, ProxyError> {
-        let Some((prepared, planned)) = self.prepared.batch_start(frame) else {
-            return Ok(false);
+        let (mut capture, planned) = match self.prepared.batch_start(frame) {
+            Some((prepared, planned)) => (
+                Capture::resume(frame, prepared).map_err(internal)?,
+                planned.clone(),
+            ),
+            None => match self.server_commit(frame) {
+                Some((prepared, planned)) => (
+                    Capture::resume(frame, &prepared).map_err(internal)?,
+                    planned,
+                ),
+                None => return Ok(false),
+            },
         };
-        let planned = planned.clone();
-        let mut capture = Capture::resume(frame, prepared).map_err(internal)?;
         if lock(self.shared.session).transaction_status() == TransactionStatus::Failed {
             capture
                 .refuse(ErrorBody::synthesized(Notice::new(
@@ -289,9 +331,11 @@ impl ClientPump<'_> {
                 let bytes = open.capture.respond(status).map_err(internal)?;
                 owned.send_client(&bytes).await?;
                 lock(self.shared.session).answered_locally(status);
-                self.prepared
-                    .settle(&open.capture, open.planned.clone())
-                    .map_err(internal)?;
+                if open.planned.held == Held::ByGateway {
+                    self.prepared
+                        .settle(&open.capture, open.planned.clone())
+                        .map_err(internal)?;
+                }
                 Ok(true)
             }
         }

@@ -64,6 +64,24 @@ pub struct ClientPump<'a> {
     pub prepared: PreparedRewrites<Planned>,
     /// The client's open transaction block: created relations, steps deferred to COMMIT.
     pub tx_work: super::TxWork,
+    /// Named statements the client prepared on the server that end a transaction block
+    /// (name → text), so a later Bind of one can be captured when steps wait for COMMIT.
+    pub tx_end_statements: std::collections::HashMap<Bytes, String>,
+}
+
+/// Remembers (or forgets) a named statement that ends a transaction block. Only short texts
+/// are looked at, so ordinary statements cost one length check.
+fn note_named(map: &mut std::collections::HashMap<Bytes, String>, name: &[u8], query: &[u8]) {
+    if query.len() <= 32 {
+        let text = String::from_utf8_lossy(query);
+        if super::txwork::ends_transaction(&text) {
+            map.insert(Bytes::copy_from_slice(name), text.into_owned());
+            return;
+        }
+    }
+    if !map.is_empty() {
+        map.remove(name);
+    }
 }
 
 impl ClientPump<'_> {
@@ -83,8 +101,11 @@ impl ClientPump<'_> {
                     SplitStep::Frame(h) => {
                         let tag = FeTag::from_byte(h.tag);
                         let at_batch_start = batch == Batch::Clean
-                            && matches!(tag, FeTag::Bind | FeTag::Describe)
-                            && !self.prepared.is_empty();
+                            && ((matches!(tag, FeTag::Bind | FeTag::Describe)
+                                && !self.prepared.is_empty())
+                                || (tag == FeTag::Bind
+                                    && self.tx_work.has_deferred()
+                                    && !self.tx_end_statements.is_empty()));
                         if self.capturing.is_some() || at_batch_start {
                             self.dst.write_all(&self.buf[..pos]).await?;
                             self.buf.advance(pos);
@@ -114,7 +135,17 @@ impl ClientPump<'_> {
                             let frame = &self.buf[pos..pos + h.total_len];
                             let text = match tag {
                                 FeTag::Query => decode::query_text(frame)?,
-                                _ => decode::parse_msg(frame)?.query,
+                                _ => {
+                                    let p = decode::parse_msg(frame)?;
+                                    if !p.statement.is_empty() {
+                                        note_named(
+                                            &mut self.tx_end_statements,
+                                            p.statement,
+                                            p.query,
+                                        );
+                                    }
+                                    p.query
+                                }
                             };
                             if self.gate.needs_attention(text)
                                 || (self.tx_work.has_deferred()

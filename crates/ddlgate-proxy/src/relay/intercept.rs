@@ -471,6 +471,7 @@ impl ClientPump<'_> {
                 sql: sql.to_owned(),
                 decision: d.clone(),
                 action: *a,
+                held: super::captured::Held::ByGateway,
             })));
         }
         let notices = block_notices(&decisions, &actions, &conflicts);
