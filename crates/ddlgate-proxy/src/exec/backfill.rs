@@ -114,6 +114,50 @@ impl Backfill<'_> {
         conn.notice(&n).await
     }
 
+    /// Waits while a replica lags more than `max_replica_lag_bytes` behind (replay position,
+    /// or flush position for WAL receivers that do not replay), telling the client once per
+    /// pause. Returns false when the watch says stop.
+    async fn replica_throttle(
+        &self,
+        conn: &mut impl PlanConn,
+        cfg: &Execution,
+        watch: &mut impl Watch,
+    ) -> Result<bool, ProxyError> {
+        if cfg.max_replica_lag_bytes == 0 {
+            return Ok(true);
+        }
+        let mut told = false;
+        loop {
+            let lag: u64 = conn
+                .query(
+                    "SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), coalesce(replay_lsn, flush_lsn))), 0)::bigint::text FROM pg_stat_replication",
+                )
+                .await?
+                .scalar()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if lag <= cfg.max_replica_lag_bytes {
+                return Ok(true);
+            }
+            if !told {
+                told = true;
+                conn.notice(&Notice::new(
+                    Severity::Notice,
+                    SqlState::SuccessfulCompletion,
+                    format!(
+                        "ddlgate: backfill of {}.{} paused: a replica lags {lag} bytes (limit {})",
+                        self.table, self.column, cfg.max_replica_lag_bytes
+                    ),
+                ))
+                .await?;
+            }
+            if watch.gone() {
+                return Ok(false);
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// Runs one batch statement, retrying lock conflicts. Returns its rows or the error.
     async fn batch(
         &self,
@@ -163,7 +207,7 @@ impl Backfill<'_> {
                 let mut last: Option<String> = None;
                 let mut rows = u64::from(self.batch_rows).clamp(MIN_ROWS, MAX_ROWS);
                 loop {
-                    if watch.gone() {
+                    if watch.gone() || !self.replica_throttle(conn, cfg, watch).await? {
                         return Ok(BackfillEnd::ClientGone);
                     }
                     let after = last
@@ -191,17 +235,18 @@ impl Backfill<'_> {
                     if seen < rows || last.is_none() {
                         break;
                     }
-                    rows = adapt(rows, started.elapsed(), target, MIN_ROWS, MAX_ROWS);
+                    let took = started.elapsed();
+                    rows = adapt(rows, took, target, MIN_ROWS, MAX_ROWS);
                     self.progress(conn, &mut p, cfg, false).await?;
                     watch.progress(step_index, p.done);
-                    tokio::time::sleep(pause).await;
+                    tokio::time::sleep(pause + overrun_pause(took, target)).await;
                 }
             }
             _ => {
                 let mut page = 0u64;
                 let mut step = 64u64;
                 while page < pages {
-                    if watch.gone() {
+                    if watch.gone() || !self.replica_throttle(conn, cfg, watch).await? {
                         return Ok(BackfillEnd::ClientGone);
                     }
                     let end = page + step;
@@ -222,10 +267,11 @@ impl Backfill<'_> {
                         .and_then(|v| v.parse().ok())
                         .unwrap_or(0);
                     page = end;
-                    step = adapt(step, started.elapsed(), target, MIN_PAGES, MAX_PAGES);
+                    let took = started.elapsed();
+                    step = adapt(step, took, target, MIN_PAGES, MAX_PAGES);
                     self.progress(conn, &mut p, cfg, false).await?;
                     watch.progress(step_index, p.done);
-                    tokio::time::sleep(pause).await;
+                    tokio::time::sleep(pause + overrun_pause(took, target)).await;
                 }
             }
         }
@@ -259,6 +305,16 @@ impl Backfill<'_> {
     }
 }
 
+/// Extra pause after a batch that took more than twice the latency target (the server is
+/// busy: give the application as much time as the batch took).
+fn overrun_pause(took: Duration, target: Duration) -> Duration {
+    if took > target * 2 {
+        took
+    } else {
+        Duration::ZERO
+    }
+}
+
 /// Next batch size: double when a batch took under half the target, halve when over it.
 fn adapt(size: u64, took: Duration, target: Duration, min: u64, max: u64) -> u64 {
     if took < target / 2 {
@@ -274,6 +330,19 @@ fn adapt(size: u64, took: Duration, target: Duration, min: u64, max: u64) -> u64
 mod tests {
     use super::adapt;
     use std::time::Duration;
+
+    #[test]
+    fn slow_batches_buy_the_application_time() {
+        let t = Duration::from_millis(200);
+        assert_eq!(
+            super::overrun_pause(Duration::from_millis(300), t),
+            Duration::ZERO
+        );
+        assert_eq!(
+            super::overrun_pause(Duration::from_millis(900), t),
+            Duration::from_millis(900)
+        );
+    }
 
     #[test]
     fn batch_size_follows_the_target() {
