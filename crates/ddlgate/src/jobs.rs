@@ -22,9 +22,7 @@ pub fn run(config: Config, database: &str, action: JobsAction) -> anyhow::Result
         .context("starting the runtime")?;
     runtime.block_on(async {
         let upstream = config
-            .databases
-            .get(database)
-            .or_else(|| config.databases.get("*"))
+            .route(database)
             .with_context(|| format!("no route for database {database}"))?;
         let client = jobs::connect(upstream, &config.control, database)
             .await

@@ -145,9 +145,7 @@ pub async fn resume_job(
     stop: CancellationToken,
 ) -> Result<ResumeOutcome, JobError> {
     let upstream = config
-        .databases
-        .get(database)
-        .or_else(|| config.databases.get("*"))
+        .route(database)
         .ok_or_else(|| JobError::Connect(format!("no route for database {database}")))?;
     let client = Arc::new(connect(upstream, &config.control, database).await?);
     let Some(job) = store::get(&client, id).await? else {
@@ -261,11 +259,7 @@ async fn scan_database(
     database: &str,
     stop: &CancellationToken,
 ) -> Result<(), JobError> {
-    let upstream = config
-        .databases
-        .get(database)
-        .or_else(|| config.databases.get("*"))
-        .ok_or(JobError::NotConfigured)?;
+    let upstream = config.route(database).ok_or(JobError::NotConfigured)?;
     let client = connect(upstream, &config.control, database).await?;
     let exists: bool = client
         .query_one("SELECT to_regclass('ddlgate.jobs') IS NOT NULL", &[])

@@ -171,6 +171,13 @@ pub(super) async fn guard_in_block(
     Ok(ran)
 }
 
+/// The block ended without the gateway's COMMIT (ROLLBACK, or an error ended it): forget it
+/// and audit the deferred plans that will not run.
+pub(super) fn end_block(gate: &Gate<'_>, tx: &mut TxWork) {
+    let dropped = tx.end();
+    drop_deferred(gate, &dropped, "dropped-rolled-back");
+}
+
 /// Audits deferred plans that will not run (the transaction rolled back or failed).
 pub(super) fn drop_deferred(gate: &Gate<'_>, dropped: &[Deferred], why: &'static str) {
     for d in dropped {
@@ -199,11 +206,7 @@ struct Queued<'d> {
 async fn control(gate: &Gate<'_>) -> Option<Arc<tokio_postgres::Client>> {
     gate.jobs?;
     let db = &gate.info.database;
-    let upstream = gate
-        .config
-        .databases
-        .get(db)
-        .or_else(|| gate.config.databases.get("*"))?;
+    let upstream = gate.config.route(db)?;
     let client = match jobs::connect(upstream, &gate.config.control, db).await {
         Ok(c) => c,
         Err(e) => {
@@ -234,7 +237,7 @@ pub(super) async fn commit(
     commit_sql: &str,
     tx: &mut TxWork,
 ) -> Result<Ran, ProxyError> {
-    let deferred = tx.take_deferred();
+    let deferred = tx.end();
     let db = gate.info.database.clone();
     let store = control(gate).await;
     let instance = gate.jobs.map(|j| j.instance.clone()).unwrap_or_default();

@@ -384,8 +384,7 @@ impl ClientPump<'_> {
         if status_before == TransactionStatus::Idle {
             // The block this work belonged to ended without the gateway's COMMIT handling
             // (ROLLBACK, or an error ended it): nothing deferred runs.
-            let dropped = self.tx_work.end();
-            super::deferred::drop_deferred(&self.gate, &dropped, "dropped-rolled-back");
+            super::deferred::end_block(&self.gate, &mut self.tx_work);
         }
         let mut facts = self.base_facts(batch);
         let first = analyze(sql, &facts, &enforcer.analysis);
@@ -536,8 +535,7 @@ impl ClientPump<'_> {
                     continue;
                 }
                 (Some(BlockEnd::Rollback), true) => {
-                    let dropped = tx_work.end();
-                    super::deferred::drop_deferred(gate, &dropped, "dropped-rolled-back");
+                    super::deferred::end_block(gate, tx_work);
                 }
                 _ => {}
             }
@@ -551,8 +549,7 @@ impl ClientPump<'_> {
                     let r = owned.relay_query(text.as_bytes()).await?;
                     status = r.status;
                     if status == TransactionStatus::Idle {
-                        let dropped = tx_work.end();
-                        super::deferred::drop_deferred(gate, &dropped, "dropped-rolled-back");
+                        super::deferred::end_block(gate, tx_work);
                     } else {
                         tx_work.note_created(std::slice::from_ref(d));
                     }

@@ -92,16 +92,12 @@ impl TxWork {
         }
     }
 
-    /// The block ended: forget it. Returns the deferred plans that will not run.
+    /// The block ends: forget it. Returns the deferred plans (to run at COMMIT, or to report
+    /// as dropped).
     pub fn end(&mut self) -> Vec<Deferred> {
         self.created.clear();
         self.pending.clear();
         std::mem::take(&mut self.deferred)
-    }
-
-    /// Takes the deferred plans to run them (at COMMIT).
-    pub fn take_deferred(&mut self) -> Vec<Deferred> {
-        self.end()
     }
 }
 
