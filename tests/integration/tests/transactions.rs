@@ -21,6 +21,15 @@ fn populate(pg: &Pg, db: &str, rows: u32) {
     );
 }
 
+/// A fresh populated database on the shared cluster and a gateway (default policy) in front.
+async fn setup(prefix: &str) -> (&'static Pg, String, GatewayHandle) {
+    let pg = shared_pg();
+    let db = pg.fresh_db(prefix);
+    populate(pg, &db, 20_000);
+    let gw = GatewayHandle::start(pg, GatewayOptions::default()).await;
+    (pg, db, gw)
+}
+
 fn drain(rx: &mut UnboundedReceiver<DbError>) -> Vec<String> {
     let mut out = Vec::new();
     while let Ok(n) = rx.try_recv() {
@@ -73,10 +82,7 @@ fn assert_migrated(pg: &Pg, db: &str) {
 
 #[tokio::test]
 async fn simple_protocol_migration_in_a_transaction_is_completed_at_commit() {
-    let pg = shared_pg();
-    let db = pg.fresh_db("txsimple");
-    populate(pg, &db, 20_000);
-    let gw = GatewayHandle::start(pg, GatewayOptions::default()).await;
+    let (pg, db, gw) = setup("txsimple").await;
     let (c, mut notices) = connect_with_notices(&gw.url(SUPER, &db))
         .await
         .expect("connect");
@@ -114,10 +120,7 @@ async fn simple_protocol_migration_in_a_transaction_is_completed_at_commit() {
 
 #[tokio::test]
 async fn extended_protocol_migration_with_an_extended_commit() {
-    let pg = shared_pg();
-    let db = pg.fresh_db("txext");
-    populate(pg, &db, 20_000);
-    let gw = GatewayHandle::start(pg, GatewayOptions::default()).await;
+    let (pg, db, gw) = setup("txext").await;
     let c = connect(&gw.url(SUPER, &db)).await.expect("connect");
     // tokio-postgres `execute` uses Parse/Bind/Execute/Sync, as JDBC and most drivers do.
     c.execute("BEGIN", &[]).await.expect("begin");
@@ -135,10 +138,7 @@ async fn extended_protocol_migration_with_an_extended_commit() {
 #[tokio::test]
 async fn a_commit_prepared_earlier_as_a_named_statement_runs_the_deferred_steps() {
     // JDBC prepares its COMMIT once per connection and then only sends Bind/Execute/Sync.
-    let pg = shared_pg();
-    let db = pg.fresh_db("txnamed");
-    populate(pg, &db, 20_000);
-    let gw = GatewayHandle::start(pg, GatewayOptions::default()).await;
+    let (pg, db, gw) = setup("txnamed").await;
     let c = connect(&gw.url(SUPER, &db)).await.expect("connect");
     let commit = c.prepare("COMMIT").await.expect("prepare COMMIT");
     let begin = c.prepare("BEGIN").await.expect("prepare BEGIN");
@@ -165,10 +165,7 @@ async fn a_commit_prepared_earlier_as_a_named_statement_runs_the_deferred_steps(
 
 #[tokio::test]
 async fn one_query_holding_the_whole_transaction() {
-    let pg = shared_pg();
-    let db = pg.fresh_db("txone");
-    populate(pg, &db, 20_000);
-    let gw = GatewayHandle::start(pg, GatewayOptions::default()).await;
+    let (pg, db, gw) = setup("txone").await;
     let c = connect(&gw.url(SUPER, &db)).await.expect("connect");
     let script = format!(
         "BEGIN; {}; INSERT INTO migrations VALUES ('0002'); COMMIT",
@@ -180,10 +177,7 @@ async fn one_query_holding_the_whole_transaction() {
 
 #[tokio::test]
 async fn rollback_and_failed_transactions_drop_deferred_work() {
-    let pg = shared_pg();
-    let db = pg.fresh_db("txrollback");
-    populate(pg, &db, 20_000);
-    let gw = GatewayHandle::start(pg, GatewayOptions::default()).await;
+    let (pg, db, gw) = setup("txrollback").await;
     let c = connect(&gw.url(SUPER, &db)).await.expect("connect");
     c.batch_execute("BEGIN").await.expect("begin");
     c.batch_execute(MIGRATION[0]).await.expect("add column");
@@ -216,10 +210,7 @@ async fn rollback_and_failed_transactions_drop_deferred_work() {
 
 #[tokio::test]
 async fn statements_depending_on_deferred_objects_are_refused_with_a_clear_error() {
-    let pg = shared_pg();
-    let db = pg.fresh_db("txconflict");
-    populate(pg, &db, 20_000);
-    let gw = GatewayHandle::start(pg, GatewayOptions::default()).await;
+    let (pg, db, gw) = setup("txconflict").await;
     let c = connect(&gw.url(SUPER, &db)).await.expect("connect");
     c.batch_execute("BEGIN").await.expect("begin");
     c.batch_execute(MIGRATION[1]).await.expect("index");
@@ -248,10 +239,7 @@ async fn statements_depending_on_deferred_objects_are_refused_with_a_clear_error
 
 #[tokio::test]
 async fn objects_created_in_the_transaction_and_metadata_only_changes_pass_untouched() {
-    let pg = shared_pg();
-    let db = pg.fresh_db("txcreated");
-    populate(pg, &db, 20_000);
-    let gw = GatewayHandle::start(pg, GatewayOptions::default()).await;
+    let (pg, db, gw) = setup("txcreated").await;
     let (c, mut notices) = connect_with_notices(&gw.url(SUPER, &db))
         .await
         .expect("connect");
