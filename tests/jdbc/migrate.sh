@@ -14,21 +14,6 @@ if [ "$#" -lt 2 ]; then
     exit 64
 fi
 
-JAR="${PGJDBC_JAR:-/usr/share/java/postgresql.jar}"
-if ! command -v java >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
-    echo "SKIP: java/javac not installed (apt-get install -y default-jdk-headless libpostgresql-jdbc-java)"
-    exit 0
-fi
-if [ ! -r "$JAR" ]; then
-    echo "SKIP: PostgreSQL JDBC driver not found at $JAR (apt-get install -y libpostgresql-jdbc-java, or set PGJDBC_JAR)"
-    exit 0
-fi
-
 HERE=$(cd "$(dirname "$0")" && pwd)
-CLASSES=$(mktemp -d "${TMPDIR:-/tmp}/jdbcmigrate.XXXXXX")
-trap 'rm -rf "$CLASSES"' EXIT INT TERM
-
-javac -nowarn -cp "$JAR" -d "$CLASSES" "$HERE/JdbcMigrate.java"
-status=0
-java -cp "$JAR:$CLASSES" JdbcMigrate "$@" || status=$?
-exit "$status"
+. "$HERE/java.sh"
+run_java JdbcMigrate "$@"
