@@ -226,12 +226,14 @@ async fn a_failed_job_is_resumed_or_abandoned_with_the_cli() {
         .await
         .expect("COMMIT succeeds; validation fails after it");
     let (ok, listed) = jobs_cli(&config, &db, &["list"]);
+    eprintln!("{listed}");
     assert!(ok, "{listed}");
     assert!(listed.contains("failed"), "{listed}");
     let id = pg.psql(&db, "SELECT id FROM ddlgate.jobs WHERE state = 'failed'");
     // Fix the data, then resume: the validation runs, the job completes.
     pg.psql(&db, "DELETE FROM orders WHERE id = 0");
     let (ok, out) = jobs_cli(&config, &db, &["resume", &id]);
+    eprintln!("{out}");
     assert!(ok, "{out}");
     assert!(out.contains("completed"), "{out}");
     assert_eq!(
