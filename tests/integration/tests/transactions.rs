@@ -210,7 +210,7 @@ async fn rollback_and_failed_transactions_drop_deferred_work() {
 
 #[tokio::test]
 async fn statements_depending_on_deferred_objects_are_refused_with_a_clear_error() {
-    let (pg, db, gw) = setup("txconflict").await;
+    let (_, db, gw) = setup("txconflict").await;
     let c = connect(&gw.url(SUPER, &db)).await.expect("connect");
     c.batch_execute("BEGIN").await.expect("begin");
     c.batch_execute(MIGRATION[1]).await.expect("index");
