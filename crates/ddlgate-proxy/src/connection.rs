@@ -19,7 +19,8 @@ use crate::auth::{relay_authentication, AuthOutcome, ServerConn};
 use crate::enforce::SessionInfo;
 use crate::io::FrameReader;
 use crate::relay::{
-    lock, ClientPump, Ctl, Gate, PumpEnd, RelayLimits, ServerPump, Shared, FINAL_MESSAGE_GRACE,
+    lock, ClientPump, Ctl, Discard, Gate, PumpEnd, RelayLimits, ServerPump, Shared,
+    FINAL_MESSAGE_GRACE,
 };
 use crate::startup::{ClientConn, Opening};
 use crate::stream::Stream;
@@ -243,6 +244,7 @@ async fn relay_session(
         prepared: ddlgate_session::PreparedRewrites::new(),
         tx_work: Default::default(),
         tx_end_statements: Default::default(),
+        discard: Discard::No,
     }
     .run();
     let down = ServerPump {

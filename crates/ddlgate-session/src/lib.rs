@@ -16,11 +16,13 @@
 //! [`PreparedRewrites`] remembers the statements the gateway prepared so that a later batch
 //! binding one of them is captured too.
 
+mod batch;
 mod capture;
 mod prepared;
 mod state;
 mod version;
 
+pub use batch::{Batch, BatchMessage, Scope};
 pub use capture::{
     Capture, CaptureError, CaptureState, CapturedMessage, ErrorBody, Execution, Outcome, RowLimit,
     StatementFate, Target, Unsupported, CAPTURE_INSPECT,

@@ -72,6 +72,60 @@ pub fn query(sql: &[u8]) -> Vec<u8> {
     ddlgate_wire::encode::query(sql)
 }
 
+/// A Parse message (no parameter types).
+pub fn parse(statement: &str, sql: &str) -> Vec<u8> {
+    let mut body = Vec::new();
+    for s in [statement, sql] {
+        body.extend_from_slice(s.as_bytes());
+        body.push(0);
+    }
+    body.extend_from_slice(&0u16.to_be_bytes());
+    msg(b'P', &body)
+}
+
+/// A Bind message without parameters, text results.
+pub fn bind(portal: &str, statement: &str) -> Vec<u8> {
+    let mut body = Vec::new();
+    for s in [portal, statement] {
+        body.extend_from_slice(s.as_bytes());
+        body.push(0);
+    }
+    body.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    msg(b'B', &body)
+}
+
+/// A Describe of a portal.
+pub fn describe_portal(portal: &str) -> Vec<u8> {
+    let mut body = vec![b'P'];
+    body.extend_from_slice(portal.as_bytes());
+    body.push(0);
+    msg(b'D', &body)
+}
+
+/// An Execute of a portal, all rows.
+pub fn execute(portal: &str) -> Vec<u8> {
+    let mut body = portal.as_bytes().to_vec();
+    body.push(0);
+    body.extend_from_slice(&0u32.to_be_bytes());
+    msg(b'E', &body)
+}
+
+/// A Sync message.
+pub fn sync() -> Vec<u8> {
+    msg(b'S', b"")
+}
+
+/// Parse, Bind, Describe and Execute of `sql` as the unnamed statement and portal.
+pub fn unnamed(sql: &str) -> Vec<u8> {
+    [
+        parse("", sql),
+        bind("", ""),
+        describe_portal(""),
+        execute(""),
+    ]
+    .concat()
+}
+
 impl RawClient {
     /// Opens a TCP connection.
     pub async fn connect(addr: SocketAddr) -> Self {

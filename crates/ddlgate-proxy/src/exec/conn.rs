@@ -187,6 +187,22 @@ impl Owned<'_> {
     /// ReadyForQuery to the client.
     pub async fn relay_query(&mut self, sql: &[u8]) -> Result<Relayed, ProxyError> {
         self.send_query(sql).await?;
+        self.relay_until_ready().await
+    }
+
+    /// Sends a `Sync` of the gateway's own, ending the client's open extended-protocol batch
+    /// early, and relays the responses to the batch so far (not the ReadyForQuery).
+    pub async fn sync_early(&mut self) -> Result<Relayed, ProxyError> {
+        self.send_server(&ddlgate_wire::encode::frame(
+            ddlgate_wire::FeTag::Sync.byte(),
+            b"",
+        ))
+        .await?;
+        self.relay_until_ready().await
+    }
+
+    /// Relays every response up to the next ReadyForQuery, which is consumed.
+    async fn relay_until_ready(&mut self) -> Result<Relayed, ProxyError> {
         let mut out = BytesMut::new();
         let mut error = None;
         loop {

@@ -1,8 +1,8 @@
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use ddlgate_session::{ClientEvent, INSPECT_CLIENT};
-use ddlgate_wire::{decode, FeTag, SplitStep, Splitter, TagSet};
+use ddlgate_session::{Batch, BatchMessage, ClientEvent, Scope, INSPECT_CLIENT};
+use ddlgate_wire::{decode, FeTag, SplitStep, Splitter, TagSet, TransactionStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::captured::{Capturing, Planned};
@@ -35,13 +35,14 @@ pub struct RelayLimits {
     pub message_timeout: Duration,
 }
 
-/// Whether extended-protocol messages were forwarded since the last Sync.
+/// Whether the client's messages reach the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Batch {
-    /// At a Sync boundary: the gateway may take the connection over.
-    Clean,
-    /// Mid-batch: the server holds an implicit transaction for the messages so far.
-    Open,
+pub enum Discard {
+    /// Forward as usual.
+    No,
+    /// The server already failed this batch (while the gateway ended it early): drop the
+    /// client's messages up to its `Sync`, as the server would have ignored them.
+    UntilSync,
 }
 
 /// Client → server.
@@ -67,6 +68,8 @@ pub struct ClientPump<'a> {
     /// Named statements the client prepared on the server that end a transaction block
     /// (name → text), so a later Bind of one can be captured when steps wait for COMMIT.
     pub tx_end_statements: std::collections::HashMap<Bytes, String>,
+    /// Whether client messages are being dropped up to the next `Sync`.
+    pub discard: Discard,
 }
 
 /// Remembers (or forgets) a named statement that ends a transaction block. Only short texts
@@ -85,6 +88,42 @@ fn note_named(map: &mut std::collections::HashMap<Bytes, String>, name: &[u8], q
 }
 
 impl ClientPump<'_> {
+    /// The batch state after forwarding `frame` (whole, header included).
+    fn next_batch(&self, batch: Batch, frame: &[u8]) -> Result<Batch, ProxyError> {
+        let msg = match FeTag::from_byte(frame[0]) {
+            FeTag::Parse => match batch {
+                // Only a batch's first statement or one inside a block can change its scope.
+                Batch::Clean | Batch::Open(Scope::Block) => {
+                    let p = decode::parse_msg(frame)?;
+                    super::txwork::batch_parse(p.statement, p.query)
+                }
+                Batch::Open(_) => BatchMessage::Parse,
+            },
+            FeTag::Bind => match batch {
+                Batch::Open(Scope::BeginParsed) => match decode::bind_names(frame)? {
+                    (b"", b"") => BatchMessage::BindUnnamed,
+                    _ => BatchMessage::Bind,
+                },
+                _ => BatchMessage::Bind,
+            },
+            FeTag::Execute => match batch {
+                Batch::Open(Scope::BeginBound) if decode::execute_portal(frame)?.is_empty() => {
+                    BatchMessage::ExecuteUnnamed
+                }
+                _ => BatchMessage::Execute,
+            },
+            FeTag::Describe | FeTag::Flush => BatchMessage::NoEffect,
+            FeTag::Close => BatchMessage::Close,
+            FeTag::Sync => BatchMessage::Sync,
+            // A simple query inside a batch may end a block.
+            FeTag::Query if batch.is_open() => BatchMessage::ParseTransactionControl,
+            _ => return Ok(batch),
+        };
+        let in_block = batch == Batch::Clean
+            && lock(self.shared.session).transaction_status() == TransactionStatus::InBlock;
+        Ok(batch.next(msg, in_block))
+    }
+
     /// Runs until the client leaves or an error.
     pub async fn run(mut self) -> Result<PumpEnd, ProxyError> {
         let mut splitter = Splitter::new(
@@ -100,6 +139,16 @@ impl ClientPump<'_> {
                 match splitter.step(&self.buf[pos..])? {
                     SplitStep::Frame(h) => {
                         let tag = FeTag::from_byte(h.tag);
+                        if self.discard == Discard::UntilSync {
+                            if tag == FeTag::Sync || tag == FeTag::Terminate {
+                                self.discard = Discard::No;
+                            } else {
+                                self.dst.write_all(&self.buf[..pos]).await?;
+                                self.buf.advance(pos + h.total_len);
+                                pos = 0;
+                                continue;
+                            }
+                        }
                         let at_batch_start = batch == Batch::Clean
                             && ((matches!(tag, FeTag::Bind | FeTag::Describe)
                                 && !self.prepared.is_empty())
@@ -123,7 +172,7 @@ impl ClientPump<'_> {
                             }
                             // Not ours after all: forward it.
                             self.dst.write_all(&frame).await?;
-                            batch = Batch::Open;
+                            batch = self.next_batch(batch, &frame)?;
                             continue;
                         }
                         if !self.prepared.is_empty()
@@ -156,39 +205,34 @@ impl ClientPump<'_> {
                                 self.dst.write_all(&self.buf[..pos]).await?;
                                 self.buf.advance(pos);
                                 let frame: Bytes = self.buf.split_to(h.total_len).freeze();
-                                match self.intercept(frame.clone(), tag, batch).await? {
+                                pos = 0;
+                                match self.intercept(frame.clone(), tag, &mut batch).await? {
                                     Intercepted::Forwarded if tag == FeTag::Parse => {
-                                        batch = Batch::Open
+                                        batch = self.next_batch(batch, &frame)?;
                                     }
                                     Intercepted::Forwarded | Intercepted::Answered => {}
                                     Intercepted::Capture(planned) => {
                                         self.start_capture(&frame, *planned)?
                                     }
+                                    Intercepted::Discarded => self.discard = Discard::UntilSync,
                                 }
-                                pos = 0;
                                 continue;
                             }
                         }
-                        match tag {
-                            FeTag::Query | FeTag::Parse | FeTag::Sync | FeTag::Terminate => {
-                                let frame = &self.buf[pos..pos + h.total_len];
-                                match lock(self.shared.session).on_client_frame(frame) {
-                                    ClientEvent::Malformed(e) => return Err(e.into()),
-                                    ClientEvent::Terminate => end = Some(PumpEnd::Terminated),
-                                    ClientEvent::Sync => batch = Batch::Clean,
-                                    ClientEvent::Statement { .. } | ClientEvent::Other => {}
-                                }
-                                if tag == FeTag::Parse {
-                                    batch = Batch::Open;
-                                }
+                        let frame = &self.buf[pos..pos + h.total_len];
+                        if matches!(
+                            tag,
+                            FeTag::Query | FeTag::Parse | FeTag::Sync | FeTag::Terminate
+                        ) {
+                            match lock(self.shared.session).on_client_frame(frame) {
+                                ClientEvent::Malformed(e) => return Err(e.into()),
+                                ClientEvent::Terminate => end = Some(PumpEnd::Terminated),
+                                ClientEvent::Sync
+                                | ClientEvent::Statement { .. }
+                                | ClientEvent::Other => {}
                             }
-                            FeTag::Bind
-                            | FeTag::Execute
-                            | FeTag::Describe
-                            | FeTag::Close
-                            | FeTag::Flush => batch = Batch::Open,
-                            _ => {}
                         }
+                        batch = self.next_batch(batch, frame)?;
                         pos += h.total_len;
                         if end.is_some() {
                             break;

@@ -7,14 +7,14 @@ use bytes::{BufMut, Bytes, BytesMut};
 use ddlgate_ddl::{
     analyze, classify, split, Decision, Facts, QualifiedName, StatementClass, Submission, TxState,
 };
-use ddlgate_session::Protocol;
+use ddlgate_session::{Batch, Protocol};
 use ddlgate_wire::encode::{self, Notice};
 use ddlgate_wire::{FeTag, TransactionStatus};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::oneshot;
 
 use super::captured::Planned;
-use super::client::{Batch, ClientPump};
+use super::client::ClientPump;
 use super::deferred::Ran;
 use super::txwork::{block_end, BlockEnd};
 use super::{lock, Ctl, Paused};
@@ -137,6 +137,9 @@ pub enum Intercepted {
     Answered,
     /// An extended-protocol statement the gateway will run itself: capture its batch.
     Capture(Box<Planned>),
+    /// The server failed the batch before this statement (found when the gateway ended the
+    /// batch early): this and the client's messages up to its `Sync` must be dropped.
+    Discarded,
 }
 
 fn query_frame(sql: &[u8]) -> Bytes {
@@ -235,7 +238,7 @@ impl ClientPump<'_> {
         };
         facts.tx_state = match (session.transaction_status(), batch) {
             (TransactionStatus::InBlock | TransactionStatus::Failed, _) => TxState::InBlock,
-            (TransactionStatus::Idle, Batch::Open) => TxState::ImplicitMulti,
+            (TransactionStatus::Idle, Batch::Open(_)) => TxState::ImplicitMulti,
             (TransactionStatus::Idle, Batch::Clean) => TxState::Idle,
         };
         if facts.tx_state == TxState::InBlock {
@@ -274,12 +277,13 @@ impl ClientPump<'_> {
             .map_err(|_| ProxyError::Io(std::io::ErrorKind::BrokenPipe.into()))
     }
 
-    /// Handles one Query or Parse frame that may hold DDL.
+    /// Handles one Query or Parse frame that may hold DDL. When the gateway ends the client's
+    /// batch early (see [`Batch::may_sync_early`]), `batch` becomes [`Batch::Clean`].
     pub async fn intercept(
         &mut self,
         frame: Bytes,
         tag: FeTag,
-        batch: Batch,
+        batch_state: &mut Batch,
     ) -> Result<Intercepted, ProxyError> {
         let protocol = if tag == FeTag::Query {
             Protocol::Simple
@@ -305,8 +309,9 @@ impl ClientPump<'_> {
             protocol,
             sql: &sql,
             exact,
-            batch,
+            batch: *batch_state,
         };
+        let batch = *batch_state;
         let origin = Origin {
             protocol,
             sql: &sql,
@@ -325,7 +330,28 @@ impl ClientPump<'_> {
             self.forward(&frame).await?;
             return Ok(Intercepted::Forwarded);
         }
-        if tag == FeTag::Parse && batch == Batch::Open {
+        if tag == FeTag::Parse && batch.may_sync_early() && !enforcer.observe_only() {
+            // Every message of the batch so far ran inside a transaction block: end the batch
+            // with a Sync of the gateway's own, then decide with catalog facts as at a boundary.
+            self.wait_idle().await;
+            let Paused { mut lent, resume } = self.pause().await?;
+            let result = self.sync_early(&mut lent).await;
+            *batch_state = Batch::Clean;
+            let result = match result {
+                Ok(true) => {
+                    let st = Stmt {
+                        batch: Batch::Clean,
+                        ..st
+                    };
+                    self.intercept_owned(&st, &mut lent).await
+                }
+                Ok(false) => Ok(Intercepted::Discarded),
+                Err(e) => Err(e),
+            };
+            let _ = resume.send(lent);
+            return result;
+        }
+        if tag == FeTag::Parse && batch.is_open() {
             // Mid-batch: the server already runs an implicit transaction for this batch, so the
             // gateway cannot take the connection over. Decide without catalog facts.
             let decisions = analyze(&sql, &self.base_facts(batch), &enforcer.analysis);
@@ -367,6 +393,22 @@ impl ClientPump<'_> {
         // Hand the halves back whatever happened; on error the session ends anyway.
         let _ = resume.send(lent);
         result
+    }
+
+    /// Ends the client's open batch with a `Sync` of the gateway's own; the responses so far
+    /// go to the client, the `ReadyForQuery` does not. Returns whether the batch went through
+    /// without error. After an error the server, having seen a `Sync`, no longer skips the
+    /// client's messages, so the gateway must drop the rest of the batch itself.
+    async fn sync_early(&mut self, lent: &mut super::Lent) -> Result<bool, ProxyError> {
+        let mut owned = Owned {
+            server_r: &mut lent.server_r,
+            server_buf: &mut lent.server_buf,
+            server_w: &mut self.dst,
+            client_w: &mut lent.client_w,
+        };
+        let r = owned.sync_early().await?;
+        lock(self.shared.session).answered_locally(r.status);
+        Ok(r.error.is_none())
     }
 
     async fn intercept_owned(

@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::stream::{ReadHalf, WriteHalf};
 
-pub use client::{ClientPump, RelayLimits};
+pub use client::{ClientPump, Discard, RelayLimits};
 pub use intercept::Gate;
 pub use server::ServerPump;
 pub use txwork::TxWork;

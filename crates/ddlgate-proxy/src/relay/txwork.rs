@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use ddlgate_ddl::ir::{Stmt, TxCommand};
 use ddlgate_ddl::{classify, split, Decision, Pending, QualifiedName, StatementClass, Step};
+use ddlgate_session::BatchMessage;
 
 /// Steps of one plan that run after the client's COMMIT.
 #[derive(Clone, Debug)]
@@ -116,6 +117,19 @@ pub fn ends_transaction(sql: &str) -> bool {
         })
 }
 
+/// What a `Parse` of `sql` into statement `name` means to the batch tracker: a transaction
+/// start into the unnamed statement, other transaction control, or anything else.
+pub fn batch_parse(name: &[u8], sql: &[u8]) -> BatchMessage {
+    let text: std::borrow::Cow<'_, str> = String::from_utf8_lossy(sql);
+    if classify(&text) != StatementClass::Transaction {
+        return BatchMessage::Parse;
+    }
+    match ddlgate_ddl::session::parse(&text) {
+        Stmt::Tx(TxCommand::Begin) if name.is_empty() => BatchMessage::ParseBegin,
+        _ => BatchMessage::ParseTransactionControl,
+    }
+}
+
 /// How a transaction-control statement ends the block, if it does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlockEnd {
@@ -148,5 +162,27 @@ mod tests {
         assert!(!ends_transaction("COMMIT PREPARED 'x'"));
         assert!(!ends_transaction("SELECT 'commit'"));
         assert!(!ends_transaction("BEGIN"));
+    }
+
+    #[test]
+    fn batch_parses_are_told_apart() {
+        assert_eq!(batch_parse(b"", b"BEGIN"), BatchMessage::ParseBegin);
+        assert_eq!(
+            batch_parse(b"", b"start transaction isolation level serializable"),
+            BatchMessage::ParseBegin
+        );
+        assert_eq!(
+            batch_parse(b"S_1", b"BEGIN"),
+            BatchMessage::ParseTransactionControl
+        );
+        assert_eq!(
+            batch_parse(b"", b"COMMIT"),
+            BatchMessage::ParseTransactionControl
+        );
+        assert_eq!(batch_parse(b"", b"SELECT 1"), BatchMessage::Parse);
+        assert_eq!(
+            batch_parse(b"", b"ALTER TABLE t ADD c int"),
+            BatchMessage::Parse
+        );
     }
 }
