@@ -8,7 +8,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
@@ -24,7 +26,9 @@ import org.postgresql.util.ServerErrorMessage;
  *
  * A file name's leading digits (after an optional {@code V}) are its version, the rest its
  * description. Statements are split at a {@code ;} that ends a line; lines starting with
- * {@code --} are dropped. Files whose version is already in the history are skipped.
+ * {@code --} are dropped. Files whose version is already in the history are skipped. As with
+ * Flyway, a migration's first statement is the first of its transaction, so pgjdbc sends it in
+ * the same batch as its implicit {@code BEGIN}.
  *
  * Output: {@code APPLIED <file>} or {@code SKIPPED <file>} per file and exit 0; on a failed
  * statement {@code ERROR <SQLState> <message>}, {@code DETAIL <detail>} and {@code HINT <hint>}
@@ -66,9 +70,17 @@ public final class JdbcMigrate {
             try (PreparedStatement ps = conn.prepareStatement(CREATE_HISTORY)) {
                 ps.execute();
             }
+            Set<String> applied = new HashSet<>();
+            try (PreparedStatement ps = conn.prepareStatement(
+                    "SELECT version FROM flyway_schema_history WHERE success");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    applied.add(rs.getString(1));
+                }
+            }
             conn.commit();
             for (int i = 1; i < args.length; i++) {
-                migrate(conn, Paths.get(args[i]));
+                migrate(conn, Paths.get(args[i]), applied);
             }
         } catch (SQLException e) {
             printError(e);
@@ -85,22 +97,15 @@ public final class JdbcMigrate {
         System.exit(status);
     }
 
-    private static void migrate(Connection conn, Path file) throws Exception {
+    private static void migrate(Connection conn, Path file, Set<String> applied) throws Exception {
         String name = file.getFileName().toString();
         String stem = name.replaceFirst("\\.sql$", "").replaceFirst("^V", "");
         String digits = stem.replaceFirst("^(\\d+).*$", "$1");
         String version = String.valueOf(Integer.parseInt(digits));
         String description = stem.substring(digits.length()).replaceAll("_+", " ").trim();
-        try (PreparedStatement ps = conn.prepareStatement(
-                "SELECT 1 FROM flyway_schema_history WHERE version = ? AND success")) {
-            ps.setString(1, version);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (rs.next()) {
-                    conn.commit();
-                    System.out.println("SKIPPED " + name);
-                    return;
-                }
-            }
+        if (applied.contains(version)) {
+            System.out.println("SKIPPED " + name);
+            return;
         }
         String text = new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
         long start = System.currentTimeMillis();

@@ -45,7 +45,7 @@ impl Gateway {
             Policy::BlockRename => "[policy.rules]\n\"renaming-column\" = \"block\"\n",
         };
         let toml = format!(
-            "[listen]\naddr = \"127.0.0.1:{port}\"\n[databases.\"*\"]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"disable\"\n[log]\naudit_file = \"{}\"\n[policy]\nmode = \"enforce\"\n{rules}",
+            "[listen]\naddr = \"127.0.0.1:{port}\"\n[databases.\"*\"]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"disable\"\n[log]\nlevel = \"warn\"\naudit_file = \"{}\"\n[policy]\nmode = \"enforce\"\n{rules}",
             pg.port(),
             audit.display()
         );
