@@ -52,7 +52,13 @@ const DML: &[&str] = &[
 /// Classify the statement text `sql` by its first key word.
 #[must_use]
 pub fn classify(sql: &str) -> StatementClass {
-    let b = sql.as_bytes();
+    classify_bytes(sql.as_bytes())
+}
+
+/// [`classify`] on raw bytes, as they arrive on the wire: the first key word is ASCII, so the
+/// text need not be valid UTF-8 (nor checked) to classify it.
+#[must_use]
+pub fn classify_bytes(b: &[u8]) -> StatementClass {
     let mut i = 0usize;
     loop {
         match b.get(i) {

@@ -38,7 +38,7 @@ pub mod split;
 pub mod suppress;
 
 pub use analyze::{analyze, parse_statement};
-pub use classify::{classify, StatementClass};
+pub use classify::{classify, classify_bytes, StatementClass};
 pub use decision::{Decision, Finding, Severity, Suppressed, Verdict};
 pub use facts::{
     AnalysisConfig, ColumnFacts, Facts, IndexFacts, RuleMode, Submission, TableFacts, Thresholds,

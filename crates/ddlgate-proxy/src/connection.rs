@@ -18,6 +18,7 @@ use tracing::Instrument;
 use crate::auth::{relay_authentication, AuthOutcome, ServerConn};
 use crate::enforce::SessionInfo;
 use crate::io::FrameReader;
+use crate::relay::drive::{self, First};
 use crate::relay::{
     lock, ClientPump, Ctl, Discard, Gate, PumpEnd, RelayLimits, ServerPump, Shared,
     FINAL_MESSAGE_GRACE,
@@ -218,10 +219,12 @@ async fn relay_session(
     let session = Mutex::new(session);
     let ready = Notify::new();
     let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+    let ctl_pending = AtomicBool::new(false);
     let shared = || Shared {
         session: &session,
         ready: &ready,
         ctl: &ctl_tx,
+        ctl_pending: &ctl_pending,
     };
     let limits = RelayLimits {
         max_client_message: gw.config.listen.max_message_bytes,
@@ -255,11 +258,12 @@ async fn relay_session(
         ctl: ctl_rx,
     }
     .run();
-    tokio::pin!(up, down);
-    let first = tokio::select! {
-        r = &mut up => Ended::Client(r),
-        r = &mut down => Ended::Server(r),
-        () = stop.cancelled() => Ended::Client(Err(ProxyError::ShuttingDown)),
+    let stopped = stop.cancelled();
+    tokio::pin!(up, down, stopped);
+    let first = match drive::first(up, down.as_mut(), stopped, &ctl_pending).await {
+        First::Client(r) => Ended::Client(r),
+        First::Server(r) => Ended::Server(r),
+        First::Stop => Ended::Client(Err(ProxyError::ShuttingDown)),
     };
     let completed = lock(&session).completed();
     match first {
@@ -274,7 +278,7 @@ async fn relay_session(
         Ended::Client(Err(e)) => {
             // Tell the client why, at a message boundary, then end.
             if let Some(notice) = e.client_notice() {
-                if ctl_tx.send(Ctl::Fatal(notice)).is_ok() {
+                if shared().request(Ctl::Fatal(notice)).is_ok() {
                     let _ = tokio::time::timeout(FINAL_MESSAGE_GRACE, &mut down).await;
                 }
             }

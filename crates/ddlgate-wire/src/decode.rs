@@ -25,7 +25,7 @@ fn body(frame: &[u8]) -> &[u8] {
 }
 
 fn cstr<'a>(buf: &'a [u8], message: &'static str) -> Result<(&'a [u8], &'a [u8]), DecodeError> {
-    let nul = buf.iter().position(|&b| b == 0).ok_or(err(message))?;
+    let nul = memchr::memchr(0, buf).ok_or(err(message))?;
     Ok((&buf[..nul], &buf[nul + 1..]))
 }
 

@@ -87,18 +87,23 @@ fn note_named(map: &mut std::collections::HashMap<Bytes, String>, name: &[u8], q
     }
 }
 
+/// What a Parse means to the batch tracker. Only a batch's first statement or one inside a
+/// block can change its scope, so only those are classified.
+fn parse_batch_message(batch: Batch, name: &[u8], query: &[u8]) -> BatchMessage {
+    match batch {
+        Batch::Clean | Batch::Open(Scope::Block) => super::txwork::batch_parse(name, query),
+        Batch::Open(_) => BatchMessage::Parse,
+    }
+}
+
 impl ClientPump<'_> {
     /// The batch state after forwarding `frame` (whole, header included).
     fn next_batch(&self, batch: Batch, frame: &[u8]) -> Result<Batch, ProxyError> {
         let msg = match FeTag::from_byte(frame[0]) {
-            FeTag::Parse => match batch {
-                // Only a batch's first statement or one inside a block can change its scope.
-                Batch::Clean | Batch::Open(Scope::Block) => {
-                    let p = decode::parse_msg(frame)?;
-                    super::txwork::batch_parse(p.statement, p.query)
-                }
-                Batch::Open(_) => BatchMessage::Parse,
-            },
+            FeTag::Parse => {
+                let p = decode::parse_msg(frame)?;
+                parse_batch_message(batch, p.statement, p.query)
+            }
             FeTag::Bind => match batch {
                 Batch::Open(Scope::BeginParsed) => match decode::bind_names(frame)? {
                     (b"", b"") => BatchMessage::BindUnnamed,
@@ -119,9 +124,13 @@ impl ClientPump<'_> {
             FeTag::Query if batch.is_open() => BatchMessage::ParseTransactionControl,
             _ => return Ok(batch),
         };
+        Ok(self.advance_batch(batch, msg))
+    }
+
+    fn advance_batch(&self, batch: Batch, msg: BatchMessage) -> Batch {
         let in_block = batch == Batch::Clean
             && lock(self.shared.session).transaction_status() == TransactionStatus::InBlock;
-        Ok(batch.next(msg, in_block))
+        batch.next(msg, in_block)
     }
 
     /// Runs until the client leaves or an error.
@@ -180,6 +189,7 @@ impl ClientPump<'_> {
                         {
                             self.prepared.observe(&self.buf[pos..pos + h.total_len])?;
                         }
+                        let mut parsed = None;
                         if matches!(tag, FeTag::Query | FeTag::Parse) {
                             let frame = &self.buf[pos..pos + h.total_len];
                             let text = match tag {
@@ -193,6 +203,7 @@ impl ClientPump<'_> {
                                             p.query,
                                         );
                                     }
+                                    parsed = Some(parse_batch_message(batch, p.statement, p.query));
                                     p.query
                                 }
                             };
@@ -220,10 +231,8 @@ impl ClientPump<'_> {
                             }
                         }
                         let frame = &self.buf[pos..pos + h.total_len];
-                        if matches!(
-                            tag,
-                            FeTag::Query | FeTag::Parse | FeTag::Sync | FeTag::Terminate
-                        ) {
+                        // A Parse changes no session state (and was decoded above).
+                        if matches!(tag, FeTag::Query | FeTag::Sync | FeTag::Terminate) {
                             match lock(self.shared.session).on_client_frame(frame) {
                                 ClientEvent::Malformed(e) => return Err(e.into()),
                                 ClientEvent::Terminate => end = Some(PumpEnd::Terminated),
@@ -232,7 +241,10 @@ impl ClientPump<'_> {
                                 | ClientEvent::Other => {}
                             }
                         }
-                        batch = self.next_batch(batch, frame)?;
+                        batch = match parsed {
+                            Some(msg) => self.advance_batch(batch, msg),
+                            None => self.next_batch(batch, frame)?,
+                        };
                         pos += h.total_len;
                         if end.is_some() {
                             break;

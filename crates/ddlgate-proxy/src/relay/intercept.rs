@@ -1,11 +1,10 @@
 //! What the client pump does with a statement that may be DDL: analyse it with live facts,
 //! then forward it, warn, block it, guard it with a short lock_timeout, or run its safe plan.
 
-use std::borrow::Cow;
-
 use bytes::{BufMut, Bytes, BytesMut};
 use ddlgate_ddl::{
-    analyze, classify, split, Decision, Facts, QualifiedName, StatementClass, Submission, TxState,
+    analyze, classify, classify_bytes, split, Decision, Facts, QualifiedName, StatementClass,
+    Submission, TxState,
 };
 use ddlgate_session::{Batch, Protocol};
 use ddlgate_wire::encode::{self, Notice};
@@ -40,21 +39,18 @@ impl Gate<'_> {
     /// Cheap test run on every Query and Parse: could this text hold DDL? Most traffic is
     /// answered by the first key word alone.
     pub fn needs_attention(&self, text: &[u8]) -> bool {
-        let sql: Cow<'_, str> = match std::str::from_utf8(text) {
-            Ok(s) => Cow::Borrowed(s),
-            Err(_) => String::from_utf8_lossy(text),
-        };
-        match classify(&sql) {
+        match classify_bytes(text) {
             StatementClass::MaybeDdl => true,
             StatementClass::Empty => false,
             _ => {
                 // Only a string with a `;` followed by more text can hide a second statement.
-                let Some(semi) = memchr_semicolon(sql.as_bytes()) else {
+                let Some(semi) = memchr::memchr(b';', text) else {
                     return false;
                 };
-                if sql[semi + 1..].trim().is_empty() {
+                if text[semi + 1..].iter().all(u8::is_ascii_whitespace) {
                     return false;
                 }
+                let sql = String::from_utf8_lossy(text);
                 split(&sql)
                     .iter()
                     .filter_map(|seg| seg.stmt.clone())
@@ -122,10 +118,6 @@ struct Stmt<'a> {
     /// Whether `sql` is byte for byte what the client sent.
     exact: bool,
     batch: Batch,
-}
-
-fn memchr_semicolon(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b';')
 }
 
 /// What happened to an intercepted frame.
@@ -270,8 +262,7 @@ impl ClientPump<'_> {
     pub(super) async fn pause(&self) -> Result<Paused, ProxyError> {
         let (tx, rx) = oneshot::channel();
         self.shared
-            .ctl
-            .send(Ctl::Pause(tx))
+            .request(Ctl::Pause(tx))
             .map_err(|_| ProxyError::Io(std::io::ErrorKind::BrokenPipe.into()))?;
         rx.await
             .map_err(|_| ProxyError::Io(std::io::ErrorKind::BrokenPipe.into()))
@@ -364,7 +355,7 @@ impl ClientPump<'_> {
                     if let Some(n) = enforce::warn_notice(d, &[]) {
                         let mut b = BytesMut::new();
                         n.encode_notice(&mut b);
-                        let _ = self.shared.ctl.send(Ctl::Inject(b));
+                        let _ = self.shared.request(Ctl::Inject(b));
                     }
                 }
                 self.gate.audit(

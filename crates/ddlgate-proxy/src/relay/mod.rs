@@ -16,10 +16,12 @@
 mod captured;
 mod client;
 mod deferred;
+pub mod drive;
 mod intercept;
 mod server;
 mod txwork;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -82,6 +84,18 @@ pub struct Shared<'a> {
     pub ready: &'a Notify,
     /// Requests to the server pump.
     pub ctl: &'a mpsc::UnboundedSender<Ctl>,
+    /// Raised with every request, so that the server pump (polled by [`drive::first`] only
+    /// when woken) looks at its requests.
+    pub ctl_pending: &'a AtomicBool,
+}
+
+impl Shared<'_> {
+    /// Hands a request to the server pump. Fails when the server pump has ended.
+    pub fn request(&self, ctl: Ctl) -> Result<(), Ctl> {
+        self.ctl.send(ctl).map_err(|e| e.0)?;
+        self.ctl_pending.store(true, Ordering::Release);
+        Ok(())
+    }
 }
 
 /// Locks the session state. The lock is never held across an await, so poisoning can only

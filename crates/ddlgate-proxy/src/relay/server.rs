@@ -1,7 +1,11 @@
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::task::Poll;
+
 use bytes::{Buf, BytesMut};
 use ddlgate_session::INSPECT_SERVER;
 use ddlgate_wire::{FrameHeader, SplitStep, Splitter};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{lock, Ctl, Lent, Paused, PumpEnd, Shared};
@@ -32,7 +36,6 @@ impl ServerPump<'_> {
     pub async fn run(mut self) -> Result<PumpEnd, ProxyError> {
         let mut splitter = Splitter::new(INSPECT_SERVER, STREAM_THRESHOLD, MAX_SERVER_FRAME);
         let mut pending: Vec<Ctl> = Vec::new();
-        let mut ctl_open = true;
         loop {
             let mut pos = 0;
             let mut saw_ready = false;
@@ -122,17 +125,24 @@ impl ServerPump<'_> {
                     }
                 }
             }
-            tokio::select! {
-                biased;
-                ctl = self.ctl.recv(), if ctl_open => match ctl {
-                    Some(ctl) => pending.push(ctl),
-                    None => ctl_open = false,
-                },
-                n = self.src.read_buf(&mut self.buf) => {
-                    if n? == 0 {
-                        return Ok(PumpEnd::Eof);
+            // Serve requests first, else wait for the server (see `drive` for how a request
+            // reaches a waiting pump).
+            let (shared, ctl, src, buf) =
+                (&self.shared, &mut self.ctl, &mut self.src, &mut self.buf);
+            let read = std::future::poll_fn(|cx| {
+                if shared.ctl_pending.swap(false, Ordering::AcqRel) {
+                    while let Ok(c) = ctl.try_recv() {
+                        pending.push(c);
+                    }
+                    if !pending.is_empty() {
+                        return Poll::Ready(Ok(None));
                     }
                 }
+                tokio_util::io::poll_read_buf(Pin::new(&mut *src), cx, buf).map(|r| r.map(Some))
+            })
+            .await?;
+            if read == Some(0) {
+                return Ok(PumpEnd::Eof);
             }
         }
     }

@@ -120,10 +120,10 @@ pub fn ends_transaction(sql: &str) -> bool {
 /// What a `Parse` of `sql` into statement `name` means to the batch tracker: a transaction
 /// start into the unnamed statement, other transaction control, or anything else.
 pub fn batch_parse(name: &[u8], sql: &[u8]) -> BatchMessage {
-    let text: std::borrow::Cow<'_, str> = String::from_utf8_lossy(sql);
-    if classify(&text) != StatementClass::Transaction {
+    if ddlgate_ddl::classify_bytes(sql) != StatementClass::Transaction {
         return BatchMessage::Parse;
     }
+    let text = String::from_utf8_lossy(sql);
     match ddlgate_ddl::session::parse(&text) {
         Stmt::Tx(TxCommand::Begin) if name.is_empty() => BatchMessage::ParseBegin,
         _ => BatchMessage::ParseTransactionControl,
