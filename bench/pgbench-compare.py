@@ -17,6 +17,7 @@ import glob
 import os
 import pwd
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -79,6 +80,32 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def server_cpu_seconds(postmaster):
+    """CPU of the whole PostgreSQL server: the postmaster, its live children (backends), and
+    the children it has reaped (cutime/cstime)."""
+    total = 0.0
+    with open(f"/proc/{postmaster}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    total += sum(int(x) for x in fields[11:15]) / CLK_TCK
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
+
+
+def children_cpu_seconds():
+    """CPU of the waited-for children of this script (the pgbench runs)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def run_pgbench(pgbench, port, db, mode, clients, seconds):
@@ -149,6 +176,8 @@ def main():
         wait_port(bouncer_port, "pgbouncer")
         version = subprocess.check_output([pgbouncer, "--version"], text=True).splitlines()[0]
 
+        with open(os.path.join(data, "postmaster.pid")) as f:
+            postmaster = int(f.readline())
         targets = [("ddlgate", gw_port, gw.pid), ("direct", pg_port, None), ("pgbouncer", bouncer_port, bouncer.pid)]
         workloads = [(m, c) for m in ("simple", "extended", "prepared") for c in (8, 32)] + [("prepared", 1)]
         results = {}  # (workload, target) -> list of (tps, cpu_us_per_txn, latency_ms)
@@ -156,9 +185,15 @@ def main():
             for (mode, clients) in workloads:
                 for name, port, pid in targets:
                     before = cpu_seconds(pid) if pid else 0.0
+                    server_before, bench_before = server_cpu_seconds(postmaster), children_cpu_seconds()
                     tps, txns, lat = run_pgbench(pgbench, port, "bench", mode, clients, args.seconds)
                     cpu = (cpu_seconds(pid) - before) * 1e6 / txns if pid else None
-                    results.setdefault((mode, clients), {}).setdefault(name, []).append((tps, cpu, lat))
+                    # Backends of closed sessions exit (and are reaped) shortly after pgbench.
+                    time.sleep(0.3)
+                    server = (server_cpu_seconds(postmaster) - server_before) * 1e6 / txns
+                    client = (children_cpu_seconds() - bench_before) * 1e6 / txns
+                    results.setdefault((mode, clients), {}).setdefault(name, []).append(
+                        (tps, cpu, lat, server, client))
                     print(f"round {r + 1} {mode:8} c={clients:<2} {name:9} tps={tps:9.0f} lat={lat:.3f}ms"
                           + (f" cpu/txn={cpu:.1f}us" if cpu is not None else ""), file=sys.stderr, flush=True)
 
@@ -174,6 +209,15 @@ def main():
             label = f"{mode}, {clients} clients" if clients > 1 else f"{mode}, 1 client (latency ms: direct {lat['direct']:.3f}, ddlgate {lat['ddlgate']:.3f}, PgBouncer {lat['pgbouncer']:.3f})"
             print(f"| {label} | {med['direct']:.0f} | {med['ddlgate']:.0f} | {med['ddlgate'] / med['direct']:.2f} | "
                   f"{med['pgbouncer']:.0f} | {med['pgbouncer'] / med['direct']:.2f} | {cpu['ddlgate']:.1f} | {cpu['pgbouncer']:.1f} |")
+        print("\nCPU per transaction of the whole pipeline (µs, medians): pgbench + PostgreSQL "
+              "(postmaster, backends, reaped backends) + the proxy\n")
+        print("| workload | direct | ddlgate | PgBouncer | PostgreSQL alone: direct / ddlgate / PgBouncer |")
+        print("|---|---:|---:|---:|---:|")
+        for (mode, clients), by in results.items():
+            total = {n: statistics.median(x[3] + x[4] + (x[1] or 0.0) for x in v) for n, v in by.items()}
+            server = {n: statistics.median(x[3] for x in v) for n, v in by.items()}
+            print(f"| {mode}, {clients} client{'s' if clients > 1 else ''} | {total['direct']:.1f} | {total['ddlgate']:.1f} | "
+                  f"{total['pgbouncer']:.1f} | {server['direct']:.1f} / {server['ddlgate']:.1f} / {server['pgbouncer']:.1f} |")
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)

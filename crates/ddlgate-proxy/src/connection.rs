@@ -248,6 +248,7 @@ async fn relay_session(
         tx_work: Default::default(),
         tx_end_statements: Default::default(),
         discard: Discard::No,
+        last_plain: Vec::new(),
     }
     .run();
     let down = ServerPump {

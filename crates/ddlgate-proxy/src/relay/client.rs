@@ -70,7 +70,13 @@ pub struct ClientPump<'a> {
     pub tx_end_statements: std::collections::HashMap<Bytes, String>,
     /// Whether client messages are being dropped up to the next `Sync`.
     pub discard: Discard,
+    /// The last statement text found to need no attention: applications repeat their
+    /// statements, and the answer depends on the text alone.
+    pub last_plain: Vec<u8>,
 }
+
+/// Longest text remembered in [`ClientPump::last_plain`].
+const LAST_PLAIN_MAX: usize = 1024;
 
 /// Remembers (or forgets) a named statement that ends a transaction block. Only short texts
 /// are looked at, so ordinary statements cost one length check.
@@ -207,7 +213,17 @@ impl ClientPump<'_> {
                                     p.query
                                 }
                             };
-                            if self.gate.needs_attention(text)
+                            let attention = if self.last_plain.as_slice() == text {
+                                false
+                            } else {
+                                let attention = self.gate.needs_attention(text);
+                                if !attention && text.len() <= LAST_PLAIN_MAX {
+                                    self.last_plain.clear();
+                                    self.last_plain.extend_from_slice(text);
+                                }
+                                attention
+                            };
+                            if attention
                                 || (self.tx_work.has_deferred()
                                     && super::txwork::ends_transaction(&String::from_utf8_lossy(
                                         text,
