@@ -359,6 +359,47 @@ async fn small_tables_pass_untouched_and_observe_mode_only_records() {
     assert_eq!(pg.psql(&db, "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'a2'"), "1");
 }
 
+/// A table never vacuumed or analysed has no row estimate (`reltuples = -1`): with no data
+/// pages it is known to be empty (small); with pages it stays unknown (treated as large).
+#[tokio::test]
+async fn never_analysed_tables_are_judged_by_their_pages() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("unanalysed");
+    pg.psql(
+        &db,
+        "CREATE TABLE fresh_empty (a int) WITH (autovacuum_enabled = off); \
+         CREATE TABLE fresh_full (a int) WITH (autovacuum_enabled = off); \
+         INSERT INTO fresh_full SELECT g FROM generate_series(1, 20000) g",
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT string_agg(reltuples::text, ',' ORDER BY relname) FROM pg_class WHERE relname IN ('fresh_empty', 'fresh_full')"),
+        "-1,-1"
+    );
+    let gw = gateway(pg, |_| {}).await;
+    let (c, mut notices) = connect_with_notices(&gw.url(SUPER, &db))
+        .await
+        .expect("connect");
+    let rewritten =
+        |notices: &mut tokio::sync::mpsc::UnboundedReceiver<tokio_postgres::error::DbError>| {
+            let mut seen = false;
+            while let Ok(n) = notices.try_recv() {
+                seen |= n.message().contains("running a safe plan instead");
+            }
+            seen
+        };
+    c.batch_execute("CREATE INDEX fresh_empty_idx ON fresh_empty (a)")
+        .await
+        .expect("empty table");
+    assert!(!rewritten(&mut notices), "an empty table passes untouched");
+    c.batch_execute("CREATE INDEX fresh_full_idx ON fresh_full (a)")
+        .await
+        .expect("rewritten");
+    assert!(
+        rewritten(&mut notices),
+        "rows without an estimate: treated as large"
+    );
+}
+
 #[tokio::test]
 async fn extended_protocol_statements_are_rewritten_too() {
     let pg = shared_pg();

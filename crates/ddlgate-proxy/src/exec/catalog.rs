@@ -64,7 +64,8 @@ pub fn facts_query(tables: &[QualifiedName], functions: &[String]) -> String {
            WHERE proname = ANY(ARRAY[{funcs}]::text[]) GROUP BY proname) f), \
          (SELECT coalesce(json_agg(json_build_object( \
            'key', t.key, 'exists', c.oid IS NOT NULL, \
-           'est_rows', CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::bigint END, \
+           'est_rows', CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint \
+             WHEN c.relkind IN ('r', 'm') AND pg_relation_size(c.oid) = 0 THEN 0 END, \
            'bytes', pg_table_size(c.oid), \
            'columns', (SELECT coalesce(json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), \
               'not_null', a.attnotnull) ORDER BY a.attnum), '[]') FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), \
