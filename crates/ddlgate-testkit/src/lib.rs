@@ -9,12 +9,14 @@ mod certs;
 mod client;
 mod gateway;
 mod pg;
+mod process;
 pub mod raw;
 
 pub use certs::CertSet;
 pub use client::{connect, connect_tls, connect_with_notices, eventually, eventually_async};
 pub use gateway::{GatewayHandle, GatewayOptions};
 pub use pg::{shared_pg, shared_tls_pg, Pg, Role, CLEAR, MD5, SCRAM, SUPER};
+pub use process::{free_port, wait_listening, KillOnDrop};
 
 /// Shows gateway logs in test output when `RUST_LOG` is set.
 pub fn init_logging() {

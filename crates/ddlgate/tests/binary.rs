@@ -2,36 +2,18 @@
 //! `check-config`, SIGTERM handling, and real clients (psql, pgbench) through it.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use ddlgate_testkit::{eventually, shared_pg, SUPER};
+use ddlgate_testkit::{eventually, free_port, shared_pg, wait_listening, KillOnDrop, SUPER};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ddlgate");
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// A gateway process, killed on drop if still running.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(args: &[&str]) -> Proc {
-    Proc(
+fn spawn(args: &[&str]) -> KillOnDrop {
+    KillOnDrop(
         Command::new(BIN)
             .args(args)
             .stdout(Stdio::piped())
@@ -39,12 +21,6 @@ fn spawn(args: &[&str]) -> Proc {
             .spawn()
             .expect("spawn ddlgate"),
     )
-}
-
-fn wait_listening(port: u16) {
-    eventually(Duration::from_secs(60), "gateway listening", || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
 }
 
 fn tool(name: &str) -> Option<std::path::PathBuf> {

@@ -2,30 +2,12 @@
 //! deferred to a client's COMMIT, then restarted, finishes the job with every row correct;
 //! `ddlgate jobs` lists, resumes and abandons jobs.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use ddlgate_testkit::{connect, eventually_async, shared_pg, Pg, SUPER};
+use ddlgate_testkit::{connect, eventually_async, free_port, shared_pg, KillOnDrop, Pg, SUPER};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ddlgate");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// A gateway process, SIGKILLed on drop if still running.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A configuration with the test superuser as control role and a slow, small-batch backfill.
 fn write_config(dir: &std::path::Path, pg: &Pg, port: u16, db: &str, extra: &str) -> String {
@@ -44,7 +26,7 @@ fn write_config(dir: &std::path::Path, pg: &Pg, port: u16, db: &str, extra: &str
     path.display().to_string()
 }
 
-async fn start(config: &str, port: u16) -> Proc {
+async fn start(config: &str, port: u16) -> KillOnDrop {
     let child = Command::new(BIN)
         .args(["--config", config])
         .stdout(Stdio::null())
@@ -61,7 +43,7 @@ async fn start(config: &str, port: u16) -> Proc {
         },
     )
     .await;
-    Proc(child)
+    KillOnDrop(child)
 }
 
 fn url(port: u16, db: &str) -> String {

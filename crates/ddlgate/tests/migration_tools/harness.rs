@@ -1,12 +1,11 @@
 //! What every tool test shares: the gateway binary with a config file, the tool's inputs and
 //! Python venv, the big `orders` table, and the catalog and audit-log assertions.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use ddlgate_testkit::{eventually, Pg, SCRAM};
+use ddlgate_testkit::{free_port, wait_listening, KillOnDrop, Pg, SCRAM};
 use serde_json::Value;
 
 /// Rows put into the orders table: above the gateway's small-table threshold (10 000).
@@ -23,7 +22,7 @@ pub enum Policy {
 
 /// A running `ddlgate` process with its config and audit file, killed on drop.
 pub struct Gateway {
-    child: Child,
+    _child: KillOnDrop,
     /// Port clients connect to.
     pub port: u16,
     audit: PathBuf,
@@ -36,10 +35,7 @@ impl Gateway {
         let dir = tempfile::tempdir().expect("tempdir");
         let audit = dir.path().join("audit.jsonl");
         let config = dir.path().join("gateway.toml");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = free_port();
         let rules = match policy {
             Policy::Enforce => "",
             Policy::BlockRename => "[policy.rules]\n\"renaming-column\" = \"block\"\n",
@@ -57,11 +53,9 @@ impl Gateway {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn ddlgate");
-        eventually(Duration::from_secs(60), "gateway listening", || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
+        wait_listening(port);
         Self {
-            child,
+            _child: KillOnDrop(child),
             port,
             audit,
             _dir: dir,
@@ -104,13 +98,6 @@ impl Gateway {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
