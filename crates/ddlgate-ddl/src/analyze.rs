@@ -259,19 +259,8 @@ impl Tracker {
                 self.view.statement_timeout_ms = None;
                 self.session_statement_timeout = None;
             }
-            Stmt::CreateTable { name, .. } => {
-                self.view.created_in_tx.insert(name.clone());
-            }
-            Stmt::CreateIndex {
-                name: Some(n),
-                table,
-                ..
-            } => {
-                let mut n = n.clone();
-                if n.schema.is_none() {
-                    n.schema.clone_from(&table.schema);
-                }
-                self.view.created_in_tx.insert(n);
+            Stmt::CreateTable { .. } | Stmt::CreateIndex { name: Some(_), .. } => {
+                self.view.created_in_tx.extend(stmt.created_relation());
             }
             Stmt::AlterTable { table, actions } => {
                 for a in actions {

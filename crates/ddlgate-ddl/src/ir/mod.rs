@@ -454,5 +454,27 @@ pub enum Stmt {
     Unparseable { first_words: String, error: String },
 }
 
+impl Stmt {
+    /// The relation this statement creates (a table, or a named index in its table's schema).
+    #[must_use]
+    pub fn created_relation(&self) -> Option<QualifiedName> {
+        match self {
+            Stmt::CreateTable { name, .. } => Some(name.clone()),
+            Stmt::CreateIndex {
+                name: Some(n),
+                table,
+                ..
+            } => {
+                let mut n = n.clone();
+                if n.schema.is_none() {
+                    n.schema.clone_from(&table.schema);
+                }
+                Some(n)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Volatility helpers live next to the IR so rules and the planner agree on them.
 pub mod volatility;

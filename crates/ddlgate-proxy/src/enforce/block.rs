@@ -65,6 +65,15 @@ pub fn block_notice(d: &Decision, reason: Option<&str>) -> Notice {
     n
 }
 
+/// The notice for a statement the gateway replaces by its safe plan.
+pub fn rewrite_notice(plan: &ddlgate_ddl::Plan) -> Notice {
+    Notice::new(
+        Severity::Notice,
+        SqlState::SuccessfulCompletion,
+        format!("ddlgate: running a safe plan instead: {}", plan.summary),
+    )
+}
+
 /// The warning for a statement that is forwarded with findings. `handled` lists rules the
 /// gateway takes care of itself (e.g. `require-lock-timeout` when it guards the statement).
 pub fn warn_notice(d: &Decision, handled: &[RuleId]) -> Option<Notice> {

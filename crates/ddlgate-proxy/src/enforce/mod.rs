@@ -7,7 +7,7 @@ mod block;
 
 pub use action::{resolve, Action, Enforcer};
 pub use audit::{now_rfc3339, AuditEvent, AuditStep, SessionInfo};
-pub use block::{block_notice, raise_statement, warn_notice};
+pub use block::{block_notice, raise_statement, rewrite_notice, warn_notice};
 
 /// The command tag PostgreSQL reports for a DDL statement's text, e.g. `ALTER TABLE` or
 /// `CREATE INDEX` ([CommandComplete](https://www.postgresql.org/docs/current/protocol-message-formats.html)).

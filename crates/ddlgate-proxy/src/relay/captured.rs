@@ -245,13 +245,7 @@ impl ClientPump<'_> {
                 }
                 (Action::Rewrite, Some(plan)) => {
                     status = TransactionStatus::Idle;
-                    owned
-                        .notice(&Notice::new(
-                            Severity::Notice,
-                            SqlState::SuccessfulCompletion,
-                            format!("ddlgate: running a safe plan instead: {}", plan.summary),
-                        ))
-                        .await?;
+                    owned.notice(&crate::enforce::rewrite_notice(plan)).await?;
                     match exec::run_plan(
                         &mut owned,
                         plan,

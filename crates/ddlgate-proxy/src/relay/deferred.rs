@@ -82,11 +82,7 @@ pub(super) async fn rewrite_in_block(
         .iter()
         .map(|s| s.description.as_str())
         .collect();
-    let mut n = Notice::new(
-        Severity::Notice,
-        SqlState::SuccessfulCompletion,
-        format!("ddlgate: running a safe plan instead: {}", plan.summary),
-    );
+    let mut n = crate::enforce::rewrite_notice(plan);
     if !later.is_empty() {
         n = n.detail(format!(
             "inside this transaction: {} step(s); after COMMIT: {}",

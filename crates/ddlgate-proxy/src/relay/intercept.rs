@@ -558,12 +558,8 @@ impl ClientPump<'_> {
                     let ran = super::deferred::commit(&mut owned, &mut watch, gate, text, tx_work)
                         .await?;
                     status = TransactionStatus::Idle;
-                    match ran {
-                        Ran::Ok(tag) => owned.send_client(&command_complete(&tag)).await?,
-                        Ran::Err(e) => {
-                            owned.send_client(&e.frame).await?;
-                            break;
-                        }
+                    if deliver(&mut owned, ran).await? == Delivered::Failed {
+                        break;
                     }
                     continue;
                 }
@@ -603,74 +599,52 @@ impl ClientPump<'_> {
                         break;
                     }
                 }
-                Action::Guard if in_block => {
-                    if let Some(n) =
-                        enforce::warn_notice(d, &[ddlgate_ddl::RuleId::RequireLockTimeout])
-                    {
-                        owned.notice(&n).await?;
-                    }
-                    match super::deferred::guard_in_block(&mut owned, &mut watch, gate, &origin, d)
-                        .await?
-                    {
-                        Ran::Ok(tag) => owned.send_client(&command_complete(&tag)).await?,
-                        Ran::Err(e) => {
-                            owned.send_client(&e.frame).await?;
-                            status = TransactionStatus::Failed;
-                            break;
-                        }
-                    }
-                }
                 Action::Guard => {
                     if let Some(n) =
                         enforce::warn_notice(d, &[ddlgate_ddl::RuleId::RequireLockTimeout])
                     {
                         owned.notice(&n).await?;
                     }
-                    let (result, record) =
-                        exec::run_guarded(&mut owned, text, cfg, &mut watch).await?;
-                    gate.audit(
-                        &origin,
-                        d,
-                        *a,
-                        vec![record.audit()],
-                        if result.is_ok() {
-                            "completed"
-                        } else {
-                            "failed"
-                        },
-                    );
-                    match result {
-                        Ok(tag) => owned.send_client(&command_complete(&tag)).await?,
-                        Err(e) => {
-                            owned.send_client(&e.frame).await?;
-                            break;
+                    let ran = if in_block {
+                        super::deferred::guard_in_block(&mut owned, &mut watch, gate, &origin, d)
+                            .await?
+                    } else {
+                        let (result, record) =
+                            exec::run_guarded(&mut owned, text, cfg, &mut watch).await?;
+                        gate.audit(
+                            &origin,
+                            d,
+                            *a,
+                            vec![record.audit()],
+                            if result.is_ok() {
+                                "completed"
+                            } else {
+                                "failed"
+                            },
+                        );
+                        result.map_or_else(Ran::Err, Ran::Ok)
+                    };
+                    if deliver(&mut owned, ran).await? == Delivered::Failed {
+                        if in_block {
+                            status = TransactionStatus::Failed;
                         }
+                        break;
                     }
                 }
                 Action::Rewrite if in_block => {
                     let Some(plan) = &d.plan else { continue };
-                    match super::deferred::rewrite_in_block(
+                    let ran = super::deferred::rewrite_in_block(
                         &mut owned, &mut watch, gate, &origin, d, plan, tx_work,
                     )
-                    .await?
-                    {
-                        Ran::Ok(tag) => owned.send_client(&command_complete(&tag)).await?,
-                        Ran::Err(e) => {
-                            owned.send_client(&e.frame).await?;
-                            status = TransactionStatus::Failed;
-                            break;
-                        }
+                    .await?;
+                    if deliver(&mut owned, ran).await? == Delivered::Failed {
+                        status = TransactionStatus::Failed;
+                        break;
                     }
                 }
                 Action::Rewrite => {
                     let Some(plan) = &d.plan else { continue };
-                    owned
-                        .notice(&Notice::new(
-                            encode::Severity::Notice,
-                            ddlgate_wire::SqlState::SuccessfulCompletion,
-                            format!("ddlgate: running a safe plan instead: {}", plan.summary),
-                        ))
-                        .await?;
+                    owned.notice(&enforce::rewrite_notice(plan)).await?;
                     let outcome = exec::run_plan(
                         &mut owned,
                         plan,
@@ -727,6 +701,28 @@ impl ClientPump<'_> {
         owned.send_client(&rfq).await?;
         lock(shared.session).answered_locally(status);
         Ok(Intercepted::Answered)
+    }
+}
+
+/// Whether a statement the gateway ran for the client succeeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Delivered {
+    Completed,
+    Failed,
+}
+
+/// Sends the client what a statement the gateway ran ended with: its CommandComplete, or the
+/// server's error.
+async fn deliver(owned: &mut Owned<'_>, ran: Ran) -> Result<Delivered, ProxyError> {
+    match ran {
+        Ran::Ok(tag) => {
+            owned.send_client(&command_complete(&tag)).await?;
+            Ok(Delivered::Completed)
+        }
+        Ran::Err(e) => {
+            owned.send_client(&e.frame).await?;
+            Ok(Delivered::Failed)
+        }
     }
 }
 

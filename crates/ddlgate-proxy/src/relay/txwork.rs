@@ -72,25 +72,11 @@ impl TxWork {
 
     /// Remembers the relations `decisions` create.
     pub fn note_created(&mut self, decisions: &[Decision]) {
-        for d in decisions {
-            match &d.statement {
-                Stmt::CreateTable { name, .. } => {
-                    self.created.insert(name.clone());
-                }
-                Stmt::CreateIndex {
-                    name: Some(n),
-                    table,
-                    ..
-                } => {
-                    let mut n = n.clone();
-                    if n.schema.is_none() {
-                        n.schema.clone_from(&table.schema);
-                    }
-                    self.created.insert(n);
-                }
-                _ => {}
-            }
-        }
+        self.created.extend(
+            decisions
+                .iter()
+                .filter_map(|d| d.statement.created_relation()),
+        );
     }
 
     /// The block ends: forget it. Returns the deferred plans (to run at COMMIT, or to report
