@@ -4,9 +4,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 
-import org.postgresql.util.PSQLException;
-import org.postgresql.util.ServerErrorMessage;
-
 /**
  * Runs one statement through the PostgreSQL JDBC driver (extended query protocol), the way a
  * Java migration tool or application would, and reports what the driver saw.
@@ -84,21 +81,8 @@ public final class JdbcDdl {
     }
 
     private static void printError(SQLException e) {
-        String message = e.getMessage();
-        String hint = "";
-        if (e instanceof PSQLException) {
-            ServerErrorMessage server = ((PSQLException) e).getServerErrorMessage();
-            if (server != null) {
-                // The server's own message, without the driver's "Hint:/Position:" decorations.
-                if (server.getMessage() != null) {
-                    message = server.getMessage();
-                }
-                if (server.getHint() != null) {
-                    hint = server.getHint();
-                }
-            }
-        }
-        System.out.println("ERROR " + e.getSQLState() + " " + message);
-        System.out.println("HINT " + hint);
+        ServerError error = new ServerError(e);
+        System.out.println("ERROR " + error.sqlState + " " + error.message);
+        System.out.println("HINT " + error.hint);
     }
 }

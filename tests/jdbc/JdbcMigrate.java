@@ -12,9 +12,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-import org.postgresql.util.PSQLException;
-import org.postgresql.util.ServerErrorMessage;
-
 /**
  * Applies SQL migration files the way Flyway does over JDBC: autocommit off, one transaction
  * per file, each statement through {@code PreparedStatement.execute()}, then a row in
@@ -162,25 +159,9 @@ public final class JdbcMigrate {
     }
 
     private static void printError(SQLException e) {
-        String message = e.getMessage();
-        String detail = "";
-        String hint = "";
-        if (e instanceof PSQLException) {
-            ServerErrorMessage server = ((PSQLException) e).getServerErrorMessage();
-            if (server != null) {
-                if (server.getMessage() != null) {
-                    message = server.getMessage();
-                }
-                if (server.getDetail() != null) {
-                    detail = server.getDetail();
-                }
-                if (server.getHint() != null) {
-                    hint = server.getHint();
-                }
-            }
-        }
-        System.out.println("ERROR " + e.getSQLState() + " " + message);
-        System.out.println("DETAIL " + detail);
-        System.out.println("HINT " + hint);
+        ServerError error = new ServerError(e);
+        System.out.println("ERROR " + error.sqlState + " " + error.message);
+        System.out.println("DETAIL " + error.detail);
+        System.out.println("HINT " + error.hint);
     }
 }
