@@ -20,6 +20,16 @@ pub struct GatewayOptions {
     pub tweak: Box<dyn FnOnce(&mut Config) + Send>,
 }
 
+impl GatewayOptions {
+    /// The defaults with `tweak` applied to the configuration last.
+    pub fn tweaked(tweak: impl FnOnce(&mut Config) + Send + 'static) -> Self {
+        Self {
+            tweak: Box::new(tweak),
+            ..Default::default()
+        }
+    }
+}
+
 impl Default for GatewayOptions {
     fn default() -> Self {
         Self {

@@ -60,17 +60,14 @@ async fn run(how: Migration) {
     );
     let gw = GatewayHandle::start(
         pg,
-        GatewayOptions {
-            tweak: Box::new(|c| {
-                c.policy.execution.lock_timeout_ms = 100;
-                c.policy.execution.retry_backoff_ms = 50;
-                c.policy.execution.retry_backoff_max_ms = 500;
-                c.policy.execution.lock_retries = 200;
-                c.policy.execution.backfill_batch_ms = 40;
-                c.policy.execution.backfill_pause_ms = 10;
-            }),
-            ..Default::default()
-        },
+        GatewayOptions::tweaked(|c| {
+            c.policy.execution.lock_timeout_ms = 100;
+            c.policy.execution.retry_backoff_ms = 50;
+            c.policy.execution.retry_backoff_max_ms = 500;
+            c.policy.execution.lock_retries = 200;
+            c.policy.execution.backfill_batch_ms = 40;
+            c.policy.execution.backfill_pause_ms = 10;
+        }),
     )
     .await;
     let stop = Arc::new(AtomicBool::new(false));

@@ -14,14 +14,7 @@ async fn gateway(
     pg: &Pg,
     tweak: impl FnOnce(&mut ddlgate_config::Config) + Send + 'static,
 ) -> GatewayHandle {
-    GatewayHandle::start(
-        pg,
-        GatewayOptions {
-            tweak: Box::new(tweak),
-            ..Default::default()
-        },
-    )
-    .await
+    GatewayHandle::start(pg, GatewayOptions::tweaked(tweak)).await
 }
 
 fn populate(pg: &Pg, db: &str, rows: u32) {

@@ -9,14 +9,11 @@ use ddlgate_testkit::{connect, shared_pg, GatewayHandle, GatewayOptions, SUPER};
 async fn gateway() -> GatewayHandle {
     GatewayHandle::start(
         shared_pg(),
-        GatewayOptions {
-            tweak: Box::new(|c| {
-                c.listen.max_message_bytes = 64 * 1024;
-                c.listen.startup_timeout_secs = 1;
-                c.listen.message_timeout_secs = 1;
-            }),
-            ..Default::default()
-        },
+        GatewayOptions::tweaked(|c| {
+            c.listen.max_message_bytes = 64 * 1024;
+            c.listen.startup_timeout_secs = 1;
+            c.listen.message_timeout_secs = 1;
+        }),
     )
     .await
 }

@@ -43,14 +43,11 @@ async fn jdbc_prepared_statements_are_rewritten_and_blocked() {
     pg.psql(&db, "CREATE TABLE t (id int PRIMARY KEY, a int); INSERT INTO t SELECT g, g FROM generate_series(1, 20000) g; ANALYZE t");
     let gw = GatewayHandle::start(
         pg,
-        GatewayOptions {
-            tweak: Box::new(|c| {
-                c.policy
-                    .rules
-                    .insert(RuleId::RenamingColumn, RuleAction::Block);
-            }),
-            ..Default::default()
-        },
+        GatewayOptions::tweaked(|c| {
+            c.policy
+                .rules
+                .insert(RuleId::RenamingColumn, RuleAction::Block);
+        }),
     )
     .await;
     let url = format!(

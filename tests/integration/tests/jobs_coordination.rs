@@ -15,16 +15,13 @@ async fn gateway_with_control(
     let db = db.to_owned();
     GatewayHandle::start(
         pg,
-        GatewayOptions {
-            tweak: Box::new(move |c| {
-                c.control.user = Some(SUPER.name.into());
-                c.control.databases = vec![db];
-                c.control.resume_interval_secs = 1;
-                c.policy.execution.backfill_batch_ms = 20;
-                tweak(c);
-            }),
-            ..Default::default()
-        },
+        GatewayOptions::tweaked(move |c| {
+            c.control.user = Some(SUPER.name.into());
+            c.control.databases = vec![db];
+            c.control.resume_interval_secs = 1;
+            c.policy.execution.backfill_batch_ms = 20;
+            tweak(c);
+        }),
     )
     .await
 }

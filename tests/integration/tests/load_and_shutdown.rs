@@ -46,10 +46,7 @@ async fn connection_limit_is_enforced() {
     let pg = shared_pg();
     let gw = GatewayHandle::start(
         pg,
-        GatewayOptions {
-            tweak: Box::new(|c| c.listen.max_connections = 2),
-            ..Default::default()
-        },
+        GatewayOptions::tweaked(|c| c.listen.max_connections = 2),
     )
     .await;
     let a = connect(&gw.url(SUPER, "postgres")).await.expect("a");
@@ -70,10 +67,7 @@ async fn graceful_shutdown_lets_running_work_finish_then_closes() {
     let pg = shared_pg();
     let gw = GatewayHandle::start(
         pg,
-        GatewayOptions {
-            tweak: Box::new(|c| c.listen.shutdown_timeout_secs = 3),
-            ..Default::default()
-        },
+        GatewayOptions::tweaked(|c| c.listen.shutdown_timeout_secs = 3),
     )
     .await;
     let addr = gw.addr;

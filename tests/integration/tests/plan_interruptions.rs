@@ -11,13 +11,10 @@ use tokio_postgres::NoTls;
 async fn slow_backfill_gateway(pg: &Pg) -> GatewayHandle {
     GatewayHandle::start(
         pg,
-        GatewayOptions {
-            tweak: Box::new(|c| {
-                c.policy.execution.backfill_batch_ms = 5;
-                c.policy.execution.backfill_pause_ms = 200;
-            }),
-            ..Default::default()
-        },
+        GatewayOptions::tweaked(|c| {
+            c.policy.execution.backfill_batch_ms = 5;
+            c.policy.execution.backfill_pause_ms = 200;
+        }),
     )
     .await
 }

@@ -51,13 +51,10 @@ async fn backfill_pauses_while_a_replica_lags() {
     let pid = Pid::from_raw(receiver.id() as i32);
     let gw = GatewayHandle::start(
         pg,
-        GatewayOptions {
-            tweak: Box::new(|c| {
-                c.policy.execution.max_replica_lag_bytes = 512 * 1024;
-                c.policy.execution.backfill_batch_ms = 20;
-            }),
-            ..Default::default()
-        },
+        GatewayOptions::tweaked(|c| {
+            c.policy.execution.max_replica_lag_bytes = 512 * 1024;
+            c.policy.execution.backfill_batch_ms = 20;
+        }),
     )
     .await;
     let (c, mut notices) = connect_with_notices(&gw.url(SUPER, &db))

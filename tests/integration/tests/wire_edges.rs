@@ -98,13 +98,10 @@ async fn routing_by_database_name_with_rename_and_no_wildcard() {
     up.dbname = Some(real.clone());
     let gw = GatewayHandle::start(
         pg,
-        GatewayOptions {
-            tweak: Box::new(move |c| {
-                c.databases.clear();
-                c.databases.insert("app".into(), up);
-            }),
-            ..Default::default()
-        },
+        GatewayOptions::tweaked(move |c| {
+            c.databases.clear();
+            c.databases.insert("app".into(), up);
+        }),
     )
     .await;
     let c = connect(&gw.url(SUPER, "app")).await.expect("app routes");
