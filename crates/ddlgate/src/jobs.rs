@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use ddlgate_config::Config;
-use ddlgate_proxy::jobs::{self, Job, JobState, ResumeOutcome, LOCK_NAMESPACE};
+use ddlgate_proxy::jobs::{self, Job, JobState, ResumeOutcome};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::cli::JobsAction;
@@ -156,23 +156,11 @@ async fn abandon(client: &tokio_postgres::Client, id: i64) -> anyhow::Result<Exi
         println!("job {id} is {}: nothing to abandon", job.state.as_str());
         return Ok(ExitCode::SUCCESS);
     }
-    let free: bool = client
-        .query_one(
-            "SELECT pg_try_advisory_lock($1, $2)",
-            &[&LOCK_NAMESPACE, &job.key],
-        )
-        .await?
-        .get(0);
-    if !free {
+    if !jobs::rows::try_lock(client, job.key).await? {
         bail!("job {id} is running (its advisory lock is held); stop that gateway first");
     }
     jobs::rows::set_state(client, id, JobState::Abandoned, None, None).await?;
-    client
-        .query_one(
-            "SELECT pg_advisory_unlock($1, $2)",
-            &[&LOCK_NAMESPACE, &job.key],
-        )
-        .await?;
+    jobs::rows::unlock(client, job.key).await?;
     println!(
         "job {id} abandoned at step {}/{}; remaining steps not run:",
         job.next_step,

@@ -30,7 +30,9 @@ pub use store::{Job, JobState, NewJob};
 
 /// Job store functions.
 pub mod rows {
-    pub use super::store::{add_outcomes, get, insert, list, progress, set_state, unfinished};
+    pub use super::store::{
+        add_outcomes, get, insert, list, progress, set_state, try_lock, unfinished, unlock,
+    };
 }
 
 /// Errors of the job layer (never shown to clients as such: their COMMIT still succeeds).

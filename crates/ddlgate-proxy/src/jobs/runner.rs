@@ -11,7 +11,7 @@ use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
 use super::store::{self, JobState};
-use super::{connect, ControlConn, JobError, Jobs, LOCK_NAMESPACE};
+use super::{connect, ControlConn, JobError, Jobs};
 use crate::exec::{self, OnFailure, PlanOutcome, StepRecord, Watch};
 
 /// Wraps a watch: records progress in the job row (through a writer task, so the plan never
@@ -151,14 +151,7 @@ pub async fn resume_job(
     let Some(job) = store::get(&client, id).await? else {
         return Ok(ResumeOutcome::Nothing);
     };
-    let locked: bool = client
-        .query_one(
-            "SELECT pg_try_advisory_lock($1, $2)",
-            &[&LOCK_NAMESPACE, &job.key],
-        )
-        .await?
-        .get(0);
-    if !locked {
+    if !store::try_lock(&client, job.key).await? {
         return Ok(ResumeOutcome::Busy);
     }
     // Re-read under the lock: the previous runner may have finished meanwhile.

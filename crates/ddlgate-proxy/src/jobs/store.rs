@@ -241,3 +241,26 @@ pub async fn unfinished(client: &Client) -> Result<Vec<Job>, JobError> {
         .map(row_to_job)
         .collect()
 }
+
+/// Takes the job's session advisory lock if it is free; returns whether it was taken. While
+/// held, no other runner (gateway or `ddlgate jobs`) touches the job.
+pub async fn try_lock(client: &Client, key: i32) -> Result<bool, JobError> {
+    Ok(client
+        .query_one(
+            "SELECT pg_try_advisory_lock($1, $2)",
+            &[&super::LOCK_NAMESPACE, &key],
+        )
+        .await?
+        .get(0))
+}
+
+/// Releases the job's advisory lock taken by [`try_lock`].
+pub async fn unlock(client: &Client, key: i32) -> Result<(), JobError> {
+    client
+        .query_one(
+            "SELECT pg_advisory_unlock($1, $2)",
+            &[&super::LOCK_NAMESPACE, &key],
+        )
+        .await?;
+    Ok(())
+}
