@@ -1,5 +1,4 @@
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -36,15 +35,7 @@ public final class JdbcDdl {
             System.exit(64);
         }
         int status = 0;
-        Connection conn;
-        try {
-            conn = DriverManager.getConnection(args[0]);
-        } catch (SQLException e) {
-            System.out.println("CONNECT-ERROR " + e.getSQLState() + " " + e.getMessage());
-            System.out.flush();
-            System.exit(2);
-            return;
-        }
+        Connection conn = Connect.orExit(args[0]);
         try {
             conn.setAutoCommit(true);
             try (PreparedStatement ps = conn.prepareStatement(args[1])) {

@@ -3,7 +3,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -52,15 +51,7 @@ public final class JdbcMigrate {
             System.err.println("usage: JdbcMigrate JDBC_URL FILE...");
             System.exit(64);
         }
-        Connection conn;
-        try {
-            conn = DriverManager.getConnection(args[0]);
-        } catch (SQLException e) {
-            System.out.println("CONNECT-ERROR " + e.getSQLState() + " " + e.getMessage());
-            System.out.flush();
-            System.exit(2);
-            return;
-        }
+        Connection conn = Connect.orExit(args[0]);
         int status = 0;
         try {
             conn.setAutoCommit(false);

@@ -1,6 +1,6 @@
-# Sourced by run.sh and migrate.sh: compiles tests/jdbc/$1.java (with ServerError.java) against
-# the PostgreSQL JDBC driver into a temporary directory and runs it with the remaining arguments,
-# exiting with its status. When java/javac or the driver is missing it prints one line starting
+# Sourced by run.sh and migrate.sh: compiles tests/jdbc/$1.java (with Connect.java and
+# ServerError.java) against the PostgreSQL JDBC driver into a temporary directory and runs it with
+# the remaining arguments, exiting with its status. When java/javac or the driver is missing it prints one line starting
 # with "SKIP:" and exits 0 (install: apt-get install -y default-jdk-headless libpostgresql-jdbc-java).
 # PGJDBC_JAR overrides the driver jar (default /usr/share/java/postgresql.jar).
 
@@ -18,7 +18,7 @@ run_java() {
     fi
     CLASSES=$(mktemp -d "${TMPDIR:-/tmp}/$class.XXXXXX")
     trap 'rm -rf "$CLASSES"' EXIT INT TERM
-    javac -nowarn -cp "$JAR" -d "$CLASSES" "$HERE/$class.java" "$HERE/ServerError.java"
+    javac -nowarn -cp "$JAR" -d "$CLASSES" "$HERE/$class.java" "$HERE/Connect.java" "$HERE/ServerError.java"
     status=0
     java -cp "$JAR:$CLASSES" "$class" "$@" || status=$?
     exit "$status"
