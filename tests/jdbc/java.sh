@@ -1,7 +1,8 @@
 # Sourced by run.sh and migrate.sh: compiles tests/jdbc/$1.java (with Connect.java and
 # ServerError.java) against the PostgreSQL JDBC driver into a temporary directory and runs it with
-# the remaining arguments, exiting with its status. When java/javac or the driver is missing it prints one line starting
-# with "SKIP:" and exits 0 (install: apt-get install -y default-jdk-headless libpostgresql-jdbc-java).
+# the remaining arguments, exiting with its status. When java/javac or the driver is missing it
+# prints one line starting with "SKIP:" and exits 0 (install: apt-get install -y
+# default-jdk-headless libpostgresql-jdbc-java).
 # PGJDBC_JAR overrides the driver jar (default /usr/share/java/postgresql.jar).
 
 run_java() {
