@@ -8,6 +8,9 @@ the ratio to direct, and each proxy's own CPU time per transaction (utime+stime 
 /proc/PID/stat, all threads).
 
 Usage: bench/pgbench-compare.py [--rounds 3] [--seconds 5] [--scale 10]
+                                [--only simple:32,prepared:1] [--candidate PATH]
+--only runs some of the workloads; --candidate runs a second ddlgate binary (another build)
+as a fourth target in the same interleaved rounds, to compare two builds on equal terms.
 Needs: PostgreSQL server binaries (pg_config --bindir or PG_BIN), pgbench, pgbouncer
 (apt-get install -y postgresql pgbouncer), and cargo (it builds ddlgate --release).
 """
@@ -126,6 +129,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--scale", type=int, default=10)
     ap.add_argument("--worker-threads", type=int, default=None, help="ddlgate --worker-threads (default: its config default)")
+    ap.add_argument("--only", default=None, help="comma-separated mode:clients workloads (default: all)")
+    ap.add_argument("--candidate", default=None, help="a second ddlgate binary, run as target 'candidate'")
     args = ap.parse_args()
 
     bindir = bin_dir()
@@ -140,7 +145,7 @@ def main():
     os.chmod(work, 0o777)
     procs = []
     try:
-        pg_port, gw_port, bouncer_port = free_port(), free_port(), free_port()
+        pg_port, gw_port, bouncer_port, cand_port = free_port(), free_port(), free_port(), free_port()
         data = os.path.join(work, "data")
         drop = as_postgres()
         subprocess.run([os.path.join(bindir, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-N"],
@@ -156,11 +161,16 @@ def main():
         subprocess.run([pgbench, "-h", "127.0.0.1", "-p", str(pg_port), "-U", "bench", "-i", "-q", "-s", str(args.scale), "bench"],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-        gw = subprocess.Popen([ddlgate, "--listen", f"127.0.0.1:{gw_port}", "--upstream", f"127.0.0.1:{pg_port}",
-                               "--upstream-tls", "disable", "--log-level", "warn"]
-                              + (["--worker-threads", str(args.worker_threads)] if args.worker_threads is not None else []),
-                              stdout=subprocess.DEVNULL)
-        procs.append(gw)
+        def start_gateway(binary, port):
+            p = subprocess.Popen([binary, "--listen", f"127.0.0.1:{port}", "--upstream", f"127.0.0.1:{pg_port}",
+                                  "--upstream-tls", "disable", "--log-level", "warn"]
+                                 + (["--worker-threads", str(args.worker_threads)] if args.worker_threads is not None else []),
+                                 stdout=subprocess.DEVNULL)
+            procs.append(p)
+            return p
+
+        gw = start_gateway(ddlgate, gw_port)
+        cand = start_gateway(args.candidate, cand_port) if args.candidate else None
         ini = os.path.join(work, "pgbouncer.ini")
         with open(os.path.join(work, "users.txt"), "w") as f:
             f.write('"bench" ""\n')
@@ -179,7 +189,13 @@ def main():
         with open(os.path.join(data, "postmaster.pid")) as f:
             postmaster = int(f.readline())
         targets = [("ddlgate", gw_port, gw.pid), ("direct", pg_port, None), ("pgbouncer", bouncer_port, bouncer.pid)]
+        if cand:
+            wait_port(cand_port, "candidate ddlgate")
+            targets.append(("candidate", cand_port, cand.pid))
         workloads = [(m, c) for m in ("simple", "extended", "prepared") for c in (8, 32)] + [("prepared", 1)]
+        if args.only:
+            wanted = [(m, int(c)) for m, c in (w.split(":") for w in args.only.split(","))]
+            workloads = [w for w in wanted if w in workloads] or sys.exit(f"--only: no known workload in {args.only}")
         results = {}  # (workload, target) -> list of (tps, cpu_us_per_txn, latency_ms)
         for r in range(args.rounds):
             for (mode, clients) in workloads:
@@ -218,6 +234,15 @@ def main():
             server = {n: statistics.median(x[3] for x in v) for n, v in by.items()}
             print(f"| {mode}, {clients} client{'s' if clients > 1 else ''} | {total['direct']:.1f} | {total['ddlgate']:.1f} | "
                   f"{total['pgbouncer']:.1f} | {server['direct']:.1f} / {server['ddlgate']:.1f} / {server['pgbouncer']:.1f} |")
+        if cand:
+            print("\ncandidate build vs ddlgate (same rounds): TPS ratio to direct and proxy CPU µs/txn, medians\n")
+            print("| workload | ddlgate / direct | candidate / direct | ddlgate CPU | candidate CPU |")
+            print("|---|---:|---:|---:|---:|")
+            for (mode, clients), by in results.items():
+                med = {n: statistics.median(x[0] for x in v) for n, v in by.items()}
+                cpu = {n: statistics.median(x[1] for x in v) for n, v in by.items() if v[0][1] is not None}
+                print(f"| {mode}, {clients} | {med['ddlgate'] / med['direct']:.2f} | {med['candidate'] / med['direct']:.2f} | "
+                      f"{cpu['ddlgate']:.1f} | {cpu['candidate']:.1f} |")
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)

@@ -1,17 +1,102 @@
-//! A socket that may or may not be wrapped in TLS, and its split into boxed halves for the
-//! relay. Plain TCP splits without a lock (`into_split`); TLS streams use `tokio::io::split`.
+//! A socket that may or may not be wrapped in TLS, and its split into halves for the relay.
+//! Plain TCP splits without a lock (`into_split`) and writes through [`WriteHalf::send_all`],
+//! which tries the socket directly before falling back to the future-based path; TLS streams
+//! use `tokio::io::split`.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
 /// Read half used by the relay.
-pub type ReadHalf = Box<dyn AsyncRead + Send + Sync + Unpin>;
+pub enum ReadHalf {
+    /// Plain TCP.
+    Tcp(OwnedReadHalf),
+    /// A TLS stream's read half.
+    Tls(tokio::io::ReadHalf<Stream>),
+    /// Nothing (at end of file): the placeholder while the real half is lent away.
+    Empty,
+}
+
 /// Write half used by the relay.
-pub type WriteHalf = Box<dyn AsyncWrite + Send + Sync + Unpin>;
+pub enum WriteHalf {
+    /// Plain TCP.
+    Tcp(OwnedWriteHalf),
+    /// A TLS stream's write half.
+    Tls(tokio::io::WriteHalf<Stream>),
+    /// Discards what it is given: the placeholder while the real half is lent away.
+    Sink,
+}
+
+impl WriteHalf {
+    /// Writes all of `buf` and flushes. On plain TCP the bytes go to the socket at once when
+    /// it has room (the common case: one `send` per call, no future polled); otherwise, and
+    /// for what is left, this waits for the socket like `write_all`.
+    pub async fn send_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        if let Self::Tcp(w) = self {
+            while !buf.is_empty() {
+                match w.try_write(buf) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => buf = &buf[n..],
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+            }
+            if buf.is_empty() {
+                return Ok(());
+            }
+        }
+        self.write_all(buf).await?;
+        self.flush().await
+    }
+}
+
+impl AsyncRead for ReadHalf {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Tcp(r) => Pin::new(r).poll_read(cx, buf),
+            Self::Tls(r) => Pin::new(r).poll_read(cx, buf),
+            Self::Empty => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+impl AsyncWrite for WriteHalf {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Tcp(w) => Pin::new(w).poll_write(cx, buf),
+            Self::Tls(w) => Pin::new(w).poll_write(cx, buf),
+            Self::Sink => Poll::Ready(Ok(buf.len())),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Tcp(w) => Pin::new(w).poll_flush(cx),
+            Self::Tls(w) => Pin::new(w).poll_flush(cx),
+            Self::Sink => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Tcp(w) => Pin::new(w).poll_shutdown(cx),
+            Self::Tls(w) => Pin::new(w).poll_shutdown(cx),
+            Self::Sink => Poll::Ready(Ok(())),
+        }
+    }
+}
 
 /// A client- or server-facing connection.
 pub enum Stream {
@@ -34,11 +119,11 @@ impl Stream {
         match self {
             Self::Plain(s) => {
                 let (r, w) = s.into_split();
-                (Box::new(r), Box::new(w))
+                (ReadHalf::Tcp(r), WriteHalf::Tcp(w))
             }
             other => {
                 let (r, w) = tokio::io::split(other);
-                (Box::new(r), Box::new(w))
+                (ReadHalf::Tls(r), WriteHalf::Tls(w))
             }
         }
     }
@@ -79,5 +164,34 @@ impl AsyncWrite for Stream {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         delegate!(self, s => Pin::new(s).poll_shutdown(cx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    /// More than the socket buffers hold: `send_all` must fall back to waiting for the
+    /// socket and still deliver every byte, in order.
+    #[tokio::test]
+    async fn send_all_delivers_more_than_the_socket_buffers_hold() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (client, server) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        let (_r, mut w) = Stream::Plain(client.unwrap()).into_split();
+        let mut peer = server.unwrap().0;
+        let data: Vec<u8> = (0..8 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+        let reader = async {
+            let mut got = Vec::new();
+            peer.read_to_end(&mut got).await.unwrap();
+            got
+        };
+        let writer = async {
+            w.send_all(&data).await.unwrap();
+            w.shutdown().await.unwrap();
+        };
+        let (got, ()) = tokio::join!(reader, writer);
+        assert!(got == data, "bytes differ");
     }
 }

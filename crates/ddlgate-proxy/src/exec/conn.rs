@@ -7,7 +7,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use ddlgate_wire::decode;
 use ddlgate_wire::encode::Notice;
 use ddlgate_wire::{BeTag, FrameHeader, SqlState, TransactionStatus};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
 use crate::stream::{ReadHalf, WriteHalf};
 use crate::ProxyError;
@@ -132,15 +132,13 @@ impl Owned<'_> {
 
     /// Sends raw bytes to the server.
     pub async fn send_server(&mut self, bytes: &[u8]) -> Result<(), ProxyError> {
-        self.server_w.write_all(bytes).await?;
-        self.server_w.flush().await?;
+        self.server_w.send_all(bytes).await?;
         Ok(())
     }
 
     /// Sends raw bytes to the client.
     pub async fn send_client(&mut self, bytes: &[u8]) -> Result<(), ProxyError> {
-        self.client_w.write_all(bytes).await?;
-        self.client_w.flush().await?;
+        self.client_w.send_all(bytes).await?;
         Ok(())
     }
 

@@ -14,8 +14,6 @@ use ddlgate_session::PreparedRewrites;
 
 /// Below this, an uninspected frame is forwarded whole rather than streamed.
 const STREAM_THRESHOLD: usize = 64 * 1024;
-/// Read buffer refill size.
-const READ_CHUNK: usize = 16 * 1024;
 
 /// Client frames seen whole: the session's, plus every extended-protocol message, so the
 /// pump knows whether an extended batch is open (and CopyData still streams).
@@ -276,16 +274,13 @@ impl ClientPump<'_> {
                 }
             }
             if pos > 0 {
-                self.dst.write_all(&self.buf[..pos]).await?;
-                self.dst.flush().await?;
+                self.dst.send_all(&self.buf[..pos]).await?;
                 self.buf.advance(pos);
             }
             if let Some(end) = end {
                 return Ok(end);
             }
-            if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
-                self.buf.reserve(READ_CHUNK);
-            }
+            super::make_room(&mut self.buf);
             // Complete frames may already be buffered (read while the gateway owned the
             // connection): process them before reading more.
             if !splitter.is_streaming() {

@@ -106,5 +106,54 @@ pub fn lock(session: &Mutex<Session>) -> std::sync::MutexGuard<'_, Session> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Read buffer refill size.
+const READ_CHUNK: usize = 16 * 1024;
+/// How far into its allocation an emptied read buffer may have moved before it starts again
+/// at the front.
+const REWIND_AFTER: usize = 2 * 1024;
+
+/// Makes room in a pump's read buffer for the next read. The buffer's start moves forward as
+/// frames are consumed; once everything read has been forwarded it starts again at the front
+/// of its allocation (`reserve` reclaims the consumed space when nothing is left to copy), so
+/// a session's small request/response traffic keeps to the same few cache lines instead of
+/// sweeping all of its buffers, and 32 sessions' buffers stay within the CPU cache.
+pub fn make_room(buf: &mut BytesMut) {
+    let spare = buf.capacity() - buf.len();
+    if (buf.is_empty() && spare < READ_CHUNK - REWIND_AFTER) || spare < READ_CHUNK / 4 {
+        buf.reserve(READ_CHUNK);
+    }
+}
+
 /// How long the server pump may take to deliver a final message.
 pub const FINAL_MESSAGE_GRACE: Duration = Duration::from_secs(2);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Buf;
+
+    #[test]
+    fn an_emptied_buffer_starts_again_at_the_front() {
+        let mut buf = BytesMut::new();
+        make_room(&mut buf);
+        let front = buf.as_ptr();
+        // Small reads that are forwarded whole: the start stays near the front.
+        for _ in 0..100 {
+            buf.extend_from_slice(&[7; 300]);
+            buf.advance(300);
+            make_room(&mut buf);
+            assert!(buf.as_ptr() as usize - front as usize <= REWIND_AFTER + 300);
+        }
+        // Bytes still waiting are never moved away from under their frame.
+        buf.extend_from_slice(&[1; 3000]);
+        buf.advance(2990);
+        let waiting = buf.as_ptr();
+        make_room(&mut buf);
+        assert_eq!(buf.as_ptr(), waiting);
+        assert_eq!(&buf[..], &[1; 10]);
+        buf.advance(10);
+        make_room(&mut buf);
+        assert_eq!(buf.as_ptr(), front);
+        assert!(buf.capacity() >= READ_CHUNK);
+    }
+}

@@ -13,7 +13,6 @@ use crate::stream::{ReadHalf, WriteHalf};
 use crate::ProxyError;
 
 const STREAM_THRESHOLD: usize = 64 * 1024;
-const READ_CHUNK: usize = 16 * 1024;
 /// The gateway decodes only small server messages; anything else is streamed.
 const MAX_SERVER_FRAME: usize = i32::MAX as usize;
 
@@ -59,8 +58,7 @@ impl ServerPump<'_> {
                 }
             }
             if pos > 0 {
-                self.dst.write_all(&self.buf[..pos]).await?;
-                self.dst.flush().await?;
+                self.dst.send_all(&self.buf[..pos]).await?;
                 self.buf.advance(pos);
             }
             if saw_ready {
@@ -71,8 +69,7 @@ impl ServerPump<'_> {
                 for ctl in std::mem::take(&mut pending) {
                     match ctl {
                         Ctl::Inject(bytes) => {
-                            self.dst.write_all(&bytes).await?;
-                            self.dst.flush().await?;
+                            self.dst.send_all(&bytes).await?;
                         }
                         Ctl::Fatal(notice) => {
                             let mut b = BytesMut::new();
@@ -85,15 +82,9 @@ impl ServerPump<'_> {
                         Ctl::Pause(reply) => {
                             let (resume, back) = oneshot::channel();
                             let lent = Lent {
-                                server_r: std::mem::replace(
-                                    &mut self.src,
-                                    Box::new(tokio::io::empty()),
-                                ),
+                                server_r: std::mem::replace(&mut self.src, ReadHalf::Empty),
                                 server_buf: std::mem::take(&mut self.buf),
-                                client_w: std::mem::replace(
-                                    &mut self.dst,
-                                    Box::new(tokio::io::sink()),
-                                ),
+                                client_w: std::mem::replace(&mut self.dst, WriteHalf::Sink),
                             };
                             if let Err(Paused { lent, .. }) = reply.send(Paused { lent, resume }) {
                                 self.src = lent.server_r;
@@ -114,9 +105,7 @@ impl ServerPump<'_> {
                     }
                 }
             }
-            if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
-                self.buf.reserve(READ_CHUNK);
-            }
+            super::make_room(&mut self.buf);
             // Complete frames left over after a pause: process them before reading.
             if pending.is_empty() && !splitter.is_streaming() {
                 if let Some(h) = FrameHeader::read(&self.buf, MAX_SERVER_FRAME)? {
