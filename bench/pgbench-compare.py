@@ -8,7 +8,7 @@ the ratio to direct, and each proxy's own CPU time per transaction (utime+stime 
 /proc/PID/stat, all threads).
 
 Usage: bench/pgbench-compare.py [--rounds 3] [--seconds 5] [--scale 10]
-                                [--only simple:32,prepared:1] [--candidate PATH]
+                                [--only simple:32,prepared:1] [--candidate PATH] [--cold-pgbouncer]
 --only runs some of the workloads; --candidate runs a second ddlgate binary (another build)
 as a fourth target in the same interleaved rounds, to compare two builds on equal terms.
 Needs: PostgreSQL server binaries (pg_config --bindir or PG_BIN), pgbench, pgbouncer
@@ -105,6 +105,22 @@ def server_cpu_seconds(postmaster):
     return total
 
 
+def context_switches(pid):
+    """(voluntary, involuntary) context switches of every thread of PID so far."""
+    vol = invol = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches"):
+                        vol += int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches"):
+                        invol += int(line.split()[1])
+        except OSError:
+            pass
+    return vol, invol
+
+
 def children_cpu_seconds():
     """CPU of the waited-for children of this script (the pgbench runs)."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -131,6 +147,9 @@ def main():
     ap.add_argument("--worker-threads", type=int, default=None, help="ddlgate --worker-threads (default: its config default)")
     ap.add_argument("--only", default=None, help="comma-separated mode:clients workloads (default: all)")
     ap.add_argument("--candidate", default=None, help="a second ddlgate binary, run as target 'candidate'")
+    ap.add_argument("--cold-pgbouncer", action="store_true",
+                    help="server_lifetime = 1: PgBouncer closes its server connections after each run, so every "
+                         "run starts with fresh backends, as direct and ddlgate do")
     args = ap.parse_args()
 
     bindir = bin_dir()
@@ -178,7 +197,8 @@ def main():
             f.write(f"[databases]\nbench = host=127.0.0.1 port={pg_port} dbname=bench\n"
                     f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {bouncer_port}\nunix_socket_dir =\n"
                     f"auth_type = trust\nauth_file = {work}/users.txt\npool_mode = session\n"
-                    "max_client_conn = 200\ndefault_pool_size = 100\nlogfile = /dev/null\n")
+                    "max_client_conn = 200\ndefault_pool_size = 100\nlogfile = /dev/null\n"
+                    + ("server_lifetime = 1\n" if args.cold_pgbouncer else ""))
         os.chmod(ini, 0o644)
         bouncer = subprocess.Popen([pgbouncer, ini], preexec_fn=drop, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(bouncer)
@@ -201,15 +221,17 @@ def main():
             for (mode, clients) in workloads:
                 for name, port, pid in targets:
                     before = cpu_seconds(pid) if pid else 0.0
+                    switches_before = context_switches(pid) if pid else (0, 0)
                     server_before, bench_before = server_cpu_seconds(postmaster), children_cpu_seconds()
                     tps, txns, lat = run_pgbench(pgbench, port, "bench", mode, clients, args.seconds)
                     cpu = (cpu_seconds(pid) - before) * 1e6 / txns if pid else None
+                    switches = tuple((a - b) / txns for a, b in zip(context_switches(pid), switches_before)) if pid else None
                     # Backends of closed sessions exit (and are reaped) shortly after pgbench.
                     time.sleep(0.3)
                     server = (server_cpu_seconds(postmaster) - server_before) * 1e6 / txns
                     client = (children_cpu_seconds() - bench_before) * 1e6 / txns
                     results.setdefault((mode, clients), {}).setdefault(name, []).append(
-                        (tps, cpu, lat, server, client))
+                        (tps, cpu, lat, server, client, switches))
                     print(f"round {r + 1} {mode:8} c={clients:<2} {name:9} tps={tps:9.0f} lat={lat:.3f}ms"
                           + (f" cpu/txn={cpu:.1f}us" if cpu is not None else ""), file=sys.stderr, flush=True)
 
@@ -234,6 +256,14 @@ def main():
             server = {n: statistics.median(x[3] for x in v) for n, v in by.items()}
             print(f"| {mode}, {clients} client{'s' if clients > 1 else ''} | {total['direct']:.1f} | {total['ddlgate']:.1f} | "
                   f"{total['pgbouncer']:.1f} | {server['direct']:.1f} / {server['ddlgate']:.1f} / {server['pgbouncer']:.1f} |")
+        print("\nThe proxy's context switches per transaction (medians): voluntary (it had nothing to do and "
+              "slept) / involuntary (preempted)\n")
+        print("| workload | ddlgate | PgBouncer |")
+        print("|---|---:|---:|")
+        for (mode, clients), by in results.items():
+            sw = {n: tuple(statistics.median(x[5][i] for x in v) for i in (0, 1)) for n, v in by.items() if v[0][5]}
+            print(f"| {mode}, {clients} client{'s' if clients > 1 else ''} | {sw['ddlgate'][0]:.3f} / {sw['ddlgate'][1]:.3f} | "
+                  f"{sw['pgbouncer'][0]:.3f} / {sw['pgbouncer'][1]:.3f} |")
         if cand:
             print("\ncandidate build vs ddlgate (same rounds): TPS ratio to direct and proxy CPU µs/txn, medians\n")
             print("| workload | ddlgate / direct | candidate / direct | ddlgate CPU | candidate CPU |")
