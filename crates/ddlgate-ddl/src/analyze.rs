@@ -225,6 +225,12 @@ impl Tracker {
                 self.end_tx();
                 return;
             }
+            // The transaction ends and a new one begins at once.
+            Stmt::Tx(TxCommand::CommitAndChain | TxCommand::RollbackAndChain) => {
+                self.end_tx();
+                self.view.in_block = true;
+                return;
+            }
             Stmt::Set {
                 name,
                 value_ms,

@@ -21,17 +21,20 @@ pub fn parse(sql: &str) -> Stmt {
         "commit" | "end" => {
             if word(1) == "prepared" {
                 Stmt::Tx(TxCommand::Other)
+            } else if chains(&(1..toks.len()).map(word).collect::<Vec<_>>()) {
+                Stmt::Tx(TxCommand::CommitAndChain)
             } else {
                 Stmt::Tx(TxCommand::Commit)
             }
         }
-        "abort" => Stmt::Tx(TxCommand::Rollback),
-        "rollback" => {
+        "abort" | "rollback" => {
             let rest: Vec<String> = (1..toks.len()).map(word).collect();
             if rest.iter().any(|w| w == "to") {
                 Stmt::Tx(TxCommand::Savepoint)
             } else if rest.first().is_some_and(|w| w == "prepared") {
                 Stmt::Tx(TxCommand::Other)
+            } else if chains(&rest) {
+                Stmt::Tx(TxCommand::RollbackAndChain)
             } else {
                 Stmt::Tx(TxCommand::Rollback)
             }
@@ -102,6 +105,16 @@ pub fn parse_duration_ms(v: &str) -> Option<u64> {
     }
 }
 
+/// Whether the words after `COMMIT` / `ROLLBACK` end in `AND CHAIN` (not `AND NO CHAIN`).
+fn chains(rest: &[String]) -> bool {
+    let words: Vec<&str> = rest
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !matches!(*w, "work" | "transaction"))
+        .collect();
+    words == ["and", "chain"]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +142,19 @@ mod tests {
             Stmt::Tx(TxCommand::Savepoint)
         );
         assert_eq!(parse("END"), Stmt::Tx(TxCommand::Commit));
+        assert_eq!(
+            parse("commit work and chain"),
+            Stmt::Tx(TxCommand::CommitAndChain)
+        );
+        assert_eq!(parse("END AND NO CHAIN"), Stmt::Tx(TxCommand::Commit));
+        assert_eq!(
+            parse("ABORT TRANSACTION AND CHAIN"),
+            Stmt::Tx(TxCommand::RollbackAndChain)
+        );
+        assert_eq!(
+            parse("ROLLBACK AND NO CHAIN"),
+            Stmt::Tx(TxCommand::Rollback)
+        );
         assert_eq!(parse_duration_ms("'1min'"), Some(60_000));
         assert_eq!(parse_duration_ms("DEFAULT"), None);
     }

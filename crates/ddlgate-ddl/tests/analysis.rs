@@ -454,3 +454,48 @@ fn new_strong_migrations_and_squawk_rules() {
     assert_eq!(d[0].findings.len(), 1, "{:?}", d[0].findings);
     assert_eq!(d[0].verdict, Verdict::Allow);
 }
+
+#[test]
+fn and_chain_keeps_the_text_in_a_transaction_block() {
+    let f = Facts::default();
+    let concurrently = |sql: &str| {
+        analyze(sql, &f, &AnalysisConfig::default())
+            .into_iter()
+            .flat_map(|d| d.findings)
+            .find(|x| x.rule == RuleId::ConcurrentlyInTransaction)
+            .map(|x| x.message)
+            .unwrap_or_default()
+    };
+    let index = "CREATE INDEX CONCURRENTLY i ON t (a)";
+    assert!(
+        concurrently(&format!("BEGIN; COMMIT AND CHAIN; {index}"))
+            .contains("inside a transaction block"),
+        "COMMIT AND CHAIN opens the next transaction at once"
+    );
+    assert!(concurrently(&format!("BEGIN; ROLLBACK AND CHAIN; {index}"))
+        .contains("inside a transaction block"));
+    for ends in ["COMMIT", "COMMIT AND NO CHAIN", "ROLLBACK"] {
+        let message = concurrently(&format!("BEGIN; {ends}; {index}"));
+        assert!(
+            message.contains("multi-statement string"),
+            "{ends}: {message}"
+        );
+    }
+    // What the first transaction created is no longer new in the chained one.
+    let create = "BEGIN; CREATE TABLE t (a int); CREATE INDEX i1 ON t (a);";
+    let concurrent_index = RuleId::RequireConcurrentIndexCreation;
+    assert_eq!(has(create, &f, concurrent_index), None);
+    assert!(has(
+        &format!("{create} COMMIT AND CHAIN; CREATE INDEX i2 ON t (a);"),
+        &f,
+        concurrent_index
+    )
+    .is_some());
+    let rule = RuleId::BanUncommittedTransaction;
+    assert_eq!(
+        has("BEGIN; SELECT 1; COMMIT AND CHAIN;", &f, rule),
+        Some(Severity::Warning),
+        "the chained transaction is left open"
+    );
+    assert_eq!(has("BEGIN; SELECT 1; COMMIT AND NO CHAIN;", &f, rule), None);
+}

@@ -316,3 +316,93 @@ async fn a_deferred_step_failing_after_commit_warns_and_keeps_the_commit() {
     );
     assert_eq!(pg.psql(&db, "SELECT count(*) FROM migrations"), "1");
 }
+
+/// Whether the session is inside a transaction block, and its isolation level.
+async fn block_state(c: &tokio_postgres::Client) -> (bool, String) {
+    let isolation = c
+        .query_one("SHOW transaction_isolation", &[])
+        .await
+        .expect("show")
+        .get::<_, String>(0);
+    // SAVEPOINT fails outside a block (25P01).
+    let in_block = c.batch_execute("SAVEPOINT ddlgate_probe").await.is_ok();
+    if in_block {
+        c.batch_execute("RELEASE SAVEPOINT ddlgate_probe")
+            .await
+            .expect("release");
+    }
+    (in_block, isolation)
+}
+
+#[tokio::test]
+async fn commit_and_chain_runs_the_deferred_steps_then_opens_the_chained_transaction() {
+    let (pg, db, gw) = setup("txchain").await;
+    let (c, mut notices) = connect_with_notices(&gw.url(SUPER, &db))
+        .await
+        .expect("connect");
+    let chained = (true, "repeatable read".to_owned());
+    c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        .await
+        .expect("begin");
+    c.batch_execute(MIGRATION[0]).await.expect(MIGRATION[0]);
+    // Simple protocol.
+    c.batch_execute("COMMIT AND CHAIN").await.expect("chain");
+    assert_eq!(block_state(&c).await, chained);
+    // The column was filled and made NOT NULL between the two transactions.
+    assert_eq!(
+        pg.psql(&db, "SELECT attnotnull FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'token'"),
+        "t"
+    );
+    for sql in &MIGRATION[1..] {
+        c.batch_execute(sql).await.expect(sql);
+    }
+    // Extended protocol (Parse/Bind/Execute), as drivers send it.
+    c.execute("COMMIT AND CHAIN", &[]).await.expect("chain");
+    assert_eq!(block_state(&c).await, chained);
+    c.batch_execute("INSERT INTO migrations VALUES ('0002')")
+        .await
+        .expect("in the chained transaction");
+    c.batch_execute("COMMIT").await.expect("commit");
+    assert_migrated(pg, &db);
+    assert_eq!(pg.psql(&db, "SELECT count(*) FROM migrations"), "1");
+    let done = drain(&mut notices)
+        .into_iter()
+        .filter(|n| n.contains("COMMIT done"))
+        .count();
+    assert_eq!(
+        done, 3,
+        "one deferred plan ran at the first COMMIT AND CHAIN, two at the second"
+    );
+    assert_eq!(block_state(&c).await, (false, "read committed".to_owned()));
+
+    // A failed block ended with COMMIT AND CHAIN: whatever the server does, the gateway
+    // does the same.
+    let direct = connect(&pg.direct_url(SUPER, &db)).await.expect("direct");
+    for c in [&c, &direct] {
+        c.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+            .await
+            .expect("begin");
+    }
+    c.batch_execute("ALTER TABLE orders ADD COLUMN late int NOT NULL DEFAULT random()")
+        .await
+        .expect("deferred work");
+    for c in [&c, &direct] {
+        c.batch_execute("SELECT 1/0").await.expect_err("fails");
+    }
+    let through = c
+        .batch_execute("COMMIT AND CHAIN")
+        .await
+        .map_err(|e| e.code().cloned());
+    let server = direct
+        .batch_execute("COMMIT AND CHAIN")
+        .await
+        .map_err(|e| e.code().cloned());
+    assert_eq!(through, server);
+    assert_eq!(block_state(&c).await, block_state(&direct).await);
+    let _ = c.batch_execute("ROLLBACK").await;
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'late'"),
+        "0",
+        "the failed block's deferred work was dropped"
+    );
+}

@@ -332,11 +332,12 @@ fn convert(sql: &str, toks: &[crate::lexer::Token], stmt: Statement) -> Stmt {
             rename: true,
         },
         Statement::StartTransaction { .. } => Stmt::Tx(TxCommand::Begin),
+        Statement::Commit { chain: true, .. } => Stmt::Tx(TxCommand::CommitAndChain),
         Statement::Commit { .. } => Stmt::Tx(TxCommand::Commit),
-        Statement::Rollback { savepoint, .. } => Stmt::Tx(if savepoint.is_some() {
-            TxCommand::Savepoint
-        } else {
-            TxCommand::Rollback
+        Statement::Rollback { savepoint, chain } => Stmt::Tx(match (savepoint, chain) {
+            (Some(_), _) => TxCommand::Savepoint,
+            (None, true) => TxCommand::RollbackAndChain,
+            (None, false) => TxCommand::Rollback,
         }),
         Statement::Query(_)
         | Statement::Insert(_)

@@ -333,8 +333,14 @@ pub enum TxCommand {
     Begin,
     /// `COMMIT` / `END`.
     Commit,
+    /// `COMMIT AND CHAIN`: commits, then at once starts a new transaction with the same
+    /// characteristics (<https://www.postgresql.org/docs/current/sql-commit.html>).
+    CommitAndChain,
     /// `ROLLBACK` / `ABORT` (without `TO SAVEPOINT`).
     Rollback,
+    /// `ROLLBACK AND CHAIN`: rolls back, then starts a new transaction with the same
+    /// characteristics.
+    RollbackAndChain,
     /// `SAVEPOINT`, `RELEASE`, `ROLLBACK TO`.
     Savepoint,
     /// `PREPARE TRANSACTION` and friends.

@@ -221,9 +221,11 @@ impl ClientPump<'_> {
                 })
             };
             let outcome = match (open.planned.action, &d.plan) {
-                _ if block_end(d) == Some(BlockEnd::Commit) => {
-                    let r = deferred::commit(&mut owned, &mut watch, gate, &text, tx_work).await?;
-                    status = TransactionStatus::Idle;
+                _ if block_end(d).is_some_and(BlockEnd::commits) => {
+                    let end = block_end(d).unwrap_or(BlockEnd::Commit);
+                    let r;
+                    (r, status) =
+                        deferred::commit(&mut owned, &mut watch, gate, &text, end, tx_work).await?;
                     ran(r)?
                 }
                 (Action::Rewrite, Some(plan)) if in_block => {

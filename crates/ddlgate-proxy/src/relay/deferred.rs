@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use ddlgate_ddl::{Decision, Pending, Plan};
 use ddlgate_wire::encode::{Notice, Severity};
-use ddlgate_wire::SqlState;
+use ddlgate_wire::{SqlState, TransactionStatus};
 use tokio_util::sync::CancellationToken;
 
 use super::intercept::{Gate, Origin};
-use super::txwork::{Deferred, TxWork};
+use super::txwork::{BlockEnd, Deferred, TxWork};
 use crate::enforce::Action;
 use crate::exec::{
     self, ClientWatch, InBlockOutcome, OnFailure, Owned, PlanOutcome, ServerError, Watch,
@@ -221,18 +221,62 @@ async fn scalar(owned: &mut Owned<'_>, sql: &str) -> Result<Option<String>, Prox
     Ok(owned.query(sql).await?.scalar().map(str::to_owned))
 }
 
+/// The statement that opens a transaction with the current one's characteristics (isolation
+/// level, read-only, deferrable), which `COMMIT AND CHAIN` carries over
+/// (<https://www.postgresql.org/docs/current/sql-commit.html>). Fails in an aborted transaction.
+const CHAINED_START: &str = "SELECT format('START TRANSACTION ISOLATION LEVEL %s, %s, %s', \
+     current_setting('transaction_isolation'), \
+     CASE WHEN current_setting('transaction_read_only')::bool THEN 'READ ONLY' ELSE 'READ WRITE' END, \
+     CASE WHEN current_setting('transaction_deferrable')::bool THEN 'DEFERRABLE' ELSE 'NOT DEFERRABLE' END)";
+
 /// Forwards the client's COMMIT; when it commits, runs the deferred steps before answering.
+/// Returns the answer and the transaction status after it.
 ///
 /// With a control role, each deferred plan is first recorded as a job (with the client's
 /// transaction id) and its advisory lock taken on this connection, so that whatever happens
 /// to this gateway from here on, some gateway finishes the work exactly once.
+///
+/// `COMMIT AND CHAIN` would run the deferred steps inside the chained transaction, where
+/// `CONCURRENTLY` fails and batches cannot commit: the gateway sends a plain `COMMIT`, runs
+/// the steps, then opens the chained transaction itself with the same characteristics.
 pub(super) async fn commit(
     owned: &mut Owned<'_>,
     watch: &mut ClientWatch<'_>,
     gate: &Gate<'_>,
     commit_sql: &str,
+    end: BlockEnd,
     tx: &mut TxWork,
-) -> Result<Ran, ProxyError> {
+) -> Result<(Ran, TransactionStatus), ProxyError> {
+    let chained = match end {
+        BlockEnd::CommitAndChain => scalar(owned, CHAINED_START).await?,
+        BlockEnd::Commit | BlockEnd::Rollback => None,
+    };
+    let sql = chained.as_deref().map_or(commit_sql, |_| "COMMIT");
+    let (ran, status) = commit_and_run(owned, watch, gate, sql, tx).await?;
+    let status = match chained {
+        Some(start)
+            if status == TransactionStatus::Idle && matches!(&ran, Ran::Ok(t) if t == "COMMIT") =>
+        {
+            owned
+                .query(&start)
+                .await?
+                .status
+                .unwrap_or(TransactionStatus::Idle)
+        }
+        _ => status,
+    };
+    Ok((ran, status))
+}
+
+/// Sends `commit_sql`; when it commits, runs the deferred steps. Returns the answer and the
+/// transaction status the server reported after `commit_sql`.
+async fn commit_and_run(
+    owned: &mut Owned<'_>,
+    watch: &mut ClientWatch<'_>,
+    gate: &Gate<'_>,
+    commit_sql: &str,
+    tx: &mut TxWork,
+) -> Result<(Ran, TransactionStatus), ProxyError> {
     let deferred = tx.end();
     let db = gate.info.database.clone();
     let store = control(gate).await;
@@ -280,6 +324,7 @@ pub(super) async fn commit(
         });
     }
     let r = owned.query(commit_sql).await?;
+    let status = r.status.unwrap_or(TransactionStatus::Idle);
     let committed = r.error.is_none() && r.tags.last().map(String::as_str) == Some("COMMIT");
     if !committed {
         for q in &queued {
@@ -304,11 +349,14 @@ pub(super) async fn commit(
                 "dropped-rolled-back"
             },
         );
-        return Ok(match r.error {
-            Some(e) => Ran::Err(e),
-            // COMMIT of a failed transaction answers ROLLBACK.
-            None => Ran::Ok(r.tags.last().cloned().unwrap_or_else(|| "ROLLBACK".into())),
-        });
+        return Ok((
+            match r.error {
+                Some(e) => Ran::Err(e),
+                // COMMIT of a failed transaction answers ROLLBACK.
+                None => Ran::Ok(r.tags.last().cloned().unwrap_or_else(|| "ROLLBACK".into())),
+            },
+            status,
+        ));
     }
     let cfg = &gate.enforcer.policy.execution;
     let deadline = (store.is_some() && cfg.commit_wait_secs > 0)
@@ -467,5 +515,5 @@ pub(super) async fn commit(
                 .await?;
         }
     }
-    Ok(Ran::Ok("COMMIT".into()))
+    Ok((Ran::Ok("COMMIT".into()), status))
 }

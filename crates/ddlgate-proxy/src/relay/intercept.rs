@@ -554,10 +554,11 @@ impl ClientPump<'_> {
                 break;
             }
             match (block_end(d), tx_work.has_deferred()) {
-                (Some(BlockEnd::Commit), true) => {
-                    let ran = super::deferred::commit(&mut owned, &mut watch, gate, text, tx_work)
-                        .await?;
-                    status = TransactionStatus::Idle;
+                (Some(end), true) if end.commits() => {
+                    let ran;
+                    (ran, status) =
+                        super::deferred::commit(&mut owned, &mut watch, gate, text, end, tx_work)
+                            .await?;
                     if deliver(&mut owned, ran).await? == Delivered::Failed {
                         break;
                     }

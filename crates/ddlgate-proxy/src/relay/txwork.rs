@@ -98,7 +98,12 @@ pub fn ends_transaction(sql: &str) -> bool {
             classify(text) == StatementClass::Transaction
                 && matches!(
                     ddlgate_ddl::session::parse(text),
-                    Stmt::Tx(TxCommand::Commit | TxCommand::Rollback)
+                    Stmt::Tx(
+                        TxCommand::Commit
+                            | TxCommand::CommitAndChain
+                            | TxCommand::Rollback
+                            | TxCommand::RollbackAndChain
+                    )
                 )
         })
 }
@@ -121,15 +126,25 @@ pub fn batch_parse(name: &[u8], sql: &[u8]) -> BatchMessage {
 pub enum BlockEnd {
     /// COMMIT / END.
     Commit,
-    /// ROLLBACK / ABORT.
+    /// COMMIT AND CHAIN: a new block with the same characteristics follows at once.
+    CommitAndChain,
+    /// ROLLBACK / ABORT, chained or not (either way the block's work is gone).
     Rollback,
+}
+
+impl BlockEnd {
+    /// Whether this commits the block.
+    pub fn commits(self) -> bool {
+        matches!(self, Self::Commit | Self::CommitAndChain)
+    }
 }
 
 /// Whether the decision's statement ends the block, and how.
 pub fn block_end(d: &Decision) -> Option<BlockEnd> {
     match d.statement {
         Stmt::Tx(TxCommand::Commit) => Some(BlockEnd::Commit),
-        Stmt::Tx(TxCommand::Rollback) => Some(BlockEnd::Rollback),
+        Stmt::Tx(TxCommand::CommitAndChain) => Some(BlockEnd::CommitAndChain),
+        Stmt::Tx(TxCommand::Rollback | TxCommand::RollbackAndChain) => Some(BlockEnd::Rollback),
         _ => None,
     }
 }
@@ -144,6 +159,8 @@ mod tests {
         assert!(ends_transaction("end"));
         assert!(ends_transaction("INSERT INTO t VALUES (1); COMMIT"));
         assert!(ends_transaction("rollback"));
+        assert!(ends_transaction("COMMIT AND CHAIN"));
+        assert!(ends_transaction("rollback and chain"));
         assert!(!ends_transaction("ROLLBACK TO SAVEPOINT a"));
         assert!(!ends_transaction("COMMIT PREPARED 'x'"));
         assert!(!ends_transaction("SELECT 'commit'"));
