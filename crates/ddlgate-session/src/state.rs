@@ -54,6 +54,8 @@ pub struct Session {
     awaiting_ready: u32,
     /// Requests completed (ReadyForQuery received) over the session's life.
     completed: u64,
+    /// ReadyForQuery reports with status Idle: points where no transaction block was open.
+    idle_points: u64,
 }
 
 impl Default for Session {
@@ -70,6 +72,7 @@ impl Session {
             server_version: None,
             awaiting_ready: 0,
             completed: 0,
+            idle_points: 0,
         }
     }
 
@@ -127,8 +130,21 @@ impl Session {
     /// Records a request the gateway answered itself (executing a plan on the upstream
     /// connection): its ReadyForQuery came from the gateway, not the server.
     pub fn answered_locally(&mut self, status: TransactionStatus) {
-        self.tx = status;
         self.completed += 1;
+        self.set_status(status);
+    }
+
+    /// How many times a ReadyForQuery reported no open transaction block. Two reads that
+    /// differ bracket the end of a block (and perhaps the start of another).
+    pub fn idle_points(&self) -> u64 {
+        self.idle_points
+    }
+
+    fn set_status(&mut self, status: TransactionStatus) {
+        self.tx = status;
+        if status == TransactionStatus::Idle {
+            self.idle_points += 1;
+        }
     }
 
     /// Reads an inspected server frame (whole, header included) about to be forwarded.
@@ -136,7 +152,7 @@ impl Session {
     pub fn on_server_frame(&mut self, frame: &[u8]) -> Result<(), decode::DecodeError> {
         match BeTag::from_byte(frame[0]) {
             BeTag::ReadyForQuery => {
-                self.tx = decode::ready_status(frame)?;
+                self.set_status(decode::ready_status(frame)?);
                 self.awaiting_ready = self.awaiting_ready.saturating_sub(1);
                 self.completed += 1;
             }
@@ -186,6 +202,23 @@ mod tests {
         s.on_server_frame(&rfq(b'I')).expect("valid");
         assert_eq!(s.transaction_status(), TransactionStatus::Idle);
         assert_eq!(s.completed(), 3);
+    }
+
+    #[test]
+    fn idle_points_mark_where_blocks_ended() {
+        let mut s = Session::new();
+        s.on_server_frame(&rfq(b'I')).expect("valid");
+        let before = s.idle_points();
+        for status in [b'T', b'T', b'E'] {
+            s.on_server_frame(&rfq(status)).expect("valid");
+        }
+        assert_eq!(s.idle_points(), before, "one block, no end yet");
+        s.answered_locally(TransactionStatus::InBlock);
+        assert_eq!(s.idle_points(), before);
+        s.answered_locally(TransactionStatus::Idle);
+        assert_eq!(s.idle_points(), before + 1);
+        s.on_server_frame(&rfq(b'I')).expect("valid");
+        assert_eq!(s.idle_points(), before + 2);
     }
 
     #[test]

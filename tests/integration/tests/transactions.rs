@@ -275,6 +275,28 @@ async fn objects_created_in_the_transaction_and_metadata_only_changes_pass_untou
         pg.psql(&db, "SELECT attnotnull, atthasdef FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'qty'"),
         "t|f"
     );
+    // Committed, then filled by others: in the session's next block the table is not new.
+    pg.psql(
+        &db,
+        "INSERT INTO shop_item (name) SELECT 'n' || g FROM generate_series(1, 20000) g; ANALYZE shop_item",
+    );
+    c.batch_execute("BEGIN").await.expect("begin");
+    c.batch_execute("CREATE INDEX shop_item_code_idx ON shop_item (code)")
+        .await
+        .expect("index");
+    let next_block = drain(&mut notices);
+    assert!(
+        next_block.iter().any(|n| n.contains("after COMMIT")),
+        "the index on the now-populated table is built after COMMIT: {next_block:?}"
+    );
+    c.batch_execute("COMMIT").await.expect("commit");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'shop_item_code_idx'::regclass"
+        ),
+        "t"
+    );
 }
 
 #[tokio::test]

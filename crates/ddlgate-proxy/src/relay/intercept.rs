@@ -413,12 +413,17 @@ impl ClientPump<'_> {
             sql,
         };
         let enforcer = self.gate.enforcer;
-        let status_before = lock(self.shared.session).transaction_status();
-        if status_before == TransactionStatus::Idle {
+        let (status_before, idle_points) = {
+            let session = lock(self.shared.session);
+            (session.transaction_status(), session.idle_points())
+        };
+        if status_before == TransactionStatus::Idle || self.tx_work.epoch != idle_points {
             // The block this work belonged to ended without the gateway's COMMIT handling
-            // (ROLLBACK, or an error ended it): nothing deferred runs.
+            // (a plain COMMIT, ROLLBACK, or an error ended it): nothing deferred runs, and
+            // what it created is no longer new.
             super::deferred::end_block(&self.gate, &mut self.tx_work);
         }
+        self.tx_work.epoch = idle_points;
         let mut facts = self.base_facts(batch);
         let first = analyze(sql, &facts, &enforcer.analysis);
         let needs_facts = first

@@ -39,6 +39,9 @@ pub struct TxWork {
     pub deferred: Vec<Deferred>,
     /// What the deferred steps will touch.
     pub pending: BTreeSet<Pending>,
+    /// The session's [`idle_points`](ddlgate_session::Session::idle_points) when this block
+    /// was last seen: a different count means the block has ended since.
+    pub epoch: u64,
 }
 
 impl TxWork {
