@@ -3,7 +3,7 @@
 //! the first key word, and only a handful of facts matter.
 
 use crate::ir::{Stmt, TxCommand};
-use crate::lexer::{significant, TokKind};
+use crate::lexer::{ident_value, significant, TokKind};
 
 /// Parse a statement the classifier put in the Transaction or Session class.
 #[must_use]
@@ -105,6 +105,59 @@ pub fn parse_duration_ms(v: &str) -> Option<u64> {
     }
 }
 
+/// A savepoint command and the savepoint it names
+/// (<https://www.postgresql.org/docs/current/sql-savepoint.html>).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SavepointCommand {
+    /// `SAVEPOINT name`.
+    Set(String),
+    /// `RELEASE [SAVEPOINT] name`: forgets it and every later savepoint.
+    Release(String),
+    /// `ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name`: undoes what ran after it; the
+    /// savepoint stays.
+    RollbackTo(String),
+}
+
+/// The savepoint command in one statement, if it is one.
+#[must_use]
+pub fn savepoint(sql: &str) -> Option<SavepointCommand> {
+    let toks: Vec<_> = significant(sql)
+        .filter(|t| t.kind != TokKind::Semicolon)
+        .collect();
+    let kw = |i: usize, words: &[&str]| {
+        toks.get(i)
+            .is_some_and(|t| words.iter().any(|w| t.is_kw(sql, w)))
+    };
+    let name = |i: usize| {
+        toks.get(i)
+            .filter(|t| matches!(t.kind, TokKind::Word | TokKind::QuotedIdent))
+            .filter(|_| toks.len() == i + 1)
+            .map(|t| ident_value(t, sql))
+    };
+    if kw(0, &["savepoint"]) {
+        return name(1).map(SavepointCommand::Set);
+    }
+    if kw(0, &["release"]) {
+        let at = if kw(1, &["savepoint"]) { 2 } else { 1 };
+        return name(at).map(SavepointCommand::Release);
+    }
+    if kw(0, &["rollback"]) {
+        let mut at = 1;
+        if kw(at, &["work", "transaction"]) {
+            at += 1;
+        }
+        if !kw(at, &["to"]) {
+            return None;
+        }
+        at += 1;
+        if kw(at, &["savepoint"]) {
+            at += 1;
+        }
+        return name(at).map(SavepointCommand::RollbackTo);
+    }
+    None
+}
+
 /// Whether the words after `COMMIT` / `ROLLBACK` end in `AND CHAIN` (not `AND NO CHAIN`).
 fn chains(rest: &[String]) -> bool {
     let words: Vec<&str> = rest
@@ -118,6 +171,27 @@ fn chains(rest: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn savepoint_commands_name_their_savepoint() {
+        use SavepointCommand::{Release, RollbackTo, Set};
+        assert_eq!(savepoint("SAVEPOINT s1"), Some(Set("s1".into())));
+        assert_eq!(savepoint("savepoint \"Mixed\";"), Some(Set("Mixed".into())));
+        assert_eq!(savepoint("RELEASE s1"), Some(Release("s1".into())));
+        assert_eq!(
+            savepoint("release savepoint S1"),
+            Some(Release("s1".into()))
+        );
+        assert_eq!(savepoint("ROLLBACK TO s1"), Some(RollbackTo("s1".into())));
+        assert_eq!(
+            savepoint("rollback work to savepoint s1"),
+            Some(RollbackTo("s1".into()))
+        );
+        assert_eq!(savepoint("ROLLBACK"), None);
+        assert_eq!(savepoint("ROLLBACK AND CHAIN"), None);
+        assert_eq!(savepoint("SELECT 1"), None);
+        assert_eq!(savepoint("SAVEPOINT"), None);
+    }
 
     #[test]
     fn parses_set() {

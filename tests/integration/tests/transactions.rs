@@ -428,3 +428,67 @@ async fn commit_and_chain_runs_the_deferred_steps_then_opens_the_chained_transac
         "the failed block's deferred work was dropped"
     );
 }
+
+#[tokio::test]
+async fn rollback_to_savepoint_drops_the_deferred_steps_it_undid() {
+    let (pg, db, gw) = setup("txsavepoint").await;
+    let (c, mut notices) = connect_with_notices(&gw.url(SUPER, &db))
+        .await
+        .expect("connect");
+    c.batch_execute("BEGIN").await.expect("begin");
+    // Simple protocol: the column's fill is deferred, then undone.
+    c.batch_execute("SAVEPOINT before_token")
+        .await
+        .expect("savepoint");
+    c.batch_execute(MIGRATION[0]).await.expect(MIGRATION[0]);
+    c.batch_execute("ROLLBACK TO SAVEPOINT before_token")
+        .await
+        .expect("rollback to");
+    // Extended protocol (as Django and Rails send savepoints): a released savepoint keeps
+    // its work; a nested one rolled back drops only what came after it.
+    c.execute("SAVEPOINT \"Index\"", &[])
+        .await
+        .expect("savepoint");
+    c.execute(MIGRATION[1], &[]).await.expect(MIGRATION[1]);
+    c.execute("SAVEPOINT fk", &[]).await.expect("savepoint");
+    c.execute(MIGRATION[2], &[]).await.expect(MIGRATION[2]);
+    c.execute("ROLLBACK TO fk", &[]).await.expect("rollback to");
+    c.execute("RELEASE SAVEPOINT \"Index\"", &[])
+        .await
+        .expect("release");
+    // Several statements in one Query: DDL and savepoints decided one by one.
+    c.batch_execute(&format!(
+        "SAVEPOINT s; {}; ROLLBACK TO s; INSERT INTO migrations VALUES ('0002')",
+        MIGRATION[0]
+    ))
+    .await
+    .expect("script");
+    c.batch_execute("COMMIT").await.expect("commit");
+    let seen = drain(&mut notices);
+    assert!(
+        !seen.iter().any(|n| n.contains("deferred step failed")),
+        "no deferred step of undone work ran (and failed): {seen:?}"
+    );
+    assert_eq!(
+        seen.iter().filter(|n| n.contains("COMMIT done")).count(),
+        1,
+        "only the index's plan ran at COMMIT: {seen:?}"
+    );
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_amount_idx'::regclass"
+        ),
+        "t"
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'token' AND NOT attisdropped"),
+        "0"
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'orders'::regclass AND contype IN ('f', 'c')"),
+        "0",
+        "no foreign key, no helper CHECK"
+    );
+    assert_eq!(pg.psql(&db, "SELECT count(*) FROM migrations"), "1");
+}

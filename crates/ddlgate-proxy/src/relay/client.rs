@@ -6,7 +6,7 @@ use ddlgate_wire::{decode, FeTag, SplitStep, Splitter, TagSet, TransactionStatus
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::captured::{Capturing, Planned};
-use super::intercept::{Gate, Intercepted};
+use super::intercept::{Attention, Gate, Intercepted};
 use super::{lock, PumpEnd, Shared};
 use crate::stream::{ReadHalf, WriteHalf};
 use crate::ProxyError;
@@ -212,21 +212,31 @@ impl ClientPump<'_> {
                                 }
                             };
                             let attention = if self.last_plain.as_slice() == text {
-                                false
+                                Attention::None
                             } else {
                                 let attention = self.gate.needs_attention(text);
-                                if !attention && text.len() <= LAST_PLAIN_MAX {
+                                if attention == Attention::None && text.len() <= LAST_PLAIN_MAX {
                                     self.last_plain.clear();
                                     self.last_plain.extend_from_slice(text);
                                 }
                                 attention
                             };
-                            if attention
-                                || (self.tx_work.has_deferred()
-                                    && super::txwork::ends_transaction(&String::from_utf8_lossy(
-                                        text,
-                                    )))
-                            {
+                            let mut ends_deferred_block = false;
+                            if attention == Attention::TransactionControl {
+                                let sql = String::from_utf8_lossy(text);
+                                ends_deferred_block = self.tx_work.has_deferred()
+                                    && super::txwork::ends_transaction(&sql);
+                                if !ends_deferred_block {
+                                    let idle_points = lock(self.shared.session).idle_points();
+                                    super::deferred::note_savepoints(
+                                        &self.gate,
+                                        &mut self.tx_work,
+                                        idle_points,
+                                        &sql,
+                                    );
+                                }
+                            }
+                            if attention == Attention::Ddl || ends_deferred_block {
                                 self.dst.write_all(&self.buf[..pos]).await?;
                                 self.buf.advance(pos);
                                 let frame: Bytes = self.buf.split_to(h.total_len).freeze();

@@ -174,6 +174,29 @@ pub(super) fn end_block(gate: &Gate<'_>, tx: &mut TxWork) {
     drop_deferred(gate, &dropped, "dropped-rolled-back");
 }
 
+/// Follows the savepoint commands in `sql` (forwarded as they are), after dropping the
+/// block's work if the block has ended since it was last seen.
+pub(super) fn note_savepoints(gate: &Gate<'_>, tx: &mut TxWork, idle_points: u64, sql: &str) {
+    if tx.epoch != idle_points {
+        end_block(gate, tx);
+        tx.epoch = idle_points;
+    }
+    for span in ddlgate_ddl::split(sql)
+        .iter()
+        .filter_map(|s| s.stmt.clone())
+    {
+        note_savepoint(gate, tx, &sql[span]);
+    }
+}
+
+/// Follows one statement that ran in the block, if it is a savepoint command.
+pub(super) fn note_savepoint(gate: &Gate<'_>, tx: &mut TxWork, statement: &str) {
+    if let Some(cmd) = ddlgate_ddl::session::savepoint(statement) {
+        let undone = tx.savepoint(&cmd);
+        drop_deferred(gate, &undone, "dropped-rolled-back-to-savepoint");
+    }
+}
+
 /// Audits deferred plans that will not run (the transaction rolled back or failed).
 pub(super) fn drop_deferred(gate: &Gate<'_>, dropped: &[Deferred], why: &'static str) {
     for d in dropped {

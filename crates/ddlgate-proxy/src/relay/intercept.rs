@@ -35,28 +35,48 @@ pub struct Gate<'a> {
     pub jobs: Option<&'a std::sync::Arc<crate::jobs::Jobs>>,
 }
 
+/// What the first look at a Query or Parse text found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attention {
+    /// Nothing the gateway acts on: forward it.
+    None,
+    /// Possibly DDL: analyse it.
+    Ddl,
+    /// Transaction control (BEGIN, COMMIT, SAVEPOINT, …) and no DDL: forwarded, but the
+    /// block's bookkeeping may change.
+    TransactionControl,
+}
+
 impl Gate<'_> {
-    /// Cheap test run on every Query and Parse: could this text hold DDL? Most traffic is
-    /// answered by the first key word alone.
-    pub fn needs_attention(&self, text: &[u8]) -> bool {
-        match classify_bytes(text) {
-            StatementClass::MaybeDdl => true,
-            StatementClass::Empty => false,
-            _ => {
-                // Only a string with a `;` followed by more text can hide a second statement.
-                let Some(semi) = memchr::memchr(b';', text) else {
-                    return false;
-                };
-                if text[semi + 1..].iter().all(u8::is_ascii_whitespace) {
-                    return false;
-                }
-                let sql = String::from_utf8_lossy(text);
-                split(&sql)
-                    .iter()
-                    .filter_map(|seg| seg.stmt.clone())
-                    .any(|span| classify(&sql[span]) == StatementClass::MaybeDdl)
+    /// Cheap test run on every Query and Parse: could this text hold DDL or transaction
+    /// control? Most traffic is answered by the first key word alone.
+    pub fn needs_attention(&self, text: &[u8]) -> Attention {
+        let first = match classify_bytes(text) {
+            StatementClass::MaybeDdl => return Attention::Ddl,
+            StatementClass::Empty => return Attention::None,
+            class => class,
+        };
+        let one = match first {
+            StatementClass::Transaction => Attention::TransactionControl,
+            _ => Attention::None,
+        };
+        // Only a string with a `;` followed by more text can hide a second statement.
+        let Some(semi) = memchr::memchr(b';', text) else {
+            return one;
+        };
+        if text[semi + 1..].iter().all(u8::is_ascii_whitespace) {
+            return one;
+        }
+        let sql = String::from_utf8_lossy(text);
+        let mut found = Attention::None;
+        for span in split(&sql).iter().filter_map(|seg| seg.stmt.clone()) {
+            match classify(&sql[span]) {
+                StatementClass::MaybeDdl => return Attention::Ddl,
+                StatementClass::Transaction => found = Attention::TransactionControl,
+                _ => {}
             }
         }
+        found
     }
 }
 
@@ -585,8 +605,9 @@ impl ClientPump<'_> {
                     status = r.status;
                     if status == TransactionStatus::Idle {
                         super::deferred::end_block(gate, tx_work);
-                    } else {
+                    } else if r.error.is_none() {
                         tx_work.note_created(std::slice::from_ref(d));
+                        super::deferred::note_savepoint(gate, tx_work, text);
                     }
                     if d.class == StatementClass::MaybeDdl || !d.findings.is_empty() {
                         gate.audit(
