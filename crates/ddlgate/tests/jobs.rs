@@ -145,6 +145,26 @@ async fn a_gateway_killed_mid_backfill_is_finished_by_the_next_one() {
         "the client's transaction committed"
     );
 
+    // `ddlgate jobs list --watch` on a terminal (util-linux `script` gives it a pty): a live
+    // bar for the orphaned job until a gateway finishes it.
+    let job_id: i64 = direct
+        .query_one("SELECT id FROM ddlgate.jobs", &[])
+        .await
+        .expect("job id")
+        .get(0);
+    let mut watch = Command::new("script")
+        .args([
+            "-qefc",
+            &format!("{BIN} jobs --config {config} --database {db} list --watch"),
+            "/dev/null",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(KillOnDrop)
+        .expect("script (util-linux)");
+
     // A new gateway finds the orphaned job and finishes it.
     let port2 = free_port();
     let config2 = write_config(dir.path(), pg, port2, &db, "");
@@ -182,6 +202,20 @@ async fn a_gateway_killed_mid_backfill_is_finished_by_the_next_one() {
     assert!(
         listed.contains("completed") && listed.contains("ADD COLUMN token"),
         "{listed}"
+    );
+    eventually_async(Duration::from_secs(30), "watch exits", || {
+        let exited = watch.0.try_wait().expect("try_wait").is_some();
+        async move { exited }
+    })
+    .await;
+    let status = watch.0.wait().expect("wait");
+    let mut screen = String::new();
+    std::io::Read::read_to_string(&mut watch.0.stdout.take().expect("stdout"), &mut screen)
+        .expect("read");
+    assert!(status.success(), "{screen}");
+    assert!(
+        screen.contains(&format!("job {job_id}")) && screen.contains("finished"),
+        "a bar for the job, finished once no job is active: {screen:?}"
     );
 }
 
