@@ -5,7 +5,8 @@ Starts a throwaway PostgreSQL, a release ddlgate and a PgBouncer in front of it,
 pgbench select-only workloads interleaved (gateway, direct, pgbouncer, gateway, ...) for
 several rounds, so that the noise of a shared machine hits all three alike. Reports median TPS,
 the ratio to direct, and each proxy's own CPU time per transaction (utime+stime from
-/proc/PID/stat, all threads).
+/proc/PID/stat, all threads; also split into user and system time), and in how many rounds
+ddlgate beat PgBouncer in the same round.
 
 Usage: bench/pgbench-compare.py [--rounds 3] [--seconds 5] [--scale 10]
                                 [--only simple:32,prepared:1] [--candidate PATH] [--cold-pgbouncer]
@@ -79,10 +80,15 @@ def as_postgres():
     return drop
 
 
-def cpu_seconds(pid):
+def cpu_split(pid):
+    """(user, system) CPU seconds of PID so far, all threads."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def cpu_seconds(pid):
+    return sum(cpu_split(pid))
 
 
 def server_cpu_seconds(postmaster):
@@ -221,17 +227,19 @@ def main():
             for (mode, clients) in workloads:
                 for name, port, pid in targets:
                     before = cpu_seconds(pid) if pid else 0.0
+                    split_before = cpu_split(pid) if pid else (0.0, 0.0)
                     switches_before = context_switches(pid) if pid else (0, 0)
                     server_before, bench_before = server_cpu_seconds(postmaster), children_cpu_seconds()
                     tps, txns, lat = run_pgbench(pgbench, port, "bench", mode, clients, args.seconds)
                     cpu = (cpu_seconds(pid) - before) * 1e6 / txns if pid else None
+                    split = tuple((a - b) * 1e6 / txns for a, b in zip(cpu_split(pid), split_before)) if pid else None
                     switches = tuple((a - b) / txns for a, b in zip(context_switches(pid), switches_before)) if pid else None
                     # Backends of closed sessions exit (and are reaped) shortly after pgbench.
                     time.sleep(0.3)
                     server = (server_cpu_seconds(postmaster) - server_before) * 1e6 / txns
                     client = (children_cpu_seconds() - bench_before) * 1e6 / txns
                     results.setdefault((mode, clients), {}).setdefault(name, []).append(
-                        (tps, cpu, lat, server, client, switches))
+                        (tps, cpu, lat, server, client, switches, split))
                     print(f"round {r + 1} {mode:8} c={clients:<2} {name:9} tps={tps:9.0f} lat={lat:.3f}ms"
                           + (f" cpu/txn={cpu:.1f}us" if cpu is not None else ""), file=sys.stderr, flush=True)
 
@@ -256,6 +264,18 @@ def main():
             server = {n: statistics.median(x[3] for x in v) for n, v in by.items()}
             print(f"| {mode}, {clients} client{'s' if clients > 1 else ''} | {total['direct']:.1f} | {total['ddlgate']:.1f} | "
                   f"{total['pgbouncer']:.1f} | {server['direct']:.1f} / {server['ddlgate']:.1f} / {server['pgbouncer']:.1f} |")
+        print("\nThe proxy's CPU per transaction split into user / system time (µs, medians), and in how many "
+              "rounds ddlgate did better than PgBouncer in the same round (higher TPS ratio to direct; less CPU)\n")
+        print("| workload | ddlgate user / system | PgBouncer user / system | rounds ddlgate ahead on TPS | "
+              "rounds ddlgate lower on CPU |")
+        print("|---|---:|---:|---:|---:|")
+        for (mode, clients), by in results.items():
+            us = {n: tuple(statistics.median(x[6][i] for x in v) for i in (0, 1)) for n, v in by.items() if v[0][6]}
+            rounds = list(zip(by["ddlgate"], by["direct"], by["pgbouncer"]))
+            ahead = sum(g[0] / d[0] > b[0] / d[0] for g, d, b in rounds)
+            lower = sum(g[1] < b[1] for g, d, b in rounds)
+            print(f"| {mode}, {clients} client{'s' if clients > 1 else ''} | {us['ddlgate'][0]:.2f} / {us['ddlgate'][1]:.2f} | "
+                  f"{us['pgbouncer'][0]:.2f} / {us['pgbouncer'][1]:.2f} | {ahead} of {len(rounds)} | {lower} of {len(rounds)} |")
         print("\nThe proxy's context switches per transaction (medians): voluntary (it had nothing to do and "
               "slept) / involuntary (preempted)\n")
         print("| workload | ddlgate | PgBouncer |")

@@ -5,17 +5,26 @@
 # fresh proxy, and the difference of the two totals divided by 16 000 is the cost of one
 # transaction (start-up and connection set-up cancel out).
 #
-# Usage: bench/relay-instructions.sh [simple|extended|prepared ...]   (default: all three)
+# Usage: bench/relay-instructions.sh [--floor] [simple|extended|prepared ...]   (default: all three)
+# --floor also counts bench/relay-floor, a tokio relay that parses nothing (copy_bidirectional,
+# and one hand-written future): the runtime's share of the cost.
 # Needs: valgrind, PostgreSQL server binaries (pg_config --bindir or PG_BIN), pgbench;
 # pgbouncer optional. Builds ddlgate --release.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+FLOOR=
+if [ "${1:-}" = --floor ]; then FLOOR=1; shift; fi
 MODES=("${@:-simple extended prepared}")
 MODES=(${MODES[*]})
 BIN=${PG_BIN:-$(pg_config --bindir)}
 command -v valgrind >/dev/null || { echo "valgrind not found (apt-get install -y valgrind)" >&2; exit 1; }
 cargo build --release -q -p ddlgate --manifest-path "$ROOT/Cargo.toml"
 DDLGATE=$ROOT/target/release/ddlgate
+NAMES="ddlgate pgbouncer"
+if [ -n "$FLOOR" ]; then
+  cargo build --release -q --manifest-path "$ROOT/bench/relay-floor/Cargo.toml"
+  NAMES="floor-copy floor-hand $NAMES"
+fi
 PGBOUNCER=$(command -v pgbouncer || true)
 
 WORK=$(mktemp -d /tmp/ddlgate-instr.XXXXXX)
@@ -53,6 +62,10 @@ total() {
       valgrind --tool=callgrind --callgrind-out-file="$out" "$DDLGATE" --listen "127.0.0.1:$port" \
         --upstream "127.0.0.1:$PG_PORT" --upstream-tls disable --log-level warn >"$WORK/vg.log" 2>&1 &
       ;;
+    floor-copy | floor-hand)
+      valgrind --tool=callgrind --callgrind-out-file="$out" "$ROOT/bench/relay-floor/target/release/relay-floor" \
+        "${name#floor-}" "127.0.0.1:$port" "127.0.0.1:$PG_PORT" >"$WORK/vg.log" 2>&1 &
+      ;;
     pgbouncer)
       printf '"bench" ""\n' >"$WORK/users.txt"
       cat >"$WORK/pgbouncer.ini" <<EOF
@@ -78,12 +91,12 @@ EOF
   awk '/^(summary|totals):/ {print $2; exit}' "$out"
 }
 
-printf '%-9s %-9s %s\n' proxy mode "instructions per transaction"
+printf '%-10s %-9s %s\n' proxy mode "instructions per transaction"
 for mode in "${MODES[@]}"; do
-  for name in ddlgate pgbouncer; do
+  for name in $NAMES; do
     [ "$name" = pgbouncer ] && [ -z "$PGBOUNCER" ] && continue
     a=$(total "$name" "$mode" 1000)
     b=$(total "$name" "$mode" 3000)
-    printf '%-9s %-9s %d\n' "$name" "$mode" $(((b - a) / 16000))
+    printf '%-10s %-9s %d\n' "$name" "$mode" $(((b - a) / 16000))
   done
 done
