@@ -257,13 +257,16 @@ def main():
                   f"{med['pgbouncer']:.0f} | {med['pgbouncer'] / med['direct']:.2f} | {cpu['ddlgate']:.1f} | {cpu['pgbouncer']:.1f} |")
         print("\nCPU per transaction of the whole pipeline (µs, medians): pgbench + PostgreSQL "
               "(postmaster, backends, reaped backends) + the proxy\n")
-        print("| workload | direct | ddlgate | PgBouncer | PostgreSQL alone: direct / ddlgate / PgBouncer |")
-        print("|---|---:|---:|---:|---:|")
+        names = ["direct", "ddlgate", "pgbouncer"] + (["candidate"] if cand else [])
+        titles = {"direct": "direct", "ddlgate": "ddlgate", "pgbouncer": "PgBouncer", "candidate": "candidate"}
+        print(f"| workload | {' | '.join(titles[n] for n in names)} | PostgreSQL alone: "
+              f"{' / '.join(titles[n] for n in names)} |")
+        print("|---|" + "---:|" * (len(names) + 1))
         for (mode, clients), by in results.items():
             total = {n: statistics.median(x[3] + x[4] + (x[1] or 0.0) for x in v) for n, v in by.items()}
             server = {n: statistics.median(x[3] for x in v) for n, v in by.items()}
-            print(f"| {mode}, {clients} client{'s' if clients > 1 else ''} | {total['direct']:.1f} | {total['ddlgate']:.1f} | "
-                  f"{total['pgbouncer']:.1f} | {server['direct']:.1f} / {server['ddlgate']:.1f} / {server['pgbouncer']:.1f} |")
+            print(f"| {mode}, {clients} client{'s' if clients > 1 else ''} | "
+                  f"{' | '.join(f'{total[n]:.1f}' for n in names)} | {' / '.join(f'{server[n]:.1f}' for n in names)} |")
         print("\nThe proxy's CPU per transaction split into user / system time (µs, medians), and in how many "
               "rounds ddlgate did better than PgBouncer in the same round (higher TPS ratio to direct; less CPU)\n")
         print("| workload | ddlgate user / system | PgBouncer user / system | rounds ddlgate ahead on TPS | "
