@@ -281,3 +281,109 @@ async fn a_failed_job_is_resumed_or_abandoned_with_the_cli() {
         "abandoned"
     );
 }
+
+/// The state of the job whose statement mentions `column`, if there is one.
+async fn job_state(direct: &tokio_postgres::Client, column: &str) -> Option<(String, i64)> {
+    direct
+        .query_opt(
+            "SELECT state, rows_done FROM ddlgate.jobs WHERE statement LIKE '%' || $1 || '%'",
+            &[&column],
+        )
+        .await
+        .ok()
+        .flatten()
+        .map(|r| (r.get(0), r.get(1)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_autocommit_rewrite_outlives_its_client_and_its_gateway() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("autocommit");
+    pg.psql(
+        &db,
+        "CREATE TABLE orders (id bigint PRIMARY KEY, amount int); \
+         INSERT INTO orders SELECT g, g % 1000 FROM generate_series(1, 150000) g; ANALYZE",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let config = write_config(dir.path(), pg, port, &db, "");
+    let gw = start(&config, port).await;
+    let direct = connect(&pg.direct_url(SUPER, &db)).await.expect("direct");
+    let filled = |column: &str| {
+        pg.psql(
+            &db,
+            &format!(
+                "SELECT count(*) FILTER (WHERE {column} IS NULL), count(DISTINCT {column}), \
+                 (SELECT attnotnull FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = '{column}') FROM orders"
+            ),
+        )
+    };
+
+    // The client goes away mid-backfill (no cancel): the job continues in the background.
+    let client = connect(&url(port, &db)).await.expect("connect");
+    let alter = tokio::spawn(async move {
+        client
+            .batch_execute(
+                "ALTER TABLE orders ADD COLUMN a_token uuid NOT NULL DEFAULT gen_random_uuid()",
+            )
+            .await
+    });
+    eventually_async(
+        Duration::from_secs(60),
+        "a_token backfill under way",
+        || async {
+            job_state(&direct, "a_token")
+                .await
+                .is_some_and(|(state, rows)| state == "running" && rows > 0)
+        },
+    )
+    .await;
+    alter.abort(); // drops the client: the connection closes
+    eventually_async(Duration::from_secs(90), "a_token job completed", || async {
+        job_state(&direct, "a_token")
+            .await
+            .is_some_and(|(state, _)| state == "completed")
+    })
+    .await;
+    assert_eq!(filled("a_token"), "0|150000|t");
+
+    // The gateway dies mid-backfill: the next gateway's job scan finishes the work.
+    let client = connect(&url(port, &db)).await.expect("connect");
+    let alter = tokio::spawn(async move {
+        client
+            .batch_execute(
+                "ALTER TABLE orders ADD COLUMN b_token uuid NOT NULL DEFAULT gen_random_uuid()",
+            )
+            .await
+    });
+    eventually_async(
+        Duration::from_secs(60),
+        "b_token backfill under way",
+        || async {
+            job_state(&direct, "b_token")
+                .await
+                .is_some_and(|(state, rows)| state == "running" && rows > 0)
+        },
+    )
+    .await;
+    drop(gw); // SIGKILL
+    assert!(
+        alter.await.expect("join").is_err(),
+        "the client's connection went with the gateway"
+    );
+    let port2 = free_port();
+    let config2 = write_config(dir.path(), pg, port2, &db, "");
+    let _gw2 = start(&config2, port2).await;
+    eventually_async(Duration::from_secs(90), "b_token job completed", || async {
+        job_state(&direct, "b_token")
+            .await
+            .is_some_and(|(state, _)| state == "completed")
+    })
+    .await;
+    assert_eq!(filled("b_token"), "0|150000|t");
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'orders'::regclass AND contype = 'c'"),
+        "0",
+        "no helper CHECK left"
+    );
+}

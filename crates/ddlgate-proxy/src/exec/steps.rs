@@ -69,6 +69,20 @@ impl ClientWatch<'_> {
     }
 }
 
+impl<W: Watch + ?Sized> Watch for &mut W {
+    fn cancelled(&self) -> bool {
+        (**self).cancelled()
+    }
+
+    fn gone(&mut self) -> bool {
+        (**self).gone()
+    }
+
+    fn progress(&mut self, step: usize, rows: u64) {
+        (**self).progress(step, rows);
+    }
+}
+
 impl Watch for ClientWatch<'_> {
     fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)

@@ -14,10 +14,11 @@ use ddlgate_wire::{FeTag, SqlState, TransactionStatus};
 
 use super::client::ClientPump;
 use super::deferred::{self, Ran};
+use super::outside::Outside;
 use super::txwork::{block_end, BlockEnd};
 use super::{lock, Paused};
-use crate::enforce::{self, Action};
-use crate::exec::{self, ClientWatch, Owned, PlanOutcome};
+use crate::enforce::Action;
+use crate::exec::{self, ClientWatch, Owned};
 use crate::ProxyError;
 
 /// A statement the gateway will execute in place of the client's.
@@ -247,47 +248,12 @@ impl ClientPump<'_> {
                 }
                 (Action::Rewrite, Some(plan)) => {
                     status = TransactionStatus::Idle;
-                    owned.notice(&crate::enforce::rewrite_notice(plan)).await?;
-                    match exec::run_plan(
-                        &mut owned,
-                        plan,
-                        0,
-                        exec::OnFailure::RollBack,
-                        cfg,
-                        &mut watch,
-                    )
-                    .await?
-                    {
-                        PlanOutcome::Completed(records) => {
-                            gate.audit(
-                                &st,
-                                d,
-                                Action::Rewrite,
-                                records.iter().map(|r| r.audit()).collect(),
-                                "completed",
-                            );
-                            Outcome::Success {
-                                command_tag: enforce::command_tag(&text),
-                            }
-                        }
-                        PlanOutcome::Failed(records, e) => {
-                            gate.audit(
-                                &st,
-                                d,
-                                Action::Rewrite,
-                                records.iter().map(|r| r.audit()).collect(),
-                                "failed",
-                            );
+                    match super::outside::run(&mut owned, &mut watch, gate, &st, d, plan).await? {
+                        Outside::Completed(command_tag) => Outcome::Success { command_tag },
+                        Outside::Failed(e) => {
                             Outcome::Failed(ErrorBody::relayed(e.frame).map_err(internal)?)
                         }
-                        PlanOutcome::ClientGone(records) => {
-                            gate.audit(
-                                &st,
-                                d,
-                                Action::Rewrite,
-                                records.iter().map(|r| r.audit()).collect(),
-                                "client-gone",
-                            );
+                        Outside::Gone => {
                             return Err(ProxyError::Io(
                                 std::io::ErrorKind::ConnectionAborted.into(),
                             ));

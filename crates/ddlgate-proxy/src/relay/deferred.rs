@@ -4,21 +4,20 @@
 //! on the same upstream connection, then answers the COMMIT. A failed or rolled-back
 //! transaction drops them.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ddlgate_ddl::{Decision, Pending, Plan};
 use ddlgate_wire::encode::{Notice, Severity};
 use ddlgate_wire::{SqlState, TransactionStatus};
-use tokio_util::sync::CancellationToken;
 
+use super::durable;
 use super::intercept::{Gate, Origin};
 use super::txwork::{BlockEnd, Deferred, TxWork};
 use crate::enforce::Action;
 use crate::exec::{
     self, ClientWatch, InBlockOutcome, OnFailure, Owned, PlanOutcome, ServerError, Watch,
 };
-use crate::jobs::{self, JobState, JobWatch, LOCK_NAMESPACE};
+use crate::jobs::{self, JobState, JobWatch};
 use crate::ProxyError;
 
 /// How a statement the gateway ran for the client ended.
@@ -221,25 +220,6 @@ struct Queued<'d> {
     locked: bool,
 }
 
-/// The control connection for this session's database, with the schema migrated.
-async fn control(gate: &Gate<'_>) -> Option<Arc<tokio_postgres::Client>> {
-    gate.jobs?;
-    let db = &gate.info.database;
-    let upstream = gate.config.route(db)?;
-    let client = match jobs::connect(upstream, &gate.config.control, db).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(error = %e, database = %db, "control role unavailable: job not recorded");
-            return None;
-        }
-    };
-    if let Err(e) = jobs::migrate(&client).await {
-        tracing::warn!(error = %e, database = %db, "ddlgate schema unavailable: job not recorded");
-        return None;
-    }
-    Some(Arc::new(client))
-}
-
 async fn scalar(owned: &mut Owned<'_>, sql: &str) -> Result<Option<String>, ProxyError> {
     Ok(owned.query(sql).await?.scalar().map(str::to_owned))
 }
@@ -302,8 +282,8 @@ async fn commit_and_run(
 ) -> Result<(Ran, TransactionStatus), ProxyError> {
     let deferred = tx.end();
     let db = gate.info.database.clone();
-    let store = control(gate).await;
-    let instance = gate.jobs.map(|j| j.instance.clone()).unwrap_or_default();
+    let store = durable::control(gate).await;
+    let instance = durable::instance(gate);
     let xid = match &store {
         Some(_) => scalar(owned, "SELECT txid_current()")
             .await?
@@ -313,32 +293,21 @@ async fn commit_and_run(
     let mut queued = Vec::with_capacity(deferred.len());
     for job in &deferred {
         let key = jobs::job_key(&db, &job.steps);
-        let id = match &store {
-            Some(client) => jobs::rows::insert(
-                client,
-                &jobs::NewJob {
-                    key,
-                    state: JobState::AwaitingCommit,
-                    statement: &job.statement(),
-                    summary: &job.summary,
-                    steps: &job.steps,
-                    client_xid: xid,
-                    username: &gate.info.user,
-                    owner: &instance,
-                },
-            )
-            .await
-            .map_err(|e| tracing::warn!(error = %e, "job not recorded"))
-            .ok(),
-            None => None,
-        };
-        let locked = scalar(
-            owned,
-            &format!("SELECT pg_try_advisory_lock({LOCK_NAMESPACE}, {key})"),
+        let id = durable::record(
+            store.as_ref(),
+            &jobs::NewJob {
+                key,
+                state: JobState::AwaitingCommit,
+                statement: &job.statement(),
+                summary: &job.summary,
+                steps: &job.steps,
+                client_xid: xid,
+                username: &gate.info.user,
+                owner: &instance,
+            },
         )
-        .await?
-        .as_deref()
-            == Some("t");
+        .await;
+        let locked = durable::try_lock(owned, key).await?;
         queued.push(Queued {
             job,
             key,
@@ -355,12 +324,7 @@ async fn commit_and_run(
                 let _ = jobs::rows::set_state(client, id, JobState::Dropped, None, None).await;
             }
             if q.locked {
-                owned
-                    .query(&format!(
-                        "SELECT pg_advisory_unlock({LOCK_NAMESPACE}, {})",
-                        q.key
-                    ))
-                    .await?;
+                durable::unlock(owned, q.key).await?;
             }
         }
         drop_deferred(
@@ -391,37 +355,27 @@ async fn commit_and_run(
             q.id.map(|id| format!("job {id}"))
                 .unwrap_or_else(|| "deferred work".into());
         if failed {
-            if let (Some(client), Some(id)) = (&store, q.id) {
-                let _ = jobs::rows::set_state(
-                    client,
-                    id,
-                    JobState::Failed,
-                    Some(&instance),
-                    Some("an earlier deferred plan of the transaction failed"),
-                )
-                .await;
+            durable::finish(
+                store.as_ref(),
+                q.id,
+                &instance,
+                &durable::Ending {
+                    from: 0,
+                    records: &[],
+                    state: JobState::Failed,
+                    error: Some("an earlier deferred plan of the transaction failed"),
+                },
+            )
+            .await;
+            if q.locked {
+                durable::unlock(owned, q.key).await?;
             }
             continue;
         }
         if !q.locked {
-            owned
-                .notice(&Notice::new(
-                    Severity::Notice,
-                    SqlState::SuccessfulCompletion,
-                    format!("ddlgate: {label}: the same work is running on another connection or gateway; waiting for it"),
-                ))
-                .await?;
-            owned
-                .query(&format!(
-                    "SELECT pg_advisory_lock({LOCK_NAMESPACE}, {})",
-                    q.key
-                ))
-                .await?;
+            durable::wait_lock(owned, q.key, &label).await?;
         }
-        if let (Some(client), Some(id)) = (&store, q.id) {
-            let _ =
-                jobs::rows::set_state(client, id, JobState::Running, Some(&instance), None).await;
-        }
+        durable::running(store.as_ref(), q.id, &instance).await;
         owned
             .notice(&Notice::new(
                 Severity::Notice,
@@ -459,20 +413,19 @@ async fn commit_and_run(
             (None, true) => JobState::Queued,
             (None, false) => JobState::Completed,
         };
-        if let (Some(client), Some(id)) = (&store, q.id) {
-            let _ =
-                jobs::rows::add_outcomes(client, id, &jobs::outcomes_json(0, &records, &instance))
-                    .await;
-            let _ = jobs::rows::progress(client, id, next, 0).await;
-            let _ =
-                jobs::rows::set_state(client, id, state, Some(&instance), error.as_deref()).await;
-        }
-        owned
-            .query(&format!(
-                "SELECT pg_advisory_unlock({LOCK_NAMESPACE}, {})",
-                q.key
-            ))
-            .await?;
+        durable::finish(
+            store.as_ref(),
+            q.id,
+            &instance,
+            &durable::Ending {
+                from: 0,
+                records: &records,
+                state,
+                error: error.as_deref(),
+            },
+        )
+        .await;
+        durable::unlock(owned, q.key).await?;
         gate.audit(
             &Origin {
                 protocol: job.protocol,
@@ -488,7 +441,7 @@ async fn commit_and_run(
             },
         );
         if handed_over {
-            if let (Some(id), Some(j)) = (q.id, gate.jobs) {
+            if let Some(id) = q.id {
                 owned
                     .notice(&Notice::new(
                         Severity::Notice,
@@ -496,17 +449,7 @@ async fn commit_and_run(
                         format!("ddlgate: COMMIT stopped waiting after {}s; job {id} continues in the background (see `ddlgate jobs`)", cfg.commit_wait_secs),
                     ))
                     .await?;
-                let (config, db, instance) = (gate.config.clone(), db.clone(), j.instance.clone());
-                tokio::spawn(async move {
-                    match jobs::resume_job(&config, &db, id, &instance, CancellationToken::new())
-                        .await
-                    {
-                        Ok(outcome) => tracing::info!(job = id, ?outcome, "background job ended"),
-                        Err(e) => {
-                            tracing::warn!(job = id, error = %e, "background job not run; the job scan retries it")
-                        }
-                    }
-                });
+                durable::hand_over(gate, id);
             }
             continue;
         }

@@ -15,10 +15,11 @@ use tokio::sync::oneshot;
 use super::captured::Planned;
 use super::client::ClientPump;
 use super::deferred::Ran;
+use super::outside::Outside;
 use super::txwork::{block_end, BlockEnd};
 use super::{lock, Ctl, Paused};
 use crate::enforce::{self, Action, AuditEvent, Enforcer, SessionInfo};
-use crate::exec::{self, catalog, ClientWatch, Owned, PlanOutcome};
+use crate::exec::{self, catalog, ClientWatch, Owned};
 use crate::ProxyError;
 
 /// The enforcement context of one session.
@@ -671,48 +672,17 @@ impl ClientPump<'_> {
                 }
                 Action::Rewrite => {
                     let Some(plan) = &d.plan else { continue };
-                    owned.notice(&enforce::rewrite_notice(plan)).await?;
-                    let outcome = exec::run_plan(
-                        &mut owned,
-                        plan,
-                        0,
-                        exec::OnFailure::RollBack,
-                        cfg,
-                        &mut watch,
-                    )
-                    .await?;
-                    match outcome {
-                        PlanOutcome::Completed(records) => {
-                            gate.audit(
-                                &origin,
-                                d,
-                                *a,
-                                records.iter().map(|r| r.audit()).collect(),
-                                "completed",
-                            );
-                            owned
-                                .send_client(&command_complete(&enforce::command_tag(text)))
-                                .await?;
+                    match super::outside::run(&mut owned, &mut watch, gate, &origin, d, plan)
+                        .await?
+                    {
+                        Outside::Completed(tag) => {
+                            owned.send_client(&command_complete(&tag)).await?;
                         }
-                        PlanOutcome::Failed(records, e) => {
-                            gate.audit(
-                                &origin,
-                                d,
-                                *a,
-                                records.iter().map(|r| r.audit()).collect(),
-                                "failed",
-                            );
+                        Outside::Failed(e) => {
                             owned.send_client(&e.frame).await?;
                             break;
                         }
-                        PlanOutcome::ClientGone(records) => {
-                            gate.audit(
-                                &origin,
-                                d,
-                                *a,
-                                records.iter().map(|r| r.audit()).collect(),
-                                "client-gone",
-                            );
+                        Outside::Gone => {
                             gone = true;
                             break;
                         }

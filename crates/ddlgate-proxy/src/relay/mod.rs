@@ -17,7 +17,9 @@ mod captured;
 mod client;
 mod deferred;
 pub mod drive;
+mod durable;
 mod intercept;
+mod outside;
 mod server;
 mod txwork;
 

@@ -1,0 +1,147 @@
+//! The bookkeeping that makes a plan the gateway runs on a session's connection a durable job
+//! (with a control role): its row in `ddlgate.jobs`, its advisory lock (taken on the session's
+//! own connection, so it goes with the connection if the gateway dies), its outcome, and the
+//! hand-over to a background runner. Used at COMMIT for deferred steps and for plans of
+//! statements sent outside any transaction block.
+
+use std::sync::Arc;
+
+use ddlgate_wire::encode::{Notice, Severity};
+use ddlgate_wire::SqlState;
+use tokio_util::sync::CancellationToken;
+
+use super::intercept::Gate;
+use crate::exec::{Owned, StepRecord};
+use crate::jobs::{self, JobState, LOCK_NAMESPACE};
+use crate::ProxyError;
+
+/// The control connection for this session's database, with the schema migrated; `None`
+/// without a control role or when it is unavailable (the plan then runs without a record).
+pub(super) async fn control(gate: &Gate<'_>) -> Option<Arc<tokio_postgres::Client>> {
+    gate.jobs?;
+    let db = &gate.info.database;
+    let upstream = gate.config.route(db)?;
+    let client = match jobs::connect(upstream, &gate.config.control, db).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, database = %db, "control role unavailable: job not recorded");
+            return None;
+        }
+    };
+    if let Err(e) = jobs::migrate(&client).await {
+        tracing::warn!(error = %e, database = %db, "ddlgate schema unavailable: job not recorded");
+        return None;
+    }
+    Some(Arc::new(client))
+}
+
+/// This gateway's instance name (empty without durable jobs).
+pub(super) fn instance(gate: &Gate<'_>) -> String {
+    gate.jobs.map(|j| j.instance.clone()).unwrap_or_default()
+}
+
+/// Records a job; `None` (and a log line) when the control connection refuses it.
+pub(super) async fn record(
+    store: Option<&Arc<tokio_postgres::Client>>,
+    job: &jobs::NewJob<'_>,
+) -> Option<i64> {
+    jobs::rows::insert(store?, job)
+        .await
+        .map_err(|e| tracing::warn!(error = %e, "job not recorded"))
+        .ok()
+}
+
+async fn lock_query(owned: &mut Owned<'_>, function: &str, key: i32) -> Result<bool, ProxyError> {
+    let r = owned
+        .query(&format!("SELECT {function}({LOCK_NAMESPACE}, {key})"))
+        .await?;
+    Ok(r.scalar() == Some("t"))
+}
+
+/// Takes the job's advisory lock on the session's connection if it is free.
+pub(super) async fn try_lock(owned: &mut Owned<'_>, key: i32) -> Result<bool, ProxyError> {
+    lock_query(owned, "pg_try_advisory_lock", key).await
+}
+
+/// Waits for the job's advisory lock, telling the client why it waits.
+pub(super) async fn wait_lock(
+    owned: &mut Owned<'_>,
+    key: i32,
+    label: &str,
+) -> Result<(), ProxyError> {
+    owned
+        .notice(&Notice::new(
+            Severity::Notice,
+            SqlState::SuccessfulCompletion,
+            format!("ddlgate: {label}: the same work is running on another connection or gateway; waiting for it"),
+        ))
+        .await?;
+    lock_query(owned, "pg_advisory_lock", key).await.map(drop)
+}
+
+/// Releases the job's advisory lock.
+pub(super) async fn unlock(owned: &mut Owned<'_>, key: i32) -> Result<(), ProxyError> {
+    lock_query(owned, "pg_advisory_unlock", key).await.map(drop)
+}
+
+/// Marks a recorded job as taken by this gateway.
+pub(super) async fn running(
+    store: Option<&Arc<tokio_postgres::Client>>,
+    id: Option<i64>,
+    instance: &str,
+) {
+    if let (Some(client), Some(id)) = (store, id) {
+        let _ = jobs::rows::set_state(client, id, JobState::Running, Some(instance), None).await;
+    }
+}
+
+/// How a run of a recorded job ended.
+pub(super) struct Ending<'r> {
+    /// The step the run started at.
+    pub from: usize,
+    /// What each step did.
+    pub records: &'r [StepRecord],
+    /// The job's state from now on.
+    pub state: JobState,
+    /// The error to show, if any.
+    pub error: Option<&'r str>,
+}
+
+/// Writes a run's outcomes, progress and new state (best effort: the plan's work is done or
+/// not whatever the bookkeeping does, and a job left `running` is picked up again).
+pub(super) async fn finish(
+    store: Option<&Arc<tokio_postgres::Client>>,
+    id: Option<i64>,
+    instance: &str,
+    end: &Ending<'_>,
+) {
+    let (Some(client), Some(id)) = (store, id) else {
+        return;
+    };
+    let _ = jobs::rows::add_outcomes(
+        client,
+        id,
+        &jobs::outcomes_json(end.from, end.records, instance),
+    )
+    .await;
+    let _ = jobs::rows::progress(client, id, jobs::next_step(end.from, end.records), 0).await;
+    let _ = jobs::rows::set_state(client, id, end.state, Some(instance), end.error).await;
+}
+
+/// Hands a queued job to a background runner on a control connection.
+pub(super) fn hand_over(gate: &Gate<'_>, id: i64) {
+    let Some(j) = gate.jobs else { return };
+    let (config, db, instance) = (
+        gate.config.clone(),
+        gate.info.database.clone(),
+        j.instance.clone(),
+    );
+    tokio::spawn(async move {
+        match jobs::resume_job(&config, &db, id, &instance, CancellationToken::new()).await {
+            Ok(outcome) => tracing::info!(job = id, ?outcome, "background job ended"),
+            Err(e) => {
+                tracing::warn!(job = id, error = %e, "background job not run; the job scan retries it")
+            }
+        }
+    });
+}
