@@ -180,6 +180,11 @@ pub(super) fn note_savepoints(gate: &Gate<'_>, tx: &mut TxWork, idle_points: u64
         end_block(gate, tx);
         tx.epoch = idle_points;
     }
+    // Drivers send one statement per message: no need to split those.
+    if !sql.contains(';') {
+        note_savepoint(gate, tx, sql);
+        return;
+    }
     for span in ddlgate_ddl::split(sql)
         .iter()
         .filter_map(|s| s.stmt.clone())
