@@ -418,19 +418,13 @@ async fn commit_and_run(
             (None, true) => JobState::Queued,
             (None, false) => JobState::Completed,
         };
-        durable::finish(
-            store.as_ref(),
-            q.id,
-            &instance,
-            &durable::Ending {
-                from: 0,
-                records: &records,
-                state,
-                error: error.as_deref(),
-            },
-        )
-        .await;
-        durable::unlock(owned, q.key).await?;
+        let end = durable::Ending {
+            from: 0,
+            records: &records,
+            state,
+            error: error.as_deref(),
+        };
+        durable::release(owned, store.as_ref(), (q.id, q.key), &instance, &end).await?;
         gate.audit(
             &Origin {
                 protocol: job.protocol,

@@ -128,6 +128,18 @@ pub(super) async fn finish(
     let _ = jobs::rows::set_state(client, id, end.state, Some(instance), end.error).await;
 }
 
+/// Ends a run that held the job's lock: writes its outcome, then releases the lock.
+pub(super) async fn release(
+    owned: &mut Owned<'_>,
+    store: Option<&Arc<tokio_postgres::Client>>,
+    (id, key): (Option<i64>, i32),
+    instance: &str,
+    end: &Ending<'_>,
+) -> Result<(), ProxyError> {
+    finish(store, id, instance, end).await;
+    unlock(owned, key).await
+}
+
 /// Hands a queued job to a background runner on a control connection.
 pub(super) fn hand_over(gate: &Gate<'_>, id: i64) {
     let Some(j) = gate.jobs else { return };

@@ -100,19 +100,13 @@ pub(super) async fn run(
             Outside::Gone,
         ),
     };
-    durable::finish(
-        store.as_ref(),
-        id,
-        &instance,
-        &durable::Ending {
-            from: 0,
-            records: &records,
-            state,
-            error: error.as_deref(),
-        },
-    )
-    .await;
-    durable::unlock(owned, key).await?;
+    let end = durable::Ending {
+        from: 0,
+        records: &records,
+        state,
+        error: error.as_deref(),
+    };
+    durable::release(owned, store.as_ref(), (id, key), &instance, &end).await?;
     if let (Outside::Gone, Some(id)) = (&answer, id) {
         durable::hand_over(gate, id);
     }
