@@ -5,6 +5,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use ddlgate_testkit::raw::{self, RawClient};
 use ddlgate_testkit::{connect, eventually_async, free_port, shared_pg, KillOnDrop, Pg, SUPER};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ddlgate");
@@ -319,15 +320,14 @@ async fn an_autocommit_rewrite_outlives_its_client_and_its_gateway() {
         )
     };
 
-    // The client goes away mid-backfill (no cancel): the job continues in the background.
-    let client = connect(&url(port, &db)).await.expect("connect");
-    let alter = tokio::spawn(async move {
-        client
-            .batch_execute(
-                "ALTER TABLE orders ADD COLUMN a_token uuid NOT NULL DEFAULT gen_random_uuid()",
-            )
-            .await
-    });
+    // The client goes away mid-backfill (no cancel; its socket closes): the job continues in
+    // the background.
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut raw = RawClient::login(addr, SUPER.name, &db, &[]).await;
+    raw.send(&raw::query(
+        b"ALTER TABLE orders ADD COLUMN a_token uuid NOT NULL DEFAULT gen_random_uuid()",
+    ))
+    .await;
     eventually_async(
         Duration::from_secs(60),
         "a_token backfill under way",
@@ -338,7 +338,7 @@ async fn an_autocommit_rewrite_outlives_its_client_and_its_gateway() {
         },
     )
     .await;
-    alter.abort(); // drops the client: the connection closes
+    drop(raw);
     eventually_async(Duration::from_secs(90), "a_token job completed", || async {
         job_state(&direct, "a_token")
             .await
@@ -346,6 +346,15 @@ async fn an_autocommit_rewrite_outlives_its_client_and_its_gateway() {
     })
     .await;
     assert_eq!(filled("a_token"), "0|150000|t");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT count(*) FILTER (WHERE o->>'outcome' = 'interrupted') > 0, count(DISTINCT o->>'step') < count(*) \
+             FROM ddlgate.jobs, jsonb_array_elements(outcomes) o WHERE statement LIKE '%a_token%'"
+        ),
+        "t|t",
+        "the session's run stopped mid-backfill and a second run finished the steps"
+    );
 
     // The gateway dies mid-backfill: the next gateway's job scan finishes the work.
     let client = connect(&url(port, &db)).await.expect("connect");
@@ -381,6 +390,50 @@ async fn an_autocommit_rewrite_outlives_its_client_and_its_gateway() {
     })
     .await;
     assert_eq!(filled("b_token"), "0|150000|t");
+
+    // The same statement from a second session while the first runs it: the second waits for
+    // the job's lock; when its own statement_timeout ends the wait, it fails (57014) and runs
+    // nothing, rather than running the same steps alongside.
+    let first = connect(&url(port2, &db)).await.expect("connect");
+    let add_c = "ALTER TABLE orders ADD COLUMN c_token uuid NOT NULL DEFAULT gen_random_uuid()";
+    let running = tokio::spawn(async move { first.batch_execute(add_c).await });
+    eventually_async(
+        Duration::from_secs(60),
+        "c_token backfill under way",
+        || async {
+            job_state(&direct, "c_token")
+                .await
+                .is_some_and(|(state, rows)| state == "running" && rows > 0)
+        },
+    )
+    .await;
+    let second = connect(&url(port2, &db)).await.expect("connect");
+    second
+        .batch_execute("SET statement_timeout = '300ms'")
+        .await
+        .expect("set");
+    let err = second
+        .batch_execute(add_c)
+        .await
+        .expect_err("the wait times out");
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::QUERY_CANCELED),
+        "{err}"
+    );
+    running
+        .await
+        .expect("join")
+        .expect("the first session's statement");
+    assert_eq!(filled("c_token"), "0|150000|t");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM ddlgate.jobs WHERE statement LIKE '%c_token%'"
+        ),
+        "1",
+        "the second session recorded no job"
+    );
     assert_eq!(
         pg.psql(&db, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'orders'::regclass AND contype = 'c'"),
         "0",

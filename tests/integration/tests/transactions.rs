@@ -492,3 +492,91 @@ async fn rollback_to_savepoint_drops_the_deferred_steps_it_undid() {
     );
     assert_eq!(pg.psql(&db, "SELECT count(*) FROM migrations"), "1");
 }
+
+#[tokio::test]
+async fn chained_ends_and_savepoints_in_forwarded_scripts_keep_the_bookkeeping_right() {
+    let (pg, db, gw) = setup("txchain2").await;
+    let (c, mut notices) = connect_with_notices(&gw.url(SUPER, &db))
+        .await
+        .expect("connect");
+    let deferred = |seen: &[String]| seen.iter().any(|n| n.contains("after COMMIT"));
+
+    // ROLLBACK AND CHAIN (extended) with deferred work: the work is dropped and the gateway
+    // knows a block is open, so the next DDL is deferred again (not run CONCURRENTLY inside it).
+    c.batch_execute("BEGIN").await.expect("begin");
+    c.execute(MIGRATION[0], &[]).await.expect(MIGRATION[0]);
+    c.execute("ROLLBACK AND CHAIN", &[])
+        .await
+        .expect("rollback and chain");
+    assert_eq!(block_state(&c).await, (true, "read committed".to_owned()));
+    drain(&mut notices);
+    c.batch_execute(MIGRATION[1]).await.expect(MIGRATION[1]);
+    assert!(
+        deferred(&drain(&mut notices)),
+        "index deferred in the chained block"
+    );
+    c.batch_execute("COMMIT").await.expect("commit");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_amount_idx'::regclass"
+        ),
+        "t"
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'token'"),
+        "0"
+    );
+
+    // A savepoint inside a script the gateway forwards whole is followed too.
+    drain(&mut notices);
+    c.batch_execute("BEGIN").await.expect("begin");
+    c.batch_execute("SAVEPOINT a; CREATE TABLE side (x int)")
+        .await
+        .expect("forwarded script");
+    c.batch_execute(MIGRATION[2]).await.expect(MIGRATION[2]);
+    c.batch_execute("ROLLBACK TO a").await.expect("rollback to");
+    c.batch_execute("COMMIT").await.expect("commit");
+    let seen = drain(&mut notices);
+    assert!(
+        !seen
+            .iter()
+            .any(|n| n.contains("COMMIT done") || n.contains("deferred step failed")),
+        "the foreign key's validation was undone with the savepoint: {seen:?}"
+    );
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_constraint WHERE conname = 'orders_customer_fk'"
+        ),
+        "0"
+    );
+
+    // COMMIT AND CHAIN without deferred work (forwarded): what the first block created is not
+    // new in the chained one.
+    c.batch_execute("BEGIN").await.expect("begin");
+    c.batch_execute("CREATE TABLE fresh (id int, v int)")
+        .await
+        .expect("create");
+    c.batch_execute("COMMIT AND CHAIN").await.expect("chain");
+    pg.psql(
+        &db,
+        "INSERT INTO fresh SELECT g, g FROM generate_series(1, 20000) g; ANALYZE fresh",
+    );
+    drain(&mut notices);
+    c.batch_execute("CREATE INDEX fresh_v_idx ON fresh (v)")
+        .await
+        .expect("index");
+    assert!(
+        deferred(&drain(&mut notices)),
+        "the index on the committed, populated table is built after COMMIT"
+    );
+    c.batch_execute("COMMIT").await.expect("commit");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'fresh_v_idx'::regclass"
+        ),
+        "t"
+    );
+}

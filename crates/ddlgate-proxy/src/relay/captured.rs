@@ -229,6 +229,23 @@ impl ClientPump<'_> {
                         deferred::commit(&mut owned, &mut watch, gate, &text, end, tx_work).await?;
                     ran(r)?
                 }
+                // ROLLBACK [AND CHAIN]: the block's deferred work is dropped; the server says
+                // whether a chained block follows.
+                _ if block_end(d) == Some(BlockEnd::Rollback) => {
+                    deferred::end_block(gate, tx_work);
+                    let r = owned.query(&text).await?;
+                    status = r.status.unwrap_or(TransactionStatus::Idle);
+                    match r.error {
+                        Some(e) => Outcome::Failed(ErrorBody::relayed(e.frame).map_err(internal)?),
+                        None => Outcome::Success {
+                            command_tag: r
+                                .tags
+                                .last()
+                                .cloned()
+                                .unwrap_or_else(|| "ROLLBACK".into()),
+                        },
+                    }
+                }
                 (Action::Rewrite, Some(plan)) if in_block => {
                     let r = deferred::rewrite_in_block(
                         &mut owned, &mut watch, gate, &st, d, plan, tx_work,

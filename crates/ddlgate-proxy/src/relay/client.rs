@@ -222,13 +222,16 @@ impl ClientPump<'_> {
                                 attention
                             };
                             let mut ends_deferred_block = false;
-                            if attention == Attention::TransactionControl {
+                            if attention == Attention::TransactionControl
+                                && (self.tx_work.has_deferred()
+                                    || super::txwork::may_change_block(text))
+                            {
                                 let sql = String::from_utf8_lossy(text);
                                 ends_deferred_block = self.tx_work.has_deferred()
                                     && super::txwork::ends_transaction(&sql);
                                 if !ends_deferred_block {
                                     let idle_points = lock(self.shared.session).idle_points();
-                                    super::deferred::note_savepoints(
+                                    super::deferred::note_transaction_controls(
                                         &self.gate,
                                         &mut self.tx_work,
                                         idle_points,

@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use ddlgate_ddl::ir::TxCommand;
 use ddlgate_ddl::{Decision, Pending, Plan};
 use ddlgate_wire::encode::{Notice, Severity};
 use ddlgate_wire::{SqlState, TransactionStatus};
@@ -173,31 +174,49 @@ pub(super) fn end_block(gate: &Gate<'_>, tx: &mut TxWork) {
     drop_deferred(gate, &dropped, "dropped-rolled-back");
 }
 
-/// Follows the savepoint commands in `sql` (forwarded as they are), after dropping the
-/// block's work if the block has ended since it was last seen.
-pub(super) fn note_savepoints(gate: &Gate<'_>, tx: &mut TxWork, idle_points: u64, sql: &str) {
+/// Follows the transaction-control statements in `sql` (forwarded as they are) that change
+/// the block's bookkeeping without ending it through the gateway, after dropping the block's
+/// work if the block has ended since it was last seen.
+pub(super) fn note_transaction_controls(
+    gate: &Gate<'_>,
+    tx: &mut TxWork,
+    idle_points: u64,
+    sql: &str,
+) {
     if tx.epoch != idle_points {
         end_block(gate, tx);
         tx.epoch = idle_points;
     }
     // Drivers send one statement per message: no need to split those.
     if !sql.contains(';') {
-        note_savepoint(gate, tx, sql);
+        note_transaction_control(gate, tx, sql);
         return;
     }
     for span in ddlgate_ddl::split(sql)
         .iter()
         .filter_map(|s| s.stmt.clone())
     {
-        note_savepoint(gate, tx, &sql[span]);
+        note_transaction_control(gate, tx, &sql[span]);
     }
 }
 
-/// Follows one statement that ran in the block, if it is a savepoint command.
-pub(super) fn note_savepoint(gate: &Gate<'_>, tx: &mut TxWork, statement: &str) {
+/// Follows one statement that ran in the block: a savepoint command, or `COMMIT AND CHAIN` /
+/// `ROLLBACK AND CHAIN`, after which the block is a new one (nothing it created is new any
+/// more, nothing deferred is left: with deferred work the gateway handled the statement).
+pub(super) fn note_transaction_control(gate: &Gate<'_>, tx: &mut TxWork, statement: &str) {
+    if ddlgate_ddl::classify(statement) != ddlgate_ddl::StatementClass::Transaction {
+        return;
+    }
     if let Some(cmd) = ddlgate_ddl::session::savepoint(statement) {
         let undone = tx.savepoint(&cmd);
         drop_deferred(gate, &undone, "dropped-rolled-back-to-savepoint");
+        return;
+    }
+    if matches!(
+        ddlgate_ddl::session::parse(statement),
+        ddlgate_ddl::ir::Stmt::Tx(TxCommand::CommitAndChain | TxCommand::RollbackAndChain)
+    ) {
+        end_block(gate, tx);
     }
 }
 
@@ -377,34 +396,44 @@ async fn commit_and_run(
             }
             continue;
         }
-        if !q.locked {
-            durable::wait_lock(owned, q.key, &label).await?;
-        }
-        durable::running(store.as_ref(), q.id, &instance).await;
-        owned
-            .notice(&Notice::new(
-                Severity::Notice,
-                SqlState::SuccessfulCompletion,
-                format!(
-                    "ddlgate: COMMIT done; now running {} deferred step(s) ({label}) for: {}",
-                    job.steps.len(),
-                    job.statement()
-                ),
-            ))
-            .await?;
-        let plan = Plan {
-            summary: job.summary.clone(),
-            steps: job.steps.clone(),
+        let waited = if q.locked {
+            Ok(())
+        } else {
+            durable::wait_lock(owned, q.key, &label).await?
         };
-        let progress = match (&store, q.id) {
-            (Some(client), Some(id)) => Some(jobs::progress_writer(client.clone(), id)),
-            _ => None,
+        let held = waited.is_ok();
+        let (outcome, past_deadline) = match waited {
+            // The wait itself failed (e.g. the session's statement_timeout): the runner that
+            // holds the lock is doing this work; the job stays resumable.
+            Err(e) => (PlanOutcome::Failed(Vec::new(), e), false),
+            Ok(()) => {
+                durable::running(store.as_ref(), q.id, &instance).await;
+                owned
+                    .notice(&Notice::new(
+                        Severity::Notice,
+                        SqlState::SuccessfulCompletion,
+                        format!(
+                            "ddlgate: COMMIT done; now running {} deferred step(s) ({label}) for: {}",
+                            job.steps.len(),
+                            job.statement()
+                        ),
+                    ))
+                    .await?;
+                let plan = Plan {
+                    summary: job.summary.clone(),
+                    steps: job.steps.clone(),
+                };
+                let progress = match (&store, q.id) {
+                    (Some(client), Some(id)) => Some(jobs::progress_writer(client.clone(), id)),
+                    _ => None,
+                };
+                let mut jw = JobWatch::new(AfterCommit { client: watch }, progress);
+                jw.deadline = deadline;
+                let outcome =
+                    exec::run_plan(owned, &plan, 0, OnFailure::Keep, cfg, &mut jw).await?;
+                (outcome, jw.past_deadline() && !jw.cancelled())
+            }
         };
-        let mut jw = JobWatch::new(AfterCommit { client: watch }, progress);
-        jw.deadline = deadline;
-        let outcome = exec::run_plan(owned, &plan, 0, OnFailure::Keep, cfg, &mut jw).await?;
-        let past_deadline = jw.past_deadline() && !jw.cancelled();
-        drop(jw);
         let (records, error) = match outcome {
             PlanOutcome::Completed(records) => (records, None),
             PlanOutcome::Failed(records, e) => (records, Some(e.message)),
@@ -424,7 +453,11 @@ async fn commit_and_run(
             state,
             error: error.as_deref(),
         };
-        durable::release(owned, store.as_ref(), (q.id, q.key), &instance, &end).await?;
+        if held {
+            durable::release(owned, store.as_ref(), (q.id, q.key), &instance, &end).await?;
+        } else {
+            durable::finish(store.as_ref(), q.id, &instance, &end).await;
+        }
         gate.audit(
             &Origin {
                 protocol: job.protocol,

@@ -11,7 +11,7 @@ use ddlgate_wire::SqlState;
 use tokio_util::sync::CancellationToken;
 
 use super::intercept::Gate;
-use crate::exec::{Owned, StepRecord};
+use crate::exec::{Owned, ServerError, StepRecord};
 use crate::jobs::{self, JobState, LOCK_NAMESPACE};
 use crate::ProxyError;
 
@@ -51,24 +51,36 @@ pub(super) async fn record(
         .ok()
 }
 
-async fn lock_query(owned: &mut Owned<'_>, function: &str, key: i32) -> Result<bool, ProxyError> {
+/// Runs one advisory-lock function on the session's connection: its boolean answer, or the
+/// server's error (a session `statement_timeout` or `lock_timeout` can end a wait).
+async fn lock_query(
+    owned: &mut Owned<'_>,
+    function: &str,
+    key: i32,
+) -> Result<Result<bool, ServerError>, ProxyError> {
     let r = owned
         .query(&format!("SELECT {function}({LOCK_NAMESPACE}, {key})"))
         .await?;
-    Ok(r.scalar() == Some("t"))
+    Ok(match r.error {
+        Some(e) => Err(e),
+        None => Ok(r.scalar() == Some("t")),
+    })
 }
 
 /// Takes the job's advisory lock on the session's connection if it is free.
 pub(super) async fn try_lock(owned: &mut Owned<'_>, key: i32) -> Result<bool, ProxyError> {
-    lock_query(owned, "pg_try_advisory_lock", key).await
+    Ok(lock_query(owned, "pg_try_advisory_lock", key)
+        .await?
+        .unwrap_or(false))
 }
 
-/// Waits for the job's advisory lock, telling the client why it waits.
+/// Waits for the job's advisory lock, telling the client why it waits. The inner error is the
+/// server's when the wait was cut short: the lock is then not held.
 pub(super) async fn wait_lock(
     owned: &mut Owned<'_>,
     key: i32,
     label: &str,
-) -> Result<(), ProxyError> {
+) -> Result<Result<(), ServerError>, ProxyError> {
     owned
         .notice(&Notice::new(
             Severity::Notice,
@@ -76,7 +88,7 @@ pub(super) async fn wait_lock(
             format!("ddlgate: {label}: the same work is running on another connection or gateway; waiting for it"),
         ))
         .await?;
-    lock_query(owned, "pg_advisory_lock", key).await.map(drop)
+    Ok(lock_query(owned, "pg_advisory_lock", key).await?.map(drop))
 }
 
 /// Releases the job's advisory lock.

@@ -37,9 +37,17 @@ pub(super) async fn run(
     plan: &Plan,
 ) -> Result<Outside, ProxyError> {
     owned.notice(&enforce::rewrite_notice(plan)).await?;
+    let key = jobs::job_key(&gate.info.database, &plan.steps);
+    // The lock first: a job row must never be `running` while nobody holds its lock, or another
+    // gateway's scan would start it.
+    if !durable::try_lock(owned, key).await? {
+        if let Err(e) = durable::wait_lock(owned, key, "this plan").await? {
+            gate.audit(origin, d, Action::Rewrite, Vec::new(), "failed");
+            return Ok(Outside::Failed(e));
+        }
+    }
     let store = durable::control(gate).await;
     let instance = durable::instance(gate);
-    let key = jobs::job_key(&gate.info.database, &plan.steps);
     let statement = ddlgate_ddl::redact(d.text(origin.sql));
     let id = durable::record(
         store.as_ref(),
@@ -55,10 +63,6 @@ pub(super) async fn run(
         },
     )
     .await;
-    if !durable::try_lock(owned, key).await? {
-        let label = id.map_or_else(|| "plan".to_owned(), |id| format!("job {id}"));
-        durable::wait_lock(owned, key, &label).await?;
-    }
     let progress = match (&store, id) {
         (Some(client), Some(id)) => Some(jobs::progress_writer(client.clone(), id)),
         _ => None,

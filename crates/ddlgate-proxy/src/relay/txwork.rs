@@ -163,6 +163,18 @@ pub fn ends_transaction(sql: &str) -> bool {
         })
 }
 
+/// Whether a transaction-control text may hold a savepoint command or a chained end (`… AND
+/// CHAIN`), the forwarded statements that change the block's bookkeeping. The usual `BEGIN`,
+/// `COMMIT`, `END` are told apart by their first byte and their last word, without lexing.
+pub fn may_change_block(text: &[u8]) -> bool {
+    let body = text.trim_ascii();
+    let body = body.strip_suffix(b";").unwrap_or(body).trim_ascii_end();
+    let chained = body.len() >= 5 && body[body.len() - 5..].eq_ignore_ascii_case(b"chain");
+    // savepoint, release, rollback [to], start; or a comment first.
+    let first = matches!(body.first(), Some(b's' | b'S' | b'r' | b'R' | b'-' | b'/'));
+    first || chained || memchr::memchr(b';', body).is_some()
+}
+
 /// What a `Parse` of `sql` into statement `name` means to the batch tracker: a transaction
 /// start into the unnamed statement, other transaction control, or anything else.
 pub fn batch_parse(name: &[u8], sql: &[u8]) -> BatchMessage {
@@ -220,6 +232,31 @@ mod tests {
         assert!(!ends_transaction("COMMIT PREPARED 'x'"));
         assert!(!ends_transaction("SELECT 'commit'"));
         assert!(!ends_transaction("BEGIN"));
+    }
+
+    #[test]
+    fn plain_transaction_control_is_told_apart_without_lexing() {
+        for plain in [
+            "BEGIN",
+            "begin;",
+            " COMMIT ",
+            "END;",
+            "commit and no chain x",
+            "ABORT",
+        ] {
+            assert!(!may_change_block(plain.as_bytes()), "{plain}");
+        }
+        for maybe in [
+            "SAVEPOINT a",
+            "release a",
+            "ROLLBACK TO a",
+            "commit and chain;",
+            "END AND CHAIN",
+            "BEGIN; SAVEPOINT a",
+            "/* x */ SAVEPOINT a",
+        ] {
+            assert!(may_change_block(maybe.as_bytes()), "{maybe}");
+        }
     }
 
     #[test]
