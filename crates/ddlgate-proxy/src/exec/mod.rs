@@ -9,4 +9,6 @@ mod steps;
 
 pub use conn::{Owned, PlanConn, QueryResult, ServerError};
 pub use inblock::{run_in_block, InBlockOutcome};
-pub use steps::{run_guarded, run_plan, ClientWatch, OnFailure, PlanOutcome, StepRecord, Watch};
+pub use steps::{
+    cancel_error, run_guarded, run_plan, ClientWatch, OnFailure, PlanOutcome, StepRecord, Watch,
+};

@@ -399,7 +399,7 @@ async fn commit_and_run(
         let waited = if q.locked {
             Ok(())
         } else {
-            durable::wait_lock(owned, q.key, &label).await?
+            durable::wait_lock(owned, q.key, &label, &mut AfterCommit { client: watch }).await?
         };
         let held = waited.is_ok();
         let (outcome, past_deadline) = match waited {

@@ -11,7 +11,7 @@ use ddlgate_wire::SqlState;
 use tokio_util::sync::CancellationToken;
 
 use super::intercept::Gate;
-use crate::exec::{Owned, ServerError, StepRecord};
+use crate::exec::{self, Owned, ServerError, StepRecord, Watch};
 use crate::jobs::{self, JobState, LOCK_NAMESPACE};
 use crate::ProxyError;
 
@@ -74,12 +74,20 @@ pub(super) async fn try_lock(owned: &mut Owned<'_>, key: i32) -> Result<bool, Pr
         .unwrap_or(false))
 }
 
-/// Waits for the job's advisory lock, telling the client why it waits. The inner error is the
-/// server's when the wait was cut short: the lock is then not held.
+/// How often a waiting runner tries the job's lock again.
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Waits for the job's advisory lock, telling the client why it waits. The wait is a series of
+/// `pg_try_advisory_lock` calls, not one blocking `pg_advisory_lock`: a statement blocked on
+/// the lock would hold a snapshot, and the lock holder's `CREATE INDEX CONCURRENTLY` waits for
+/// every older snapshot to go — a deadlock
+/// (<https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY>).
+/// The inner error is the server's, or a cancel: the lock is then not held.
 pub(super) async fn wait_lock(
     owned: &mut Owned<'_>,
     key: i32,
     label: &str,
+    watch: &mut impl Watch,
 ) -> Result<Result<(), ServerError>, ProxyError> {
     owned
         .notice(&Notice::new(
@@ -88,7 +96,17 @@ pub(super) async fn wait_lock(
             format!("ddlgate: {label}: the same work is running on another connection or gateway; waiting for it"),
         ))
         .await?;
-    Ok(lock_query(owned, "pg_advisory_lock", key).await?.map(drop))
+    loop {
+        match lock_query(owned, "pg_try_advisory_lock", key).await? {
+            Ok(true) => return Ok(Ok(())),
+            Ok(false) => {}
+            Err(e) => return Ok(Err(e)),
+        }
+        if watch.gone() {
+            return Ok(Err(exec::cancel_error()));
+        }
+        tokio::time::sleep(LOCK_RETRY).await;
+    }
 }
 
 /// Releases the job's advisory lock.

@@ -41,7 +41,7 @@ pub(super) async fn run(
     // The lock first: a job row must never be `running` while nobody holds its lock, or another
     // gateway's scan would start it.
     if !durable::try_lock(owned, key).await? {
-        if let Err(e) = durable::wait_lock(owned, key, "this plan").await? {
+        if let Err(e) = durable::wait_lock(owned, key, "this plan", &mut *watch).await? {
             gate.audit(origin, d, Action::Rewrite, Vec::new(), "failed");
             return Ok(Outside::Failed(e));
         }
