@@ -9,6 +9,7 @@ use crate::ir::{AlterAction, ConstraintKind, Stmt, TxCommand};
 use crate::locks::LockMode;
 use crate::model::{self, Effects, Rewrite, Scan};
 use crate::rules::{Ctx, RuleId, TxView, RULES};
+use crate::session::SavepointCommand;
 use crate::split::split;
 
 /// Parse one statement's text into the IR, with its first-keyword class. Never panics.
@@ -66,6 +67,7 @@ pub fn analyze(sql: &str, facts: &Facts, cfg: &AnalysisConfig) -> Vec<Decision> 
         },
         session_lock_timeout: facts.lock_timeout_ms,
         session_statement_timeout: facts.statement_timeout_ms,
+        savepoints: Vec::new(),
     };
     let unclosed = unclosed_begin(sql, &segments, facts);
     let mut out = Vec::with_capacity(n_stmts);
@@ -100,6 +102,9 @@ pub fn analyze(sql: &str, facts: &Facts, cfg: &AnalysisConfig) -> Vec<Decision> 
         findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         let (plan, verdict) = decide(&stmt, &findings, facts, &tracker.view);
         tracker.after(&stmt, &fx);
+        if stmt == Stmt::Tx(TxCommand::Savepoint) {
+            tracker.savepoint(text);
+        }
         let Effects {
             applied,
             locks,
@@ -205,10 +210,35 @@ struct Tracker {
     view: TxView,
     session_lock_timeout: Option<u64>,
     session_statement_timeout: Option<u64>,
+    /// Savepoints set in the text, with the transaction as it stood then.
+    savepoints: Vec<(String, TxView)>,
 }
 
 impl Tracker {
+    /// `ROLLBACK TO` undoes what ran after the savepoint, locks and `SET LOCAL` included
+    /// (<https://www.postgresql.org/docs/current/sql-rollback-to.html>); `RELEASE` forgets it
+    /// and the later ones.
+    fn savepoint(&mut self, text: &str) {
+        let find = |name: &str, all: &[(String, TxView)]| all.iter().rposition(|(n, _)| n == name);
+        match crate::session::savepoint(text) {
+            Some(SavepointCommand::Set(name)) => self.savepoints.push((name, self.view.clone())),
+            Some(SavepointCommand::Release(name)) => {
+                if let Some(i) = find(&name, &self.savepoints) {
+                    self.savepoints.truncate(i);
+                }
+            }
+            Some(SavepointCommand::RollbackTo(name)) => {
+                if let Some(i) = find(&name, &self.savepoints) {
+                    self.view = self.savepoints[i].1.clone();
+                    self.savepoints.truncate(i + 1);
+                }
+            }
+            None => {}
+        }
+    }
+
     fn end_tx(&mut self) {
+        self.savepoints.clear();
         let v = &mut self.view;
         v.in_block = false;
         v.created_in_tx.clear();

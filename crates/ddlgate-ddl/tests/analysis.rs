@@ -499,3 +499,40 @@ fn and_chain_keeps_the_text_in_a_transaction_block() {
     );
     assert_eq!(has("BEGIN; SELECT 1; COMMIT AND NO CHAIN;", &f, rule), None);
 }
+
+#[test]
+fn rollback_to_savepoint_undoes_what_the_text_did_after_it() {
+    let f = Facts::default();
+    let rule = RuleId::StatementAfterAccessExclusive;
+    let alter = "ALTER TABLE t ADD COLUMN c int";
+    assert!(has(&format!("BEGIN; {alter}; SELECT 1 FROM t;"), &f, rule).is_some());
+    assert_eq!(
+        has(
+            &format!("BEGIN; SAVEPOINT a; {alter}; ROLLBACK TO a; SELECT 1 FROM t;"),
+            &f,
+            rule
+        ),
+        None,
+        "the lock went with the savepoint's rollback"
+    );
+    assert!(
+        has(
+            &format!("BEGIN; SAVEPOINT a; {alter}; RELEASE a; SELECT 1 FROM t;"),
+            &f,
+            rule
+        )
+        .is_some(),
+        "a released savepoint keeps its locks"
+    );
+    assert!(
+        has(
+            &format!(
+                "BEGIN; SAVEPOINT a; SAVEPOINT b; {alter}; ROLLBACK TO b; ROLLBACK TO a; {alter}; SELECT 1 FROM t;"
+            ),
+            &f,
+            rule
+        )
+        .is_some(),
+        "what ran after the last rollback still counts"
+    );
+}
