@@ -247,6 +247,7 @@ async fn relay_session(
         prepared: ddlgate_session::PreparedRewrites::new(),
         tx_work: Default::default(),
         tx_end_statements: Default::default(),
+        block_statements: Default::default(),
         discard: Discard::No,
         last_plain: Vec::new(),
     }

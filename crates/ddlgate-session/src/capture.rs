@@ -20,7 +20,7 @@ use ddlgate_wire::{BeTag, FeTag, FrameHeader, TagSet, TransactionStatus};
 
 use crate::{PreparedRewrite, INSPECT_CLIENT};
 
-pub use read::{RowLimit, Target};
+pub use read::{target as message_target, RowLimit, Target};
 
 /// Client message types the proxy must see whole while a capture is open, or while
 /// [`crate::PreparedRewrites`] holds statements (a batch may start with a `Bind` of one of them,

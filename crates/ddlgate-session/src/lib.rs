@@ -24,8 +24,8 @@ mod version;
 
 pub use batch::{Batch, BatchMessage, Scope};
 pub use capture::{
-    Capture, CaptureError, CaptureState, CapturedMessage, ErrorBody, Execution, Outcome, RowLimit,
-    StatementFate, Target, Unsupported, CAPTURE_INSPECT,
+    message_target, Capture, CaptureError, CaptureState, CapturedMessage, ErrorBody, Execution,
+    Outcome, RowLimit, StatementFate, Target, Unsupported, CAPTURE_INSPECT,
 };
 pub use prepared::{Observation, PreparedRewrite, PreparedRewrites};
 pub use state::{ClientEvent, Protocol, Session, INSPECT_CLIENT, INSPECT_SERVER};

@@ -580,3 +580,52 @@ async fn chained_ends_and_savepoints_in_forwarded_scripts_keep_the_bookkeeping_r
         "t"
     );
 }
+
+#[tokio::test]
+async fn savepoint_statements_prepared_once_are_followed_at_each_execution() {
+    let (pg, db, gw) = setup("txnamedsp").await;
+    let (c, mut notices) = connect_with_notices(&gw.url(SUPER, &db))
+        .await
+        .expect("connect");
+    let set = c.prepare("SAVEPOINT step").await.expect("prepare");
+    let undo = c
+        .prepare("ROLLBACK TO SAVEPOINT step")
+        .await
+        .expect("prepare");
+    let release = c.prepare("RELEASE SAVEPOINT step").await.expect("prepare");
+    c.batch_execute("BEGIN").await.expect("begin");
+    // First use: the index is deferred, the savepoint released: kept.
+    c.execute(&set, &[]).await.expect("savepoint");
+    c.batch_execute(MIGRATION[1]).await.expect(MIGRATION[1]);
+    c.execute(&release, &[]).await.expect("release");
+    // The same statements again: the foreign key is deferred, then rolled back: dropped.
+    c.execute(&set, &[]).await.expect("savepoint");
+    c.batch_execute(MIGRATION[2]).await.expect(MIGRATION[2]);
+    c.execute(&undo, &[]).await.expect("rollback to");
+    c.execute(&release, &[]).await.expect("release");
+    c.batch_execute("COMMIT").await.expect("commit");
+    let seen = drain(&mut notices);
+    assert!(
+        !seen.iter().any(|n| n.contains("deferred step failed")),
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen.iter().filter(|n| n.contains("COMMIT done")).count(),
+        1,
+        "only the index's plan ran at COMMIT: {seen:?}"
+    );
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_amount_idx'::regclass"
+        ),
+        "t"
+    );
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_constraint WHERE conname = 'orders_customer_fk'"
+        ),
+        "0"
+    );
+}

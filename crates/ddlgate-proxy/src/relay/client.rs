@@ -66,6 +66,9 @@ pub struct ClientPump<'a> {
     /// Named statements the client prepared on the server that end a transaction block
     /// (name → text), so a later Bind of one can be captured when steps wait for COMMIT.
     pub tx_end_statements: std::collections::HashMap<Bytes, String>,
+    /// Named statements the client prepared whose execution changes the block's bookkeeping
+    /// (savepoint commands, chained ends), name → text: followed at each Bind of them.
+    pub block_statements: std::collections::HashMap<Bytes, String>,
     /// Whether client messages are being dropped up to the next `Sync`.
     pub discard: Discard,
     /// The last statement text found to need no attention: applications repeat their
@@ -92,6 +95,23 @@ fn note_named(map: &mut std::collections::HashMap<Bytes, String>, name: &[u8], q
 }
 
 /// What a Parse means to the batch tracker. Only a batch's first statement or one inside a
+/// Remembers (or forgets) a named statement whose execution changes the block's bookkeeping.
+fn note_named_block_statement(
+    map: &mut std::collections::HashMap<Bytes, String>,
+    name: &[u8],
+    query: &[u8],
+    changes_block: bool,
+) {
+    if changes_block {
+        map.insert(
+            Bytes::copy_from_slice(name),
+            String::from_utf8_lossy(query).into_owned(),
+        );
+    } else {
+        map.remove(name);
+    }
+}
+
 /// block can change its scope, so only those are classified.
 fn parse_batch_message(batch: Batch, name: &[u8], query: &[u8]) -> BatchMessage {
     match batch {
@@ -193,13 +213,35 @@ impl ClientPump<'_> {
                         {
                             self.prepared.observe(&self.buf[pos..pos + h.total_len])?;
                         }
+                        if tag == FeTag::Close && !self.block_statements.is_empty() {
+                            let frame = &self.buf[pos..pos + h.total_len];
+                            let (target, name) = ddlgate_session::message_target(frame, "Close")?;
+                            if target == ddlgate_session::Target::Statement {
+                                self.block_statements.remove(name);
+                            }
+                        }
+                        if tag == FeTag::Bind && !self.block_statements.is_empty() {
+                            let frame = &self.buf[pos..pos + h.total_len];
+                            let (_, statement) = decode::bind_names(frame)?;
+                            if let Some(sql) = self.block_statements.get(statement) {
+                                let idle_points = lock(self.shared.session).idle_points();
+                                super::deferred::note_transaction_controls(
+                                    &self.gate,
+                                    &mut self.tx_work,
+                                    idle_points,
+                                    sql,
+                                );
+                            }
+                        }
                         let mut parsed = None;
                         if matches!(tag, FeTag::Query | FeTag::Parse) {
                             let frame = &self.buf[pos..pos + h.total_len];
+                            let mut statement: &[u8] = b"";
                             let text = match tag {
                                 FeTag::Query => decode::query_text(frame)?,
                                 _ => {
                                     let p = decode::parse_msg(frame)?;
+                                    statement = p.statement;
                                     if !p.statement.is_empty() {
                                         note_named(
                                             &mut self.tx_end_statements,
@@ -222,14 +264,26 @@ impl ClientPump<'_> {
                                 attention
                             };
                             let mut ends_deferred_block = false;
+                            let changes_block = attention == Attention::TransactionControl
+                                && super::txwork::may_change_block(text);
+                            if !statement.is_empty()
+                                && (changes_block || !self.block_statements.is_empty())
+                            {
+                                // A named statement runs at each Bind of it, not at its Parse.
+                                note_named_block_statement(
+                                    &mut self.block_statements,
+                                    statement,
+                                    text,
+                                    changes_block,
+                                );
+                            }
                             if attention == Attention::TransactionControl
-                                && (self.tx_work.has_deferred()
-                                    || super::txwork::may_change_block(text))
+                                && (self.tx_work.has_deferred() || changes_block)
                             {
                                 let sql = String::from_utf8_lossy(text);
                                 ends_deferred_block = self.tx_work.has_deferred()
                                     && super::txwork::ends_transaction(&sql);
-                                if !ends_deferred_block {
+                                if !ends_deferred_block && statement.is_empty() {
                                     let idle_points = lock(self.shared.session).idle_points();
                                     super::deferred::note_transaction_controls(
                                         &self.gate,
