@@ -628,4 +628,28 @@ async fn savepoint_statements_prepared_once_are_followed_at_each_execution() {
         ),
         "0"
     );
+
+    // A SAVEPOINT the server rejects (the block has failed) is no savepoint: the ROLLBACK TO
+    // that follows goes back to the earlier one of that name, and drops the index's plan.
+    drain(&mut notices);
+    c.batch_execute("BEGIN").await.expect("begin");
+    c.execute(&set, &[]).await.expect("savepoint");
+    c.batch_execute("CREATE INDEX orders_customer_idx ON orders (customer_id)")
+        .await
+        .expect("deferred index");
+    c.batch_execute("SELECT 1/0")
+        .await
+        .expect_err("fails the block");
+    c.execute(&set, &[])
+        .await
+        .expect_err("rejected in a failed block");
+    c.execute(&undo, &[]).await.expect("rollback to");
+    c.batch_execute("COMMIT").await.expect("commit");
+    let seen = drain(&mut notices);
+    assert!(!seen.iter().any(|n| n.contains("COMMIT done")), "{seen:?}");
+    assert_eq!(
+        pg.psql(&db, "SELECT to_regclass('orders_customer_idx') IS NULL"),
+        "t",
+        "the index the client rolled back is not built"
+    );
 }

@@ -151,6 +151,15 @@ impl ClientPump<'_> {
         Ok(self.advance_batch(batch, msg))
     }
 
+    /// Where the session stands for a statement being forwarded now.
+    fn sent_at(&self) -> super::deferred::SentAt {
+        let session = lock(self.shared.session);
+        super::deferred::SentAt {
+            idle_points: session.idle_points(),
+            status: session.transaction_status(),
+        }
+    }
+
     fn advance_batch(&self, batch: Batch, msg: BatchMessage) -> Batch {
         let in_block = batch == Batch::Clean
             && lock(self.shared.session).transaction_status() == TransactionStatus::InBlock;
@@ -224,11 +233,11 @@ impl ClientPump<'_> {
                             let frame = &self.buf[pos..pos + h.total_len];
                             let (_, statement) = decode::bind_names(frame)?;
                             if let Some(sql) = self.block_statements.get(statement) {
-                                let idle_points = lock(self.shared.session).idle_points();
+                                let at = self.sent_at();
                                 super::deferred::note_transaction_controls(
                                     &self.gate,
                                     &mut self.tx_work,
-                                    idle_points,
+                                    at,
                                     sql,
                                 );
                             }
@@ -284,11 +293,11 @@ impl ClientPump<'_> {
                                 ends_deferred_block = self.tx_work.has_deferred()
                                     && super::txwork::ends_transaction(&sql);
                                 if !ends_deferred_block && statement.is_empty() {
-                                    let idle_points = lock(self.shared.session).idle_points();
+                                    let at = self.sent_at();
                                     super::deferred::note_transaction_controls(
                                         &self.gate,
                                         &mut self.tx_work,
-                                        idle_points,
+                                        at,
                                         &sql,
                                     );
                                 }

@@ -177,37 +177,53 @@ pub(super) fn end_block(gate: &Gate<'_>, tx: &mut TxWork) {
 /// Follows the transaction-control statements in `sql` (forwarded as they are) that change
 /// the block's bookkeeping without ending it through the gateway, after dropping the block's
 /// work if the block has ended since it was last seen.
-pub(super) fn note_transaction_controls(
-    gate: &Gate<'_>,
-    tx: &mut TxWork,
-    idle_points: u64,
-    sql: &str,
-) {
-    if tx.epoch != idle_points {
+pub(super) fn note_transaction_controls(gate: &Gate<'_>, tx: &mut TxWork, at: SentAt, sql: &str) {
+    if tx.epoch != at.idle_points {
         end_block(gate, tx);
-        tx.epoch = idle_points;
+        tx.epoch = at.idle_points;
     }
     // Drivers send one statement per message: no need to split those.
     if !sql.contains(';') {
-        note_transaction_control(gate, tx, sql);
+        note_transaction_control(gate, tx, at.status, sql);
         return;
     }
     for span in ddlgate_ddl::split(sql)
         .iter()
         .filter_map(|s| s.stmt.clone())
     {
-        note_transaction_control(gate, tx, &sql[span]);
+        note_transaction_control(gate, tx, at.status, &sql[span]);
     }
+}
+
+/// Where the session stood when a forwarded statement was sent, as of the last ReadyForQuery.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct SentAt {
+    /// [`ddlgate_session::Session::idle_points`].
+    pub idle_points: u64,
+    /// The transaction status.
+    pub status: TransactionStatus,
 }
 
 /// Follows one statement that ran in the block: a savepoint command, or `COMMIT AND CHAIN` /
 /// `ROLLBACK AND CHAIN`, after which the block is a new one (nothing it created is new any
 /// more, nothing deferred is left: with deferred work the gateway handled the statement).
-pub(super) fn note_transaction_control(gate: &Gate<'_>, tx: &mut TxWork, statement: &str) {
+/// In a failed block (`status`) PostgreSQL rejects `SAVEPOINT` and `RELEASE`; only `ROLLBACK
+/// TO` (which recovers the block) and the block's end are followed then.
+pub(super) fn note_transaction_control(
+    gate: &Gate<'_>,
+    tx: &mut TxWork,
+    status: TransactionStatus,
+    statement: &str,
+) {
     if ddlgate_ddl::classify(statement) != ddlgate_ddl::StatementClass::Transaction {
         return;
     }
     if let Some(cmd) = ddlgate_ddl::session::savepoint(statement) {
+        if status == TransactionStatus::Failed
+            && !matches!(cmd, ddlgate_ddl::session::SavepointCommand::RollbackTo(_))
+        {
+            return;
+        }
         let undone = tx.savepoint(&cmd);
         drop_deferred(gate, &undone, "dropped-rolled-back-to-savepoint");
         return;

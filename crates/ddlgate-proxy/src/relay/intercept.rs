@@ -555,7 +555,12 @@ impl ClientPump<'_> {
             };
             tx_work.note_created(&decisions);
             for d in &decisions {
-                super::deferred::note_transaction_control(gate, tx_work, d.text(sql));
+                super::deferred::note_transaction_control(
+                    gate,
+                    tx_work,
+                    status_before,
+                    d.text(sql),
+                );
             }
             lock(shared.session).on_client_frame(&new);
             owned.send_server(&new).await?;
@@ -611,7 +616,7 @@ impl ClientPump<'_> {
                         super::deferred::end_block(gate, tx_work);
                     } else if r.error.is_none() {
                         tx_work.note_created(std::slice::from_ref(d));
-                        super::deferred::note_transaction_control(gate, tx_work, text);
+                        super::deferred::note_transaction_control(gate, tx_work, status, text);
                     }
                     if d.class == StatementClass::MaybeDdl || !d.findings.is_empty() {
                         gate.audit(
