@@ -653,3 +653,38 @@ async fn savepoint_statements_prepared_once_are_followed_at_each_execution() {
         "the index the client rolled back is not built"
     );
 }
+
+#[tokio::test]
+async fn a_savepoint_pipelined_behind_a_failing_statement_is_not_recorded() {
+    use ddlgate_testkit::raw::{self, RawClient};
+    let (pg, db, gw) = setup("txpipesp").await;
+    let mut c = RawClient::login(gw.addr, SUPER.name, &db, &[]).await;
+    for sql in [
+        "BEGIN",
+        "SAVEPOINT s",
+        "CREATE INDEX orders_pipe_idx ON orders (customer_id)",
+    ] {
+        c.send(&raw::query(sql.as_bytes())).await;
+        let answer = c.read_until(b'Z').await;
+        assert!(!answer.iter().any(|m| m.tag == b'E'), "{sql}: {answer:?}");
+    }
+    // One write: the failing statement, then a SAVEPOINT the server will reject. The gateway
+    // reads the SAVEPOINT before the failure's ReadyForQuery has come back.
+    c.send(&[raw::query(b"SELECT 1/0"), raw::query(b"SAVEPOINT s")].concat())
+        .await;
+    for expected in ["22012", "25P02"] {
+        let answer = c.read_until(b'Z').await;
+        let error = answer.iter().find(|m| m.tag == b'E').expect("an error");
+        assert_eq!(error.sqlstate().as_deref(), Some(expected));
+    }
+    for sql in ["ROLLBACK TO SAVEPOINT s", "COMMIT"] {
+        c.send(&raw::query(sql.as_bytes())).await;
+        let answer = c.read_until(b'Z').await;
+        assert!(!answer.iter().any(|m| m.tag == b'E'), "{sql}: {answer:?}");
+    }
+    assert_eq!(
+        pg.psql(&db, "SELECT to_regclass('orders_pipe_idx') IS NULL"),
+        "t",
+        "the index rolled back with the savepoint is not built"
+    );
+}

@@ -151,6 +151,22 @@ impl ClientPump<'_> {
         Ok(self.advance_batch(batch, msg))
     }
 
+    /// Sends the frames accepted so far (`buf[..pos]`) and, when requests are still
+    /// unanswered, waits for their answers, so that the session's transaction status is the
+    /// server's before a transaction-control statement is followed. (PostgreSQL flushes an
+    /// ErrorResponse before its ReadyForQuery, so a client may send its next message before
+    /// the block's failed status has reached the gateway.) Only these rare statements wait.
+    async fn settle(&mut self, pos: &mut usize) -> Result<(), ProxyError> {
+        if lock(self.shared.session).in_flight() == 0 {
+            return Ok(());
+        }
+        self.dst.send_all(&self.buf[..*pos]).await?;
+        self.buf.advance(*pos);
+        *pos = 0;
+        self.wait_idle().await;
+        Ok(())
+    }
+
     /// Where the session stands for a statement being forwarded now.
     fn sent_at(&self) -> super::deferred::SentAt {
         let session = lock(self.shared.session);
@@ -232,13 +248,14 @@ impl ClientPump<'_> {
                         if tag == FeTag::Bind && !self.block_statements.is_empty() {
                             let frame = &self.buf[pos..pos + h.total_len];
                             let (_, statement) = decode::bind_names(frame)?;
-                            if let Some(sql) = self.block_statements.get(statement) {
+                            if let Some(sql) = self.block_statements.get(statement).cloned() {
+                                self.settle(&mut pos).await?;
                                 let at = self.sent_at();
                                 super::deferred::note_transaction_controls(
                                     &self.gate,
                                     &mut self.tx_work,
                                     at,
-                                    sql,
+                                    &sql,
                                 );
                             }
                         }
@@ -293,6 +310,8 @@ impl ClientPump<'_> {
                                 ends_deferred_block = self.tx_work.has_deferred()
                                     && super::txwork::ends_transaction(&sql);
                                 if !ends_deferred_block && statement.is_empty() {
+                                    let sql = sql.into_owned();
+                                    self.settle(&mut pos).await?;
                                     let at = self.sent_at();
                                     super::deferred::note_transaction_controls(
                                         &self.gate,
