@@ -429,6 +429,27 @@ async fn commit_and_chain_runs_the_deferred_steps_then_opens_the_chained_transac
     );
 }
 
+/// After a block whose other deferred work was undone by savepoints: the index's plan alone
+/// ran at COMMIT, and nothing failed.
+fn assert_only_the_index_ran(pg: &Pg, db: &str, seen: &[String]) {
+    assert!(
+        !seen.iter().any(|n| n.contains("deferred step failed")),
+        "no deferred step of undone work ran (and failed): {seen:?}"
+    );
+    assert_eq!(
+        seen.iter().filter(|n| n.contains("COMMIT done")).count(),
+        1,
+        "only the index's plan ran at COMMIT: {seen:?}"
+    );
+    assert_eq!(
+        pg.psql(
+            db,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_amount_idx'::regclass"
+        ),
+        "t"
+    );
+}
+
 #[tokio::test]
 async fn rollback_to_savepoint_drops_the_deferred_steps_it_undid() {
     let (pg, db, gw) = setup("txsavepoint").await;
@@ -465,22 +486,7 @@ async fn rollback_to_savepoint_drops_the_deferred_steps_it_undid() {
     .expect("script");
     c.batch_execute("COMMIT").await.expect("commit");
     let seen = drain(&mut notices);
-    assert!(
-        !seen.iter().any(|n| n.contains("deferred step failed")),
-        "no deferred step of undone work ran (and failed): {seen:?}"
-    );
-    assert_eq!(
-        seen.iter().filter(|n| n.contains("COMMIT done")).count(),
-        1,
-        "only the index's plan ran at COMMIT: {seen:?}"
-    );
-    assert_eq!(
-        pg.psql(
-            &db,
-            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_amount_idx'::regclass"
-        ),
-        "t"
-    );
+    assert_only_the_index_ran(pg, &db, &seen);
     assert_eq!(
         pg.psql(&db, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'token' AND NOT attisdropped"),
         "0"
@@ -605,22 +611,7 @@ async fn savepoint_statements_prepared_once_are_followed_at_each_execution() {
     c.execute(&release, &[]).await.expect("release");
     c.batch_execute("COMMIT").await.expect("commit");
     let seen = drain(&mut notices);
-    assert!(
-        !seen.iter().any(|n| n.contains("deferred step failed")),
-        "{seen:?}"
-    );
-    assert_eq!(
-        seen.iter().filter(|n| n.contains("COMMIT done")).count(),
-        1,
-        "only the index's plan ran at COMMIT: {seen:?}"
-    );
-    assert_eq!(
-        pg.psql(
-            &db,
-            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_amount_idx'::regclass"
-        ),
-        "t"
-    );
+    assert_only_the_index_ran(pg, &db, &seen);
     assert_eq!(
         pg.psql(
             &db,

@@ -167,13 +167,23 @@ impl ClientPump<'_> {
         Ok(())
     }
 
-    /// Where the session stands for a statement being forwarded now.
-    fn sent_at(&self) -> super::deferred::SentAt {
-        let session = lock(self.shared.session);
-        super::deferred::SentAt {
-            idle_points: session.idle_points(),
-            status: session.transaction_status(),
-        }
+    /// Follows the transaction-control statements of `sql`, about to be forwarded, once the
+    /// session's status is current (see [`Self::settle`]).
+    async fn follow_transaction_control(
+        &mut self,
+        pos: &mut usize,
+        sql: &str,
+    ) -> Result<(), ProxyError> {
+        self.settle(pos).await?;
+        let at = {
+            let session = lock(self.shared.session);
+            super::deferred::SentAt {
+                idle_points: session.idle_points(),
+                status: session.transaction_status(),
+            }
+        };
+        super::deferred::note_transaction_controls(&self.gate, &mut self.tx_work, at, sql);
+        Ok(())
     }
 
     fn advance_batch(&self, batch: Batch, msg: BatchMessage) -> Batch {
@@ -249,14 +259,7 @@ impl ClientPump<'_> {
                             let frame = &self.buf[pos..pos + h.total_len];
                             let (_, statement) = decode::bind_names(frame)?;
                             if let Some(sql) = self.block_statements.get(statement).cloned() {
-                                self.settle(&mut pos).await?;
-                                let at = self.sent_at();
-                                super::deferred::note_transaction_controls(
-                                    &self.gate,
-                                    &mut self.tx_work,
-                                    at,
-                                    &sql,
-                                );
+                                self.follow_transaction_control(&mut pos, &sql).await?;
                             }
                         }
                         let mut parsed = None;
@@ -311,14 +314,7 @@ impl ClientPump<'_> {
                                     && super::txwork::ends_transaction(&sql);
                                 if !ends_deferred_block && statement.is_empty() {
                                     let sql = sql.into_owned();
-                                    self.settle(&mut pos).await?;
-                                    let at = self.sent_at();
-                                    super::deferred::note_transaction_controls(
-                                        &self.gate,
-                                        &mut self.tx_work,
-                                        at,
-                                        &sql,
-                                    );
+                                    self.follow_transaction_control(&mut pos, &sql).await?;
                                 }
                             }
                             if attention == Attention::Ddl || ends_deferred_block {
