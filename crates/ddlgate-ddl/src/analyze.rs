@@ -9,7 +9,7 @@ use crate::ir::{AlterAction, ConstraintKind, Stmt, TxCommand};
 use crate::locks::LockMode;
 use crate::model::{self, Effects, Rewrite, Scan};
 use crate::rules::{Ctx, RuleId, TxView, RULES};
-use crate::session::SavepointCommand;
+use crate::session::Savepoints;
 use crate::split::split;
 
 /// Parse one statement's text into the IR, with its first-keyword class. Never panics.
@@ -67,7 +67,7 @@ pub fn analyze(sql: &str, facts: &Facts, cfg: &AnalysisConfig) -> Vec<Decision> 
         },
         session_lock_timeout: facts.lock_timeout_ms,
         session_statement_timeout: facts.statement_timeout_ms,
-        savepoints: Vec::new(),
+        savepoints: Savepoints::default(),
     };
     let unclosed = unclosed_begin(sql, &segments, facts);
     let mut out = Vec::with_capacity(n_stmts);
@@ -211,7 +211,7 @@ struct Tracker {
     session_lock_timeout: Option<u64>,
     session_statement_timeout: Option<u64>,
     /// Savepoints set in the text, with the transaction as it stood then.
-    savepoints: Vec<(String, TxView)>,
+    savepoints: Savepoints<TxView>,
 }
 
 impl Tracker {
@@ -219,21 +219,12 @@ impl Tracker {
     /// (<https://www.postgresql.org/docs/current/sql-rollback-to.html>); `RELEASE` forgets it
     /// and the later ones.
     fn savepoint(&mut self, text: &str) {
-        let find = |name: &str, all: &[(String, TxView)]| all.iter().rposition(|(n, _)| n == name);
-        match crate::session::savepoint(text) {
-            Some(SavepointCommand::Set(name)) => self.savepoints.push((name, self.view.clone())),
-            Some(SavepointCommand::Release(name)) => {
-                if let Some(i) = find(&name, &self.savepoints) {
-                    self.savepoints.truncate(i);
-                }
-            }
-            Some(SavepointCommand::RollbackTo(name)) => {
-                if let Some(i) = find(&name, &self.savepoints) {
-                    self.view = self.savepoints[i].1.clone();
-                    self.savepoints.truncate(i + 1);
-                }
-            }
-            None => {}
+        let Some(cmd) = crate::session::savepoint(text) else {
+            return;
+        };
+        let view = &self.view;
+        if let Some(saved) = self.savepoints.apply(&cmd, || view.clone()) {
+            self.view = saved.clone();
         }
     }
 

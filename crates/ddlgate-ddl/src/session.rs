@@ -158,6 +158,53 @@ pub fn savepoint(sql: &str) -> Option<SavepointCommand> {
     None
 }
 
+/// A transaction block's savepoints, oldest first, each with what its owner saved when it
+/// was set (the analyser: the transaction as it stood; the gateway: how many plans were
+/// deferred). Follows PostgreSQL's rules
+/// (<https://www.postgresql.org/docs/current/sql-rollback-to.html>).
+#[derive(Clone, Debug)]
+pub struct Savepoints<T> {
+    marks: Vec<(String, T)>,
+}
+
+impl<T> Default for Savepoints<T> {
+    fn default() -> Self {
+        Self { marks: Vec::new() }
+    }
+}
+
+impl<T> Savepoints<T> {
+    /// Follows `cmd`: `SAVEPOINT` remembers `now()`; `RELEASE` forgets the savepoint and every
+    /// later one; `ROLLBACK TO` forgets the later ones, keeps the savepoint, and returns what
+    /// was saved with it. The latest savepoint of a name is the one meant; an unknown name
+    /// changes nothing (PostgreSQL fails the statement).
+    pub fn apply(&mut self, cmd: &SavepointCommand, now: impl FnOnce() -> T) -> Option<&T> {
+        let find = |name: &str| self.marks.iter().rposition(|(n, _)| n == name);
+        match cmd {
+            SavepointCommand::Set(name) => {
+                self.marks.push((name.clone(), now()));
+                None
+            }
+            SavepointCommand::Release(name) => {
+                if let Some(i) = find(name) {
+                    self.marks.truncate(i);
+                }
+                None
+            }
+            SavepointCommand::RollbackTo(name) => {
+                let i = find(name)?;
+                self.marks.truncate(i + 1);
+                self.marks.get(i).map(|(_, saved)| saved)
+            }
+        }
+    }
+
+    /// The block ended: no savepoint is left.
+    pub fn clear(&mut self) {
+        self.marks.clear();
+    }
+}
+
 /// Whether the words after `COMMIT` / `ROLLBACK` end in `AND CHAIN` (not `AND NO CHAIN`).
 fn chains(rest: &[String]) -> bool {
     let words: Vec<&str> = rest
@@ -171,6 +218,34 @@ fn chains(rest: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn savepoints_follow_postgresql_rules() {
+        use SavepointCommand::{Release, RollbackTo, Set};
+        let mut sp = Savepoints::default();
+        sp.apply(&Set("a".into()), || 1);
+        sp.apply(&Set("b".into()), || 2);
+        sp.apply(&Set("a".into()), || 3);
+        assert_eq!(
+            sp.apply(&RollbackTo("a".into()), || 0),
+            Some(&3),
+            "the latest of a name"
+        );
+        assert_eq!(
+            sp.apply(&RollbackTo("a".into()), || 0),
+            Some(&3),
+            "it stays"
+        );
+        sp.apply(&Release("b".into()), || 0);
+        assert_eq!(
+            sp.apply(&RollbackTo("a".into()), || 0),
+            Some(&1),
+            "later ones went with b"
+        );
+        assert_eq!(sp.apply(&RollbackTo("zz".into()), || 0), None);
+        sp.clear();
+        assert_eq!(sp.apply(&RollbackTo("a".into()), || 0), None);
+    }
 
     #[test]
     fn savepoint_commands_name_their_savepoint() {

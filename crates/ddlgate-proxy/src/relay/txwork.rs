@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use ddlgate_ddl::ir::{Stmt, TxCommand};
-use ddlgate_ddl::session::SavepointCommand;
+use ddlgate_ddl::session::{SavepointCommand, Savepoints};
 use ddlgate_ddl::{classify, split, Decision, Pending, QualifiedName, StatementClass, Step};
 use ddlgate_session::BatchMessage;
 
@@ -43,17 +43,9 @@ pub struct TxWork {
     /// The session's [`idle_points`](ddlgate_session::Session::idle_points) when this block
     /// was last seen: a different count means the block has ended since.
     pub epoch: u64,
-    /// The client's savepoints in the block, oldest first.
-    pub savepoints: Vec<Savepoint>,
-}
-
-/// A savepoint of the client's, and how many plans were deferred when it was set.
-#[derive(Clone, Debug)]
-pub struct Savepoint {
-    /// Its name, as PostgreSQL folds it.
-    pub name: String,
-    /// `deferred.len()` when it was set: a rollback to it drops the plans after.
-    pub deferred: usize,
+    /// The client's savepoints in the block, each with `deferred.len()` when it was set: a
+    /// rollback to it drops the plans after.
+    pub savepoints: Savepoints<usize>,
 }
 
 impl TxWork {
@@ -108,38 +100,19 @@ impl TxWork {
     /// plans a `ROLLBACK TO` undid: their in-block steps are gone, so the rest must not run.
     /// An unknown name changes nothing (the server fails the statement).
     pub fn savepoint(&mut self, cmd: &SavepointCommand) -> Vec<Deferred> {
-        let find = |name: &str| self.savepoints.iter().rposition(|s| s.name == name);
-        match cmd {
-            SavepointCommand::Set(name) => {
-                self.savepoints.push(Savepoint {
-                    name: name.clone(),
-                    deferred: self.deferred.len(),
-                });
-                Vec::new()
-            }
-            SavepointCommand::Release(name) => {
-                if let Some(i) = find(name) {
-                    self.savepoints.truncate(i);
-                }
-                Vec::new()
-            }
-            SavepointCommand::RollbackTo(name) => {
-                let Some(i) = find(name) else {
-                    return Vec::new();
-                };
-                self.savepoints.truncate(i + 1);
-                let keep = self.savepoints[i].deferred.min(self.deferred.len());
-                let undone = self.deferred.split_off(keep);
-                if !undone.is_empty() {
-                    self.pending = self
-                        .deferred
-                        .iter()
-                        .flat_map(|d| ddlgate_ddl::plan::deferral::pending(&d.steps))
-                        .collect();
-                }
-                undone
-            }
+        let deferred = self.deferred.len();
+        let Some(&keep) = self.savepoints.apply(cmd, || deferred) else {
+            return Vec::new();
+        };
+        let undone = self.deferred.split_off(keep.min(deferred));
+        if !undone.is_empty() {
+            self.pending = self
+                .deferred
+                .iter()
+                .flat_map(|d| ddlgate_ddl::plan::deferral::pending(&d.steps))
+                .collect();
         }
+        undone
     }
 }
 
