@@ -221,9 +221,10 @@ impl ClientPump<'_> {
                     Ran::Err(e) => Outcome::Failed(ErrorBody::relayed(e.frame).map_err(internal)?),
                 })
             };
+            let ends = block_end(d);
             let outcome = match (open.planned.action, &d.plan) {
-                _ if block_end(d).is_some_and(BlockEnd::commits) => {
-                    let end = block_end(d).unwrap_or(BlockEnd::Commit);
+                _ if ends.is_some_and(BlockEnd::commits) => {
+                    let end = ends.unwrap_or(BlockEnd::Commit);
                     let r;
                     (r, status) =
                         deferred::commit(&mut owned, &mut watch, gate, &text, end, tx_work).await?;
@@ -231,7 +232,7 @@ impl ClientPump<'_> {
                 }
                 // ROLLBACK [AND CHAIN]: the block's deferred work is dropped; the server says
                 // whether a chained block follows.
-                _ if block_end(d) == Some(BlockEnd::Rollback) => {
+                _ if ends == Some(BlockEnd::Rollback) => {
                     deferred::end_block(gate, tx_work);
                     let r = owned.query(&text).await?;
                     status = r.status.unwrap_or(TransactionStatus::Idle);

@@ -95,23 +95,6 @@ fn note_named(map: &mut std::collections::HashMap<Bytes, String>, name: &[u8], q
 }
 
 /// What a Parse means to the batch tracker. Only a batch's first statement or one inside a
-/// Remembers (or forgets) a named statement whose execution changes the block's bookkeeping.
-fn note_named_block_statement(
-    map: &mut std::collections::HashMap<Bytes, String>,
-    name: &[u8],
-    query: &[u8],
-    changes_block: bool,
-) {
-    if changes_block {
-        map.insert(
-            Bytes::copy_from_slice(name),
-            String::from_utf8_lossy(query).into_owned(),
-        );
-    } else {
-        map.remove(name);
-    }
-}
-
 /// block can change its scope, so only those are classified.
 fn parse_batch_message(batch: Batch, name: &[u8], query: &[u8]) -> BatchMessage {
     match batch {
@@ -299,12 +282,14 @@ impl ClientPump<'_> {
                                 && (changes_block || !self.block_statements.is_empty())
                             {
                                 // A named statement runs at each Bind of it, not at its Parse.
-                                note_named_block_statement(
-                                    &mut self.block_statements,
-                                    statement,
-                                    text,
-                                    changes_block,
-                                );
+                                if changes_block {
+                                    self.block_statements.insert(
+                                        Bytes::copy_from_slice(statement),
+                                        String::from_utf8_lossy(text).into_owned(),
+                                    );
+                                } else {
+                                    self.block_statements.remove(statement);
+                                }
                             }
                             if attention == Attention::TransactionControl
                                 && (self.tx_work.has_deferred() || changes_block)

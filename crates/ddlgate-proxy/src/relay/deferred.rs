@@ -174,14 +174,21 @@ pub(super) fn end_block(gate: &Gate<'_>, tx: &mut TxWork) {
     drop_deferred(gate, &dropped, "dropped-rolled-back");
 }
 
+/// Drops the block's work (audited) if a ReadyForQuery(Idle) has passed since the block was
+/// last seen: the block ended without the gateway's COMMIT handling (a plain COMMIT, ROLLBACK,
+/// or an error ended it), so nothing deferred runs and what it created is no longer new.
+pub(super) fn catch_up(gate: &Gate<'_>, tx: &mut TxWork, idle_points: u64) {
+    if tx.epoch != idle_points {
+        end_block(gate, tx);
+        tx.epoch = idle_points;
+    }
+}
+
 /// Follows the transaction-control statements in `sql` (forwarded as they are) that change
 /// the block's bookkeeping without ending it through the gateway, after dropping the block's
 /// work if the block has ended since it was last seen.
 pub(super) fn note_transaction_controls(gate: &Gate<'_>, tx: &mut TxWork, at: SentAt, sql: &str) {
-    if tx.epoch != at.idle_points {
-        end_block(gate, tx);
-        tx.epoch = at.idle_points;
-    }
+    catch_up(gate, tx, at.idle_points);
     // Drivers send one statement per message: no need to split those.
     if !sql.contains(';') {
         note_transaction_control(gate, tx, at.status, sql);

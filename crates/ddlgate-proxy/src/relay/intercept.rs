@@ -438,13 +438,11 @@ impl ClientPump<'_> {
             let session = lock(self.shared.session);
             (session.transaction_status(), session.idle_points())
         };
-        if status_before == TransactionStatus::Idle || self.tx_work.epoch != idle_points {
-            // The block this work belonged to ended without the gateway's COMMIT handling
-            // (a plain COMMIT, ROLLBACK, or an error ended it): nothing deferred runs, and
-            // what it created is no longer new.
+        if status_before == TransactionStatus::Idle {
+            // Outside any block: whatever was kept belongs to a block that is over.
             super::deferred::end_block(&self.gate, &mut self.tx_work);
         }
-        self.tx_work.epoch = idle_points;
+        super::deferred::catch_up(&self.gate, &mut self.tx_work, idle_points);
         let mut facts = self.base_facts(batch);
         let first = analyze(sql, &facts, &enforcer.analysis);
         let needs_facts = first
