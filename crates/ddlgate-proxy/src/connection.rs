@@ -11,7 +11,7 @@ use ddlgate_session::Session;
 use ddlgate_wire::encode::Notice;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -20,7 +20,7 @@ use crate::enforce::SessionInfo;
 use crate::io::FrameReader;
 use crate::relay::drive::{self, First};
 use crate::relay::{
-    lock, ClientPump, Ctl, Discard, Gate, PumpEnd, RelayLimits, ServerPump, Shared,
+    lock, ClientPump, Ctl, Discard, Gate, PumpEnd, ReadySignal, RelayLimits, ServerPump, Shared,
     FINAL_MESSAGE_GRACE,
 };
 use crate::startup::{ClientConn, Opening};
@@ -217,7 +217,7 @@ async fn relay_session(
     let (cr, cw) = client_stream.into_split();
     let (sr, sw) = server.stream.into_split();
     let session = Mutex::new(session);
-    let ready = Notify::new();
+    let ready = ReadySignal::default();
     let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
     let ctl_pending = AtomicBool::new(false);
     let shared = || Shared {

@@ -96,12 +96,18 @@ impl Session {
         self.completed
     }
 
+    /// Records a `Query` or `Sync` about to be forwarded whose frame the caller has already
+    /// read: one more ReadyForQuery to wait for. ([`Self::on_client_frame`] does this itself.)
+    pub fn on_request_sent(&mut self) {
+        self.awaiting_ready += 1;
+    }
+
     /// Reads an inspected client frame (whole, header included) about to be forwarded.
     pub fn on_client_frame<'a>(&mut self, frame: &'a [u8]) -> ClientEvent<'a> {
         match FeTag::from_byte(frame[0]) {
             FeTag::Query => match decode::query_text(frame) {
                 Ok(sql) => {
-                    self.awaiting_ready += 1;
+                    self.on_request_sent();
                     ClientEvent::Statement {
                         protocol: Protocol::Simple,
                         name: b"",
@@ -119,7 +125,7 @@ impl Session {
                 Err(e) => ClientEvent::Malformed(e),
             },
             FeTag::Sync => {
-                self.awaiting_ready += 1;
+                self.on_request_sent();
                 ClientEvent::Sync
             }
             FeTag::Terminate => ClientEvent::Terminate,

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use ddlgate_session::{Batch, BatchMessage, ClientEvent, Scope, INSPECT_CLIENT};
+use ddlgate_session::{Batch, BatchMessage, Scope, INSPECT_CLIENT};
 use ddlgate_wire::{decode, FeTag, SplitStep, Splitter, TagSet, TransactionStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -321,15 +321,14 @@ impl ClientPump<'_> {
                             }
                         }
                         let frame = &self.buf[pos..pos + h.total_len];
-                        // A Parse changes no session state (and was decoded above).
-                        if matches!(tag, FeTag::Query | FeTag::Sync | FeTag::Terminate) {
-                            match lock(self.shared.session).on_client_frame(frame) {
-                                ClientEvent::Malformed(e) => return Err(e.into()),
-                                ClientEvent::Terminate => end = Some(PumpEnd::Terminated),
-                                ClientEvent::Sync
-                                | ClientEvent::Statement { .. }
-                                | ClientEvent::Other => {}
+                        // A Parse changes no session state; a Query's text was decoded (and
+                        // its frame checked) above, so it is not read a second time.
+                        match tag {
+                            FeTag::Query | FeTag::Sync => {
+                                lock(self.shared.session).on_request_sent()
                             }
+                            FeTag::Terminate => end = Some(PumpEnd::Terminated),
+                            _ => {}
                         }
                         batch = match parsed {
                             Some(msg) => self.advance_batch(batch, msg),

@@ -269,15 +269,11 @@ impl ClientPump<'_> {
 
     /// Waits until every request sent so far has been answered.
     pub(super) async fn wait_idle(&self) {
-        loop {
-            let notified = self.shared.ready.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if lock(self.shared.session).in_flight() == 0 {
-                return;
-            }
-            notified.await;
-        }
+        let session = self.shared.session;
+        self.shared
+            .ready
+            .wait_until(|| lock(session).in_flight() == 0)
+            .await;
     }
 
     pub(super) async fn pause(&self) -> Result<Paused, ProxyError> {

@@ -82,8 +82,8 @@ pub enum Ctl {
 pub struct Shared<'a> {
     /// Session state.
     pub session: &'a Mutex<Session>,
-    /// Signalled on every ReadyForQuery the server pump relays.
-    pub ready: &'a Notify,
+    /// Signalled on the ReadyForQuery reports the server pump relays.
+    pub ready: &'a ReadySignal,
     /// Requests to the server pump.
     pub ctl: &'a mpsc::UnboundedSender<Ctl>,
     /// Raised with every request, so that the server pump (polled by [`drive::first`] only
@@ -97,6 +97,48 @@ impl Shared<'_> {
         self.ctl.send(ctl).map_err(|e| e.0)?;
         self.ctl_pending.store(true, Ordering::Release);
         Ok(())
+    }
+}
+
+/// Wakes the client pump on a relayed ReadyForQuery while it waits for earlier requests to be
+/// answered. Such waits are rare (before DDL and some transaction-control statements), so a
+/// ReadyForQuery costs a notification only while one is in progress.
+#[derive(Default)]
+pub struct ReadySignal {
+    notify: Notify,
+    waiting: AtomicBool,
+}
+
+impl ReadySignal {
+    /// The server pump relayed a ReadyForQuery (or got the connection back from the gateway).
+    pub fn ready(&self) {
+        if self.waiting.load(Ordering::SeqCst) {
+            self.notify.notify_waiters();
+        }
+    }
+
+    /// Waits until `done` holds, checking it first and again after each [`Self::ready`].
+    /// `done` must read state that the server pump updates before it calls `ready`.
+    pub async fn wait_until(&self, done: impl Fn() -> bool) {
+        /// Clears the flag however the wait ends (also when the future is dropped).
+        struct Waiting<'a>(&'a AtomicBool);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::SeqCst);
+            }
+        }
+        // Raised before the check: a `ready` after the check then sees it and notifies.
+        self.waiting.store(true, Ordering::SeqCst);
+        let _waiting = Waiting(&self.waiting);
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if done() {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
@@ -133,6 +175,38 @@ pub const FINAL_MESSAGE_GRACE: Duration = Duration::from_secs(2);
 mod tests {
     use super::*;
     use bytes::Buf;
+
+    #[tokio::test]
+    async fn a_wait_for_ready_is_woken_and_only_a_wait_raises_the_flag() {
+        use std::sync::atomic::AtomicU32;
+        let signal = ReadySignal::default();
+        let in_flight = AtomicU32::new(2);
+        // Nobody waits: `ready` notifies nobody and leaves no flag behind.
+        signal.ready();
+        assert!(!signal.waiting.load(Ordering::SeqCst));
+        let wait = signal.wait_until(|| in_flight.load(Ordering::SeqCst) == 0);
+        let answer = async {
+            for _ in 0..2 {
+                tokio::task::yield_now().await;
+                assert!(signal.waiting.load(Ordering::SeqCst), "the wait raised it");
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                signal.ready();
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), async { tokio::join!(wait, answer) })
+            .await
+            .expect("the waiter was woken by the last ready()");
+        assert!(
+            !signal.waiting.load(Ordering::SeqCst),
+            "cleared after the wait"
+        );
+        // A wait dropped half-way clears the flag too.
+        in_flight.store(1, Ordering::SeqCst);
+        let wait = signal.wait_until(|| in_flight.load(Ordering::SeqCst) == 0);
+        let dropped = tokio::time::timeout(Duration::from_millis(10), wait).await;
+        assert!(dropped.is_err());
+        assert!(!signal.waiting.load(Ordering::SeqCst));
+    }
 
     #[test]
     fn an_emptied_buffer_starts_again_at_the_front() {

@@ -62,7 +62,7 @@ impl ServerPump<'_> {
                 self.buf.advance(pos);
             }
             if saw_ready {
-                self.shared.ready.notify_waiters();
+                self.shared.ready.ready();
             }
             // Requests are served only between messages.
             if !splitter.is_streaming() {
@@ -100,7 +100,7 @@ impl ServerPump<'_> {
                             self.buf = returned.server_buf;
                             self.dst = returned.client_w;
                             // Whatever the gateway consumed, the in-flight count may now be 0.
-                            self.shared.ready.notify_waiters();
+                            self.shared.ready.ready();
                         }
                     }
                 }
