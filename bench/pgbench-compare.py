@@ -6,7 +6,9 @@ pgbench select-only workloads interleaved (gateway, direct, pgbouncer, gateway, 
 several rounds, so that the noise of a shared machine hits all three alike. Reports median TPS,
 the ratio to direct, and each proxy's own CPU time per transaction (utime+stime from
 /proc/PID/stat, all threads; also split into user and system time), and in how many rounds
-ddlgate beat PgBouncer in the same round.
+ddlgate beat PgBouncer in the same round. Also PostgreSQL's own CPU and minor page faults per
+transaction behind each target: PgBouncer keeps its server connections between runs, so its
+backends are warm while the others start fresh ones each run (--cold-pgbouncer levels that).
 
 Usage: bench/pgbench-compare.py [--rounds 3] [--seconds 5] [--scale 10]
                                 [--only simple:32,prepared:1] [--candidate PATH] [--cold-pgbouncer]
@@ -108,6 +110,26 @@ def server_cpu_seconds(postmaster):
             continue
         if int(fields[1]) == postmaster:
             total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
+
+
+def server_minor_faults(postmaster):
+    """Minor page faults of the whole PostgreSQL server (postmaster, live backends, reaped
+    backends): a fresh backend faults in each page of shared memory it touches for the first
+    time, so this shows how warm the backends a target ran on were."""
+    with open(f"/proc/{postmaster}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    total = int(fields[7]) + int(fields[8])
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            total += int(fields[7])
     return total
 
 
@@ -230,6 +252,7 @@ def main():
                     split_before = cpu_split(pid) if pid else (0.0, 0.0)
                     switches_before = context_switches(pid) if pid else (0, 0)
                     server_before, bench_before = server_cpu_seconds(postmaster), children_cpu_seconds()
+                    faults_before = server_minor_faults(postmaster)
                     tps, txns, lat = run_pgbench(pgbench, port, "bench", mode, clients, args.seconds)
                     cpu = (cpu_seconds(pid) - before) * 1e6 / txns if pid else None
                     split = tuple((a - b) * 1e6 / txns for a, b in zip(cpu_split(pid), split_before)) if pid else None
@@ -238,8 +261,9 @@ def main():
                     time.sleep(0.3)
                     server = (server_cpu_seconds(postmaster) - server_before) * 1e6 / txns
                     client = (children_cpu_seconds() - bench_before) * 1e6 / txns
+                    faults = (server_minor_faults(postmaster) - faults_before) / txns
                     results.setdefault((mode, clients), {}).setdefault(name, []).append(
-                        (tps, cpu, lat, server, client, switches, split))
+                        (tps, cpu, lat, server, client, switches, split, faults))
                     print(f"round {r + 1} {mode:8} c={clients:<2} {name:9} tps={tps:9.0f} lat={lat:.3f}ms"
                           + (f" cpu/txn={cpu:.1f}us" if cpu is not None else ""), file=sys.stderr, flush=True)
 
@@ -260,13 +284,16 @@ def main():
         names = ["direct", "ddlgate", "pgbouncer"] + (["candidate"] if cand else [])
         titles = {"direct": "direct", "ddlgate": "ddlgate", "pgbouncer": "PgBouncer", "candidate": "candidate"}
         print(f"| workload | {' | '.join(titles[n] for n in names)} | PostgreSQL alone: "
+              f"{' / '.join(titles[n] for n in names)} | PostgreSQL minor page faults per txn: "
               f"{' / '.join(titles[n] for n in names)} |")
-        print("|---|" + "---:|" * (len(names) + 1))
+        print("|---|" + "---:|" * (len(names) + 2))
         for (mode, clients), by in results.items():
             total = {n: statistics.median(x[3] + x[4] + (x[1] or 0.0) for x in v) for n, v in by.items()}
             server = {n: statistics.median(x[3] for x in v) for n, v in by.items()}
+            faults = {n: statistics.median(x[7] for x in v) for n, v in by.items()}
             print(f"| {mode}, {clients} client{'s' if clients > 1 else ''} | "
-                  f"{' | '.join(f'{total[n]:.1f}' for n in names)} | {' / '.join(f'{server[n]:.1f}' for n in names)} |")
+                  f"{' | '.join(f'{total[n]:.1f}' for n in names)} | {' / '.join(f'{server[n]:.1f}' for n in names)} | "
+                  f"{' / '.join(f'{faults[n]:.2f}' for n in names)} |")
         print("\nThe proxy's CPU per transaction split into user / system time (µs, medians), and in how many "
               "rounds ddlgate did better than PgBouncer in the same round (higher TPS ratio to direct; less CPU)\n")
         print("| workload | ddlgate user / system | PgBouncer user / system | rounds ddlgate ahead on TPS | "
