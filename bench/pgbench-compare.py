@@ -84,8 +84,7 @@ def as_postgres():
 
 def cpu_split(pid):
     """(user, system) CPU seconds of PID so far, all threads."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    fields = stat_fields(pid)
     return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
 
 
@@ -93,44 +92,39 @@ def cpu_seconds(pid):
     return sum(cpu_split(pid))
 
 
-def server_cpu_seconds(postmaster):
-    """CPU of the whole PostgreSQL server: the postmaster, its live children (backends), and
-    the children it has reaped (cutime/cstime)."""
-    total = 0.0
-    with open(f"/proc/{postmaster}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    total += sum(int(x) for x in fields[11:15]) / CLK_TCK
+def stat_fields(pid):
+    """The fields of /proc/PID/stat after the command name (fields[0] is the state)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def backends_stat_fields(postmaster):
+    """stat_fields of each live child of the postmaster (its backends and helpers)."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+            fields = stat_fields(entry)
         except OSError:
             continue
         if int(fields[1]) == postmaster:
-            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
-    return total
+            yield fields
+
+
+def server_cpu_seconds(postmaster):
+    """CPU of the whole PostgreSQL server: the postmaster, its live children (backends), and
+    the children it has reaped (cutime/cstime)."""
+    total = sum(int(x) for x in stat_fields(postmaster)[11:15])
+    total += sum(int(f[11]) + int(f[12]) for f in backends_stat_fields(postmaster))
+    return total / CLK_TCK
 
 
 def server_minor_faults(postmaster):
     """Minor page faults of the whole PostgreSQL server (postmaster, live backends, reaped
     backends): a fresh backend faults in each page of shared memory it touches for the first
     time, so this shows how warm the backends a target ran on were."""
-    with open(f"/proc/{postmaster}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    total = int(fields[7]) + int(fields[8])
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == postmaster:
-            total += int(fields[7])
-    return total
+    fields = stat_fields(postmaster)
+    return int(fields[7]) + int(fields[8]) + sum(int(f[7]) for f in backends_stat_fields(postmaster))
 
 
 def context_switches(pid):
