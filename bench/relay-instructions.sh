@@ -8,7 +8,8 @@
 # Usage: bench/relay-instructions.sh [--floor] [simple|extended|prepared ...]   (default: all three)
 # --floor also counts bench/relay-floor, relays that parse nothing: two on tokio
 # (copy_bidirectional, and one hand-written future: the runtime's share of the cost) and one
-# bare mio/epoll loop (what a relay costs with no async runtime).
+# bare mio/epoll loop (what a relay costs with no async runtime), once more with ddlgate's
+# per-frame work on a plain select added (mio-frames).
 # Needs: valgrind, PostgreSQL server binaries (pg_config --bindir or PG_BIN), pgbench;
 # pgbouncer optional. Builds ddlgate --release.
 set -euo pipefail
@@ -24,7 +25,7 @@ DDLGATE=$ROOT/target/release/ddlgate
 NAMES="ddlgate pgbouncer"
 if [ -n "$FLOOR" ]; then
   cargo build --release -q --manifest-path "$ROOT/bench/relay-floor/Cargo.toml"
-  NAMES="floor-copy floor-hand floor-mio $NAMES"
+  NAMES="floor-copy floor-hand floor-mio floor-mio-frames $NAMES"
 fi
 PGBOUNCER=$(command -v pgbouncer || true)
 
@@ -63,7 +64,7 @@ total() {
       valgrind --tool=callgrind --callgrind-out-file="$out" "$DDLGATE" --listen "127.0.0.1:$port" \
         --upstream "127.0.0.1:$PG_PORT" --upstream-tls disable --log-level warn >"$WORK/vg.log" 2>&1 &
       ;;
-    floor-copy | floor-hand | floor-mio)
+    floor-copy | floor-hand | floor-mio | floor-mio-frames)
       valgrind --tool=callgrind --callgrind-out-file="$out" "$ROOT/bench/relay-floor/target/release/relay-floor" \
         "${name#floor-}" "127.0.0.1:$port" "127.0.0.1:$PG_PORT" >"$WORK/vg.log" 2>&1 &
       ;;
