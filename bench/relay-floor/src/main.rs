@@ -148,7 +148,7 @@ mod event_loop {
     use std::net::SocketAddr;
 
     use ddlgate_session::{Session, INSPECT_CLIENT, INSPECT_SERVER};
-    use ddlgate_wire::{decode, FeTag, SplitStep, Splitter};
+    use ddlgate_wire::{decode, startup, FeTag, SplitStep, Splitter};
     use mio::net::{TcpListener, TcpStream};
     use mio::{Events, Interest, Poll, Token};
 
@@ -268,23 +268,25 @@ mod event_loop {
     /// make: a slight overestimate); returns how many leading pending bytes may be forwarded
     /// (whole frames and streamed pieces).
     fn inspect(f: &mut Frames, dir: usize, read: &[u8]) -> io::Result<usize> {
-        let invalid = |_| io::Error::from(io::ErrorKind::InvalidData);
+        fn invalid<E>(_: E) -> io::Error {
+            io::ErrorKind::InvalidData.into()
+        }
         let buf = &mut f.pending[dir];
         buf.extend_from_slice(read);
         let mut pos = 0;
         // The start-up packets (no type byte) and the one-byte answers to encryption requests.
-        while dir == 0 && !f.started && buf.len() - pos >= 8 {
-            let word =
-                |at: usize| u32::from_be_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
-            let (len, code) = (word(pos) as usize, word(pos + 4));
-            if buf.len() - pos < len {
+        while dir == 0 && !f.started {
+            let Some(len) = startup::packet_len(&buf[pos..]).map_err(invalid)? else {
                 return Ok(pos);
-            }
-            pos += len;
-            match code {
-                80877103 | 80877104 => f.server_raw += 1,
+            };
+            let Some(packet) = buf.get(pos..pos + len) else {
+                return Ok(pos);
+            };
+            match u32::from_be_bytes([packet[4], packet[5], packet[6], packet[7]]) {
+                startup::SSL_REQUEST_CODE | startup::GSSENC_REQUEST_CODE => f.server_raw += 1,
                 _ => f.started = true,
             }
+            pos += len;
         }
         if dir == 0 && !f.started {
             return Ok(pos);
@@ -294,10 +296,7 @@ mod event_loop {
             f.server_raw -= 1;
         }
         loop {
-            match f.splitters[dir]
-                .step(&buf[pos..])
-                .map_err(|_| io::ErrorKind::InvalidData)?
-            {
+            match f.splitters[dir].step(&buf[pos..]).map_err(invalid)? {
                 SplitStep::Frame(h) => {
                     let frame = &buf[pos..pos + h.total_len];
                     if dir == 0 {
