@@ -111,20 +111,18 @@ def backends_stat_fields(postmaster):
             yield fields
 
 
-def server_cpu_seconds(postmaster):
-    """CPU of the whole PostgreSQL server: the postmaster, its live children (backends), and
-    the children it has reaped (cutime/cstime)."""
-    total = sum(int(x) for x in stat_fields(postmaster)[11:15])
-    total += sum(int(f[11]) + int(f[12]) for f in backends_stat_fields(postmaster))
-    return total / CLK_TCK
-
-
-def server_minor_faults(postmaster):
-    """Minor page faults of the whole PostgreSQL server (postmaster, live backends, reaped
-    backends): a fresh backend faults in each page of shared memory it touches for the first
-    time, so this shows how warm the backends a target ran on were."""
+def server_usage(postmaster):
+    """(CPU seconds, minor page faults) of the whole PostgreSQL server, read in one pass over
+    /proc: the postmaster, its live children (backends), and the children it has reaped
+    (cutime/cstime, cminflt). A fresh backend faults in each page of shared memory it touches
+    for the first time, so the faults show how warm the backends a target ran on were."""
     fields = stat_fields(postmaster)
-    return int(fields[7]) + int(fields[8]) + sum(int(f[7]) for f in backends_stat_fields(postmaster))
+    ticks = sum(int(x) for x in fields[11:15])
+    faults = int(fields[7]) + int(fields[8])
+    for f in backends_stat_fields(postmaster):
+        ticks += int(f[11]) + int(f[12])
+        faults += int(f[7])
+    return ticks / CLK_TCK, faults
 
 
 def context_switches(pid):
@@ -245,17 +243,17 @@ def main():
                     before = cpu_seconds(pid) if pid else 0.0
                     split_before = cpu_split(pid) if pid else (0.0, 0.0)
                     switches_before = context_switches(pid) if pid else (0, 0)
-                    server_before, bench_before = server_cpu_seconds(postmaster), children_cpu_seconds()
-                    faults_before = server_minor_faults(postmaster)
+                    (server_before, faults_before), bench_before = server_usage(postmaster), children_cpu_seconds()
                     tps, txns, lat = run_pgbench(pgbench, port, "bench", mode, clients, args.seconds)
                     cpu = (cpu_seconds(pid) - before) * 1e6 / txns if pid else None
                     split = tuple((a - b) * 1e6 / txns for a, b in zip(cpu_split(pid), split_before)) if pid else None
                     switches = tuple((a - b) / txns for a, b in zip(context_switches(pid), switches_before)) if pid else None
                     # Backends of closed sessions exit (and are reaped) shortly after pgbench.
                     time.sleep(0.3)
-                    server = (server_cpu_seconds(postmaster) - server_before) * 1e6 / txns
+                    server_after, faults_after = server_usage(postmaster)
+                    server = (server_after - server_before) * 1e6 / txns
                     client = (children_cpu_seconds() - bench_before) * 1e6 / txns
-                    faults = (server_minor_faults(postmaster) - faults_before) / txns
+                    faults = (faults_after - faults_before) / txns
                     results.setdefault((mode, clients), {}).setdefault(name, []).append(
                         (tps, cpu, lat, server, client, switches, split, faults))
                     print(f"round {r + 1} {mode:8} c={clients:<2} {name:9} tps={tps:9.0f} lat={lat:.3f}ms"
