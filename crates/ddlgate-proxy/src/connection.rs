@@ -249,7 +249,7 @@ async fn relay_session(
         tx_end_statements: Default::default(),
         block_statements: Default::default(),
         discard: Discard::No,
-        last_plain: Vec::new(),
+        last_plain: Default::default(),
     }
     .run();
     let down = ServerPump {

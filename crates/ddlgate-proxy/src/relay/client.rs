@@ -1,10 +1,11 @@
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use ddlgate_session::{Batch, BatchMessage, Scope, INSPECT_CLIENT};
-use ddlgate_wire::{decode, FeTag, SplitStep, Splitter, TagSet, TransactionStatus};
+use ddlgate_session::{Batch, BatchMessage, INSPECT_CLIENT};
+use ddlgate_wire::{decode, FeTag, SplitStep, Splitter, TagSet};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::batch_track;
 use super::captured::{Capturing, Planned};
 use super::intercept::{Attention, Gate, Intercepted};
 use super::{lock, PumpEnd, Shared};
@@ -73,65 +74,16 @@ pub struct ClientPump<'a> {
     pub discard: Discard,
     /// The last statement text found to need no attention: applications repeat their
     /// statements, and the answer depends on the text alone.
-    pub last_plain: Vec<u8>,
-}
-
-/// Longest text remembered in [`ClientPump::last_plain`].
-const LAST_PLAIN_MAX: usize = 1024;
-
-/// Remembers (or forgets) a named statement that ends a transaction block. Only short texts
-/// are looked at, so ordinary statements cost one length check.
-fn note_named(map: &mut std::collections::HashMap<Bytes, String>, name: &[u8], query: &[u8]) {
-    if query.len() <= 32 {
-        let text = String::from_utf8_lossy(query);
-        if super::txwork::ends_transaction(&text) {
-            map.insert(Bytes::copy_from_slice(name), text.into_owned());
-            return;
-        }
-    }
-    if !map.is_empty() {
-        map.remove(name);
-    }
-}
-
-/// What a Parse means to the batch tracker. Only a batch's first statement or one inside a
-/// block can change its scope, so only those are classified.
-fn parse_batch_message(batch: Batch, name: &[u8], query: &[u8]) -> BatchMessage {
-    match batch {
-        Batch::Clean | Batch::Open(Scope::Block) => super::txwork::batch_parse(name, query),
-        Batch::Open(_) => BatchMessage::Parse,
-    }
+    pub last_plain: super::plain::LastPlain,
 }
 
 impl ClientPump<'_> {
     /// The batch state after forwarding `frame` (whole, header included).
     fn next_batch(&self, batch: Batch, frame: &[u8]) -> Result<Batch, ProxyError> {
-        let msg = match FeTag::from_byte(frame[0]) {
-            FeTag::Parse => {
-                let p = decode::parse_msg(frame)?;
-                parse_batch_message(batch, p.statement, p.query)
-            }
-            FeTag::Bind => match batch {
-                Batch::Open(Scope::BeginParsed) => match decode::bind_names(frame)? {
-                    (b"", b"") => BatchMessage::BindUnnamed,
-                    _ => BatchMessage::Bind,
-                },
-                _ => BatchMessage::Bind,
-            },
-            FeTag::Execute => match batch {
-                Batch::Open(Scope::BeginBound) if decode::execute_portal(frame)?.is_empty() => {
-                    BatchMessage::ExecuteUnnamed
-                }
-                _ => BatchMessage::Execute,
-            },
-            FeTag::Describe | FeTag::Flush => BatchMessage::NoEffect,
-            FeTag::Close => BatchMessage::Close,
-            FeTag::Sync => BatchMessage::Sync,
-            // A simple query inside a batch may end a block.
-            FeTag::Query if batch.is_open() => BatchMessage::ParseTransactionControl,
-            _ => return Ok(batch),
-        };
-        Ok(self.advance_batch(batch, msg))
+        Ok(match batch_track::message(batch, frame)? {
+            Some(msg) => self.advance_batch(batch, msg),
+            None => batch,
+        })
     }
 
     /// Sends the frames accepted so far (`buf[..pos]`) and, when requests are still
@@ -170,9 +122,9 @@ impl ClientPump<'_> {
     }
 
     fn advance_batch(&self, batch: Batch, msg: BatchMessage) -> Batch {
-        let in_block = batch == Batch::Clean
-            && lock(self.shared.session).transaction_status() == TransactionStatus::InBlock;
-        batch.next(msg, in_block)
+        batch_track::advance(batch, msg, || {
+            lock(self.shared.session).transaction_status()
+        })
     }
 
     /// Runs until the client leaves or an error.
@@ -255,26 +207,21 @@ impl ClientPump<'_> {
                                     let p = decode::parse_msg(frame)?;
                                     statement = p.statement;
                                     if !p.statement.is_empty() {
-                                        note_named(
+                                        super::txwork::note_named(
                                             &mut self.tx_end_statements,
                                             p.statement,
                                             p.query,
                                         );
                                     }
-                                    parsed = Some(parse_batch_message(batch, p.statement, p.query));
+                                    parsed = Some(batch_track::parse_message(
+                                        batch,
+                                        p.statement,
+                                        p.query,
+                                    ));
                                     p.query
                                 }
                             };
-                            let attention = if self.last_plain.as_slice() == text {
-                                Attention::None
-                            } else {
-                                let attention = self.gate.needs_attention(text);
-                                if attention == Attention::None && text.len() <= LAST_PLAIN_MAX {
-                                    self.last_plain.clear();
-                                    self.last_plain.extend_from_slice(text);
-                                }
-                                attention
-                            };
+                            let attention = self.last_plain.attention(text);
                             let mut ends_deferred_block = false;
                             let changes_block = attention == Attention::TransactionControl
                                 && super::txwork::may_change_block(text);

@@ -48,37 +48,35 @@ pub enum Attention {
     TransactionControl,
 }
 
-impl Gate<'_> {
-    /// Cheap test run on every Query and Parse: could this text hold DDL or transaction
-    /// control? Most traffic is answered by the first key word alone.
-    pub fn needs_attention(&self, text: &[u8]) -> Attention {
-        let first = match classify_bytes(text) {
-            StatementClass::MaybeDdl => return Attention::Ddl,
-            StatementClass::Empty => return Attention::None,
-            class => class,
-        };
-        let one = match first {
-            StatementClass::Transaction => Attention::TransactionControl,
-            _ => Attention::None,
-        };
-        // Only a string with a `;` followed by more text can hide a second statement.
-        let Some(semi) = memchr::memchr(b';', text) else {
-            return one;
-        };
-        if text[semi + 1..].iter().all(u8::is_ascii_whitespace) {
-            return one;
-        }
-        let sql = String::from_utf8_lossy(text);
-        let mut found = Attention::None;
-        for span in split(&sql).iter().filter_map(|seg| seg.stmt.clone()) {
-            match classify(&sql[span]) {
-                StatementClass::MaybeDdl => return Attention::Ddl,
-                StatementClass::Transaction => found = Attention::TransactionControl,
-                _ => {}
-            }
-        }
-        found
+/// Cheap test run on every Query and Parse: could this text hold DDL or transaction
+/// control? Most traffic is answered by the first key word alone.
+pub fn needs_attention(text: &[u8]) -> Attention {
+    let first = match classify_bytes(text) {
+        StatementClass::MaybeDdl => return Attention::Ddl,
+        StatementClass::Empty => return Attention::None,
+        class => class,
+    };
+    let one = match first {
+        StatementClass::Transaction => Attention::TransactionControl,
+        _ => Attention::None,
+    };
+    // Only a string with a `;` followed by more text can hide a second statement.
+    let Some(semi) = memchr::memchr(b';', text) else {
+        return one;
+    };
+    if text[semi + 1..].iter().all(u8::is_ascii_whitespace) {
+        return one;
     }
+    let sql = String::from_utf8_lossy(text);
+    let mut found = Attention::None;
+    for span in split(&sql).iter().filter_map(|seg| seg.stmt.clone()) {
+        match classify(&sql[span]) {
+            StatementClass::MaybeDdl => return Attention::Ddl,
+            StatementClass::Transaction => found = Attention::TransactionControl,
+            _ => {}
+        }
+    }
+    found
 }
 
 impl Gate<'_> {

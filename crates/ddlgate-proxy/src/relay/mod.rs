@@ -13,6 +13,7 @@
 //! Cancel safety: reads (`read_buf`) are cancel safe; writes are not, which is why the server
 //! pump only ever gives up the client writer between messages.
 
+mod batch_track;
 mod captured;
 mod client;
 mod deferred;
@@ -20,6 +21,7 @@ pub mod drive;
 mod durable;
 mod intercept;
 mod outside;
+mod plain;
 mod server;
 mod txwork;
 

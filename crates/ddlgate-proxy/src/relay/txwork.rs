@@ -116,6 +116,26 @@ impl TxWork {
     }
 }
 
+/// Remembers (or forgets) a named statement that ends a transaction block (name → text), so
+/// a later Bind of one can be captured when steps wait for COMMIT. Only short texts are looked
+/// at, so ordinary statements cost one length check.
+pub fn note_named(
+    map: &mut std::collections::HashMap<bytes::Bytes, String>,
+    name: &[u8],
+    query: &[u8],
+) {
+    if query.len() <= 32 {
+        let text = String::from_utf8_lossy(query);
+        if ends_transaction(&text) {
+            map.insert(bytes::Bytes::copy_from_slice(name), text.into_owned());
+            return;
+        }
+    }
+    if !map.is_empty() {
+        map.remove(name);
+    }
+}
+
 /// Whether `sql` holds a statement ending a transaction block (COMMIT, END, ROLLBACK, ABORT).
 pub fn ends_transaction(sql: &str) -> bool {
     split(sql)
