@@ -51,6 +51,10 @@ pub struct Listen {
     /// measured on 2 cores it costs about 15% less CPU per transaction than one thread per core
     /// (no cross-thread wake-ups). Raise it when one core is not enough; 0 means one per core.
     pub worker_threads: usize,
+    /// Threads of the fast relay, which carries plain-TCP sessions' ordinary traffic below the
+    /// async runtime (a session goes back to the async relay at each statement the gateway
+    /// must handle). 0 turns it off. Default 1.
+    pub fast_relay_threads: usize,
 }
 
 impl Default for Listen {
@@ -63,6 +67,7 @@ impl Default for Listen {
             shutdown_timeout_secs: 30,
             max_connections: 10_000,
             worker_threads: 1,
+            fast_relay_threads: 1,
         }
     }
 }

@@ -250,6 +250,8 @@ async fn relay_session(
         block_statements: Default::default(),
         discard: Discard::No,
         last_plain: Default::default(),
+        fast: gw.fast.as_ref(),
+        reentry: Default::default(),
     }
     .run();
     let down = ServerPump {
@@ -260,9 +262,11 @@ async fn relay_session(
         ctl: ctl_rx,
     }
     .run();
+    // Boxed so that it can be dropped before the farewell (see below).
+    let mut up = Box::pin(up);
     let stopped = stop.cancelled();
-    tokio::pin!(up, down, stopped);
-    let first = match drive::first(up, down.as_mut(), stopped, &ctl_pending).await {
+    tokio::pin!(down, stopped);
+    let first = match drive::first(up.as_mut(), down.as_mut(), stopped, &ctl_pending).await {
         First::Client(r) => Ended::Client(r),
         First::Server(r) => Ended::Server(r),
         First::Stop => Ended::Client(Err(ProxyError::ShuttingDown)),
@@ -278,6 +282,10 @@ async fn relay_session(
             Ok(())
         }
         Ended::Client(Err(e)) => {
+            // The client pump goes first: if it had lent the session to the fast relay, the
+            // relay tells the client and closes; if it held the server pump's halves, the
+            // server pump ends at once instead of waiting for them.
+            drop(up);
             // Tell the client why, at a message boundary, then end.
             if let Some(notice) = e.client_notice() {
                 if shared().request(Ctl::Fatal(notice)).is_ok() {

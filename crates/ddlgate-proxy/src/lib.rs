@@ -15,6 +15,7 @@ pub mod exec;
 mod io;
 pub mod jobs;
 mod relay;
+pub use relay::FastRelayStats;
 mod server;
 mod startup;
 mod stream;

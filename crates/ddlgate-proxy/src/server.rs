@@ -32,6 +32,8 @@ pub struct Gateway {
     next_session: AtomicU64,
     /// Durable jobs, when a control role is configured.
     pub(crate) jobs: Option<Arc<crate::jobs::Jobs>>,
+    /// The fast relay, unless turned off.
+    pub(crate) fast: Option<crate::relay::FastRelay>,
 }
 
 impl Gateway {
@@ -55,7 +57,12 @@ impl Gateway {
                 ))
             }
         };
+        let fast = match config.listen.fast_relay_threads {
+            0 => None,
+            n => Some(crate::relay::FastRelay::start(n)?),
+        };
         Ok(Arc::new(Self {
+            fast,
             jobs: crate::jobs::Jobs::new(&config).map(Arc::new),
             enforcer: crate::enforce::Enforcer::new(config.policy.clone()),
             connections: Arc::new(Semaphore::new(config.listen.max_connections)),
@@ -76,6 +83,11 @@ impl Gateway {
 
     pub(crate) fn next_session_id(&self) -> u64 {
         self.next_session.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// What the fast relay has done, when it is on.
+    pub fn fast_relay_stats(&self) -> Option<crate::FastRelayStats> {
+        self.fast.as_ref().map(|f| f.stats())
     }
 
     /// Number of sessions holding a cancel key (i.e. past authentication and still open).

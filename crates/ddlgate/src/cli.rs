@@ -121,6 +121,9 @@ pub struct RunArgs {
     /// Relay threads (1 = single-threaded, 0 = one per core).
     #[arg(long)]
     pub worker_threads: Option<usize>,
+    /// Fast-relay threads for plain-TCP sessions' ordinary traffic (0 = off).
+    #[arg(long)]
+    pub fast_relay_threads: Option<usize>,
 }
 
 fn parse_tls_mode(s: &str) -> Result<UpstreamTlsMode, String> {
@@ -206,6 +209,9 @@ impl RunArgs {
         }
         if let Some(n) = self.worker_threads {
             config.listen.worker_threads = n;
+        }
+        if let Some(n) = self.fast_relay_threads {
+            config.listen.fast_relay_threads = n;
         }
         if let Some(t) = self.shutdown_timeout {
             config.listen.shutdown_timeout_secs = t;

@@ -75,6 +75,10 @@ pub struct ClientPump<'a> {
     /// The last statement text found to need no attention: applications repeat their
     /// statements, and the answer depends on the text alone.
     pub last_plain: super::plain::LastPlain,
+    /// Where quiet stretches of the session are relayed, when enabled.
+    pub fast: Option<&'a super::FastRelay>,
+    /// When the session may next be lent to [`Self::fast`].
+    pub reentry: super::Reentry,
 }
 
 impl ClientPump<'_> {
@@ -315,6 +319,14 @@ impl ClientPump<'_> {
                 }
             }
             let partial = !self.buf.is_empty() || splitter.is_streaming();
+            if !partial && self.may_lend() && self.reentry.due() {
+                match self.idle_or_read().await? {
+                    Some(0) => return Ok(PumpEnd::Eof),
+                    Some(_) => {}
+                    None => self.lend(&mut batch).await?,
+                }
+                continue;
+            }
             let n = if partial {
                 tokio::time::timeout(
                     self.limits.message_timeout,

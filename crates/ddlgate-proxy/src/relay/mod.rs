@@ -19,7 +19,9 @@ mod client;
 mod deferred;
 pub mod drive;
 mod durable;
+mod fast;
 mod intercept;
+mod lend;
 mod outside;
 mod plain;
 mod server;
@@ -37,7 +39,9 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use crate::stream::{ReadHalf, WriteHalf};
 
 pub use client::{ClientPump, Discard, RelayLimits};
+pub use fast::{FastRelay, FastRelayStats};
 pub use intercept::Gate;
+pub use lend::Reentry;
 pub use server::ServerPump;
 pub use txwork::TxWork;
 
@@ -60,6 +64,16 @@ pub struct Lent {
     pub server_buf: BytesMut,
     /// Client write half.
     pub client_w: WriteHalf,
+    /// Where the fast relay left the server stream, when the halves come back from it.
+    pub carried: Option<Carried>,
+}
+
+/// The server stream as the fast relay left it.
+pub struct Carried {
+    /// Bytes judged and not yet written to the client: they go first.
+    pub to_client: Vec<u8>,
+    /// The splitter's position (possibly inside a streamed message).
+    pub splitter: ddlgate_wire::Splitter,
 }
 
 /// A paused server pump: its halves, and where to send them back.

@@ -12,9 +12,10 @@ use super::{lock, Ctl, Lent, Paused, PumpEnd, Shared};
 use crate::stream::{ReadHalf, WriteHalf};
 use crate::ProxyError;
 
-const STREAM_THRESHOLD: usize = 64 * 1024;
+/// Larger uninspected server messages are streamed in pieces (here and in the fast relay).
+pub(super) const STREAM_THRESHOLD: usize = 64 * 1024;
 /// The gateway decodes only small server messages; anything else is streamed.
-const MAX_SERVER_FRAME: usize = i32::MAX as usize;
+pub(super) const MAX_SERVER_FRAME: usize = i32::MAX as usize;
 
 /// Server → client.
 pub struct ServerPump<'a> {
@@ -85,6 +86,7 @@ impl ServerPump<'_> {
                                 server_r: std::mem::replace(&mut self.src, ReadHalf::Empty),
                                 server_buf: std::mem::take(&mut self.buf),
                                 client_w: std::mem::replace(&mut self.dst, WriteHalf::Sink),
+                                carried: None,
                             };
                             if let Err(Paused { lent, .. }) = reply.send(Paused { lent, resume }) {
                                 self.src = lent.server_r;
@@ -99,6 +101,10 @@ impl ServerPump<'_> {
                             self.src = returned.server_r;
                             self.buf = returned.server_buf;
                             self.dst = returned.client_w;
+                            if let Some(carried) = returned.carried {
+                                splitter = carried.splitter;
+                                self.dst.send_all(&carried.to_client).await?;
+                            }
                             // Whatever the gateway consumed, the in-flight count may now be 0.
                             self.shared.ready.ready();
                         }
