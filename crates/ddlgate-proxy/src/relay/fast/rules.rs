@@ -100,20 +100,11 @@ impl PlainRelay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::BytesMut;
+    use ddlgate_wire::encode::frame;
     use ddlgate_wire::TransactionStatus;
 
-    fn frame(tag: u8, body: &[u8]) -> Vec<u8> {
-        let mut f = vec![tag];
-        f.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
-        f.extend_from_slice(body);
-        f
-    }
-
     fn query(sql: &str) -> Vec<u8> {
-        let mut body = sql.as_bytes().to_vec();
-        body.push(0);
-        frame(b'Q', &body)
+        ddlgate_wire::encode::query(sql.as_bytes())
     }
 
     fn parse(name: &str, sql: &str) -> Vec<u8> {
@@ -202,9 +193,7 @@ mod tests {
             r.client_frame(&frame(b'Q', b"no terminator")),
             Verdict::HandBack
         );
-        let mut bad = BytesMut::new();
-        bad.extend_from_slice(&frame(b'Z', &[]));
-        assert_eq!(r.server_frame(&bad), Verdict::HandBack);
+        assert_eq!(r.server_frame(&frame(b'Z', &[])), Verdict::HandBack);
         // Uninspected messages pass as they are.
         assert_eq!(r.client_frame(&frame(b'd', b"copy data")), Verdict::Forward);
         assert_eq!(r.server_frame(&frame(b'D', b"\0\0")), Verdict::Forward);
