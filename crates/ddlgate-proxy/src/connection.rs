@@ -284,7 +284,9 @@ async fn relay_session(
         Ended::Client(Err(e)) => {
             // The client pump goes first: if it had lent the session to the fast relay, the
             // relay tells the client and closes; if it held the server pump's halves, the
-            // server pump ends at once instead of waiting for them.
+            // server pump ends at once instead of waiting for them. (Dropping it also closes
+            // the write side towards the server; the server pump still delivers what is on its
+            // way and the FATAL at the next message boundary.)
             drop(up);
             // Tell the client why, at a message boundary, then end.
             if let Some(notice) = e.client_notice() {
