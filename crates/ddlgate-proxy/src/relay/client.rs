@@ -14,7 +14,7 @@ use crate::ProxyError;
 use ddlgate_session::PreparedRewrites;
 
 /// Below this, an uninspected frame is forwarded whole rather than streamed.
-const STREAM_THRESHOLD: usize = 64 * 1024;
+pub(super) const STREAM_THRESHOLD: usize = 64 * 1024;
 
 /// Client frames seen whole: the session's, plus every extended-protocol message, so the
 /// pump knows whether an extended batch is open (and CopyData still streams).

@@ -123,13 +123,7 @@ impl ClientPump<'_> {
             relay,
             max_client_message: self.limits.max_client_message,
         };
-        // Dropped only when the gateway closes the session (shutdown): the fast relay tells
-        // the client, as the server pump would have.
-        let mut farewell = BytesMut::new();
-        if let Some(notice) = ProxyError::ShuttingDown.client_notice() {
-            notice.encode_error(&mut farewell);
-        }
-        let mut lease = fast.lend(handoff, farewell.to_vec());
+        let mut lease = fast.lend(handoff);
         let back = lease
             .returned()
             .await

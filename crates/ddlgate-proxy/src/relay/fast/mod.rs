@@ -119,14 +119,21 @@ pub struct FastRelayStats {
 impl FastRelay {
     /// Starts `threads` relay threads (at least one).
     pub fn start(threads: usize) -> io::Result<Self> {
+        // What a client is told when the gateway closes a session the fast relay holds
+        // (shutdown), as the server pump would tell it.
+        let mut farewell = bytes::BytesMut::new();
+        if let Some(notice) = crate::ProxyError::ShuttingDown.client_notice() {
+            notice.encode_error(&mut farewell);
+        }
         let workers = (0..threads.max(1))
             .map(|i| {
+                let farewell = farewell.to_vec();
                 let poll = mio::Poll::new()?;
                 let waker = Arc::new(mio::Waker::new(poll.registry(), worker::WAKER)?);
                 let (tx, rx) = mpsc::channel();
                 let thread = std::thread::Builder::new()
                     .name(format!("ddlgate-fast-{i}"))
-                    .spawn(move || worker::run(poll, rx))?;
+                    .spawn(move || worker::run(poll, rx, farewell))?;
                 Ok(Worker {
                     tx,
                     waker,
@@ -152,9 +159,8 @@ impl FastRelay {
         }
     }
 
-    /// Lends a session. `farewell` is what the client is told if the lease is dropped (the
-    /// gateway closing the session) while the fast relay holds it.
-    pub fn lend(&self, handoff: Handoff, farewell: Vec<u8>) -> Lease<'_> {
+    /// Lends a session.
+    pub fn lend(&self, handoff: Handoff) -> Lease<'_> {
         let n = self.next_worker.fetch_add(1, Ordering::Relaxed) % self.workers.len();
         let worker = &self.workers[n];
         let id = self.lent.fetch_add(1, Ordering::Relaxed);
@@ -167,7 +173,6 @@ impl FastRelay {
             worker,
             id,
             rx: Some(rx),
-            farewell,
         }
     }
 }
@@ -186,13 +191,12 @@ impl Drop for FastRelay {
 }
 
 /// A session held by the fast relay. Dropping it before [`Self::returned`] completes tells
-/// the relay to close the session (with the farewell).
+/// the relay to close the session, telling the client that the gateway is shutting down.
 pub struct Lease<'a> {
     relay: &'a FastRelay,
     worker: &'a Worker,
     id: u64,
     rx: Option<oneshot::Receiver<Returned>>,
-    farewell: Vec<u8>,
 }
 
 impl Lease<'_> {
@@ -218,9 +222,7 @@ impl Drop for Lease<'_> {
             rx.close();
             // It may have come back just now: then dropping it closes the sockets unspoken-to.
             if rx.try_recv().is_err() {
-                let _ = self
-                    .worker
-                    .send(Msg::Recall(self.id, std::mem::take(&mut self.farewell)));
+                let _ = self.worker.send(Msg::Recall(self.id));
             }
         }
     }

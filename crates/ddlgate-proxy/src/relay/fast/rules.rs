@@ -108,13 +108,7 @@ mod tests {
     }
 
     fn parse(name: &str, sql: &str) -> Vec<u8> {
-        let mut body = Vec::new();
-        for s in [name, sql] {
-            body.extend_from_slice(s.as_bytes());
-            body.push(0);
-        }
-        body.extend_from_slice(&0u16.to_be_bytes());
-        frame(b'P', &body)
+        frame(b'P', format!("{name}\0{sql}\0\0\0").as_bytes())
     }
 
     fn ready(status: u8) -> Vec<u8> {

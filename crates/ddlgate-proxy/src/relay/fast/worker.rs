@@ -15,6 +15,7 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use tokio::sync::oneshot;
 
+use super::super::client::STREAM_THRESHOLD as CLIENT_STREAM_THRESHOLD;
 use super::super::server::{MAX_SERVER_FRAME, STREAM_THRESHOLD};
 use super::flow::{Filled, Flow};
 use super::rules::{PlainRelay, Verdict};
@@ -24,16 +25,14 @@ use super::{Handoff, Returned, Why};
 pub(super) const WAKER: Token = Token(usize::MAX);
 /// Read size per direction.
 const CHUNK: usize = 16 * 1024;
-/// Larger client messages go to the async relay, which streams them.
-const MAX_FAST_CLIENT_FRAME: usize = 64 * 1024;
 
 /// Requests to a worker.
 pub(super) enum Msg {
     /// Relay this session until it must go back, then answer on the sender.
     Adopt(u64, Box<Handoff>, oneshot::Sender<Returned>),
-    /// The session's owner is gone (the gateway is closing it): write these bytes to the
-    /// client at a message boundary, if it can take them now, and close.
-    Recall(u64, Vec<u8>),
+    /// The session's owner is gone (the gateway is closing it): tell the client at a message
+    /// boundary, if it can take the farewell now, and close.
+    Recall(u64),
     /// Stop, handing every session back.
     Exit,
 }
@@ -59,8 +58,9 @@ struct Slot {
     reply: oneshot::Sender<Returned>,
 }
 
-/// Runs until [`Msg::Exit`] or until the channel's senders are gone.
-pub(super) fn run(mut poll: Poll, rx: Receiver<Msg>) {
+/// Runs until [`Msg::Exit`] or until the channel's senders are gone. `farewell` is what a
+/// recalled session's client is told.
+pub(super) fn run(mut poll: Poll, rx: Receiver<Msg>, farewell: Vec<u8>) {
     let mut events = Events::with_capacity(256);
     let mut slots: Slab<Slot> = Slab::new();
     let mut keys: HashMap<u64, usize> = HashMap::new();
@@ -112,7 +112,7 @@ pub(super) fn run(mut poll: Poll, rx: Receiver<Msg>) {
                         Err(e) => tracing::warn!(error = %e, "fast relay could not adopt"),
                     }
                 }
-                Ok(Msg::Recall(id, farewell)) => {
+                Ok(Msg::Recall(id)) => {
                     if let Some(key) = keys.remove(&id) {
                         slots.remove(key).close_with(poll.registry(), &farewell);
                     }
@@ -288,7 +288,8 @@ fn judge_client(
             Ok(None) => return None,
             Err(_) => return Some(Why::NeedsGateway),
         };
-        if h.total_len > MAX_FAST_CLIENT_FRAME {
+        // Larger client messages go to the async relay, which streams them.
+        if h.total_len > CLIENT_STREAM_THRESHOLD {
             return Some(Why::NeedsGateway);
         }
         if data.len() < h.total_len {
