@@ -197,7 +197,7 @@ pub(crate) fn cycles(krate: &Crate) -> Vec<Cycle> {
                 .flat_map(|a| {
                     graph[a]
                         .iter()
-                        .filter(|b| members.contains(b))
+                        .filter(|b| members.contains(*b))
                         .map(move |b| (a.clone(), b.clone()))
                 })
                 .collect();
@@ -225,7 +225,8 @@ fn strongly_connected(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<BTreeSe
         }
         seen
     };
-    let reaches: BTreeMap<&String, BTreeSet<String>> = graph.keys().map(|k| (k, reach(k))).collect();
+    let reaches: BTreeMap<&String, BTreeSet<String>> =
+        graph.keys().map(|k| (k, reach(k))).collect();
     let mut groups: Vec<BTreeSet<String>> = Vec::new();
     for (node, r) in &reaches {
         if !r.contains(*node) || groups.iter().any(|g| g.contains(*node)) {
