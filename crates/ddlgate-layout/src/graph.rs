@@ -36,6 +36,34 @@ impl fmt::Display for Cycle {
     }
 }
 
+/// An import between sibling modules: `from` (or a module inside it) names `to` (or a
+/// module inside it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Edge {
+    /// The parent module of the two siblings.
+    pub parent: Module,
+    /// The importing sibling.
+    pub from: String,
+    /// The imported sibling.
+    pub to: String,
+}
+
+impl fmt::Display for Edge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.parent.is_empty() {
+            write!(f, "crate: {}→{}", self.from, self.to)
+        } else {
+            write!(
+                f,
+                "crate::{}: {}→{}",
+                self.parent.join("::"),
+                self.from,
+                self.to
+            )
+        }
+    }
+}
+
 /// Every `crate::`/`super::`/`self::` path a module mentions, and what its `use` items name.
 #[derive(Default)]
 struct Mentions {
@@ -73,10 +101,49 @@ impl<'ast> Visit<'ast> for Mentions {
             self.paths.push(path);
         }
     }
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        // A macro's arguments are tokens, not a syntax tree: find the paths in them by hand.
+        token_paths(m.tokens.clone(), &mut self.paths);
+        syn::visit::visit_macro(self, m);
+    }
     fn visit_path(&mut self, p: &'ast syn::Path) {
         let segs: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
         self.paths.push(segs);
         syn::visit::visit_path(self, p);
+    }
+}
+
+/// Collects the `crate::…`/`super::…`/`self::…` paths written in a macro's tokens.
+fn token_paths(tokens: proc_macro2::TokenStream, out: &mut Vec<Vec<String>>) {
+    use proc_macro2::{Spacing, TokenTree};
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let colons = |i: usize| {
+        matches!((tokens.get(i), tokens.get(i + 1)),
+            (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b)))
+                if a.as_char() == ':' && a.spacing() == Spacing::Joint && b.as_char() == ':')
+    };
+    let mut i = 0;
+    while i < tokens.len() {
+        match &tokens[i] {
+            TokenTree::Group(g) => token_paths(g.stream(), out),
+            TokenTree::Ident(id)
+                if matches!(id.to_string().as_str(), "crate" | "super" | "self") =>
+            {
+                let mut path = vec![id.to_string()];
+                while colons(i + 1) {
+                    let Some(TokenTree::Ident(next)) = tokens.get(i + 3) else {
+                        break;
+                    };
+                    path.push(next.to_string());
+                    i += 3;
+                }
+                if path.len() > 1 {
+                    out.push(path);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
     }
 }
 
@@ -155,7 +222,10 @@ impl Resolver<'_> {
     }
 }
 
-pub(crate) fn cycles(krate: &Crate) -> Vec<Cycle> {
+/// Parent → (importing child → imported children), at every level of the module tree.
+type SiblingGraph = BTreeMap<Module, BTreeMap<String, BTreeSet<String>>>;
+
+fn sibling_graph(krate: &Crate) -> SiblingGraph {
     let modules: BTreeSet<Module> = krate.files.keys().cloned().collect();
     let mentions: BTreeMap<Module, Mentions> = krate
         .files
@@ -170,8 +240,7 @@ pub(crate) fn cycles(krate: &Crate) -> Vec<Cycle> {
         modules: &modules,
         mentions: &mentions,
     };
-    // parent → (from child → to children)
-    let mut edges: BTreeMap<Module, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    let mut edges = SiblingGraph::new();
     for (from, m) in &mentions {
         for path in &m.paths {
             let Some(to) = resolver.resolve(from, path, 0) else {
@@ -189,8 +258,26 @@ pub(crate) fn cycles(krate: &Crate) -> Vec<Cycle> {
                 .insert(to[k].clone());
         }
     }
+    edges
+}
+
+pub(crate) fn edges(krate: &Crate) -> Vec<Edge> {
     let mut found = Vec::new();
-    for (parent, graph) in edges {
+    for (parent, graph) in sibling_graph(krate) {
+        for (from, tos) in graph {
+            found.extend(tos.into_iter().map(|to| Edge {
+                parent: parent.clone(),
+                from: from.clone(),
+                to,
+            }));
+        }
+    }
+    found
+}
+
+pub(crate) fn cycles(krate: &Crate) -> Vec<Cycle> {
+    let mut found = Vec::new();
+    for (parent, graph) in sibling_graph(krate) {
         found.extend(strongly_connected(&graph).into_iter().map(|members| {
             let edges = members
                 .iter()
@@ -315,6 +402,35 @@ mod tests {
             ),
         ]);
         assert!(k.cycles().is_empty(), "{:?}", k.cycles());
+    }
+
+    #[test]
+    fn paths_inside_macro_arguments_are_edges() {
+        let k = krate(&[
+            ("", "mod a; mod b;"),
+            ("a", "fn f(x: u8) -> bool { matches!(x, crate::b::X) }"),
+            ("b", "const X: u8 = 0; fn g() { assert!(super::a::f(0)); }"),
+        ]);
+        let c = k.cycles();
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0].members, vec!["a", "b"]);
+    }
+
+    #[test]
+    fn edges_list_every_sibling_import_once() {
+        let k = krate(&[
+            ("", "mod a; mod b; mod c;"),
+            (
+                "a",
+                "use crate::b::X; fn f() { crate::b::g(); super::c::h(); }",
+            ),
+            ("b", "mod inner; pub struct X; pub fn g() {}"),
+            ("b::inner", "use crate::c::h;"),
+            ("c", "pub fn h() {}"),
+        ]);
+        let shown: Vec<String> = k.edges().iter().map(ToString::to_string).collect();
+        assert_eq!(shown, vec!["crate: a→b", "crate: a→c", "crate: b→c"]);
+        assert!(k.cycles().is_empty());
     }
 
     #[test]

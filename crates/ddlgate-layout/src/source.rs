@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 
-use crate::graph::{self, Cycle, Module};
+use crate::graph::{self, Cycle, Edge, Module};
 
 /// A crate's parsed source.
 pub struct Crate {
@@ -75,6 +75,12 @@ impl Crate {
     /// Cycles among sibling modules, at every level of the module tree.
     pub fn cycles(&self) -> Vec<Cycle> {
         graph::cycles(self)
+    }
+
+    /// Imports between sibling modules, at every level of the module tree, sorted by
+    /// parent, then importing module, then imported module.
+    pub fn edges(&self) -> Vec<Edge> {
+        graph::edges(self)
     }
 
     /// Production functions (and methods) longer than `max` lines.
