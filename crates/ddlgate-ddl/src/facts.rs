@@ -5,6 +5,7 @@
 
 use crate::decision::Severity;
 use crate::ir::QualifiedName;
+pub use crate::ir::Volatility;
 use crate::rules::RuleId;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,18 +36,6 @@ pub enum Submission {
     /// Statement by statement (psql-style): each statement outside a block is its own
     /// transaction.
     StatementByStatement,
-}
-
-/// Function volatility (`pg_proc.provolatile`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Volatility {
-    /// `i`
-    Immutable,
-    /// `s`
-    Stable,
-    /// `v`
-    Volatile,
 }
 
 /// One column of a table, from `pg_attribute`.

@@ -2,9 +2,9 @@
 //! AST — the only place that imports it) and by [`crate::fallback`] (token-level rules for
 //! forms sqlparser cannot parse). Rules, the lock model and the planner only see these types.
 
-use crate::facts::Volatility;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+pub use volatility::Volatility;
 
 /// A possibly schema-qualified relation name, with PostgreSQL case folding already applied
 /// (unquoted parts lower-cased, quoted parts verbatim). Serialises as `schema.name` / `name`.

@@ -1,6 +1,19 @@
 //! Function volatility: the built-in table and the lookup rules and the planner share.
 
-use crate::facts::{Facts, Volatility};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Function volatility (`pg_proc.provolatile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Volatility {
+    /// `i`
+    Immutable,
+    /// `s`
+    Stable,
+    /// `v`
+    Volatile,
+}
 
 /// Built-in functions and SQL value functions with their `provolatile` (PostgreSQL
 /// catalog, `pg_proc`). Names not listed and not in the facts are treated as volatile.
@@ -50,14 +63,14 @@ const BUILTIN: &[(&str, Volatility)] = &[
 ];
 
 /// Volatility of function `name` (lower-case; `pg_catalog.` stripped for the built-in
-/// lookup). Facts win; unknown names are volatile.
+/// lookup). `known` (the facts' `function_volatility`) wins; unknown names are volatile.
 #[must_use]
-pub fn of(name: &str, facts: &Facts) -> Volatility {
-    if let Some(v) = facts.function_volatility.get(name) {
+pub fn of(name: &str, known: &BTreeMap<String, Volatility>) -> Volatility {
+    if let Some(v) = known.get(name) {
         return *v;
     }
     let bare = name.strip_prefix("pg_catalog.").unwrap_or(name);
-    if let Some(v) = facts.function_volatility.get(bare) {
+    if let Some(v) = known.get(bare) {
         return *v;
     }
     BUILTIN

@@ -8,9 +8,10 @@ mod types;
 pub use table::{lookup, DdlForm, Effect, Rewrite, Scan, TxBlock, TABLE};
 pub use types::type_change_form;
 
-use crate::facts::{Facts, Volatility};
+use crate::facts::Facts;
 use crate::ir::{
-    volatility, AlterAction, ColumnSpec, ConstraintKind, DetachMode, Generated, QualifiedName, Stmt,
+    volatility, AlterAction, ColumnSpec, ConstraintKind, DetachMode, Generated, QualifiedName,
+    Stmt, Volatility,
 };
 use crate::locks::LockMode;
 use serde::Serialize;
@@ -96,7 +97,7 @@ fn lock(map: &mut BTreeMap<QualifiedName, LockMode>, rel: &QualifiedName, mode: 
 pub fn default_volatility(col: &ColumnSpec, facts: &Facts) -> Option<Volatility> {
     col.default
         .as_ref()
-        .map(|d| d.volatility(|f| volatility::of(f, facts)))
+        .map(|d| d.volatility(|f| volatility::of(f, &facts.function_volatility)))
 }
 
 /// The form of an `ADD COLUMN`.

@@ -6,8 +6,8 @@
 
 use super::sql::{self, gen_name};
 use super::{BackfillKey, Plan, Step, StepKind, TxRequirement, DEADLINE, SHORT};
-use crate::facts::{Facts, Volatility};
-use crate::ir::{ColumnSpec, QualifiedName};
+use crate::facts::Facts;
+use crate::ir::{ColumnSpec, QualifiedName, Volatility};
 use crate::quote::quote_ident;
 
 const BATCH: u32 = 1_000;
