@@ -8,9 +8,10 @@ use crate::facts::{AnalysisConfig, Facts, RuleMode, Submission, TxState};
 use crate::ir::{AlterAction, ConstraintKind, Stmt, TxCommand};
 use crate::locks::LockMode;
 use crate::model::{self, Effects, Rewrite, Scan};
-use crate::rules::{Ctx, RuleId, TxView, RULES};
+use crate::rules::{Ctx, RuleId, RULES};
 use crate::session::Savepoints;
 use crate::split::split;
+use crate::tx::TxView;
 
 /// Parse one statement's text into the IR, with its first-keyword class. Never panics.
 #[must_use]

@@ -36,6 +36,7 @@ pub mod rules;
 pub mod session;
 pub mod split;
 pub mod suppress;
+mod tx;
 
 pub use analyze::{analyze, parse_statement};
 pub use classify::{classify, classify_bytes, StatementClass};

@@ -15,7 +15,7 @@ pub(crate) mod sql;
 
 use crate::facts::Facts;
 use crate::ir::{AlterAction, ConstraintKind, Stmt};
-use crate::rules::TxView;
+use crate::tx::TxView;
 use serde::{Deserialize, Serialize};
 
 /// Whether a step may run inside a transaction block.

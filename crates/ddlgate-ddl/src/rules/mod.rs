@@ -3,7 +3,8 @@
 //! `tests/fixtures/ddl/<id>/{bad,good}.sql` (a test keeps the three in agreement).
 
 mod ctx;
-pub use ctx::{Ctx, TxView};
+pub use crate::tx::TxView;
+pub use ctx::Ctx;
 
 use crate::decision::Severity;
 use serde::{Deserialize, Serialize};
