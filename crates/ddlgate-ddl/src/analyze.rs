@@ -8,32 +8,11 @@ use crate::facts::{AnalysisConfig, Facts, RuleMode, Submission, TxState};
 use crate::ir::{AlterAction, ConstraintKind, Stmt, TxCommand};
 use crate::locks::LockMode;
 use crate::model::{self, Effects, Rewrite, Scan};
+pub use crate::parse::parse_statement;
 use crate::rules::{Ctx, RuleId, RULES};
 use crate::session::Savepoints;
 use crate::split::split;
 use crate::tx::TxView;
-
-/// Parse one statement's text into the IR, with its first-keyword class. Never panics.
-#[must_use]
-pub fn parse_statement(text: &str) -> (StatementClass, Stmt) {
-    let class = classify(text);
-    let stmt = match class {
-        StatementClass::Empty | StatementClass::Dml | StatementClass::Other => Stmt::NotDdl,
-        StatementClass::Transaction | StatementClass::Session => crate::session::parse(text),
-        StatementClass::MaybeDdl => match crate::convert::parse(text) {
-            Ok(s) => s,
-            Err(error) => crate::fallback::parse(text).unwrap_or_else(|| Stmt::Unparseable {
-                first_words: text
-                    .split_whitespace()
-                    .take(4)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                error,
-            }),
-        },
-    };
-    (class, stmt)
-}
 
 /// Rules whose blocking findings a plan can fix.
 const PLANNABLE: &[RuleId] = &[

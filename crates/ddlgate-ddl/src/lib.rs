@@ -29,6 +29,7 @@ pub mod lexer;
 pub mod lint;
 pub mod locks;
 pub mod model;
+mod parse;
 pub mod plan;
 pub mod quote;
 pub mod redact;

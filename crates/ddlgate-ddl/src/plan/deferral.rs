@@ -94,7 +94,7 @@ impl std::fmt::Display for Pending {
 pub fn pending(steps: &[Step]) -> BTreeSet<Pending> {
     let mut out = BTreeSet::new();
     for step in steps {
-        match crate::analyze::parse_statement(&step.sql).1 {
+        match crate::parse::parse_statement(&step.sql).1 {
             Stmt::CreateIndex { name, table, .. } => {
                 if let Some(n) = name {
                     out.insert(Pending::Relation { name: n.name });
@@ -151,7 +151,7 @@ pub fn pending(steps: &[Step]) -> BTreeSet<Pending> {
         if let StepKind::Backfill { table, column, .. } = &step.kind {
             // The step's SQL is an UPDATE; take the table's name from an equivalent ALTER.
             let probe = format!("ALTER TABLE {table} ALTER COLUMN {column} DROP DEFAULT");
-            if let Stmt::AlterTable { table: t, .. } = crate::analyze::parse_statement(&probe).1 {
+            if let Stmt::AlterTable { table: t, .. } = crate::parse::parse_statement(&probe).1 {
                 out.insert(Pending::Column {
                     table: t.clone(),
                     column: unquote(column),
@@ -188,7 +188,7 @@ pub fn conflict<'a>(sql: &str, pending: &'a BTreeSet<Pending>) -> Option<&'a Pen
         .filter(|t| matches!(t.kind, TokKind::Word | TokKind::QuotedIdent))
         .map(|t| ident_value(&t, sql))
         .collect();
-    let stmt = crate::analyze::parse_statement(sql).1;
+    let stmt = crate::parse::parse_statement(sql).1;
     pending.iter().find(|p| match p {
         Pending::Relation { name } | Pending::Constraint { name } => idents.contains(name),
         Pending::Table { table } => match &stmt {

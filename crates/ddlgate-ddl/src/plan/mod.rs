@@ -144,7 +144,7 @@ impl Plan {
         let understood = |sql: &str| {
             crate::split::count_statements(sql) == 1
                 && !matches!(
-                    crate::analyze::parse_statement(sql).1,
+                    crate::parse::parse_statement(sql).1,
                     Stmt::Unparseable { .. }
                 )
         };
