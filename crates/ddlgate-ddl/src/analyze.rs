@@ -4,12 +4,12 @@
 
 use crate::classify::{classify, StatementClass};
 use crate::decision::{Decision, Finding, Severity, Verdict};
-use crate::facts::{AnalysisConfig, Facts, RuleMode, Submission, TxState};
+use crate::facts::{Facts, Submission, TxState};
 use crate::ir::{AlterAction, ConstraintKind, Stmt, TxCommand};
 use crate::locks::LockMode;
 use crate::model::{self, Effects, Rewrite, Scan};
 pub use crate::parse::parse_statement;
-use crate::rules::{Ctx, RuleId, RULES};
+use crate::rules::{AnalysisConfig, Ctx, RuleId, RuleMode, RULES};
 use crate::session::Savepoints;
 use crate::split::split;
 use crate::tx::TxView;

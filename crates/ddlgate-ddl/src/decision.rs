@@ -6,46 +6,10 @@ use crate::locks::LockMode;
 use crate::model::{Applied, Rewrite, Scan};
 use crate::plan::Plan;
 use crate::rules::RuleId;
+pub use crate::rules::{Finding, Severity};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Range;
-
-/// How serious a finding is. `Error` means "blocked or rewritten under the default policy".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Severity {
-    /// Informational (e.g. a rule relaxed because the table is small).
-    Info,
-    /// Worth a look; does not block.
-    Warning,
-    /// Blocked (or rewritten into a safe plan) under the default policy.
-    Error,
-}
-
-impl Severity {
-    /// Lower-case name.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
-
-/// One rule violation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Finding {
-    /// Stable rule id.
-    pub rule: RuleId,
-    /// Severity after size relaxation and configuration.
-    pub severity: Severity,
-    /// What is wrong, for this statement.
-    pub message: String,
-    /// The safe alternative.
-    pub help: String,
-}
 
 /// A finding silenced by an inline `-- ddlgate:allow` comment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

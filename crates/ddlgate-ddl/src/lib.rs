@@ -10,7 +10,8 @@
 //!   else is `Unparseable` and blocked by default (fail closed);
 //! - [`model`]: the lock/rewrite model as a data table keyed by DDL form and server version,
 //!   over the lock modes and conflict matrix of [`locks`];
-//! - [`rules`]: the rule catalogue (static table, stable kebab-case ids, docs pages);
+//! - [`rules`]: the rule catalogue (static table, stable kebab-case ids, docs pages), the
+//!   findings rules report and the [`AnalysisConfig`] that tunes them;
 //! - [`plan`]: safe phased plans as data, built with [`quote`] — never sqlparser's `Display`;
 //! - [`lint`]: the offline linter's report, formatters (text, json, sarif, github), exit
 //!   status, and `ddlgate plan` rendering.
@@ -42,15 +43,12 @@ mod tx;
 pub use analyze::{analyze, parse_statement};
 pub use classify::{classify, classify_bytes, StatementClass};
 pub use decision::{Decision, Finding, Severity, Suppressed, Verdict};
-pub use facts::{
-    AnalysisConfig, ColumnFacts, Facts, IndexFacts, RuleMode, Submission, TableFacts, Thresholds,
-    TxState, UnparseablePolicy, Volatility,
-};
+pub use facts::{ColumnFacts, Facts, IndexFacts, Submission, TableFacts, TxState, Volatility};
 pub use ir::QualifiedName;
 pub use locks::LockMode;
 pub use plan::deferral::{Pending, TxSplit};
 pub use plan::{BackfillKey, LockTimeoutPolicy, Plan, Step, StepKind, TxRequirement};
 pub use quote::{quote_ident, quote_literal};
 pub use redact::redact;
-pub use rules::{RuleDef, RuleId, RULES};
+pub use rules::{AnalysisConfig, RuleDef, RuleId, RuleMode, Thresholds, UnparseablePolicy, RULES};
 pub use split::{split, Segment};

@@ -9,8 +9,8 @@ mod sarif;
 pub use plan_text::render_plan;
 
 use crate::decision::{Decision, Severity, Verdict};
-use crate::facts::{AnalysisConfig, Facts, TxState};
-use crate::rules::RuleId;
+use crate::facts::{Facts, TxState};
+use crate::rules::{AnalysisConfig, RuleId};
 use serde::Serialize;
 use std::ops::Range;
 

@@ -1,8 +1,7 @@
 //! `ADD CONSTRAINT … CHECK` without `NOT VALID` scans the table under ACCESS EXCLUSIVE
 //! (docs, `ALTER TABLE`, ADD table_constraint [ NOT VALID ]).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::{AlterAction, ConstraintKind};
 
 pub(super) const DEF: RuleDef = RuleDef {

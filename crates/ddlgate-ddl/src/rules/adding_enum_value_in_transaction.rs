@@ -2,8 +2,7 @@
 //! it can, but the new value cannot be used until the transaction commits (docs, `ALTER
 //! TYPE`, Notes).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::Stmt;
 
 pub(super) const DEF: RuleDef = RuleDef {

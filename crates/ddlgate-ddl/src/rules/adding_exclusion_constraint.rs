@@ -1,8 +1,7 @@
 //! `ADD EXCLUDE` builds an index under ACCESS EXCLUSIVE and has no NOT VALID / USING INDEX
 //! form (docs, `ALTER TABLE`): there is no online way to add one to a large table.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::{AlterAction, ConstraintKind};
 
 pub(super) const DEF: RuleDef = RuleDef {

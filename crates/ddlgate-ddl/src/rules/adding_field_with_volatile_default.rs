@@ -4,8 +4,7 @@
 //! require the entire table and its indexes to be rewritten"; since PG 11 a non-volatile
 //! default is stored in the catalog instead (before PG 11 every default rewrote).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::AlterAction;
 use crate::model::DdlForm;
 

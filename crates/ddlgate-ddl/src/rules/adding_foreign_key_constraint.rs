@@ -2,8 +2,7 @@
 //! writes on both tables (docs, `ALTER TABLE`, Notes: "ADD FOREIGN KEY requires only a SHARE
 //! ROW EXCLUSIVE lock on the referenced table").
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::{AlterAction, ConstraintKind};
 
 pub(super) const DEF: RuleDef = RuleDef {

@@ -1,8 +1,7 @@
 //! `ADD PRIMARY KEY` builds its index under ACCESS EXCLUSIVE and implicitly sets NOT NULL
 //! (a scan) on nullable key columns (docs, `ALTER TABLE`, ADD table_constraint_using_index).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::{AlterAction, ConstraintKind};
 
 pub(super) const DEF: RuleDef = RuleDef {

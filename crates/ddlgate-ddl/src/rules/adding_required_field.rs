@@ -1,7 +1,6 @@
 //! `ADD COLUMN … NOT NULL` without a default fails on any non-empty table.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::AlterAction;
 use crate::model::DdlForm;
 

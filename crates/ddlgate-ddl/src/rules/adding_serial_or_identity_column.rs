@@ -1,8 +1,7 @@
 //! `ADD COLUMN … serial` / `GENERATED … AS IDENTITY` fills every row from a sequence: a
 //! table rewrite under ACCESS EXCLUSIVE (`nextval` is volatile; docs, `ALTER TABLE` Notes).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::{AlterAction, Generated};
 
 pub(super) const DEF: RuleDef = RuleDef {

@@ -1,8 +1,7 @@
 //! `ADD COLUMN … GENERATED ALWAYS AS (…) STORED` computes every row: a table rewrite.
 //! PostgreSQL docs, `ALTER TABLE` Notes (stored generated columns, PG 12+).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::{AlterAction, Generated};
 
 pub(super) const DEF: RuleDef = RuleDef {

@@ -1,8 +1,7 @@
 //! `ADD UNIQUE` builds its index under ACCESS EXCLUSIVE (docs, `ALTER TABLE`, ADD
 //! table_constraint_using_index: build the index CONCURRENTLY, then attach it).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::{AlterAction, ConstraintKind};
 
 pub(super) const DEF: RuleDef = RuleDef {

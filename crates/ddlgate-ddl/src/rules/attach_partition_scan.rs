@@ -2,8 +2,7 @@
 //! unless a valid CHECK constraint on it already implies the bound (docs, `ALTER TABLE`,
 //! ATTACH PARTITION); before PG 12 it also took ACCESS EXCLUSIVE on the parent.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::AlterAction;
 
 pub(super) const DEF: RuleDef = RuleDef {

@@ -1,7 +1,6 @@
 //! char(n) pads with spaces and is never faster than text or varchar.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 
 pub(super) const DEF: RuleDef = RuleDef {
     id: RuleId::BanCharField,

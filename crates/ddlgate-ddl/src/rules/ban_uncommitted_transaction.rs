@@ -2,8 +2,7 @@
 //! transaction" holding every lock it took until the connection closes — or, run by a
 //! migration tool that wraps files itself, silently rolls back (docs, `BEGIN`, `COMMIT`).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::{Stmt, TxCommand};
 
 pub(super) const DEF: RuleDef = RuleDef {

@@ -1,8 +1,7 @@
 //! `ALTER COLUMN … TYPE` rewrites the table and its indexes unless the change is
 //! binary-coercible (docs, `ALTER TABLE` Notes; see `model::types`).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::model::DdlForm;
 
 pub(super) const DEF: RuleDef = RuleDef {

@@ -1,8 +1,7 @@
 //! PostgreSQL 14.0–14.3 could silently corrupt indexes built or rebuilt with CONCURRENTLY
 //! (fixed in 14.4; release notes 14.4).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::model::DdlForm;
 
 pub(super) const DEF: RuleDef = RuleDef {

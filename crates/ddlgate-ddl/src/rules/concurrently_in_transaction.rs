@@ -3,8 +3,7 @@
 //! BEGIN block **and** in a multi-statement simple Query, which PostgreSQL runs as one
 //! implicit transaction (protocol docs, "Multiple Statements in a Simple Query").
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 
 pub(super) const DEF: RuleDef = RuleDef {
     id: RuleId::ConcurrentlyInTransaction,

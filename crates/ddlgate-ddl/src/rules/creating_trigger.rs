@@ -1,8 +1,7 @@
 //! `CREATE TRIGGER` takes SHARE ROW EXCLUSIVE, blocking writes while it waits and runs
 //! (docs, `CREATE TRIGGER`; "Explicit Locking" Table 13.2).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::Stmt;
 
 pub(super) const DEF: RuleDef = RuleDef {

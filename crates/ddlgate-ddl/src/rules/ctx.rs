@@ -1,8 +1,7 @@
 //! What a rule sees: the statement, its effects, the facts and the transaction view.
 
-use super::RuleId;
-use crate::decision::{Finding, Severity};
-use crate::facts::{AnalysisConfig, Facts};
+use super::{AnalysisConfig, Finding, RuleId, Severity};
+use crate::facts::Facts;
 use crate::ir::{AlterAction, QualifiedName, Stmt};
 use crate::model::{DdlForm, Effects};
 use crate::tx::TxView;

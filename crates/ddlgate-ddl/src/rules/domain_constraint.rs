@@ -2,8 +2,7 @@
 //! checked against every column using the domain, with no NOT VALID/VALIDATE split on
 //! existing columns in practice, and are hard to change later.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::Stmt;
 
 pub(super) const DEF: RuleDef = RuleDef {

@@ -1,7 +1,6 @@
 //! Dropping a column is fast (metadata only) but destroys data and breaks code that still selects it.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::AlterAction;
 
 pub(super) const DEF: RuleDef = RuleDef {

@@ -1,7 +1,6 @@
 //! `DROP DATABASE` destroys everything in it.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::Stmt;
 
 pub(super) const DEF: RuleDef = RuleDef {

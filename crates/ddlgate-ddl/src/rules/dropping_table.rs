@@ -1,8 +1,7 @@
 //! `DROP TABLE` destroys data and takes ACCESS EXCLUSIVE on the table and on the tables it
 //! references by foreign key.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::Stmt;
 
 pub(super) const DEF: RuleDef = RuleDef {

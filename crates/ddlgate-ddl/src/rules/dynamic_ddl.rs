@@ -1,8 +1,7 @@
 //! `DO` blocks and function/procedure bodies can run DDL dynamically (`EXECUTE format(…)`),
 //! which no static analysis — this one included — can see through.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::Stmt;
 
 pub(super) const DEF: RuleDef = RuleDef {

@@ -2,8 +2,7 @@
 //! NOTICE, so the object gets a different name than the one the migration (and the code) uses
 //! — and two long names sharing a 63-byte prefix collide (docs, "Identifiers and Key Words").
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::{AlterAction, Stmt};
 
 pub(super) const DEF: RuleDef = RuleDef {

@@ -2,8 +2,7 @@
 //! is large, slow to maintain on every write and rarely better than a narrower one (docs,
 //! "Multicolumn Indexes": "indexes with more than three columns are unlikely to be helpful").
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::Stmt;
 use crate::lexer::{significant, TokKind};
 

@@ -2,8 +2,7 @@
 //! suppression suppresses nothing and is itself reported. Produced by the analyser, not by a
 //! per-statement check.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 
 pub(super) const DEF: RuleDef = RuleDef {
     id: RuleId::InvalidSuppression,

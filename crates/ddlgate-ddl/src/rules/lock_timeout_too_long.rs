@@ -2,8 +2,7 @@
 //! every later query on the relation queues behind it. A long value turns a blocked ALTER into
 //! an outage of that length (docs, `lock_timeout` in "Client Connection Defaults").
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::Stmt;
 
 pub(super) const DEF: RuleDef = RuleDef {

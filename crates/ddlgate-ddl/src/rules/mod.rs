@@ -2,11 +2,14 @@
 //! stable kebab-case id, a docs page `docs/rules/<id>.md` and fixtures
 //! `tests/fixtures/ddl/<id>/{bad,good}.sql` (a test keeps the three in agreement).
 
+mod config;
 mod ctx;
+mod finding;
 pub use crate::tx::TxView;
+pub use config::{AnalysisConfig, RuleMode, Thresholds, UnparseablePolicy};
 pub use ctx::Ctx;
+pub use finding::{Finding, Severity};
 
-use crate::decision::Severity;
 use serde::{Deserialize, Serialize};
 
 macro_rules! rules {
@@ -166,5 +169,5 @@ pub struct RuleDef {
     /// One-line summary.
     pub summary: &'static str,
     /// The check.
-    pub check: fn(&Ctx<'_>, &mut Vec<crate::decision::Finding>),
+    pub check: fn(&Ctx<'_>, &mut Vec<Finding>),
 }

@@ -2,8 +2,7 @@
 //! logs and history (docs, `CREATE ROLE`, Notes). ddlgate redacts it from its own logs
 //! (`redact`).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::Stmt;
 
 pub(super) const DEF: RuleDef = RuleDef {

@@ -1,7 +1,6 @@
 //! 32-bit and 16-bit integer keys run out; widening them later rewrites the table.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 
 pub(super) const DEF: RuleDef = RuleDef {
     id: RuleId::PreferBigintOverInt,

@@ -1,7 +1,6 @@
 //! serial types have ownership and permission quirks; identity columns are the standard form.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 
 pub(super) const DEF: RuleDef = RuleDef {
     id: RuleId::PreferIdentity,

@@ -1,7 +1,6 @@
 //! json keeps text verbatim, has no equality operator and cannot be indexed well.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 
 pub(super) const DEF: RuleDef = RuleDef {
     id: RuleId::PreferJsonb,

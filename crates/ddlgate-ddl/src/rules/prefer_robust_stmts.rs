@@ -3,8 +3,7 @@
 //! Advice only: inside a transaction (explicit or one multi-statement Query) a failure rolls
 //! everything back, and this rule stays quiet.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::{AlterAction, Stmt};
 use crate::lexer::{significant, Token};
 

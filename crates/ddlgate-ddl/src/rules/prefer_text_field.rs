@@ -1,7 +1,6 @@
 //! varchar(n) limits are changed by rewrite-free but locking ALTERs; text with a CHECK is easier to evolve.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 
 pub(super) const DEF: RuleDef = RuleDef {
     id: RuleId::PreferTextField,

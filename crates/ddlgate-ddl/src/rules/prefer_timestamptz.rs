@@ -1,7 +1,6 @@
 //! timestamp without time zone loses the offset; timestamptz stores an absolute instant.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 
 pub(super) const DEF: RuleDef = RuleDef {
     id: RuleId::PreferTimestamptz,

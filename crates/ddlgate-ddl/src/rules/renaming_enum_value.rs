@@ -2,8 +2,7 @@
 //! constraints written as text elsewhere) that still writes or compares the old label fails
 //! with "invalid input value for enum" (docs, `ALTER TYPE`).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::Stmt;
 use crate::lexer::{significant, TokKind, Token};
 

@@ -1,8 +1,7 @@
 //! Renaming a schema is instant but breaks every running query, view-less client and
 //! `search_path` setting that still uses the old name (docs, `ALTER SCHEMA`).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::Stmt;
 use crate::lexer::{ident_value, significant, Token};
 

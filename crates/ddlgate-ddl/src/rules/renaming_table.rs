@@ -1,7 +1,6 @@
 //! Renaming a table is instant but breaks every running query that uses the old name.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::AlterAction;
 
 pub(super) const DEF: RuleDef = RuleDef {

@@ -1,8 +1,7 @@
 //! `CREATE INDEX` without `CONCURRENTLY` blocks writes for the whole build (SHARE lock;
 //! docs, `CREATE INDEX`, "Building Indexes Concurrently").
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::Stmt;
 
 pub(super) const DEF: RuleDef = RuleDef {

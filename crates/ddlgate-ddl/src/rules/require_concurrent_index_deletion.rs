@@ -1,8 +1,7 @@
 //! `DROP INDEX` without `CONCURRENTLY` takes ACCESS EXCLUSIVE on the table (docs,
 //! `DROP INDEX`, CONCURRENTLY).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::Stmt;
 
 pub(super) const DEF: RuleDef = RuleDef {

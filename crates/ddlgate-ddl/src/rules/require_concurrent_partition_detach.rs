@@ -1,8 +1,7 @@
 //! `DETACH PARTITION` without `CONCURRENTLY` takes ACCESS EXCLUSIVE on the parent;
 //! `CONCURRENTLY` (PG 14+) needs only SHARE UPDATE EXCLUSIVE (docs, `ALTER TABLE`).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::{AlterAction, DetachMode};
 
 pub(super) const DEF: RuleDef = RuleDef {

@@ -1,8 +1,7 @@
 //! `REFRESH MATERIALIZED VIEW` without `CONCURRENTLY` takes ACCESS EXCLUSIVE, blocking reads
 //! of the view for the whole refresh (docs, `REFRESH MATERIALIZED VIEW`).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::Stmt;
 
 pub(super) const DEF: RuleDef = RuleDef {

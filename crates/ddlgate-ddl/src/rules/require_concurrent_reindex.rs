@@ -1,8 +1,7 @@
 //! `REINDEX` without `CONCURRENTLY` locks out writes (and, through the index's ACCESS
 //! EXCLUSIVE lock, most reads); `REINDEX CONCURRENTLY` exists since PG 12 (docs, `REINDEX`).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::Stmt;
 
 pub(super) const DEF: RuleDef = RuleDef {

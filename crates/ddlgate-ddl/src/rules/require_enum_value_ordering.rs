@@ -4,8 +4,7 @@
 //! mean unless the end is the intended place (docs, "Enumerated Types", Ordering). squawk's
 //! `require-enum-value-ordering`.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::Stmt;
 use crate::lexer::{significant, TokKind};
 

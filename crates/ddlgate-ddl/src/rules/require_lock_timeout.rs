@@ -3,8 +3,7 @@
 //! on that relation queues behind it (docs, "Explicit Locking"; `lock_timeout` in
 //! "Client Connection Defaults").
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 
 pub(super) const DEF: RuleDef = RuleDef {
     id: RuleId::RequireLockTimeout,

@@ -4,8 +4,7 @@
 //! Locking"; `statement_timeout` in "Client Connection Defaults"). squawk's
 //! `require-statement-timeout`.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::locks::LockMode;
 
 pub(super) const DEF: RuleDef = RuleDef {

@@ -2,8 +2,7 @@
 //! EXPRESSION` on a stored generated column (PG 17+) rewrite or move the whole table under
 //! ACCESS EXCLUSIVE (docs, `ALTER TABLE`).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::AlterAction;
 
 pub(super) const DEF: RuleDef = RuleDef {

@@ -1,8 +1,7 @@
 //! `ALTER COLUMN … SET NOT NULL` scans the table under ACCESS EXCLUSIVE, unless (PG 12+) a
 //! validated `CHECK (col IS NOT NULL)` already proves it (docs, `ALTER TABLE`, SET NOT NULL).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::AlterAction;
 
 pub(super) const DEF: RuleDef = RuleDef {

@@ -2,8 +2,7 @@
 //! and everything queued behind it — for their whole duration (eugene E4; locks are held to
 //! the end of the transaction, docs "Explicit Locking").
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::Stmt;
 
 pub(super) const DEF: RuleDef = RuleDef {

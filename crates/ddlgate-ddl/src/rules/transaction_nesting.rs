@@ -1,8 +1,7 @@
 //! `BEGIN` inside a transaction block only warns ("there is already a transaction in
 //! progress") and the following `COMMIT` ends the outer transaction (docs, `BEGIN`).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::{Stmt, TxCommand};
 
 pub(super) const DEF: RuleDef = RuleDef {

@@ -1,8 +1,7 @@
 //! `TRUNCATE` takes ACCESS EXCLUSIVE, destroys all rows and is not MVCC-safe (docs,
 //! `TRUNCATE`); `CASCADE` silently extends that to every referencing table.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::Stmt;
 
 pub(super) const DEF: RuleDef = RuleDef {

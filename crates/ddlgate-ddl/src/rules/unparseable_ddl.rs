@@ -1,9 +1,7 @@
 //! DDL that neither sqlparser nor the fallback table understands is refused by default
 //! (fail closed): an unrecognised statement must never pass silently.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
-use crate::facts::UnparseablePolicy;
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity, UnparseablePolicy};
 use crate::ir::Stmt;
 
 pub(super) const DEF: RuleDef = RuleDef {

@@ -1,8 +1,7 @@
 //! A form that does not exist on the server's version (e.g. REINDEX CONCURRENTLY before
 //! PG 12, DETACH PARTITION CONCURRENTLY before PG 14) will fail.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 
 pub(super) const DEF: RuleDef = RuleDef {
     id: RuleId::UnsupportedOnServerVersion,

@@ -3,8 +3,7 @@
 //! rule if the statement later changes. squawk's `unused-ignore`. Produced by the analyser
 //! (suppression handling), not by a per-statement check.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 
 pub(super) const DEF: RuleDef = RuleDef {
     id: RuleId::UnusedIgnore,

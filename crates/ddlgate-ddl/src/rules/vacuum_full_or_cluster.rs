@@ -1,8 +1,7 @@
 //! `VACUUM FULL` and `CLUSTER` rewrite the table under ACCESS EXCLUSIVE (docs, `VACUUM`,
 //! `CLUSTER`).
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::{QualifiedName, Stmt};
 
 pub(super) const DEF: RuleDef = RuleDef {

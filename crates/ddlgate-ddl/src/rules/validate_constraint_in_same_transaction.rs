@@ -2,8 +2,7 @@
 //! ACCESS EXCLUSIVE lock on the table in the same transaction) holds that lock during the
 //! whole validation scan — the point of NOT VALID is lost.
 
-use super::{Category, Ctx, RuleDef, RuleId};
-use crate::decision::{Finding, Severity};
+use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::AlterAction;
 
 pub(super) const DEF: RuleDef = RuleDef {
