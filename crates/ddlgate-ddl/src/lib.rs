@@ -17,6 +17,12 @@
 //!   status, and `ddlgate plan` rendering.
 //!
 //! Entry point: [`analyze`].
+//!
+//! Modules import one way, lower layers first: text (`lexer`, `split`, `classify`, `quote`,
+//! `locks`, `redact`, `dynamic`) → `ir` → text to IR (`convert`, `fallback`, `session`,
+//! then `parse`) → `facts` and the transaction view `tx` → `model` → `rules` and `plan` →
+//! `decision` → `suppress` → `analyze` → `lint`. `tests/layout.rs` holds the exact order
+//! and checks it.
 
 pub mod analyze;
 pub mod classify;
