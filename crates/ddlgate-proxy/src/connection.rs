@@ -6,9 +6,10 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use ddlgate_session::Session;
 use ddlgate_wire::encode::Notice;
+use ddlgate_wire::startup::StartupMessage;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
@@ -17,15 +18,17 @@ use tracing::Instrument;
 
 use crate::auth::{relay_authentication, AuthOutcome, ServerConn};
 use crate::enforce::SessionInfo;
+use crate::gate::{Gate, GateState};
 use crate::io::FrameReader;
 use crate::relay::drive::{self, First};
 use crate::relay::{
-    lock, ClientPump, Ctl, Discard, Gate, PumpEnd, ReadySignal, RelayLimits, ServerPump, Shared,
-    FINAL_MESSAGE_GRACE,
+    ClientPump, Ctl, ReadySignal, RelayLimits, ServerPump, Shared, FINAL_MESSAGE_GRACE,
 };
 use crate::startup::{ClientConn, Opening};
 use crate::stream::Stream;
-use crate::{Gateway, ProxyError};
+use crate::sync::lock;
+use crate::upstream::Route;
+use crate::{ErrorKind, Gateway, ProxyError};
 
 /// Serves one accepted client socket. Never panics on client input; every error ends only
 /// this session.
@@ -52,9 +55,12 @@ pub async fn serve_client(
         match result {
             Ok(()) => tracing::debug!("session closed"),
             Err(e) => {
-                match &e {
-                    ProxyError::Io(_) => tracing::debug!(error = %e, "session ended"),
-                    _ => tracing::info!(error = %e, "session ended"),
+                let kind = e.kind().as_str();
+                match e.kind() {
+                    ErrorKind::ClientDisconnect => {
+                        tracing::debug!(error = %e, kind, "session ended")
+                    }
+                    _ => tracing::info!(error = %e, kind, "session ended"),
                 }
                 if let Some(notice) = e.client_notice() {
                     tell(&mut client, &notice).await;
@@ -83,28 +89,10 @@ async fn run(
 ) -> Result<(), ProxyError> {
     let startup_timeout = Duration::from_secs(gw.config.listen.startup_timeout_secs);
     let deadline = tokio::time::Instant::now() + startup_timeout;
-    let opening = tokio::time::timeout_at(
-        deadline,
-        client.open(gw.config.client_tls.mode, gw.tls_acceptor.as_ref()),
-    )
-    .await
-    .map_err(|_| ProxyError::StartupTimeout)??;
-    let (message, raw) = match opening {
-        Opening::Cancel(req) => {
-            let forwarded = gw.cancels.cancel(&req).await?;
-            tracing::info!(forwarded, "cancel request");
-            return Ok(());
-        }
-        Opening::Session { message, raw } => (message, raw),
+    let Some((message, raw)) = open(gw, client, deadline).await? else {
+        return Ok(());
     };
-    let span = tracing::Span::current();
-    span.record("user", message.user().unwrap_or_default());
-    span.record(
-        "application_name",
-        message.get("application_name").unwrap_or_default(),
-    );
-    let database = message.database().unwrap_or_default().to_owned();
-    span.record("database", database.as_str());
+    let database = note_startup(&message);
     let _permit = permit.ok_or(ProxyError::TooManyConnections)?;
     if stop.is_cancelled() {
         return Err(ProxyError::ShuttingDown);
@@ -112,40 +100,21 @@ async fn run(
     let route = gw
         .route(&database)
         .ok_or_else(|| ProxyError::NoRoute(database.clone()))?;
-    let mut upstream = tokio::time::timeout_at(deadline, route.connect())
-        .await
-        .map_err(|_| ProxyError::StartupTimeout)??;
-    match &route.upstream.dbname {
-        Some(dbname) if *dbname != database => {
-            let mut renamed = message.clone();
-            renamed.set("database", dbname);
-            let mut buf = BytesMut::new();
-            renamed.encode(&mut buf);
-            upstream.write_all(&buf).await?;
-        }
-        _ => upstream.write_all(&raw).await?,
-    }
-    upstream.flush().await?;
-    let mut server = ServerConn {
-        stream: upstream,
-        reader: FrameReader::new(),
-    };
+    let mut server = connect_upstream(&route, (&message, &raw), &database, deadline).await?;
     let mut session = Session::new();
     let interrupt = Arc::new(AtomicBool::new(false));
-    let outcome = tokio::time::timeout_at(
-        deadline,
-        relay_authentication(
-            client,
-            &mut server,
-            &mut session,
-            &gw.cancels,
-            &route,
-            gw.config.listen.max_message_bytes,
-            &interrupt,
-        ),
-    )
-    .await
-    .map_err(|_| ProxyError::StartupTimeout)??;
+    let authentication = relay_authentication(
+        client,
+        &mut server,
+        &mut session,
+        &gw.cancels,
+        &route,
+        gw.config.listen.max_message_bytes,
+        &interrupt,
+    );
+    let outcome = tokio::time::timeout_at(deadline, authentication)
+        .await
+        .map_err(|_| ProxyError::StartupTimeout)??;
     let AuthOutcome::Ready(_cancel_guard) = outcome else {
         return Ok(());
     };
@@ -169,19 +138,70 @@ async fn run(
     if let Some(jobs) = &gw.jobs {
         jobs.saw_database(&info.database);
     }
-    let result = relay_session(
-        gw,
-        info,
-        &interrupt,
-        (client_stream, client_reader),
-        server,
-        session,
-        stop,
-    )
-    .await;
-    // Whatever the client had to be told was told by the relay.
-    *client = ClientConn::detached();
-    result
+    let client = (client_stream, client_reader);
+    relay_session(gw, info, &interrupt, client, (server, session), stop).await
+}
+
+/// The client's first packets, up to its StartupMessage (and its bytes as sent); `None`
+/// after a CancelRequest, which is forwarded and ends the connection.
+async fn open(
+    gw: &Gateway,
+    client: &mut ClientConn,
+    deadline: tokio::time::Instant,
+) -> Result<Option<(StartupMessage, Bytes)>, ProxyError> {
+    let opening = client.open(gw.config.client_tls.mode, gw.tls_acceptor.as_ref());
+    let opening = tokio::time::timeout_at(deadline, opening)
+        .await
+        .map_err(|_| ProxyError::StartupTimeout)??;
+    match opening {
+        Opening::Cancel(req) => {
+            let forwarded = gw.cancels.cancel(&req).await?;
+            tracing::info!(forwarded, "cancel request");
+            Ok(None)
+        }
+        Opening::Session { message, raw } => Ok(Some((message, raw))),
+    }
+}
+
+/// Records who connected on the session's span; returns the database asked for.
+fn note_startup(message: &StartupMessage) -> String {
+    let span = tracing::Span::current();
+    span.record("user", message.user().unwrap_or_default());
+    span.record(
+        "application_name",
+        message.get("application_name").unwrap_or_default(),
+    );
+    let database = message.database().unwrap_or_default().to_owned();
+    span.record("database", database.as_str());
+    database
+}
+
+/// Connects to the route's server and sends it the client's StartupMessage (as sent, or with
+/// the database renamed by the route).
+async fn connect_upstream(
+    route: &Route,
+    (message, raw): (&StartupMessage, &Bytes),
+    database: &str,
+    deadline: tokio::time::Instant,
+) -> Result<ServerConn, ProxyError> {
+    let mut upstream = tokio::time::timeout_at(deadline, route.connect())
+        .await
+        .map_err(|_| ProxyError::StartupTimeout)??;
+    match &route.upstream.dbname {
+        Some(dbname) if dbname != database => {
+            let mut renamed = message.clone();
+            renamed.set("database", dbname);
+            let mut buf = BytesMut::new();
+            renamed.encode(&mut buf);
+            upstream.write_all(&buf).await?;
+        }
+        _ => upstream.write_all(raw).await?,
+    }
+    upstream.flush().await?;
+    Ok(ServerConn {
+        stream: upstream,
+        reader: FrameReader::new(),
+    })
 }
 
 /// Replication connections are relayed as bytes: the walsender sub-protocol is not inspected.
@@ -210,8 +230,7 @@ async fn relay_session(
     info: SessionInfo,
     interrupt: &AtomicBool,
     (client_stream, client_reader): (Stream, FrameReader),
-    server: ServerConn,
-    session: Session,
+    (server, session): (ServerConn, Session),
     stop: &CancellationToken,
 ) -> Result<(), ProxyError> {
     let (cr, cw) = client_stream.into_split();
@@ -226,30 +245,24 @@ async fn relay_session(
         ctl: &ctl_tx,
         ctl_pending: &ctl_pending,
     };
-    let limits = RelayLimits {
-        max_client_message: gw.config.listen.max_message_bytes,
-        message_timeout: Duration::from_secs(gw.config.listen.message_timeout_secs),
+    let gate = Gate {
+        enforcer: &gw.enforcer,
+        info: &info,
+        cancel: interrupt,
+        config: &gw.config,
+        jobs: gw.jobs.as_ref(),
     };
     let up = ClientPump {
         src: cr,
         dst: sw,
         buf: client_reader.into_inner(),
         shared: shared(),
-        limits,
-        gate: Gate {
-            enforcer: &gw.enforcer,
-            info: &info,
-            cancel: interrupt,
-            config: &gw.config,
-            jobs: gw.jobs.as_ref(),
+        limits: RelayLimits {
+            max_client_message: gw.config.listen.max_message_bytes,
+            message_timeout: Duration::from_secs(gw.config.listen.message_timeout_secs),
         },
-        capturing: None,
-        prepared: ddlgate_session::PreparedRewrites::new(),
-        tx_work: Default::default(),
-        tx_end_statements: Default::default(),
-        block_statements: Default::default(),
-        discard: Discard::No,
-        last_plain: Default::default(),
+        gate,
+        state: GateState::default(),
         fast: gw.fast.as_ref(),
         reentry: Default::default(),
     }
@@ -266,40 +279,39 @@ async fn relay_session(
     let mut up = Box::pin(up);
     let stopped = stop.cancelled();
     tokio::pin!(down, stopped);
-    let first = match drive::first(up.as_mut(), down.as_mut(), stopped, &ctl_pending).await {
-        First::Client(r) => Ended::Client(r),
-        First::Server(r) => Ended::Server(r),
-        First::Stop => Ended::Client(Err(ProxyError::ShuttingDown)),
-    };
+    let first = drive::first(up.as_mut(), down.as_mut(), stopped, &ctl_pending).await;
     let completed = lock(&session).completed();
-    match first {
-        Ended::Server(r) => {
+    let error = match first {
+        First::Server(r) => {
             tracing::debug!(end = ?r.as_ref().ok(), completed, "server side finished");
-            r.map(|_| ())
+            return r.map(|_| ());
         }
-        Ended::Client(Ok(end)) => {
+        First::Client(Ok(end)) => {
             tracing::debug!(?end, completed, "client side finished");
-            Ok(())
+            return Ok(());
         }
-        Ended::Client(Err(e)) => {
-            // The client pump goes first: if it had lent the session to the fast relay, the
-            // relay tells the client and closes; if it held the server pump's halves, the
-            // server pump ends at once instead of waiting for them. (Dropping it also closes
-            // the write side towards the server; the server pump still delivers what is on its
-            // way and the FATAL at the next message boundary.)
-            drop(up);
-            // Tell the client why, at a message boundary, then end.
-            if let Some(notice) = e.client_notice() {
-                if shared().request(Ctl::Fatal(notice)).is_ok() {
-                    let _ = tokio::time::timeout(FINAL_MESSAGE_GRACE, &mut down).await;
-                }
-            }
-            Err(e)
-        }
-    }
+        First::Client(Err(e)) => e,
+        First::Stop => ProxyError::ShuttingDown,
+    };
+    // The client pump goes first: if it had lent the session to the fast relay, the relay
+    // tells the client and closes; if it held the server pump's halves, the server pump ends
+    // at once instead of waiting for them. (Dropping it also closes the write side towards
+    // the server; the server pump still delivers what is on its way and the FATAL at the next
+    // message boundary.)
+    drop(up);
+    farewell(&shared(), down, error).await
 }
 
-enum Ended {
-    Client(Result<PumpEnd, ProxyError>),
-    Server(Result<PumpEnd, ProxyError>),
+/// Tells the client why its session ends, at a message boundary, then ends.
+async fn farewell(
+    shared: &Shared<'_>,
+    down: std::pin::Pin<&mut impl std::future::Future>,
+    error: ProxyError,
+) -> Result<(), ProxyError> {
+    if let Some(notice) = error.client_notice() {
+        if shared.request(Ctl::Fatal(notice)).is_ok() {
+            let _ = tokio::time::timeout(FINAL_MESSAGE_GRACE, down).await;
+        }
+    }
+    Err(error)
 }

@@ -83,15 +83,94 @@ pub enum ProxyError {
     /// TLS configuration could not be loaded.
     #[error("TLS configuration: {0}")]
     TlsConfig(String),
+    /// The client went away while the gateway ran a statement for it (work that is a durable
+    /// job continues in the background).
+    #[error("client went away during the gateway's statement")]
+    ClientGone,
+    /// The server side of the session ended while the gateway needed it (its pump could not
+    /// hand over the connection).
+    #[error("server side of the session ended")]
+    ServerGone,
+    /// The fast relay stopped without giving the session back.
+    #[error("fast relay did not return the session")]
+    FastRelayGone,
+    /// A state the gateway's own code should never reach.
+    #[error("internal: {0}")]
+    Internal(&'static str),
+}
+
+/// What kind of failure ended a session: one fixed-cardinality label for logs and metrics
+/// (as Neon's proxy `ErrorKind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// The client closed or lost its connection.
+    ClientDisconnect,
+    /// The client broke the protocol, stalled, or was refused (limits, TLS, routing).
+    Client,
+    /// The upstream server could not be reached, refused, or went away.
+    Upstream,
+    /// The gateway is stopping.
+    Shutdown,
+    /// Configuration (TLS material).
+    Config,
+    /// A bug in the gateway.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientDisconnect => "client-disconnect",
+            Self::Client => "client",
+            Self::Upstream => "upstream",
+            Self::Shutdown => "shutdown",
+            Self::Config => "config",
+            Self::Internal => "internal",
+        }
+    }
 }
 
 impl ProxyError {
+    /// Its kind, for logs and metrics.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Io(_) | Self::ClientGone => ErrorKind::ClientDisconnect,
+            Self::Frame(_)
+            | Self::Startup(_)
+            | Self::Decode(_)
+            | Self::StartupTimeout
+            | Self::MessageTimeout
+            | Self::Unexpected { .. }
+            | Self::DataAfterSslRequest
+            | Self::RepeatedSslRequest
+            | Self::ClientTlsRequired
+            | Self::ClientTls(_)
+            | Self::NoUser
+            | Self::NoRoute(_)
+            | Self::TooManyConnections => ErrorKind::Client,
+            Self::UpstreamConnect { .. }
+            | Self::UpstreamTls { .. }
+            | Self::OnlyChannelBinding
+            | Self::ServerGone => ErrorKind::Upstream,
+            Self::ShuttingDown => ErrorKind::Shutdown,
+            Self::TlsConfig(_) => ErrorKind::Config,
+            Self::Capture(_) | Self::FastRelayGone | Self::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
     /// What to tell the client before closing, if anything. Never includes host names,
     /// addresses or OS error text.
     pub fn client_notice(&self) -> Option<Notice> {
         let fatal = |code, msg: &str| Some(Notice::new(Severity::Fatal, code, msg));
         match self {
-            Self::Io(_) | Self::ClientTls(_) | Self::TlsConfig(_) => None,
+            Self::Io(_)
+            | Self::ClientTls(_)
+            | Self::TlsConfig(_)
+            | Self::ClientGone
+            | Self::ServerGone
+            | Self::FastRelayGone => None,
             Self::Frame(FrameError::TooLarge { .. }) => fatal(SqlState::ProgramLimitExceeded, "message exceeds ddlgate's size limit"),
             Self::Frame(FrameError::BadLength { .. }) => fatal(SqlState::ProtocolViolation, "invalid message length"),
             Self::Startup(StartupError::UnsupportedProtocol { major, minor }) => Some(
@@ -123,6 +202,7 @@ impl ProxyError {
                 .hint("allow SCRAM-SHA-256 without channel binding for this role"),
             ),
             Self::TooManyConnections => fatal(SqlState::TooManyConnections, "sorry, too many clients already"),
+            Self::Internal(_) => fatal(SqlState::InternalError, "ddlgate internal error"),
             Self::Capture(_) => fatal(SqlState::InternalError, "ddlgate internal error while answering an extended-protocol batch"),
             Self::ShuttingDown => fatal(SqlState::AdminShutdown, "terminating connection due to administrator command"),
         }
@@ -142,6 +222,29 @@ mod tests {
         let n = e.client_notice().expect("told");
         assert!(!n.message.contains("10.1.2.3") && !n.message.contains("refused"));
         assert_eq!(n.code, SqlState::SqlclientUnableToEstablishSqlconnection);
+    }
+
+    #[test]
+    fn control_flow_ends_are_named_and_not_reported() {
+        for (e, kind) in [
+            (ProxyError::ClientGone, ErrorKind::ClientDisconnect),
+            (ProxyError::ServerGone, ErrorKind::Upstream),
+            (ProxyError::FastRelayGone, ErrorKind::Internal),
+        ] {
+            assert!(e.client_notice().is_none(), "{e}");
+            assert_eq!(e.kind(), kind);
+        }
+        let n = ProxyError::Internal("x").client_notice().expect("told");
+        assert!(
+            !n.message.contains('x'),
+            "internals stay out: {}",
+            n.message
+        );
+        assert_eq!(ErrorKind::ClientDisconnect.as_str(), "client-disconnect");
+        assert_eq!(
+            serde_json::to_string(&ErrorKind::ClientDisconnect).expect("json"),
+            "\"client-disconnect\""
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod connection;
 pub mod enforce;
 mod error;
 pub mod exec;
+mod gate;
 mod io;
 pub mod jobs;
 mod relay;
@@ -19,8 +20,9 @@ pub use relay::FastRelayStats;
 mod server;
 mod startup;
 mod stream;
+mod sync;
 mod tls;
 mod upstream;
 
-pub use error::ProxyError;
+pub use error::{ErrorKind, ProxyError};
 pub use server::Gateway;

@@ -7,9 +7,27 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
+
+/// A session's connection while the relay lends it to the gate: all four stream halves, and
+/// the bytes read ahead on each side.
+pub struct Halves<'a> {
+    /// Client read half (the gate watches it for a disconnect or a cancel).
+    pub client_r: &'a mut ReadHalf,
+    /// Bytes the client sent ahead (kept for the relay).
+    pub client_buf: &'a mut BytesMut,
+    /// Server write half.
+    pub server_w: &'a mut WriteHalf,
+    /// Server read half.
+    pub server_r: &'a mut ReadHalf,
+    /// Bytes read ahead from the server.
+    pub server_buf: &'a mut BytesMut,
+    /// Client write half.
+    pub client_w: &'a mut WriteHalf,
+}
 
 /// Read half used by the relay.
 pub enum ReadHalf {

@@ -11,9 +11,10 @@
 //! at a batch boundary, without changing what the client's transaction does.
 
 /// How the batch open since the last `Sync` stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Batch {
     /// At a `Sync` boundary: nothing sent since.
+    #[default]
     Clean,
     /// Messages sent since the last `Sync`; whether ending the batch early is harmless.
     Open(Scope),

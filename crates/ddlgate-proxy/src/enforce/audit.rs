@@ -47,8 +47,8 @@ pub struct AuditEvent<'a> {
     /// The session.
     #[serde(flatten)]
     pub session: &'a SessionInfo,
-    /// `simple` or `extended`.
-    pub protocol: &'static str,
+    /// How the statement was sent.
+    pub protocol: AuditProtocol,
     /// The statement, passwords redacted.
     pub sql: String,
     /// Rule ids that fired.
@@ -63,8 +63,45 @@ pub struct AuditEvent<'a> {
     /// Executed steps.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<AuditStep>,
-    /// Final outcome: `forwarded`, `blocked`, `completed`, `failed`, `client-gone`.
-    pub outcome: &'static str,
+    /// Final outcome.
+    pub outcome: AuditOutcome,
+}
+
+/// How an audited statement was sent
+/// ([protocol flows](https://www.postgresql.org/docs/current/protocol-flow.html)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditProtocol {
+    /// A simple-protocol Query.
+    Simple,
+    /// Parse/Bind/Execute.
+    Extended,
+}
+
+/// What finally happened to an audited statement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuditOutcome {
+    /// Sent to the server as it was.
+    Forwarded,
+    /// Refused by the gateway.
+    Blocked,
+    /// Run by the gateway (guarded, or its plan) to the end.
+    Completed,
+    /// Run by the gateway, and a step (or the statement) failed.
+    Failed,
+    /// Its in-transaction steps ran; the rest waits for the client's COMMIT.
+    Deferred,
+    /// The client went away mid-plan; nothing continues it (no control role).
+    ClientGone,
+    /// The client went away (or COMMIT stopped waiting); a background runner finishes it.
+    ContinuedInBackground,
+    /// Its deferred steps were dropped: the transaction rolled back.
+    DroppedRolledBack,
+    /// Its deferred steps were dropped: the client rolled back to an earlier savepoint.
+    DroppedRolledBackToSavepoint,
+    /// Its deferred steps were dropped: the COMMIT failed.
+    DroppedCommitFailed,
 }
 
 impl AuditEvent<'_> {

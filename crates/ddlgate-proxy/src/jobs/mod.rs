@@ -12,6 +12,7 @@
 //! * `ddlgate jobs` lists, resumes or abandons jobs.
 
 mod control;
+pub mod durable;
 mod runner;
 mod schema;
 mod store;

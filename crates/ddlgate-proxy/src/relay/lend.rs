@@ -1,11 +1,12 @@
 //! Lending a quiet session to the fast relay ([`super::fast`]) and taking it back.
 
 use bytes::BytesMut;
-use ddlgate_session::Batch;
+use tokio::sync::oneshot;
 
-use super::client::{ClientPump, Discard};
-use super::fast::{Handoff, PlainRelay, Returned};
-use super::{lock, Carried, Lent, Paused};
+use super::fast::{FastRelay, Handoff, PlainRelay, Returned};
+use super::takeover::Takeover;
+use super::{lock, Carried, Lent, Shared};
+use crate::gate::GateState;
 use crate::stream::{ReadHalf, WriteHalf};
 use crate::ProxyError;
 
@@ -46,121 +47,97 @@ impl Reentry {
     }
 }
 
-impl ClientPump<'_> {
-    /// Whether nothing would stop the fast relay from applying the same rules as this pump:
-    /// plain TCP on both sides, no batch captured, no statements of the gateway's own, no
-    /// steps waiting for COMMIT, no savepoint bookkeeping, nothing buffered.
-    pub(super) fn may_lend(&self) -> bool {
-        self.fast.is_some()
-            && matches!(self.src, ReadHalf::Tcp(_))
-            && matches!(self.dst, WriteHalf::Tcp(_))
-            && self.buf.is_empty()
-            && self.capturing.is_none()
-            && self.prepared.is_empty()
-            && !self.tx_work.has_deferred()
-            && self.block_statements.is_empty()
-            && self.discard == Discard::No
-    }
+/// What of the client pump a lending touches.
+pub struct Lender<'p, 'a> {
+    /// Client read half.
+    pub src: &'p mut ReadHalf,
+    /// Server write half.
+    pub dst: &'p mut WriteHalf,
+    /// The client pump's read-ahead (empty when lent; filled with what comes back).
+    pub buf: &'p mut BytesMut,
+    /// Shared with the server pump.
+    pub shared: &'p Shared<'a>,
+    /// The gate's state (quiet when lent).
+    pub state: &'p mut GateState,
+    /// When the session may next be lent.
+    pub reentry: &'p mut Reentry,
+    /// Largest client message.
+    pub max_client_message: usize,
+}
 
-    /// Waits until every request sent has been answered, unless the client sends more first
-    /// (`Some(bytes read)`, 0 at end of file). A session is lent only when idle, so the
-    /// server pump is never asked to pause while answers are on their way.
-    pub(super) async fn idle_or_read(&mut self) -> Result<Option<usize>, ProxyError> {
-        let session = self.shared.session;
-        if lock(session).in_flight() == 0 {
-            return Ok(None);
+/// Lends the session to the fast relay and waits for it to come back; then the relay goes
+/// on where the fast relay stopped. A session that is not plain TCP after all stays.
+pub async fn lend(fast: &FastRelay, l: Lender<'_, '_>) -> Result<(), ProxyError> {
+    let (lent, resume) = Takeover::pause(l.shared)
+        .await?
+        .into_parts()
+        .ok_or(ProxyError::ServerGone)?;
+    let src = std::mem::replace(l.src, ReadHalf::Empty);
+    let dst = std::mem::replace(l.dst, WriteHalf::Sink);
+    let (client, server) = match (src, dst, lent.server_r, lent.client_w) {
+        (ReadHalf::Tcp(cr), WriteHalf::Tcp(sw), ReadHalf::Tcp(sr), WriteHalf::Tcp(cw)) => {
+            let reunite = |e: tokio::net::tcp::ReuniteError| {
+                ProxyError::Io(std::io::Error::other(e.to_string()))
+            };
+            (
+                cr.reunite(cw).map_err(reunite)?.into_std()?,
+                sr.reunite(sw).map_err(reunite)?.into_std()?,
+            )
         }
-        let ready = self.shared.ready;
-        tokio::select! {
-            biased;
-            n = tokio::io::AsyncReadExt::read_buf(&mut self.src, &mut self.buf) => Ok(Some(n?)),
-            () = ready.wait_until(|| lock(session).in_flight() == 0) => Ok(None),
-        }
-    }
-
-    /// Lends the session to the fast relay and waits for it to come back; then the relay
-    /// goes on where the fast relay stopped.
-    pub(super) async fn lend(&mut self, batch: &mut Batch) -> Result<(), ProxyError> {
-        let Some(fast) = self.fast else {
+        (src, dst, server_r, client_w) => {
+            *l.src = src;
+            *l.dst = dst;
+            let _ = resume.send(Lent {
+                server_r,
+                server_buf: lent.server_buf,
+                client_w,
+                carried: None,
+            });
             return Ok(());
-        };
-        let Paused { lent, resume } = self.pause().await?;
-        let src = std::mem::replace(&mut self.src, ReadHalf::Empty);
-        let dst = std::mem::replace(&mut self.dst, WriteHalf::Sink);
-        let (client, server) = match (src, dst, lent.server_r, lent.client_w) {
-            (ReadHalf::Tcp(cr), WriteHalf::Tcp(sw), ReadHalf::Tcp(sr), WriteHalf::Tcp(cw)) => {
-                let reunite = |e: tokio::net::tcp::ReuniteError| {
-                    ProxyError::Io(std::io::Error::other(e.to_string()))
-                };
-                (
-                    cr.reunite(cw).map_err(reunite)?.into_std()?,
-                    sr.reunite(sw).map_err(reunite)?.into_std()?,
-                )
-            }
-            (src, dst, server_r, client_w) => {
-                // Not plain TCP after all: carry on here.
-                self.src = src;
-                self.dst = dst;
-                let _ = resume.send(Lent {
-                    server_r,
-                    server_buf: lent.server_buf,
-                    client_w,
-                    carried: None,
-                });
-                return Ok(());
-            }
-        };
-        let relay = PlainRelay {
-            session: lock(self.shared.session).clone(),
-            batch: *batch,
-            last_plain: std::mem::take(&mut self.last_plain),
-            tx_end_statements: std::mem::take(&mut self.tx_end_statements),
-        };
-        let handoff = Handoff {
-            client,
-            server,
-            server_buf: lent.server_buf.to_vec(),
-            relay,
-            max_client_message: self.limits.max_client_message,
-        };
-        let mut lease = fast.lend(handoff);
-        let back = lease
-            .returned()
-            .await
-            .ok_or_else(|| ProxyError::Io(std::io::ErrorKind::BrokenPipe.into()))?;
-        self.take_back(back, batch, resume).await
-    }
+        }
+    };
+    let relay = PlainRelay {
+        session: lock(l.shared.session).clone(),
+        gate: std::mem::take(l.state),
+    };
+    let handoff = Handoff {
+        client,
+        server,
+        server_buf: lent.server_buf.to_vec(),
+        relay,
+        max_client_message: l.max_client_message,
+    };
+    let mut lease = fast.lend(handoff);
+    let back = lease.returned().await.ok_or(ProxyError::FastRelayGone)?;
+    take_back(l, back, resume).await
+}
 
-    async fn take_back(
-        &mut self,
-        back: Returned,
-        batch: &mut Batch,
-        resume: tokio::sync::oneshot::Sender<Lent>,
-    ) -> Result<(), ProxyError> {
-        tracing::trace!(why = ?back.why, forwarded = back.forwarded, "back from the fast relay");
-        self.reentry.after(back.forwarded);
-        *lock(self.shared.session) = back.relay.session;
-        *batch = back.relay.batch;
-        self.last_plain = back.relay.last_plain;
-        self.tx_end_statements = back.relay.tx_end_statements;
-        let (cr, cw) = tokio::net::TcpStream::from_std(back.client)?.into_split();
-        let (sr, sw) = tokio::net::TcpStream::from_std(back.server)?.into_split();
-        self.src = ReadHalf::Tcp(cr);
-        self.dst = WriteHalf::Tcp(sw);
-        self.buf.extend_from_slice(&back.client_buf);
-        // The server pump goes on first (its judged bytes to the client first of all).
-        let _ = resume.send(Lent {
-            server_r: ReadHalf::Tcp(sr),
-            server_buf: BytesMut::from(&back.server_buf[..]),
-            client_w: WriteHalf::Tcp(cw),
-            carried: Some(Carried {
-                to_client: back.to_client,
-                splitter: back.splitter,
-            }),
-        });
-        self.dst.send_all(&back.to_server).await?;
-        Ok(())
-    }
+async fn take_back(
+    l: Lender<'_, '_>,
+    back: Returned,
+    resume: oneshot::Sender<Lent>,
+) -> Result<(), ProxyError> {
+    tracing::trace!(why = ?back.why, forwarded = back.forwarded, "back from the fast relay");
+    l.reentry.after(back.forwarded);
+    *lock(l.shared.session) = back.relay.session;
+    *l.state = back.relay.gate;
+    let (cr, cw) = tokio::net::TcpStream::from_std(back.client)?.into_split();
+    let (sr, sw) = tokio::net::TcpStream::from_std(back.server)?.into_split();
+    *l.src = ReadHalf::Tcp(cr);
+    *l.dst = WriteHalf::Tcp(sw);
+    l.buf.extend_from_slice(&back.client_buf);
+    // The server pump goes on first (its judged bytes to the client first of all).
+    let _ = resume.send(Lent {
+        server_r: ReadHalf::Tcp(sr),
+        server_buf: BytesMut::from(&back.server_buf[..]),
+        client_w: WriteHalf::Tcp(cw),
+        carried: Some(Carried {
+            to_client: back.to_client,
+            splitter: back.splitter,
+        }),
+    });
+    l.dst.send_all(&back.to_server).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,28 +4,23 @@
 //! (DataRow, CopyData) are streamed in pieces. The pumps never wait for each other, so a
 //! client may pipeline as deep as it likes.
 //!
-//! When a statement needs the gateway's attention (DDL), the client pump waits until every
-//! earlier request has been answered, then asks the server pump to hand over the upstream
-//! connection and the client writer at a message boundary ([`Ctl::Pause`]). While it owns
-//! them it can read the catalog, run plans and answer the client itself; then it hands them
-//! back and the relay continues.
+//! The relay moves bytes only. It shows every whole client frame to the gate
+//! ([`crate::gate::GateState::screen`]); when the gate takes a frame and needs the connection,
+//! the client pump waits until every earlier request has been answered and asks the server
+//! pump to hand over the upstream reader and the client writer at a message boundary
+//! ([`Ctl::Pause`], wrapped in a [`Takeover`] guard that gives them back when dropped). The
+//! gate reads the catalog, runs plans and answers the client itself; then the relay goes on.
+//! Quiet sessions are lent to the fast relay ([`fast`]), which applies the same screen.
 //!
 //! Cancel safety: reads (`read_buf`) are cancel safe; writes are not, which is why the server
 //! pump only ever gives up the client writer between messages.
 
-mod batch_track;
-mod captured;
 mod client;
-mod deferred;
 pub mod drive;
-mod durable;
 mod fast;
-mod intercept;
 mod lend;
-mod outside;
-mod plain;
 mod server;
-mod txwork;
+mod takeover;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -37,13 +32,11 @@ use ddlgate_wire::encode::Notice;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::stream::{ReadHalf, WriteHalf};
+pub use crate::sync::lock;
 
-pub use client::{ClientPump, Discard, RelayLimits};
+pub use client::{ClientPump, RelayLimits};
 pub use fast::{FastRelay, FastRelayStats};
-pub use intercept::Gate;
-pub use lend::Reentry;
 pub use server::ServerPump;
-pub use txwork::TxWork;
 
 /// How a pump ended without error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,13 +151,8 @@ impl ReadySignal {
     }
 }
 
-/// Locks the session state. The lock is never held across an await, so poisoning can only
-/// come from a panic in the session code itself; the state is still usable then.
-pub fn lock(session: &Mutex<Session>) -> std::sync::MutexGuard<'_, Session> {
-    session
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+/// Below this, an uninspected frame is forwarded whole rather than streamed (either way).
+pub const STREAM_THRESHOLD: usize = 64 * 1024;
 
 /// Read buffer refill size.
 const READ_CHUNK: usize = 16 * 1024;

@@ -8,12 +8,10 @@ use ddlgate_wire::{FrameHeader, SplitStep, Splitter};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{lock, Ctl, Lent, Paused, PumpEnd, Shared};
+use super::{lock, Ctl, Lent, Paused, PumpEnd, Shared, STREAM_THRESHOLD};
 use crate::stream::{ReadHalf, WriteHalf};
 use crate::ProxyError;
 
-/// Larger uninspected server messages are streamed in pieces (here and in the fast relay).
-pub(super) const STREAM_THRESHOLD: usize = 64 * 1024;
 /// The gateway decodes only small server messages; anything else is streamed.
 pub(super) const MAX_SERVER_FRAME: usize = i32::MAX as usize;
 
@@ -37,77 +35,12 @@ impl ServerPump<'_> {
         let mut splitter = Splitter::new(INSPECT_SERVER, STREAM_THRESHOLD, MAX_SERVER_FRAME);
         let mut pending: Vec<Ctl> = Vec::new();
         loop {
-            let mut pos = 0;
-            let mut saw_ready = false;
-            loop {
-                match splitter.step(&self.buf[pos..])? {
-                    SplitStep::Frame(h) => {
-                        if INSPECT_SERVER.contains(h.tag) {
-                            let frame = &self.buf[pos..pos + h.total_len];
-                            saw_ready |= frame[0] == b'Z';
-                            lock(self.shared.session).on_server_frame(frame)?;
-                        }
-                        pos += h.total_len;
-                    }
-                    SplitStep::Stream { len } => pos += len,
-                    SplitStep::NeedMore { frame_len } => {
-                        if let Some(len) = frame_len {
-                            self.buf.reserve(len.saturating_sub(self.buf.len() - pos));
-                        }
-                        break;
-                    }
-                }
-            }
-            if pos > 0 {
-                self.dst.send_all(&self.buf[..pos]).await?;
-                self.buf.advance(pos);
-            }
-            if saw_ready {
-                self.shared.ready.ready();
-            }
+            self.relay_buffered(&mut splitter).await?;
             // Requests are served only between messages.
             if !splitter.is_streaming() {
                 for ctl in std::mem::take(&mut pending) {
-                    match ctl {
-                        Ctl::Inject(bytes) => {
-                            self.dst.send_all(&bytes).await?;
-                        }
-                        Ctl::Fatal(notice) => {
-                            let mut b = BytesMut::new();
-                            notice.encode_error(&mut b);
-                            let _ = self.dst.write_all(&b).await;
-                            let _ = self.dst.flush().await;
-                            let _ = self.dst.shutdown().await;
-                            return Ok(PumpEnd::Closed);
-                        }
-                        Ctl::Pause(reply) => {
-                            let (resume, back) = oneshot::channel();
-                            let lent = Lent {
-                                server_r: std::mem::replace(&mut self.src, ReadHalf::Empty),
-                                server_buf: std::mem::take(&mut self.buf),
-                                client_w: std::mem::replace(&mut self.dst, WriteHalf::Sink),
-                                carried: None,
-                            };
-                            if let Err(Paused { lent, .. }) = reply.send(Paused { lent, resume }) {
-                                self.src = lent.server_r;
-                                self.buf = lent.server_buf;
-                                self.dst = lent.client_w;
-                                continue;
-                            }
-                            let Ok(returned) = back.await else {
-                                // The borrower failed and dropped the connection halves.
-                                return Ok(PumpEnd::Closed);
-                            };
-                            self.src = returned.server_r;
-                            self.buf = returned.server_buf;
-                            self.dst = returned.client_w;
-                            if let Some(carried) = returned.carried {
-                                splitter = carried.splitter;
-                                self.dst.send_all(&carried.to_client).await?;
-                            }
-                            // Whatever the gateway consumed, the in-flight count may now be 0.
-                            self.shared.ready.ready();
-                        }
+                    if let Some(end) = self.serve(ctl, &mut splitter).await? {
+                        return Ok(end);
                     }
                 }
             }
@@ -120,25 +53,124 @@ impl ServerPump<'_> {
                     }
                 }
             }
-            // Serve requests first, else wait for the server (see `drive` for how a request
-            // reaches a waiting pump).
-            let (shared, ctl, src, buf) =
-                (&self.shared, &mut self.ctl, &mut self.src, &mut self.buf);
-            let read = std::future::poll_fn(|cx| {
-                if shared.ctl_pending.swap(false, Ordering::AcqRel) {
-                    while let Ok(c) = ctl.try_recv() {
-                        pending.push(c);
-                    }
-                    if !pending.is_empty() {
-                        return Poll::Ready(Ok(None));
-                    }
-                }
-                tokio_util::io::poll_read_buf(Pin::new(&mut *src), cx, buf).map(|r| r.map(Some))
-            })
-            .await?;
-            if read == Some(0) {
+            if self.read_or_requests(&mut pending).await? == Some(0) {
                 return Ok(PumpEnd::Eof);
             }
         }
+    }
+
+    /// Relays the buffered server bytes, showing the session the frames it tracks, in one
+    /// write; wakes a client pump waiting for a ReadyForQuery.
+    async fn relay_buffered(&mut self, splitter: &mut Splitter) -> Result<(), ProxyError> {
+        let mut pos = 0;
+        let mut saw_ready = false;
+        loop {
+            match splitter.step(&self.buf[pos..])? {
+                SplitStep::Frame(h) => {
+                    if INSPECT_SERVER.contains(h.tag) {
+                        let frame = &self.buf[pos..pos + h.total_len];
+                        saw_ready |= frame[0] == b'Z';
+                        lock(self.shared.session).on_server_frame(frame)?;
+                    }
+                    pos += h.total_len;
+                }
+                SplitStep::Stream { len } => pos += len,
+                SplitStep::NeedMore { frame_len } => {
+                    if let Some(len) = frame_len {
+                        self.buf.reserve(len.saturating_sub(self.buf.len() - pos));
+                    }
+                    break;
+                }
+            }
+        }
+        if pos > 0 {
+            self.dst.send_all(&self.buf[..pos]).await?;
+            self.buf.advance(pos);
+        }
+        if saw_ready {
+            self.shared.ready.ready();
+        }
+        Ok(())
+    }
+
+    /// Serves one request from the client pump, at a message boundary.
+    async fn serve(
+        &mut self,
+        ctl: Ctl,
+        splitter: &mut Splitter,
+    ) -> Result<Option<PumpEnd>, ProxyError> {
+        match ctl {
+            Ctl::Inject(bytes) => {
+                self.dst.send_all(&bytes).await?;
+                Ok(None)
+            }
+            Ctl::Fatal(notice) => {
+                let mut b = BytesMut::new();
+                notice.encode_error(&mut b);
+                let _ = self.dst.write_all(&b).await;
+                let _ = self.dst.flush().await;
+                let _ = self.dst.shutdown().await;
+                Ok(Some(PumpEnd::Closed))
+            }
+            Ctl::Pause(reply) => self.pause(reply, splitter).await,
+        }
+    }
+
+    /// Lends the upstream reader and the client writer to the client pump until they come
+    /// back (see [`super::takeover`]).
+    async fn pause(
+        &mut self,
+        reply: oneshot::Sender<Paused>,
+        splitter: &mut Splitter,
+    ) -> Result<Option<PumpEnd>, ProxyError> {
+        let (resume, back) = oneshot::channel();
+        let lent = Lent {
+            server_r: std::mem::replace(&mut self.src, ReadHalf::Empty),
+            server_buf: std::mem::take(&mut self.buf),
+            client_w: std::mem::replace(&mut self.dst, WriteHalf::Sink),
+            carried: None,
+        };
+        if let Err(Paused { lent, .. }) = reply.send(Paused { lent, resume }) {
+            self.src = lent.server_r;
+            self.buf = lent.server_buf;
+            self.dst = lent.client_w;
+            return Ok(None);
+        }
+        let Ok(returned) = back.await else {
+            // The borrower failed and dropped the connection halves.
+            return Ok(Some(PumpEnd::Closed));
+        };
+        self.src = returned.server_r;
+        self.buf = returned.server_buf;
+        self.dst = returned.client_w;
+        if let Some(carried) = returned.carried {
+            *splitter = carried.splitter;
+            self.dst.send_all(&carried.to_client).await?;
+        }
+        // Whatever the gateway consumed, the in-flight count may now be 0.
+        self.shared.ready.ready();
+        Ok(None)
+    }
+
+    /// Waits for the server's bytes or the client pump's requests (see [`super::drive`] for
+    /// how a request reaches a waiting pump). `None`: requests to serve.
+    async fn read_or_requests(
+        &mut self,
+        pending: &mut Vec<Ctl>,
+    ) -> Result<Option<usize>, ProxyError> {
+        let (shared, ctl, src, buf) = (&self.shared, &mut self.ctl, &mut self.src, &mut self.buf);
+        let read = std::future::poll_fn(|cx| {
+            if shared.ctl_pending.swap(false, Ordering::AcqRel) {
+                while let Ok(c) = ctl.try_recv() {
+                    pending.push(c);
+                }
+                if !pending.is_empty() {
+                    return Poll::Ready(Ok(None));
+                }
+            }
+            tokio_util::io::poll_read_buf(Pin::new(&mut *src), cx, buf).map(|r| r.map(Some))
+        })
+        .await?;
+        Ok(read)
     }
 }

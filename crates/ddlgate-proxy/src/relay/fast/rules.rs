@@ -1,17 +1,11 @@
-//! What the fast relay may forward on its own: the same decisions the client pump makes for
-//! a session with nothing pending (no captured batch, no statements prepared by the gateway,
-//! no steps deferred to COMMIT, no savepoint bookkeeping). Anything else is handed back to the
-//! async relay before it is consumed. Pure: frames in, verdicts out.
+//! What the fast relay may forward on its own: exactly what the gate's screen
+//! ([`crate::gate::GateState::screen`]) forwards for a quiet session. Anything else is handed
+//! back to the async relay before it is consumed. Pure: frames in, verdicts out.
 
-use std::collections::HashMap;
+use ddlgate_session::{Session, INSPECT_SERVER};
+use ddlgate_wire::FeTag;
 
-use bytes::Bytes;
-use ddlgate_session::{Batch, Session, INSPECT_SERVER};
-use ddlgate_wire::{decode, FeTag};
-
-use super::super::intercept::Attention;
-use super::super::plain::LastPlain;
-use super::super::{batch_track, txwork};
+use crate::gate::{GateState, Screen};
 
 /// What to do with one frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,54 +21,26 @@ pub enum Verdict {
 pub struct PlainRelay {
     /// Transaction status and requests in flight.
     pub session: Session,
-    /// The client's extended-protocol batch.
-    pub batch: Batch,
-    /// The last text found to need no attention.
-    pub last_plain: LastPlain,
-    /// Named statements that end a transaction block (see the client pump's field).
-    pub tx_end_statements: HashMap<Bytes, String>,
+    /// The gate's state (quiet when lent).
+    pub gate: GateState,
 }
 
 impl PlainRelay {
     /// Judges one whole client frame (header included).
     pub fn client_frame(&mut self, frame: &[u8]) -> Verdict {
         let tag = FeTag::from_byte(frame[0]);
-        let msg = match tag {
-            FeTag::Query => {
-                let Ok(text) = decode::query_text(frame) else {
-                    return Verdict::HandBack;
-                };
-                if !self.plain(text) {
-                    return Verdict::HandBack;
-                }
-                batch_track::message(self.batch, frame).ok().flatten()
-            }
-            FeTag::Parse => {
-                let Ok(p) = decode::parse_msg(frame) else {
-                    return Verdict::HandBack;
-                };
-                if !self.plain(p.query) {
-                    return Verdict::HandBack;
-                }
-                if !p.statement.is_empty() {
-                    txwork::note_named(&mut self.tx_end_statements, p.statement, p.query);
-                }
-                Some(batch_track::parse_message(self.batch, p.statement, p.query))
-            }
+        if tag == FeTag::Terminate {
             // The async relay ends the session.
-            FeTag::Terminate => return Verdict::HandBack,
-            _ => match batch_track::message(self.batch, frame) {
-                Ok(msg) => msg,
-                Err(_) => return Verdict::HandBack,
-            },
+            return Verdict::HandBack;
+        }
+        let Ok(Screen::Forward(msg)) = self.gate.screen(frame) else {
+            return Verdict::HandBack;
         };
         if matches!(tag, FeTag::Query | FeTag::Sync) {
             self.session.on_request_sent();
         }
-        if let Some(msg) = msg {
-            let session = &self.session;
-            self.batch = batch_track::advance(self.batch, msg, || session.transaction_status());
-        }
+        let session = &self.session;
+        self.gate.advance(msg, || session.transaction_status());
         Verdict::Forward
     }
 
@@ -85,21 +51,12 @@ impl PlainRelay {
         }
         Verdict::Forward
     }
-
-    /// Whether a statement text can go by without the gateway: no DDL, and no transaction
-    /// control that changes the block's bookkeeping (savepoints, chained ends).
-    fn plain(&mut self, text: &[u8]) -> bool {
-        match self.last_plain.attention(text) {
-            Attention::None => true,
-            Attention::TransactionControl => !txwork::may_change_block(text),
-            Attention::Ddl => false,
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ddlgate_session::Batch;
     use ddlgate_wire::encode::frame;
     use ddlgate_wire::TransactionStatus;
 
@@ -118,9 +75,7 @@ mod tests {
     fn relay() -> PlainRelay {
         PlainRelay {
             session: Session::new(),
-            batch: Batch::Clean,
-            last_plain: LastPlain::default(),
-            tx_end_statements: HashMap::new(),
+            gate: GateState::default(),
         }
     }
 
@@ -149,7 +104,7 @@ mod tests {
             assert_eq!(r.client_frame(&query(sql)), Verdict::HandBack, "{sql}");
             assert_eq!(r.session.in_flight(), 0, "{sql}: not counted");
             assert_eq!(r.client_frame(&parse("", sql)), Verdict::HandBack, "{sql}");
-            assert_eq!(r.batch, Batch::Clean, "{sql}: batch untouched");
+            assert_eq!(r.gate.batch(), Batch::Clean, "{sql}: batch untouched");
         }
     }
 
@@ -168,15 +123,15 @@ mod tests {
     fn an_extended_batch_is_tracked_and_named_block_ends_remembered() {
         let mut r = relay();
         assert_eq!(r.client_frame(&parse("s1", "COMMIT")), Verdict::Forward);
-        assert!(r.tx_end_statements.contains_key(&b"s1"[..]));
+        assert!(r.gate.ends_block_by_name(b"s1"));
         assert_eq!(r.client_frame(&parse("", "SELECT $1")), Verdict::Forward);
-        assert!(r.batch.is_open());
+        assert!(r.gate.batch().is_open());
         assert_eq!(r.client_frame(&frame(b'S', &[])), Verdict::Forward);
-        assert_eq!(r.batch, Batch::Clean);
+        assert_eq!(r.gate.batch(), Batch::Clean);
         assert_eq!(r.session.in_flight(), 1);
         // Re-preparing the name as something else forgets it.
         assert_eq!(r.client_frame(&parse("s1", "SELECT 1")), Verdict::Forward);
-        assert!(r.tx_end_statements.is_empty());
+        assert!(!r.gate.ends_block_by_name(b"s1"));
     }
 
     #[test]

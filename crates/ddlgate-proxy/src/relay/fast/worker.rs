@@ -15,8 +15,8 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use tokio::sync::oneshot;
 
-use super::super::client::STREAM_THRESHOLD as CLIENT_STREAM_THRESHOLD;
-use super::super::server::{MAX_SERVER_FRAME, STREAM_THRESHOLD};
+use super::super::server::MAX_SERVER_FRAME;
+use super::super::STREAM_THRESHOLD;
 use super::flow::{Filled, Flow};
 use super::rules::{PlainRelay, Verdict};
 use super::{Handoff, Returned, Why};
@@ -289,7 +289,7 @@ fn judge_client(
             Err(_) => return Some(Why::NeedsGateway),
         };
         // Larger client messages go to the async relay, which streams them.
-        if h.total_len > CLIENT_STREAM_THRESHOLD {
+        if h.total_len > STREAM_THRESHOLD {
             return Some(Why::NeedsGateway);
         }
         if data.len() < h.total_len {

@@ -6,22 +6,34 @@
 
 use std::sync::Arc;
 
+use ddlgate_config::Config;
 use ddlgate_wire::encode::{Notice, Severity};
 use ddlgate_wire::SqlState;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
-use super::intercept::Gate;
-use crate::exec::{self, Owned, ServerError, StepRecord, Watch};
-use crate::jobs::{self, JobState, LOCK_NAMESPACE};
+use crate::exec::{self, PlanConn, ServerError, StepRecord, Watch};
+use crate::jobs::{self, JobState, Jobs, LOCK_NAMESPACE};
 use crate::ProxyError;
+
+/// What job bookkeeping needs to know of the session it runs for.
+#[derive(Clone, Copy)]
+pub struct JobScope<'a> {
+    /// Durable jobs, when a control role is configured.
+    pub jobs: Option<&'a Arc<Jobs>>,
+    /// The gateway configuration (routes and the control role).
+    pub config: &'a Arc<Config>,
+    /// The session's database.
+    pub database: &'a str,
+}
 
 /// The control connection for this session's database, with the schema migrated; `None`
 /// without a control role or when it is unavailable (the plan then runs without a record).
-pub(super) async fn control(gate: &Gate<'_>) -> Option<Arc<tokio_postgres::Client>> {
-    gate.jobs?;
-    let db = &gate.info.database;
-    let upstream = gate.config.route(db)?;
-    let client = match jobs::connect(upstream, &gate.config.control, db).await {
+pub async fn control(scope: JobScope<'_>) -> Option<Arc<tokio_postgres::Client>> {
+    scope.jobs?;
+    let db = scope.database;
+    let upstream = scope.config.route(db)?;
+    let client = match jobs::connect(upstream, &scope.config.control, db).await {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, database = %db, "control role unavailable: job not recorded");
@@ -36,12 +48,12 @@ pub(super) async fn control(gate: &Gate<'_>) -> Option<Arc<tokio_postgres::Clien
 }
 
 /// This gateway's instance name (empty without durable jobs).
-pub(super) fn instance(gate: &Gate<'_>) -> String {
-    gate.jobs.map(|j| j.instance.clone()).unwrap_or_default()
+pub fn instance(scope: JobScope<'_>) -> String {
+    scope.jobs.map(|j| j.instance.clone()).unwrap_or_default()
 }
 
 /// Records a job; `None` (and a log line) when the control connection refuses it.
-pub(super) async fn record(
+pub async fn record(
     store: Option<&Arc<tokio_postgres::Client>>,
     job: &jobs::NewJob<'_>,
 ) -> Option<i64> {
@@ -54,11 +66,11 @@ pub(super) async fn record(
 /// Runs one advisory-lock function on the session's connection: its boolean answer, or the
 /// server's error (a session `statement_timeout` or `lock_timeout` can end a wait).
 async fn lock_query(
-    owned: &mut Owned<'_>,
+    conn: &mut impl PlanConn,
     function: &str,
     key: i32,
 ) -> Result<Result<bool, ServerError>, ProxyError> {
-    let r = owned
+    let r = conn
         .query(&format!("SELECT {function}({LOCK_NAMESPACE}, {key})"))
         .await?;
     Ok(match r.error {
@@ -68,8 +80,8 @@ async fn lock_query(
 }
 
 /// Takes the job's advisory lock on the session's connection if it is free.
-pub(super) async fn try_lock(owned: &mut Owned<'_>, key: i32) -> Result<bool, ProxyError> {
-    Ok(lock_query(owned, "pg_try_advisory_lock", key)
+pub async fn try_lock(conn: &mut impl PlanConn, key: i32) -> Result<bool, ProxyError> {
+    Ok(lock_query(conn, "pg_try_advisory_lock", key)
         .await?
         .unwrap_or(false))
 }
@@ -83,13 +95,13 @@ const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(200);
 /// every older snapshot to go — a deadlock
 /// (<https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY>).
 /// The inner error is the server's, or a cancel: the lock is then not held.
-pub(super) async fn wait_lock(
-    owned: &mut Owned<'_>,
+pub async fn wait_lock(
+    conn: &mut impl PlanConn,
     key: i32,
     label: &str,
     watch: &mut impl Watch,
 ) -> Result<Result<(), ServerError>, ProxyError> {
-    owned
+    conn
         .notice(&Notice::new(
             Severity::Notice,
             SqlState::SuccessfulCompletion,
@@ -97,7 +109,7 @@ pub(super) async fn wait_lock(
         ))
         .await?;
     loop {
-        match lock_query(owned, "pg_try_advisory_lock", key).await? {
+        match lock_query(conn, "pg_try_advisory_lock", key).await? {
             Ok(true) => return Ok(Ok(())),
             Ok(false) => {}
             Err(e) => return Ok(Err(e)),
@@ -110,23 +122,19 @@ pub(super) async fn wait_lock(
 }
 
 /// Releases the job's advisory lock.
-pub(super) async fn unlock(owned: &mut Owned<'_>, key: i32) -> Result<(), ProxyError> {
-    lock_query(owned, "pg_advisory_unlock", key).await.map(drop)
+pub async fn unlock(conn: &mut impl PlanConn, key: i32) -> Result<(), ProxyError> {
+    lock_query(conn, "pg_advisory_unlock", key).await.map(drop)
 }
 
 /// Marks a recorded job as taken by this gateway.
-pub(super) async fn running(
-    store: Option<&Arc<tokio_postgres::Client>>,
-    id: Option<i64>,
-    instance: &str,
-) {
+pub async fn running(store: Option<&Arc<tokio_postgres::Client>>, id: Option<i64>, instance: &str) {
     if let (Some(client), Some(id)) = (store, id) {
         let _ = jobs::rows::set_state(client, id, JobState::Running, Some(instance), None).await;
     }
 }
 
 /// How a run of a recorded job ended.
-pub(super) struct Ending<'r> {
+pub struct Ending<'r> {
     /// The step the run started at.
     pub from: usize,
     /// What each step did.
@@ -139,7 +147,7 @@ pub(super) struct Ending<'r> {
 
 /// Writes a run's outcomes, progress and new state (best effort: the plan's work is done or
 /// not whatever the bookkeeping does, and a job left `running` is picked up again).
-pub(super) async fn finish(
+pub async fn finish(
     store: Option<&Arc<tokio_postgres::Client>>,
     id: Option<i64>,
     instance: &str,
@@ -159,25 +167,27 @@ pub(super) async fn finish(
 }
 
 /// Ends a run that held the job's lock: writes its outcome, then releases the lock.
-pub(super) async fn release(
-    owned: &mut Owned<'_>,
+pub async fn release(
+    conn: &mut impl PlanConn,
     store: Option<&Arc<tokio_postgres::Client>>,
     (id, key): (Option<i64>, i32),
     instance: &str,
     end: &Ending<'_>,
 ) -> Result<(), ProxyError> {
     finish(store, id, instance, end).await;
-    unlock(owned, key).await
+    unlock(conn, key).await
 }
 
 /// Hands a queued job to a background runner on a control connection.
-pub(super) fn hand_over(gate: &Gate<'_>, id: i64) {
-    let Some(j) = gate.jobs else { return };
+pub fn hand_over(scope: JobScope<'_>, id: i64) {
+    let Some(j) = scope.jobs else { return };
     let (config, db, instance) = (
-        gate.config.clone(),
-        gate.info.database.clone(),
+        scope.config.clone(),
+        scope.database.to_owned(),
         j.instance.clone(),
     );
+    // The job keeps the session's span: its log lines say whose statement it finishes.
+    let span = tracing::info_span!("job", job = id);
     tokio::spawn(async move {
         match jobs::resume_job(&config, &db, id, &instance, CancellationToken::new()).await {
             Ok(outcome) => tracing::info!(job = id, ?outcome, "background job ended"),
@@ -185,5 +195,5 @@ pub(super) fn hand_over(gate: &Gate<'_>, id: i64) {
                 tracing::warn!(job = id, error = %e, "background job not run; the job scan retries it")
             }
         }
-    });
+    }.instrument(span));
 }

@@ -10,15 +10,17 @@
 
 use ddlgate_ddl::{Decision, Plan};
 
-use super::durable;
-use super::intercept::{Gate, Origin};
-use crate::enforce::{self, Action};
-use crate::exec::{self, ClientWatch, OnFailure, Owned, PlanOutcome, ServerError};
+use super::audit::Origin;
+use super::conn::{GateConn, Ran};
+use super::Gate;
+use crate::enforce::{self, Action, AuditOutcome};
+use crate::exec::{self, OnFailure, PlanOutcome, ServerError, StepRecord, Watch};
+use crate::jobs::durable::{self, Ending};
 use crate::jobs::{self, JobState, JobWatch};
 use crate::ProxyError;
 
 /// How the statement ended for the client.
-pub(super) enum Outside {
+pub enum Outside {
     /// Every step ran: answer with this command tag.
     Completed(String),
     /// A step failed (the plan was rolled back): relay this error.
@@ -28,26 +30,26 @@ pub(super) enum Outside {
 }
 
 /// Runs the plan of `d` (a statement of `origin`) outside a transaction block.
-pub(super) async fn run(
-    owned: &mut Owned<'_>,
-    watch: &mut ClientWatch<'_>,
+pub async fn run(
+    conn: &mut impl GateConn,
+    watch: &mut impl Watch,
     gate: &Gate<'_>,
     origin: &Origin<'_>,
-    d: &Decision,
-    plan: &Plan,
+    (d, plan): (&Decision, &Plan),
 ) -> Result<Outside, ProxyError> {
-    owned.notice(&enforce::rewrite_notice(plan)).await?;
-    let key = jobs::job_key(&gate.info.database, &plan.steps);
+    conn.notice(&enforce::rewrite_notice(plan)).await?;
+    let scope = gate.job_scope();
+    let key = jobs::job_key(scope.database, &plan.steps);
     // The lock first: a job row must never be `running` while nobody holds its lock, or another
     // gateway's scan would start it.
-    if !durable::try_lock(owned, key).await? {
-        if let Err(e) = durable::wait_lock(owned, key, "this plan", &mut *watch).await? {
-            gate.audit(origin, d, Action::Rewrite, Vec::new(), "failed");
+    if !durable::try_lock(conn, key).await? {
+        if let Err(e) = durable::wait_lock(conn, key, "this plan", &mut *watch).await? {
+            gate.audit(origin, d, Action::Rewrite, Vec::new(), AuditOutcome::Failed);
             return Ok(Outside::Failed(e));
         }
     }
-    let store = durable::control(gate).await;
-    let instance = durable::instance(gate);
+    let store = durable::control(scope).await;
+    let instance = durable::instance(scope);
     let statement = ddlgate_ddl::redact(d.text(origin.sql));
     let id = durable::record(
         store.as_ref(),
@@ -69,15 +71,41 @@ pub(super) async fn run(
     };
     let cfg = &gate.enforcer.policy.execution;
     let mut jw = JobWatch::new(&mut *watch, progress);
-    let outcome = exec::run_plan(owned, plan, 0, OnFailure::RollBack, cfg, &mut jw).await?;
+    let outcome = exec::run_plan(conn, plan, 0, OnFailure::RollBack, cfg, &mut jw).await?;
     drop(jw);
+    let ended = ended(outcome, id.is_some(), d.text(origin.sql));
+    let end = Ending {
+        from: 0,
+        records: &ended.records,
+        state: ended.state,
+        error: ended.error.as_deref(),
+    };
+    durable::release(conn, store.as_ref(), (id, key), &instance, &end).await?;
+    if let (Outside::Gone, Some(id)) = (&ended.answer, id) {
+        durable::hand_over(scope, id);
+    }
+    let steps = ended.records.iter().map(|r| r.audit()).collect();
+    gate.audit(origin, d, Action::Rewrite, steps, ended.audit);
+    Ok(ended.answer)
+}
+
+/// What a plan's outcome means for its job, its audit event and the client.
+struct Ended {
+    records: Vec<StepRecord>,
+    state: JobState,
+    error: Option<String>,
+    audit: AuditOutcome,
+    answer: Outside,
+}
+
+fn ended(outcome: PlanOutcome, recorded: bool, text: &str) -> Ended {
     let (records, state, error, audit, answer) = match outcome {
         PlanOutcome::Completed(records) => (
             records,
             JobState::Completed,
             None,
-            "completed",
-            Outside::Completed(enforce::command_tag(d.text(origin.sql))),
+            AuditOutcome::Completed,
+            Outside::Completed(enforce::command_tag(text)),
         ),
         PlanOutcome::Failed(records, e) => (
             records,
@@ -86,40 +114,37 @@ pub(super) async fn run(
                 "the statement failed and its steps were rolled back: {}",
                 e.message
             )),
-            "failed",
+            AuditOutcome::Failed,
             Outside::Failed(e),
-        ),
-        PlanOutcome::ClientGone(records) if id.is_some() => (
-            records,
-            JobState::Queued,
-            None,
-            "continued-in-background",
-            Outside::Gone,
         ),
         PlanOutcome::ClientGone(records) => (
             records,
             JobState::Queued,
             None,
-            "client-gone",
+            if recorded {
+                AuditOutcome::ContinuedInBackground
+            } else {
+                AuditOutcome::ClientGone
+            },
             Outside::Gone,
         ),
     };
-    let end = durable::Ending {
-        from: 0,
-        records: &records,
+    Ended {
+        records,
         state,
-        error: error.as_deref(),
-    };
-    durable::release(owned, store.as_ref(), (id, key), &instance, &end).await?;
-    if let (Outside::Gone, Some(id)) = (&answer, id) {
-        durable::hand_over(gate, id);
-    }
-    gate.audit(
-        origin,
-        d,
-        Action::Rewrite,
-        records.iter().map(|r| r.audit()).collect(),
+        error,
         audit,
-    );
-    Ok(answer)
+        answer,
+    }
+}
+
+impl Outside {
+    /// As a statement result: `None` when the client has gone.
+    pub fn ran(self) -> Option<Ran> {
+        match self {
+            Self::Completed(tag) => Some(Ran::Ok(tag)),
+            Self::Failed(e) => Some(Ran::Err(e)),
+            Self::Gone => None,
+        }
+    }
 }

@@ -1,0 +1,80 @@
+//! One audit event per analysed statement the gate acts on.
+
+use ddlgate_ddl::{Decision, StatementClass};
+use ddlgate_session::Protocol;
+
+use super::Gate;
+use crate::enforce::{self, Action, AuditEvent, AuditOutcome, AuditProtocol};
+
+/// Where an audited statement came from.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin<'a> {
+    /// How it was sent.
+    pub protocol: Protocol,
+    /// The whole text it came in (decisions' spans point into it).
+    pub sql: &'a str,
+}
+
+impl<'a> Origin<'a> {
+    /// A statement sent with the extended protocol.
+    pub fn extended(sql: &'a str) -> Self {
+        Self {
+            protocol: Protocol::Extended,
+            sql,
+        }
+    }
+}
+
+/// The audit form of a protocol.
+pub fn protocol(p: Protocol) -> AuditProtocol {
+    match p {
+        Protocol::Simple => AuditProtocol::Simple,
+        Protocol::Extended => AuditProtocol::Extended,
+    }
+}
+
+impl Gate<'_> {
+    /// Emits the audit event of one analysed statement (DDL, or anything with findings).
+    pub fn audit(
+        &self,
+        origin: &Origin<'_>,
+        d: &Decision,
+        action: Action,
+        steps: Vec<enforce::AuditStep>,
+        outcome: AuditOutcome,
+    ) {
+        if d.class != StatementClass::MaybeDdl && d.findings.is_empty() {
+            return;
+        }
+        AuditEvent {
+            time: enforce::now_rfc3339(),
+            session: self.info,
+            protocol: protocol(origin.protocol),
+            sql: ddlgate_ddl::redact(d.text(origin.sql)),
+            rules: d.findings.iter().map(|f| f.rule.as_str()).collect(),
+            action,
+            observe_only: self.enforcer.observe_only(),
+            plan: d.plan.as_ref().map(|p| p.summary.clone()),
+            steps,
+            outcome,
+        }
+        .emit();
+    }
+
+    /// Audits a statement the gateway ran: `Completed` or `Failed`.
+    pub fn audit_ran(
+        &self,
+        origin: &Origin<'_>,
+        d: &Decision,
+        action: Action,
+        steps: Vec<enforce::AuditStep>,
+        ok: bool,
+    ) {
+        let outcome = if ok {
+            AuditOutcome::Completed
+        } else {
+            AuditOutcome::Failed
+        };
+        self.audit(origin, d, action, steps, outcome);
+    }
+}

@@ -1,0 +1,348 @@
+//! A Query or Parse that may hold DDL, decided with live catalog facts on the connection the
+//! gate owns: forwarded (blocked statements replaced), captured (an extended-protocol
+//! statement the gateway will run), or run statement by statement with the answers the server
+//! would have sent.
+
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use ddlgate_ddl::{analyze, Decision, Facts, Submission, TxState};
+use ddlgate_session::{Batch, Protocol, Session};
+use ddlgate_wire::encode::{self, Notice};
+use ddlgate_wire::{FeTag, TransactionStatus};
+
+use super::audit::Origin;
+use super::conn::{deliver, GateConn};
+use super::dispatch::{self, Run};
+use super::follow::{catch_up, conflict_notice, end_block, note_transaction_control};
+use super::planned::{Held, Planned};
+use super::state::GateState;
+use super::substitute::{
+    block_notices, parse_frame_with, query_frame, relations, substitute_blocked,
+};
+use super::Gate;
+use crate::enforce::{self, Action, AuditOutcome};
+use crate::exec::{catalog, Watch};
+use crate::sync::lock;
+use crate::ProxyError;
+
+/// A Query or Parse the gate decides.
+#[derive(Debug)]
+pub struct Statement {
+    /// Which of the two.
+    pub tag: FeTag,
+    /// How it was sent.
+    pub protocol: Protocol,
+    /// The SQL text (lossy when not valid UTF-8).
+    pub sql: String,
+    /// Whether `sql` is byte for byte what the client sent.
+    pub exact: bool,
+}
+
+impl Statement {
+    /// Reads the text of a Query or Parse frame.
+    pub fn read(frame: &[u8]) -> Result<Self, ProxyError> {
+        let tag = FeTag::from_byte(frame[0]);
+        let (protocol, text) = match tag {
+            FeTag::Query => (Protocol::Simple, ddlgate_wire::decode::query_text(frame)?),
+            _ => (
+                Protocol::Extended,
+                ddlgate_wire::decode::parse_msg(frame)?.query,
+            ),
+        };
+        let (sql, exact) = match std::str::from_utf8(text) {
+            Ok(s) => (s.to_owned(), true),
+            Err(_) => (String::from_utf8_lossy(text).into_owned(), false),
+        };
+        Ok(Self {
+            tag,
+            protocol,
+            sql,
+            exact,
+        })
+    }
+}
+
+/// What happened to a decided frame.
+#[derive(Debug)]
+pub enum Decided {
+    /// The frame (possibly with blocked statements replaced) went to the server.
+    Forwarded,
+    /// The gateway answered it itself.
+    Answered,
+    /// An extended-protocol statement the gateway will run itself: capture its batch.
+    Capture(Box<Planned>),
+}
+
+/// The analyser's decisions for a text and what the gate does with each.
+struct Analysis {
+    decisions: Vec<Decision>,
+    actions: Vec<Action>,
+    /// The error of each blocked statement.
+    blocked: Vec<Option<Notice>>,
+    /// Whether the text ends a block whose steps wait for COMMIT.
+    commits: bool,
+}
+
+impl Analysis {
+    /// Whether the gateway runs something itself rather than forwarding the text.
+    fn executes(&self) -> bool {
+        self.commits
+            || self
+                .actions
+                .iter()
+                .zip(&self.blocked)
+                .any(|(a, b)| b.is_none() && matches!(a, Action::Rewrite | Action::Guard))
+    }
+}
+
+impl GateState {
+    /// The facts known without asking the server: its version, where the session stands.
+    pub(super) fn base_facts(&self, session: &Session) -> Facts {
+        let mut facts = match session.server_version() {
+            Some(v) => Facts {
+                server_version_num: v.num(),
+                ..Facts::default()
+            },
+            None => Facts::default(),
+        };
+        facts.tx_state = match (session.transaction_status(), self.batch) {
+            (TransactionStatus::InBlock | TransactionStatus::Failed, _) => TxState::InBlock,
+            (TransactionStatus::Idle, Batch::Open(_)) => TxState::ImplicitMulti,
+            (TransactionStatus::Idle, Batch::Clean) => TxState::Idle,
+        };
+        if facts.tx_state == TxState::InBlock {
+            facts.created_in_tx = self.tx.created.clone();
+        }
+        facts
+    }
+
+    /// Decides `st` (sent as `frame`) at a message boundary, owning the connection.
+    pub(super) async fn decide_owned(
+        &mut self,
+        gate: &Gate<'_>,
+        (frame, st): (&Bytes, &Statement),
+        (conn, watch): (&mut impl GateConn, &mut impl Watch),
+        session: &Mutex<Session>,
+    ) -> Result<Decided, ProxyError> {
+        let (status, idle_points) = {
+            let s = lock(session);
+            (s.transaction_status(), s.idle_points())
+        };
+        if status == TransactionStatus::Idle {
+            // Outside any block: whatever was kept belongs to a block that is over.
+            end_block(gate, &mut self.tx);
+        }
+        catch_up(gate, &mut self.tx, idle_points);
+        // After catching up: what an ended block created is no longer new.
+        let facts = self.base_facts(&lock(session));
+        let analysis = self.analyse(gate, conn, st, facts).await?;
+        if st.tag == FeTag::Parse && analysis.executes() {
+            return Ok(capture(st, &analysis));
+        }
+        if !analysis.executes() {
+            self.forward_decided(gate, (frame, st), &analysis, (conn, status), session)
+                .await?;
+            return Ok(Decided::Forwarded);
+        }
+        let status = self
+            .run_statements(gate, st, &analysis, (conn, watch), status)
+            .await?;
+        let mut rfq = bytes::BytesMut::new();
+        encode::ready_for_query(status, &mut rfq);
+        conn.send_client(&rfq).await?;
+        lock(session).answered_locally(status);
+        Ok(Decided::Answered)
+    }
+
+    /// Analyses `st`, with catalog facts when any statement may need more than forwarding.
+    async fn analyse(
+        &self,
+        gate: &Gate<'_>,
+        conn: &mut impl GateConn,
+        st: &Statement,
+        mut facts: Facts,
+    ) -> Result<Analysis, ProxyError> {
+        let (sql, enforcer) = (st.sql.as_str(), gate.enforcer);
+        let resolve = |d: &[Decision]| -> Vec<Action> {
+            d.iter()
+                .map(|d| enforce::resolve(d, enforcer, true))
+                .collect()
+        };
+        let mut decisions = analyze(sql, &facts, &enforcer.analysis);
+        if resolve(&decisions).iter().any(|a| *a != Action::Allow) {
+            let functions = catalog::called_functions(sql);
+            catalog::load(conn, &mut facts, &relations(&decisions), &functions).await?;
+            decisions = analyze(sql, &facts, &enforcer.analysis);
+            let acts = |a: &Action| matches!(a, Action::Rewrite | Action::Guard | Action::Block);
+            if st.tag == FeTag::Query && decisions.len() > 1 && resolve(&decisions).iter().any(acts)
+            {
+                // The gateway will run the statements one by one: analyse them that way, so a
+                // CONCURRENTLY plan is not refused for sharing a string with others.
+                facts.submission = Submission::StatementByStatement;
+                let by_one = analyze(sql, &facts, &enforcer.analysis);
+                if resolve(&by_one).contains(&Action::Rewrite) {
+                    decisions = by_one;
+                }
+            }
+        }
+        let actions = resolve(&decisions);
+        // Statements that depend on work deferred to COMMIT are refused.
+        let tx = &self.tx;
+        let conflicts: Vec<Option<Notice>> = decisions
+            .iter()
+            .map(|d| {
+                let text = d.text(sql);
+                ddlgate_ddl::plan::deferral::conflict(text, &tx.pending)
+                    .map(|p| conflict_notice(text, p, tx))
+            })
+            .collect();
+        let blocked = block_notices(&decisions, &actions, &conflicts);
+        let commits = tx.has_deferred()
+            && decisions
+                .iter()
+                .any(|d| super::block::block_end(d).is_some());
+        Ok(Analysis {
+            decisions,
+            actions,
+            blocked,
+            commits,
+        })
+    }
+
+    /// Nothing to run: forward the text, with blocked statements replaced, and follow it.
+    async fn forward_decided(
+        &mut self,
+        gate: &Gate<'_>,
+        (frame, st): (&Bytes, &Statement),
+        a: &Analysis,
+        (conn, status): (&mut impl GateConn, TransactionStatus),
+        session: &Mutex<Session>,
+    ) -> Result<(), ProxyError> {
+        let origin = st.origin();
+        let each = a.decisions.iter().zip(&a.actions).zip(&a.blocked);
+        for ((d, action), blocked) in each {
+            if *action == Action::Warn && blocked.is_none() {
+                if let Some(n) = enforce::warn_notice(d, &[]) {
+                    conn.notice(&n).await?;
+                }
+            }
+            let (action, outcome) = match blocked {
+                Some(_) => (Action::Block, AuditOutcome::Blocked),
+                None => (*action, AuditOutcome::Forwarded),
+            };
+            gate.audit(&origin, d, action, Vec::new(), outcome);
+        }
+        let replaced = substitute_blocked(&st.sql, st.exact, &a.decisions, &a.blocked);
+        let new = match (replaced, st.tag) {
+            (Some(replaced), FeTag::Query) => query_frame(replaced.as_bytes()),
+            (Some(replaced), _) => parse_frame_with(frame, &replaced),
+            (None, _) => frame.clone(),
+        };
+        self.tx.note_created(&a.decisions);
+        for d in &a.decisions {
+            note_transaction_control(gate, &mut self.tx, status, d.text(&st.sql));
+        }
+        lock(session).on_client_frame(&new);
+        conn.send_server(&new).await
+    }
+
+    /// Runs a simple Query's statements one by one, answering as the server would have: one
+    /// response per statement, stopping at the first error. Returns the transaction status
+    /// for the final ReadyForQuery.
+    async fn run_statements(
+        &mut self,
+        gate: &Gate<'_>,
+        st: &Statement,
+        a: &Analysis,
+        (conn, watch): (&mut impl GateConn, &mut impl Watch),
+        mut status: TransactionStatus,
+    ) -> Result<TransactionStatus, ProxyError> {
+        let origin = st.origin();
+        let each = a.decisions.iter().zip(&a.actions).zip(&a.blocked);
+        for ((d, action), blocked) in each {
+            if let Some(notice) = blocked {
+                let raise = enforce::raise_statement(notice);
+                status = conn.relay_query(raise.as_bytes()).await?.status;
+                gate.audit(&origin, d, Action::Block, Vec::new(), AuditOutcome::Blocked);
+                break;
+            }
+            let run = Run::of(d, *action, self.tx.has_deferred());
+            let ok = match run {
+                None | Some(Run::Rollback) => {
+                    if run.is_some() {
+                        end_block(gate, &mut self.tx);
+                    }
+                    let relayed = self.relay_one(gate, conn, (&origin, d), *action).await?;
+                    status = relayed.1;
+                    relayed.0
+                }
+                Some(run) => {
+                    if *action == Action::Guard {
+                        let lock_timeout = [ddlgate_ddl::RuleId::RequireLockTimeout];
+                        if let Some(n) = enforce::warn_notice(d, &lock_timeout) {
+                            conn.notice(&n).await?;
+                        }
+                    }
+                    let parts = (&origin, d);
+                    let tx = &mut self.tx;
+                    let done = dispatch::execute(conn, watch, gate, tx, parts, run, status).await?;
+                    status = done.status;
+                    deliver(conn, &done.ran.ok_or(ProxyError::ClientGone)?).await?
+                }
+            };
+            if !ok {
+                break;
+            }
+        }
+        Ok(status)
+    }
+
+    /// Forwards one statement of a Query the gateway runs statement by statement and relays
+    /// the server's answer. Returns whether it succeeded, and the status after it.
+    async fn relay_one(
+        &mut self,
+        gate: &Gate<'_>,
+        conn: &mut impl GateConn,
+        (origin, d): (&Origin<'_>, &Decision),
+        action: Action,
+    ) -> Result<(bool, TransactionStatus), ProxyError> {
+        if action == Action::Warn {
+            if let Some(n) = enforce::warn_notice(d, &[]) {
+                conn.notice(&n).await?;
+            }
+        }
+        let text = d.text(origin.sql);
+        let r = conn.relay_query(text.as_bytes()).await?;
+        if r.status == TransactionStatus::Idle {
+            end_block(gate, &mut self.tx);
+        } else if r.error.is_none() {
+            self.tx.note_created(std::slice::from_ref(d));
+            note_transaction_control(gate, &mut self.tx, r.status, text);
+        }
+        let outcome = if r.error.is_some() {
+            AuditOutcome::Failed
+        } else {
+            AuditOutcome::Forwarded
+        };
+        gate.audit(origin, d, action, Vec::new(), outcome);
+        Ok((r.error.is_none(), r.status))
+    }
+}
+
+/// The extended-protocol statement the gateway will run: the first one that executes.
+fn capture(st: &Statement, a: &Analysis) -> Decided {
+    let found = a.decisions.iter().zip(&a.actions).find(|(d, action)| {
+        matches!(action, Action::Rewrite | Action::Guard)
+            || (a.commits && super::block::block_end(d).is_some())
+    });
+    match found {
+        Some((d, action)) => Decided::Capture(Box::new(Planned {
+            sql: st.sql.clone(),
+            decision: d.clone(),
+            action: *action,
+            held: Held::ByGateway,
+        })),
+        None => Decided::Forwarded,
+    }
+}

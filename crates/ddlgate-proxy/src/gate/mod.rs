@@ -1,0 +1,83 @@
+//! The gate: decides what happens to each statement and runs what the gateway runs itself.
+//! The relay ([`crate::relay`]) only moves bytes; it calls the gate at three points:
+//!
+//! 1. [`GateState::screen`] — every whole client frame, pure and cheap (the same function for
+//!    the async and the fast relay): forward, drop, follow a transaction-control statement
+//!    once the session's status is current ([`GateState::follow`]), or take the frame;
+//! 2. [`GateState::look`] — a taken frame, without the connection: keep it (a captured batch),
+//!    forward it as decided without catalog facts, or ask for the connection;
+//! 3. [`GateState::run`] — with the connection the relay lends ([`GateConn`]): decide with live
+//!    catalog facts, then forward, refuse, capture, or run statements and plans
+//!    (`dispatch`, one dispatcher for the simple and extended protocols), COMMIT with
+//!    deferred steps (`commit`).
+//!
+//! [`GateState::is_quiet`] tells the relay when only [`GateState::screen`] is needed, so the
+//! session may be lent to the fast relay. The gate is generic over the connection, so its
+//! dispatch is unit-tested with a scripted fake (`tests`).
+
+mod attention;
+mod audit;
+mod block;
+mod capture;
+mod commit;
+mod conn;
+mod decide;
+mod dispatch;
+mod follow;
+mod inblock;
+mod intercept;
+mod outside;
+mod planned;
+mod screen;
+mod state;
+mod substitute;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub use follow::SentAt;
+pub use intercept::Look;
+pub use screen::Screen;
+pub use state::GateState;
+
+use crate::enforce::{Enforcer, SessionInfo};
+use crate::jobs::durable::JobScope;
+use crate::jobs::Jobs;
+
+/// The enforcement context of one session: fixed for its life.
+pub struct Gate<'a> {
+    /// Policy.
+    pub enforcer: &'a Enforcer,
+    /// Who is connected (for audit events).
+    pub info: &'a SessionInfo,
+    /// Raised when the client sends a CancelRequest for this session.
+    pub cancel: &'a AtomicBool,
+    /// The gateway configuration (routes and control role, for durable jobs).
+    pub config: &'a Arc<ddlgate_config::Config>,
+    /// Durable jobs, when a control role is configured.
+    pub jobs: Option<&'a Arc<Jobs>>,
+}
+
+impl Gate<'_> {
+    /// What job bookkeeping needs of this session.
+    pub fn job_scope(&self) -> JobScope<'_> {
+        JobScope {
+            jobs: self.jobs,
+            config: self.config,
+            database: &self.info.database,
+        }
+    }
+
+    /// A new statement starts: a cancel sent before it belonged to an earlier one.
+    pub fn new_statement(&self) {
+        self.cancel.store(false, Ordering::Relaxed);
+    }
+}
+
+impl GateState {
+    /// Follows the transaction-control statements of `sql`, forwarded as they are, once the
+    /// session's status is current (`at`).
+    pub fn follow(&mut self, gate: &Gate<'_>, at: SentAt, sql: &str) {
+        follow::note_transaction_controls(gate, &mut self.tx, at, sql);
+    }
+}
