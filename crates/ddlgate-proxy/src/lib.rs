@@ -12,6 +12,7 @@ mod connection;
 pub mod enforce;
 mod error;
 pub mod exec;
+mod gateway;
 mod io;
 pub mod jobs;
 mod relay;
@@ -23,4 +24,4 @@ mod tls;
 mod upstream;
 
 pub use error::ProxyError;
-pub use server::Gateway;
+pub use gateway::Gateway;
