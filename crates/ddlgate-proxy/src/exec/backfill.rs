@@ -18,7 +18,7 @@ use ddlgate_wire::encode::{Notice, Severity};
 use ddlgate_wire::SqlState;
 
 use super::conn::{PlanConn, ServerError};
-use super::steps::Watch;
+use super::watch::Watch;
 use crate::ProxyError;
 
 const MIN_ROWS: u64 = 100;

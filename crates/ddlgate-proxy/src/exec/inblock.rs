@@ -13,7 +13,9 @@ use ddlgate_config::Execution;
 use ddlgate_ddl::{quote_literal, LockTimeoutPolicy, Step};
 
 use super::conn::{PlanConn, ServerError};
-use super::steps::{backoff, notify_blockers, StepRecord, Watch};
+use super::outcome::StepRecord;
+use super::retry::{backoff, notify_blockers};
+use super::watch::Watch;
 use crate::ProxyError;
 
 /// The savepoint each step runs under.
