@@ -14,7 +14,7 @@ use ddlgate_ddl::{
 };
 use serde::Deserialize;
 
-use super::conn::Owned;
+use super::conn::PlanConn;
 use crate::ProxyError;
 
 #[derive(Deserialize)]
@@ -83,7 +83,7 @@ pub fn facts_query(tables: &[QualifiedName], functions: &[String]) -> String {
 
 /// Reads the facts and adds them to `facts`.
 pub async fn load(
-    conn: &mut Owned<'_>,
+    conn: &mut impl PlanConn,
     facts: &mut Facts,
     tables: &[QualifiedName],
     functions: &[String],
