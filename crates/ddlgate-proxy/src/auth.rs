@@ -55,75 +55,113 @@ pub async fn relay_authentication(
     max_client_message: usize,
     interrupt: &Arc<AtomicBool>,
 ) -> Result<AuthOutcome, ProxyError> {
-    let mut out = BytesMut::with_capacity(1024);
+    let mut x = Exchange {
+        client,
+        server,
+        out: BytesMut::with_capacity(1024),
+        max_client_message,
+        cancels,
+        route,
+        interrupt,
+    };
     let mut guard = None;
     loop {
-        let frame = server
+        let frame = x
+            .server
             .reader
-            .read_frame(&mut server.stream, MAX_SERVER_AUTH_FRAME)
+            .read_frame(&mut x.server.stream, MAX_SERVER_AUTH_FRAME)
             .await?;
         match BeTag::from_byte(frame[0]) {
             BeTag::Authentication => {
-                let request = decode::auth_request(&frame)?;
-                match &request {
-                    AuthRequest::Sasl(mechs) if mechs.contains(&SCRAM_PLUS) => {
-                        let kept: Vec<&[u8]> =
-                            mechs.iter().copied().filter(|m| *m != SCRAM_PLUS).collect();
-                        if kept.is_empty() {
-                            return Err(ProxyError::OnlyChannelBinding);
-                        }
-                        encode::authentication_sasl(kept, &mut out);
-                    }
-                    _ => out.extend_from_slice(&frame),
-                }
-                if request.expects_response() {
-                    client.send(&out).await?;
-                    out.clear();
-                    let reply = client.read_frame(max_client_message).await?;
-                    match FeTag::from_byte(reply[0]) {
-                        FeTag::Password => {
-                            server.stream.write_all(&reply).await?;
-                            server.stream.flush().await?;
-                        }
-                        FeTag::Terminate => return Ok(AuthOutcome::Closed),
-                        _ => {
-                            return Err(ProxyError::Unexpected {
-                                phase: "authentication",
-                                tag: reply[0],
-                            })
-                        }
-                    }
+                if !x.relay_request(&frame).await? {
+                    return Ok(AuthOutcome::Closed);
                 }
             }
-            BeTag::BackendKeyData => {
-                let (pid, secret) = decode::backend_key(&frame)?;
-                let g = cancels.register(
-                    route.clone(),
-                    CancelRequest {
-                        pid,
-                        secret: bytes::Bytes::copy_from_slice(secret),
-                    },
-                    interrupt.clone(),
-                );
-                encode::backend_key_data(g.key().pid, &g.key().secret, &mut out);
-                guard = Some(g);
-            }
+            BeTag::BackendKeyData => guard = Some(x.swap_backend_key(&frame)?),
             BeTag::ReadyForQuery => {
                 session.on_server_frame(&frame)?;
-                out.extend_from_slice(&frame);
-                client.send(&out).await?;
+                x.out.extend_from_slice(&frame);
+                x.client.send(&x.out).await?;
                 return Ok(AuthOutcome::Ready(guard));
             }
             BeTag::ErrorResponse => {
-                out.extend_from_slice(&frame);
-                client.send(&out).await?;
+                x.out.extend_from_slice(&frame);
+                x.client.send(&x.out).await?;
                 return Ok(AuthOutcome::Closed);
             }
             BeTag::ParameterStatus => {
                 session.on_server_frame(&frame)?;
-                out.extend_from_slice(&frame);
+                x.out.extend_from_slice(&frame);
             }
-            _ => out.extend_from_slice(&frame),
+            _ => x.out.extend_from_slice(&frame),
+        }
+    }
+}
+
+/// Both sides of the authentication exchange, and the server messages not yet flushed to the
+/// client.
+struct Exchange<'a> {
+    client: &'a mut ClientConn,
+    server: &'a mut ServerConn,
+    /// Server messages batched for the client.
+    out: BytesMut,
+    max_client_message: usize,
+    /// Where the server's cancel key is registered.
+    cancels: &'a Arc<CancelMap>,
+    route: &'a Arc<Route>,
+    /// Set by the cancel map when the client sends a CancelRequest.
+    interrupt: &'a Arc<AtomicBool>,
+}
+
+impl Exchange<'_> {
+    /// Registers the server's BackendKeyData in the cancel map and gives the client the
+    /// gateway's own key instead.
+    fn swap_backend_key(&mut self, frame: &[u8]) -> Result<CancelGuard, ProxyError> {
+        let (pid, secret) = decode::backend_key(frame)?;
+        let g = self.cancels.register(
+            self.route.clone(),
+            CancelRequest {
+                pid,
+                secret: bytes::Bytes::copy_from_slice(secret),
+            },
+            self.interrupt.clone(),
+        );
+        encode::backend_key_data(g.key().pid, &g.key().secret, &mut self.out);
+        Ok(g)
+    }
+
+    /// Passes an authentication request on to the client (without `SCRAM-SHA-256-PLUS`) and,
+    /// when the server expects a response, relays the client's. Returns false when the client
+    /// terminated instead of answering.
+    async fn relay_request(&mut self, frame: &[u8]) -> Result<bool, ProxyError> {
+        let request = decode::auth_request(frame)?;
+        match &request {
+            AuthRequest::Sasl(mechs) if mechs.contains(&SCRAM_PLUS) => {
+                let kept: Vec<&[u8]> = mechs.iter().copied().filter(|m| *m != SCRAM_PLUS).collect();
+                if kept.is_empty() {
+                    return Err(ProxyError::OnlyChannelBinding);
+                }
+                encode::authentication_sasl(kept, &mut self.out);
+            }
+            _ => self.out.extend_from_slice(frame),
+        }
+        if !request.expects_response() {
+            return Ok(true);
+        }
+        self.client.send(&self.out).await?;
+        self.out.clear();
+        let reply = self.client.read_frame(self.max_client_message).await?;
+        match FeTag::from_byte(reply[0]) {
+            FeTag::Password => {
+                self.server.stream.write_all(&reply).await?;
+                self.server.stream.flush().await?;
+                Ok(true)
+            }
+            FeTag::Terminate => Ok(false),
+            _ => Err(ProxyError::Unexpected {
+                phase: "authentication",
+                tag: reply[0],
+            }),
         }
     }
 }

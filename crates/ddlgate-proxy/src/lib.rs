@@ -13,6 +13,7 @@ pub mod enforce;
 mod error;
 pub mod exec;
 mod gate;
+mod gateway;
 mod io;
 pub mod jobs;
 mod relay;
@@ -25,4 +26,4 @@ mod tls;
 mod upstream;
 
 pub use error::{ErrorKind, ProxyError};
-pub use server::Gateway;
+pub use gateway::Gateway;

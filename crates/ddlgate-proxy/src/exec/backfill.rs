@@ -10,6 +10,7 @@
 //! `WHERE col IS NULL` makes every batch idempotent: a re-run after a crash only fills what is
 //! still empty, and never overwrites a value already written.
 
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use ddlgate_config::Execution;
@@ -18,7 +19,7 @@ use ddlgate_wire::encode::{Notice, Severity};
 use ddlgate_wire::SqlState;
 
 use super::conn::{PlanConn, ServerError};
-use super::steps::Watch;
+use super::watch::Watch;
 use crate::ProxyError;
 
 const MIN_ROWS: u64 = 100;
@@ -192,117 +193,179 @@ impl Backfill<'_> {
     ) -> Result<BackfillEnd, ProxyError> {
         let (total, pages) = self.estimate(conn).await?;
         let now = Instant::now();
-        let mut p = Progress {
-            started: now,
-            last_notice: now,
-            done: 0,
-            total,
+        let mut run = BackfillRun {
+            conn,
+            cfg,
+            watch,
+            step_index,
+            progress: Progress {
+                started: now,
+                last_notice: now,
+                done: 0,
+                total,
+            },
+            target: Duration::from_millis(cfg.backfill_batch_ms.max(1)),
+            pause: Duration::from_millis(cfg.backfill_pause_ms),
         };
-        let target = Duration::from_millis(cfg.backfill_batch_ms.max(1));
-        let pause = Duration::from_millis(cfg.backfill_pause_ms);
-        let (t, c, e) = (self.table, self.column, self.expr);
-        match self.key {
+        let walked = match self.key {
             BackfillKey::Keyset(cols) if cols.len() == 1 => {
-                let k = quote_ident(&cols[0]);
-                let mut last: Option<String> = None;
-                let mut rows = u64::from(self.batch_rows).clamp(MIN_ROWS, MAX_ROWS);
-                loop {
-                    if watch.gone() || !self.replica_throttle(conn, cfg, watch).await? {
-                        return Ok(BackfillEnd::ClientGone);
-                    }
-                    let after = last
-                        .as_ref()
-                        .map(|v| format!("WHERE {k} > {}", quote_literal(v)))
-                        .unwrap_or_default();
-                    let sql = format!(
-                        "WITH batch AS MATERIALIZED (SELECT {k} FROM {t} {after} ORDER BY {k} LIMIT {rows}), \
-                         upd AS (UPDATE {t} SET {c} = ({e}) WHERE {k} IN (SELECT {k} FROM batch) AND {c} IS NULL RETURNING 1) \
-                         SELECT (SELECT max({k})::text FROM batch), (SELECT count(*) FROM batch)::text, (SELECT count(*) FROM upd)::text"
-                    );
-                    let started = Instant::now();
-                    let row = match self.batch(conn, &sql, cfg).await? {
-                        Ok(r) => r.into_iter().next().unwrap_or_default(),
-                        Err(err) => return Ok(BackfillEnd::Failed(err)),
-                    };
-                    let seen: u64 = row
-                        .get(1)
-                        .cloned()
-                        .flatten()
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(0);
-                    p.done += seen;
-                    last = row.first().cloned().flatten();
-                    if seen < rows || last.is_none() {
-                        break;
-                    }
-                    let took = started.elapsed();
-                    rows = adapt(rows, took, target, MIN_ROWS, MAX_ROWS);
-                    self.progress(conn, &mut p, cfg, false).await?;
-                    watch.progress(step_index, p.done);
-                    tokio::time::sleep(pause + overrun_pause(took, target)).await;
-                }
+                self.walk_keyset(&mut run, &cols[0]).await?
             }
-            _ => {
-                let mut page = 0u64;
-                let mut step = 64u64;
-                while page < pages {
-                    if watch.gone() || !self.replica_throttle(conn, cfg, watch).await? {
-                        return Ok(BackfillEnd::ClientGone);
-                    }
-                    let end = page + step;
-                    let sql = format!(
-                        "WITH upd AS (UPDATE {t} SET {c} = ({e}) WHERE ctid >= '({page},0)'::tid AND ctid < '({end},0)'::tid AND {c} IS NULL RETURNING 1) \
-                         SELECT count(*)::text FROM upd"
-                    );
-                    let started = Instant::now();
-                    let rows = match self.batch(conn, &sql, cfg).await? {
-                        Ok(r) => r,
-                        Err(err) => return Ok(BackfillEnd::Failed(err)),
-                    };
-                    p.done += rows
-                        .first()
-                        .and_then(|r| r.first())
-                        .cloned()
-                        .flatten()
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(0);
-                    page = end;
-                    let took = started.elapsed();
-                    step = adapt(step, took, target, MIN_PAGES, MAX_PAGES);
-                    self.progress(conn, &mut p, cfg, false).await?;
-                    watch.progress(step_index, p.done);
-                    tokio::time::sleep(pause + overrun_pause(took, target)).await;
-                }
-            }
+            _ => self.walk_pages(&mut run, pages).await?,
+        };
+        if let ControlFlow::Break(end) = walked {
+            return Ok(end);
         }
-        // Cleanup: rows that moved behind the walk or were written with NULL meanwhile.
+        if let ControlFlow::Break(end) = self.clean_up(&mut run).await? {
+            return Ok(end);
+        }
+        self.progress(run.conn, &mut run.progress, cfg, true)
+            .await?;
+        Ok(BackfillEnd::Done)
+    }
+
+    /// Walks a single-column key in order (keyset pagination), `rows` keys per batch.
+    async fn walk_keyset<C: PlanConn, W: Watch>(
+        &self,
+        run: &mut BackfillRun<'_, C, W>,
+        key: &str,
+    ) -> Result<ControlFlow<BackfillEnd>, ProxyError> {
+        let (t, c, e) = (self.table, self.column, self.expr);
+        let k = quote_ident(key);
+        let mut last: Option<String> = None;
+        let mut rows = u64::from(self.batch_rows).clamp(MIN_ROWS, MAX_ROWS);
         loop {
-            if watch.gone() {
-                return Ok(BackfillEnd::ClientGone);
+            if !self.may_go_on(run).await? {
+                return Ok(ControlFlow::Break(BackfillEnd::ClientGone));
+            }
+            let after = last
+                .as_ref()
+                .map(|v| format!("WHERE {k} > {}", quote_literal(v)))
+                .unwrap_or_default();
+            let sql = format!(
+                "WITH batch AS MATERIALIZED (SELECT {k} FROM {t} {after} ORDER BY {k} LIMIT {rows}), \
+                 upd AS (UPDATE {t} SET {c} = ({e}) WHERE {k} IN (SELECT {k} FROM batch) AND {c} IS NULL RETURNING 1) \
+                 SELECT (SELECT max({k})::text FROM batch), (SELECT count(*) FROM batch)::text, (SELECT count(*) FROM upd)::text"
+            );
+            let started = Instant::now();
+            let row = match self.batch(run.conn, &sql, run.cfg).await? {
+                Ok(r) => r.into_iter().next().unwrap_or_default(),
+                Err(err) => return Ok(ControlFlow::Break(BackfillEnd::Failed(err))),
+            };
+            let seen = count(row.get(1));
+            run.progress.done += seen;
+            last = row.first().cloned().flatten();
+            if seen < rows || last.is_none() {
+                return Ok(ControlFlow::Continue(()));
+            }
+            let took = started.elapsed();
+            rows = adapt(rows, took, run.target, MIN_ROWS, MAX_ROWS);
+            self.between_batches(run, took).await?;
+        }
+    }
+
+    /// Walks `ctid` page ranges (a TID Range Scan), `step` pages per batch.
+    async fn walk_pages<C: PlanConn, W: Watch>(
+        &self,
+        run: &mut BackfillRun<'_, C, W>,
+        pages: u64,
+    ) -> Result<ControlFlow<BackfillEnd>, ProxyError> {
+        let (t, c, e) = (self.table, self.column, self.expr);
+        let mut page = 0u64;
+        let mut step = 64u64;
+        while page < pages {
+            if !self.may_go_on(run).await? {
+                return Ok(ControlFlow::Break(BackfillEnd::ClientGone));
+            }
+            let end = page + step;
+            let sql = format!(
+                "WITH upd AS (UPDATE {t} SET {c} = ({e}) WHERE ctid >= '({page},0)'::tid AND ctid < '({end},0)'::tid AND {c} IS NULL RETURNING 1) \
+                 SELECT count(*)::text FROM upd"
+            );
+            let started = Instant::now();
+            let rows = match self.batch(run.conn, &sql, run.cfg).await? {
+                Ok(r) => r,
+                Err(err) => return Ok(ControlFlow::Break(BackfillEnd::Failed(err))),
+            };
+            run.progress.done += count(rows.first().and_then(|r| r.first()));
+            page = end;
+            let took = started.elapsed();
+            step = adapt(step, took, run.target, MIN_PAGES, MAX_PAGES);
+            self.between_batches(run, took).await?;
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+
+    /// Cleanup: fills rows that moved behind the walk or were written with NULL meanwhile,
+    /// until none is left.
+    async fn clean_up<C: PlanConn, W: Watch>(
+        &self,
+        run: &mut BackfillRun<'_, C, W>,
+    ) -> Result<ControlFlow<BackfillEnd>, ProxyError> {
+        let (t, c, e) = (self.table, self.column, self.expr);
+        loop {
+            if run.watch.gone() {
+                return Ok(ControlFlow::Break(BackfillEnd::ClientGone));
             }
             let sql = format!(
                 "WITH upd AS (UPDATE {t} SET {c} = ({e}) WHERE ctid = ANY (ARRAY(SELECT ctid FROM {t} WHERE {c} IS NULL LIMIT {MAX_ROWS})) \
                  AND {c} IS NULL RETURNING 1) SELECT count(*)::text FROM upd"
             );
-            let rows = match self.batch(conn, &sql, cfg).await? {
+            let rows = match self.batch(run.conn, &sql, run.cfg).await? {
                 Ok(r) => r,
-                Err(err) => return Ok(BackfillEnd::Failed(err)),
+                Err(err) => return Ok(ControlFlow::Break(BackfillEnd::Failed(err))),
             };
-            let n: u64 = rows
-                .first()
-                .and_then(|r| r.first())
-                .cloned()
-                .flatten()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
+            let n = count(rows.first().and_then(|r| r.first()));
             if n == 0 {
-                break;
+                return Ok(ControlFlow::Continue(()));
             }
-            p.done += n;
+            run.progress.done += n;
         }
-        self.progress(conn, &mut p, cfg, true).await?;
-        Ok(BackfillEnd::Done)
     }
+
+    /// Whether to run the next batch: the client is still there, and no replica lags too far
+    /// (waits until none does).
+    async fn may_go_on<C: PlanConn, W: Watch>(
+        &self,
+        run: &mut BackfillRun<'_, C, W>,
+    ) -> Result<bool, ProxyError> {
+        Ok(!run.watch.gone() && self.replica_throttle(run.conn, run.cfg, run.watch).await?)
+    }
+
+    /// After a batch that took `took`: progress to the client and the watch, then the pause.
+    async fn between_batches<C: PlanConn, W: Watch>(
+        &self,
+        run: &mut BackfillRun<'_, C, W>,
+        took: Duration,
+    ) -> Result<(), ProxyError> {
+        self.progress(run.conn, &mut run.progress, run.cfg, false)
+            .await?;
+        run.watch.progress(run.step_index, run.progress.done);
+        tokio::time::sleep(run.pause + overrun_pause(took, run.target)).await;
+        Ok(())
+    }
+}
+
+/// A backfill in progress: what its walk, cleanup and pauses share.
+struct BackfillRun<'a, C, W> {
+    conn: &'a mut C,
+    cfg: &'a Execution,
+    watch: &'a mut W,
+    /// The plan step this backfill is (for progress reports).
+    step_index: usize,
+    progress: Progress,
+    /// How long one batch should take.
+    target: Duration,
+    /// Pause between batches.
+    pause: Duration,
+}
+
+/// A count the server returned as text (0 when missing).
+fn count(v: Option<&Option<String>>) -> u64 {
+    v.cloned()
+        .flatten()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Extra pause after a batch that took more than twice the latency target (the server is

@@ -13,7 +13,9 @@ use ddlgate_config::Execution;
 use ddlgate_ddl::{quote_literal, LockTimeoutPolicy, Step};
 
 use super::conn::{PlanConn, ServerError};
-use super::steps::{backoff, notify_blockers, StepRecord, Watch};
+use super::outcome::StepRecord;
+use super::retry::{backoff, notify_blockers};
+use super::watch::Watch;
 use crate::ProxyError;
 
 /// The savepoint each step runs under.
@@ -38,6 +40,18 @@ async fn checked(conn: &mut impl PlanConn, sql: &str) -> Result<(), ProxyError> 
     }
 }
 
+/// Sets `lock_timeout` until the end of the transaction (or the savepoint's rollback).
+async fn set_local_lock_timeout(conn: &mut impl PlanConn, value: &str) -> Result<(), ProxyError> {
+    checked(
+        conn,
+        &format!(
+            "SELECT set_config('lock_timeout', {}, true)",
+            quote_literal(value)
+        ),
+    )
+    .await
+}
+
 /// Runs `steps` in the client's transaction block.
 pub async fn run_in_block(
     conn: &mut impl PlanConn,
@@ -52,10 +66,16 @@ pub async fn run_in_block(
         .scalar()
         .unwrap_or("0")
         .to_owned();
+    let mut block = Block {
+        conn,
+        cfg,
+        watch,
+        saved,
+    };
     for step in steps {
         let started = Instant::now();
         if let Some(check) = &step.idempotency_check {
-            let r = conn.query(check).await?;
+            let r = block.conn.query(check).await?;
             if let Some(e) = r.error {
                 return Ok(InBlockOutcome::Failed(records, e));
             }
@@ -64,58 +84,65 @@ pub async fn run_in_block(
                 continue;
             }
         }
-        let lock_timeout = match step.lock_timeout {
-            LockTimeoutPolicy::Short { .. } => format!("{}ms", cfg.lock_timeout_ms),
-            _ => saved.clone(),
-        };
-        let mut attempts = 0u32;
-        loop {
-            attempts += 1;
-            checked(conn, &format!("SAVEPOINT {SAVEPOINT}")).await?;
-            checked(
-                conn,
-                &format!(
-                    "SELECT set_config('lock_timeout', {}, true)",
-                    quote_literal(&lock_timeout)
-                ),
-            )
-            .await?;
-            let r = conn.query(&step.sql).await?;
-            match r.error {
-                None => {
-                    checked(
-                        conn,
-                        &format!(
-                            "SELECT set_config('lock_timeout', {}, true)",
-                            quote_literal(&saved)
-                        ),
-                    )
-                    .await?;
-                    checked(conn, &format!("RELEASE SAVEPOINT {SAVEPOINT}")).await?;
-                    records.push(StepRecord::new(step, "done", attempts, started, None));
-                    break;
-                }
-                Some(e)
-                    if e.is_lock_conflict() && attempts <= cfg.lock_retries && !watch.gone() =>
-                {
-                    // Rolling back to the savepoint also restores lock_timeout.
-                    checked(conn, &format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}")).await?;
-                    let wait = backoff(cfg, attempts - 1);
-                    notify_blockers(conn, &step.sql, attempts - 1, wait).await?;
-                    tokio::time::sleep(wait).await;
-                }
-                Some(e) => {
-                    records.push(StepRecord::new(
-                        step,
-                        "failed",
-                        attempts,
-                        started,
-                        Some(e.clone()),
-                    ));
-                    return Ok(InBlockOutcome::Failed(records, e));
-                }
+        match block.run_step(step).await? {
+            (attempts, Ok(())) => {
+                records.push(StepRecord::new(step, "done", attempts, started, None));
+            }
+            (attempts, Err(e)) => {
+                let record = StepRecord::new(step, "failed", attempts, started, Some(e.clone()));
+                records.push(record);
+                return Ok(InBlockOutcome::Failed(records, e));
             }
         }
     }
     Ok(InBlockOutcome::Done(records))
+}
+
+/// The client's transaction block while steps run in it.
+struct Block<'a, C, W> {
+    conn: &'a mut C,
+    cfg: &'a Execution,
+    watch: &'a mut W,
+    /// The transaction's `lock_timeout` before the steps, put back after each.
+    saved: String,
+}
+
+impl<C: PlanConn, W: Watch> Block<'_, C, W> {
+    /// Runs one step under the savepoint until it succeeds or fails for good; on a lock
+    /// conflict rolls back to the savepoint, waits and retries. Returns the attempts made.
+    async fn run_step(
+        &mut self,
+        step: &Step,
+    ) -> Result<(u32, Result<(), ServerError>), ProxyError> {
+        let lock_timeout = match step.lock_timeout {
+            LockTimeoutPolicy::Short { .. } => format!("{}ms", self.cfg.lock_timeout_ms),
+            _ => self.saved.clone(),
+        };
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            checked(self.conn, &format!("SAVEPOINT {SAVEPOINT}")).await?;
+            set_local_lock_timeout(self.conn, &lock_timeout).await?;
+            let r = self.conn.query(&step.sql).await?;
+            match r.error {
+                None => {
+                    set_local_lock_timeout(self.conn, &self.saved).await?;
+                    checked(self.conn, &format!("RELEASE SAVEPOINT {SAVEPOINT}")).await?;
+                    return Ok((attempts, Ok(())));
+                }
+                Some(e)
+                    if e.is_lock_conflict()
+                        && attempts <= self.cfg.lock_retries
+                        && !self.watch.gone() =>
+                {
+                    // Rolling back to the savepoint also restores lock_timeout.
+                    checked(self.conn, &format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}")).await?;
+                    let wait = backoff(self.cfg, attempts - 1);
+                    notify_blockers(self.conn, &step.sql, attempts - 1, wait).await?;
+                    tokio::time::sleep(wait).await;
+                }
+                Some(e) => return Ok((attempts, Err(e))),
+            }
+        }
+    }
 }

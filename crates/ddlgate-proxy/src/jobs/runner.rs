@@ -1,6 +1,7 @@
 //! Running jobs on control connections (background and `ddlgate jobs resume`), progress
 //! recording, and the search for orphaned jobs.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 
-use super::store::{self, JobState};
+use super::store::{self, Job, JobState};
 use super::{connect, ControlConn, JobError, Jobs};
 use crate::exec::{self, OnFailure, PlanOutcome, StepRecord, Watch};
 
@@ -148,18 +149,48 @@ pub async fn resume_job(
         .route(database)
         .ok_or_else(|| JobError::Connect(format!("no route for database {database}")))?;
     let client = Arc::new(connect(upstream, &config.control, database).await?);
-    let Some(job) = store::get(&client, id).await? else {
-        return Ok(ResumeOutcome::Nothing);
+    let job = match claim(&client, id, instance).await? {
+        ControlFlow::Continue(job) => job,
+        ControlFlow::Break(outcome) => return Ok(outcome),
     };
-    if !store::try_lock(&client, job.key).await? {
-        return Ok(ResumeOutcome::Busy);
+    tracing::info!(
+        job = id,
+        database,
+        from_step = job.next_step,
+        "resuming job"
+    );
+    store::set_state(&client, id, JobState::Running, Some(instance), None).await?;
+    let resuming = Resuming {
+        client: &client,
+        job,
+        instance,
+    };
+    let (records, result) = resuming.run(&config.policy.execution, stop).await?;
+    resuming.record(&records, &result).await?;
+    tracing::info!(job = id, database, outcome = ?result, "job run ended");
+    Ok(result)
+}
+
+/// Takes job `id` for this runner (its advisory lock) and re-reads it under the lock. Breaks
+/// with the outcome when there is nothing to run: another runner has it, it has ended, its
+/// client's transaction is still open, or that transaction rolled back (marked dropped).
+async fn claim(
+    client: &Client,
+    id: i64,
+    instance: &str,
+) -> Result<ControlFlow<ResumeOutcome, Job>, JobError> {
+    let Some(job) = store::get(client, id).await? else {
+        return Ok(ControlFlow::Break(ResumeOutcome::Nothing));
+    };
+    if !store::try_lock(client, job.key).await? {
+        return Ok(ControlFlow::Break(ResumeOutcome::Busy));
     }
     // Re-read under the lock: the previous runner may have finished meanwhile.
-    let Some(job) = store::get(&client, id).await? else {
-        return Ok(ResumeOutcome::Nothing);
+    let Some(job) = store::get(client, id).await? else {
+        return Ok(ControlFlow::Break(ResumeOutcome::Nothing));
     };
     if !job.state.active() {
-        return Ok(ResumeOutcome::Nothing);
+        return Ok(ControlFlow::Break(ResumeOutcome::Nothing));
     }
     if job.state == JobState::AwaitingCommit {
         let status: Option<String> = client
@@ -169,64 +200,78 @@ pub async fn resume_job(
         match status.as_deref() {
             Some("committed") => {}
             Some("aborted") => {
-                store::set_state(&client, id, JobState::Dropped, Some(instance), None).await?;
-                return Ok(ResumeOutcome::Dropped);
+                store::set_state(client, id, JobState::Dropped, Some(instance), None).await?;
+                return Ok(ControlFlow::Break(ResumeOutcome::Dropped));
             }
-            _ => return Ok(ResumeOutcome::Nothing),
+            _ => return Ok(ControlFlow::Break(ResumeOutcome::Nothing)),
         }
     }
-    tracing::info!(
-        job = id,
-        database,
-        from_step = job.next_step,
-        "resuming job"
-    );
-    store::set_state(&client, id, JobState::Running, Some(instance), None).await?;
-    let plan = Plan {
-        summary: job.summary.clone(),
-        steps: job.steps.clone(),
-    };
-    let mut conn = ControlConn {
-        client: &client,
-        job: id,
-    };
-    let mut watch = JobWatch::new(Background(stop), Some(progress_writer(client.clone(), id)));
-    let cfg: &Execution = &config.policy.execution;
-    let outcome = exec::run_plan(
-        &mut conn,
-        &plan,
-        job.next_step,
-        OnFailure::Keep,
-        cfg,
-        &mut watch,
-    )
-    .await
-    .map_err(|e| JobError::Connect(e.to_string()))?;
-    drop(watch);
-    let (records, result) = match outcome {
-        PlanOutcome::Completed(r) => (r, ResumeOutcome::Completed),
-        PlanOutcome::Failed(r, e) => (r, ResumeOutcome::Failed(e.message)),
-        PlanOutcome::ClientGone(r) => (r, ResumeOutcome::Stopped),
-    };
-    store::add_outcomes(
-        &client,
-        id,
-        &outcomes_json(job.next_step, &records, instance),
-    )
-    .await?;
-    let next = next_step(job.next_step, &records);
-    store::progress(&client, id, next, job.rows_done).await?;
-    match &result {
-        ResumeOutcome::Completed => {
-            store::set_state(&client, id, JobState::Completed, Some(instance), None).await?
-        }
-        ResumeOutcome::Failed(e) => {
-            store::set_state(&client, id, JobState::Failed, Some(instance), Some(e)).await?
-        }
-        _ => store::set_state(&client, id, JobState::Queued, Some(instance), None).await?,
+    Ok(ControlFlow::Continue(job))
+}
+
+/// A claimed job being run by this runner.
+struct Resuming<'a> {
+    client: &'a Arc<Client>,
+    job: Job,
+    /// This gateway instance (recorded as the job's runner).
+    instance: &'a str,
+}
+
+impl Resuming<'_> {
+    /// Runs the plan from the job's next step, recording progress as it goes, until it ends
+    /// or `stop` asks for a safe point.
+    async fn run(
+        &self,
+        cfg: &Execution,
+        stop: CancellationToken,
+    ) -> Result<(Vec<StepRecord>, ResumeOutcome), JobError> {
+        let (job, id) = (&self.job, self.job.id);
+        let plan = Plan {
+            summary: job.summary.clone(),
+            steps: job.steps.clone(),
+        };
+        let mut conn = ControlConn {
+            client: self.client,
+            job: id,
+        };
+        let progress = progress_writer(self.client.clone(), id);
+        let mut watch = JobWatch::new(Background(stop), Some(progress));
+        let outcome = exec::run_plan(
+            &mut conn,
+            &plan,
+            job.next_step,
+            OnFailure::Keep,
+            cfg,
+            &mut watch,
+        )
+        .await
+        .map_err(|e| JobError::Connect(e.to_string()))?;
+        drop(watch);
+        Ok(match outcome {
+            PlanOutcome::Completed(r) => (r, ResumeOutcome::Completed),
+            PlanOutcome::Failed(r, e) => (r, ResumeOutcome::Failed(e.message)),
+            PlanOutcome::ClientGone(r) => (r, ResumeOutcome::Stopped),
+        })
     }
-    tracing::info!(job = id, database, outcome = ?result, "job run ended");
-    Ok(result)
+
+    /// Stores what the run did: the step outcomes, the next step, and the job's new state.
+    async fn record(&self, records: &[StepRecord], result: &ResumeOutcome) -> Result<(), JobError> {
+        let (client, job, instance) = (self.client, &self.job, self.instance);
+        let id = job.id;
+        store::add_outcomes(client, id, &outcomes_json(job.next_step, records, instance)).await?;
+        let next = next_step(job.next_step, records);
+        store::progress(client, id, next, job.rows_done).await?;
+        match result {
+            ResumeOutcome::Completed => {
+                store::set_state(client, id, JobState::Completed, Some(instance), None).await?
+            }
+            ResumeOutcome::Failed(e) => {
+                store::set_state(client, id, JobState::Failed, Some(instance), Some(e)).await?
+            }
+            _ => store::set_state(client, id, JobState::Queued, Some(instance), None).await?,
+        }
+        Ok(())
+    }
 }
 
 /// Every `resume_interval_secs`, looks for unfinished jobs whose runner is gone in every known

@@ -1,0 +1,57 @@
+//! Running the client's own statement with a short `lock_timeout`
+//! ([lock_timeout](https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-LOCK-TIMEOUT)),
+//! retrying on 55P03 (lock_not_available) and 40P01 (deadlock_detected) instead of queueing
+//! behind the lock holders.
+
+use std::time::Instant;
+
+use ddlgate_config::Execution;
+
+use super::conn::{PlanConn, ServerError};
+use super::outcome::{cancel_error, StepRecord};
+use super::retry::{backoff, notify_blockers};
+use super::settings::{save_settings, set_timeouts};
+use super::watch::Watch;
+use crate::ProxyError;
+
+/// Runs the client's own statement with a short `lock_timeout`, retrying on lock conflicts.
+/// Returns the command tag on success.
+pub async fn run_guarded(
+    conn: &mut impl PlanConn,
+    sql: &str,
+    cfg: &Execution,
+    watch: &mut impl Watch,
+) -> Result<(Result<String, ServerError>, StepRecord), ProxyError> {
+    let started = Instant::now();
+    let saved = save_settings(conn).await?;
+    let mut attempt = 0;
+    let result = loop {
+        set_timeouts(
+            conn,
+            &format!("{}ms", cfg.lock_timeout_ms),
+            &saved.statement_timeout,
+        )
+        .await?;
+        let r = conn.query(sql).await?;
+        set_timeouts(conn, &saved.lock_timeout, &saved.statement_timeout).await?;
+        match r.error {
+            None => break Ok(r.tags.last().cloned().unwrap_or_default()),
+            Some(e) if e.is_lock_conflict() && attempt < cfg.lock_retries && !watch.gone() => {
+                let wait = backoff(cfg, attempt);
+                notify_blockers(conn, sql, attempt, wait).await?;
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            Some(_) if watch.cancelled() => break Err(cancel_error()),
+            Some(e) => break Err(e),
+        }
+    };
+    let record = StepRecord {
+        description: "statement with a short lock_timeout".into(),
+        outcome: if result.is_ok() { "done" } else { "failed" },
+        attempts: attempt + 1,
+        duration: started.elapsed(),
+        error: result.as_ref().err().cloned(),
+    };
+    Ok((result, record))
+}
