@@ -28,8 +28,8 @@ pub struct SessionInfo {
 pub struct AuditStep {
     /// What it does.
     pub description: String,
-    /// `done`, `skipped` (already done), `failed`, `not-run`.
-    pub outcome: &'static str,
+    /// How it went.
+    pub outcome: StepOutcome,
     /// Attempts made (lock conflicts are retried).
     pub attempts: u32,
     /// Milliseconds spent.
@@ -65,6 +65,27 @@ pub struct AuditEvent<'a> {
     pub steps: Vec<AuditStep>,
     /// Final outcome.
     pub outcome: AuditOutcome,
+}
+
+/// How one step of a plan (or a guarded statement) went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepOutcome {
+    /// It ran and succeeded.
+    Done,
+    /// Its idempotency check found it already done.
+    Skipped,
+    /// It failed.
+    Failed,
+    /// It was stopped mid-step (a cancel, or the client went away) and rolled back.
+    Interrupted,
+}
+
+impl StepOutcome {
+    /// Whether the step's effect is in place (a resumed job starts after it).
+    pub fn in_place(self) -> bool {
+        matches!(self, Self::Done | Self::Skipped)
+    }
 }
 
 /// How an audited statement was sent
@@ -121,6 +142,36 @@ pub fn now_rfc3339() -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::{AuditOutcome, AuditProtocol, StepOutcome};
+
+    #[test]
+    fn outcomes_keep_their_wire_names() {
+        let json = |v: serde_json::Value| v.as_str().map(str::to_owned);
+        let name = |o: AuditOutcome| json(serde_json::to_value(o).expect("json"));
+        assert_eq!(name(AuditOutcome::Forwarded).as_deref(), Some("forwarded"));
+        assert_eq!(
+            name(AuditOutcome::ClientGone).as_deref(),
+            Some("client-gone")
+        );
+        assert_eq!(
+            name(AuditOutcome::ContinuedInBackground).as_deref(),
+            Some("continued-in-background")
+        );
+        assert_eq!(
+            name(AuditOutcome::DroppedRolledBackToSavepoint).as_deref(),
+            Some("dropped-rolled-back-to-savepoint")
+        );
+        assert_eq!(
+            name(AuditOutcome::DroppedCommitFailed).as_deref(),
+            Some("dropped-commit-failed")
+        );
+        let protocol = serde_json::to_value(AuditProtocol::Extended).expect("json");
+        assert_eq!(json(protocol).as_deref(), Some("extended"));
+        let step = serde_json::to_value(StepOutcome::Skipped).expect("json");
+        assert_eq!(json(step).as_deref(), Some("skipped"));
+        assert!(StepOutcome::Skipped.in_place() && !StepOutcome::Failed.in_place());
+    }
+
     #[test]
     fn time_format() {
         let t = super::now_rfc3339();

@@ -6,7 +6,9 @@ mod audit;
 mod block;
 
 pub use action::{resolve, Action, Enforcer};
-pub use audit::{now_rfc3339, AuditEvent, AuditOutcome, AuditProtocol, AuditStep, SessionInfo};
+pub use audit::{
+    now_rfc3339, AuditEvent, AuditOutcome, AuditProtocol, AuditStep, SessionInfo, StepOutcome,
+};
 pub use block::{block_notice, raise_statement, rewrite_notice, warn_notice};
 
 /// The command tag PostgreSQL reports for a DDL statement's text, e.g. `ALTER TABLE` or

@@ -125,7 +125,7 @@ impl Owned<'_> {
                 self.server_buf.reserve(h.total_len - self.server_buf.len());
             }
             if self.server_r.read_buf(self.server_buf).await? == 0 {
-                return Err(ProxyError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+                return Err(ProxyError::ServerGone);
             }
         }
     }

@@ -12,6 +12,7 @@ use super::outcome::{cancel_error, StepRecord};
 use super::retry::{backoff, notify_blockers};
 use super::settings::{save_settings, set_timeouts};
 use super::watch::Watch;
+use crate::enforce::StepOutcome;
 use crate::ProxyError;
 
 /// Runs the client's own statement with a short `lock_timeout`, retrying on lock conflicts.
@@ -48,7 +49,11 @@ pub async fn run_guarded(
     };
     let record = StepRecord {
         description: "statement with a short lock_timeout".into(),
-        outcome: if result.is_ok() { "done" } else { "failed" },
+        outcome: if result.is_ok() {
+            StepOutcome::Done
+        } else {
+            StepOutcome::Failed
+        },
         attempts: attempt + 1,
         duration: started.elapsed(),
         error: result.as_ref().err().cloned(),

@@ -16,6 +16,7 @@ use super::conn::{PlanConn, ServerError};
 use super::outcome::StepRecord;
 use super::retry::{backoff, notify_blockers};
 use super::watch::Watch;
+use crate::enforce::StepOutcome;
 use crate::ProxyError;
 
 /// The savepoint each step runs under.
@@ -80,16 +81,34 @@ pub async fn run_in_block(
                 return Ok(InBlockOutcome::Failed(records, e));
             }
             if r.scalar() == Some("t") {
-                records.push(StepRecord::new(step, "skipped", 0, started, None));
+                records.push(StepRecord::new(
+                    step,
+                    StepOutcome::Skipped,
+                    0,
+                    started,
+                    None,
+                ));
                 continue;
             }
         }
         match block.run_step(step).await? {
             (attempts, Ok(())) => {
-                records.push(StepRecord::new(step, "done", attempts, started, None));
+                records.push(StepRecord::new(
+                    step,
+                    StepOutcome::Done,
+                    attempts,
+                    started,
+                    None,
+                ));
             }
             (attempts, Err(e)) => {
-                let record = StepRecord::new(step, "failed", attempts, started, Some(e.clone()));
+                let record = StepRecord::new(
+                    step,
+                    StepOutcome::Failed,
+                    attempts,
+                    started,
+                    Some(e.clone()),
+                );
                 records.push(record);
                 return Ok(InBlockOutcome::Failed(records, e));
             }

@@ -8,7 +8,7 @@ use ddlgate_wire::encode::{Notice, Severity};
 use ddlgate_wire::SqlState;
 
 use super::conn::ServerError;
-use crate::enforce::AuditStep;
+use crate::enforce::{AuditStep, StepOutcome};
 
 /// The error a cancelled plan reports, as PostgreSQL words it.
 pub fn cancel_error() -> ServerError {
@@ -32,7 +32,7 @@ pub struct StepRecord {
     /// Step description.
     pub description: String,
     /// Outcome word for the audit log.
-    pub outcome: &'static str,
+    pub outcome: StepOutcome,
     /// Attempts made.
     pub attempts: u32,
     /// Time spent.
@@ -45,7 +45,7 @@ impl StepRecord {
     /// A record for `step`, started at `started`.
     pub fn new(
         step: &ddlgate_ddl::Step,
-        outcome: &'static str,
+        outcome: StepOutcome,
         attempts: u32,
         started: Instant,
         error: Option<ServerError>,

@@ -28,6 +28,7 @@ use super::outcome::{cancel_error, OnFailure, PlanOutcome, StepRecord};
 use super::retry::{backoff, notify_blockers};
 use super::settings::{save_settings, set_timeouts, SavedSettings};
 use super::watch::Watch;
+use crate::enforce::StepOutcome;
 use crate::ProxyError;
 
 /// The table a `CREATE INDEX CONCURRENTLY` step builds on.
@@ -83,24 +84,40 @@ pub async fn run_plan(
         }
         let started = Instant::now();
         if run.already_done(step).await? {
-            run.records
-                .push(StepRecord::new(step, "skipped", 0, started, None));
+            run.records.push(StepRecord::new(
+                step,
+                StepOutcome::Skipped,
+                0,
+                started,
+                None,
+            ));
             continue;
         }
         match run.run_step(i, step).await? {
             StepEnd::Done { attempts } => {
                 run.done.push(i);
-                run.records
-                    .push(StepRecord::new(step, "done", attempts, started, None));
+                run.records.push(StepRecord::new(
+                    step,
+                    StepOutcome::Done,
+                    attempts,
+                    started,
+                    None,
+                ));
             }
             StepEnd::Failed { attempts, error } => {
-                let record =
-                    StepRecord::new(step, "failed", attempts, started, Some(error.clone()));
+                let record = StepRecord::new(
+                    step,
+                    StepOutcome::Failed,
+                    attempts,
+                    started,
+                    Some(error.clone()),
+                );
                 run.records.push(record);
                 return run.fail(error).await;
             }
             StepEnd::Interrupted { attempts } => {
-                let record = StepRecord::new(step, "interrupted", attempts, started, None);
+                let record =
+                    StepRecord::new(step, StepOutcome::Interrupted, attempts, started, None);
                 run.records.push(record);
                 return Ok(PlanOutcome::ClientGone(run.records));
             }

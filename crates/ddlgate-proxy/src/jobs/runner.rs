@@ -101,10 +101,7 @@ pub fn outcomes_json(from: usize, records: &[StepRecord], instance: &str) -> ser
 
 /// Index of the first step not done, given records of a run starting at `from`.
 pub fn next_step(from: usize, records: &[StepRecord]) -> usize {
-    from + records
-        .iter()
-        .take_while(|r| matches!(r.outcome, "done" | "skipped"))
-        .count()
+    from + records.iter().take_while(|r| r.outcome.in_place()).count()
 }
 
 /// Never stops by itself; stops at safe points once `stop` is cancelled (gateway shutdown).
