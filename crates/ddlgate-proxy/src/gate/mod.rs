@@ -31,6 +31,8 @@ mod planned;
 mod screen;
 mod state;
 mod substitute;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
