@@ -1,6 +1,9 @@
 //! Socket-free unit tests of the gate: a harness plays the relay (screen, look, run) with a
 //! scripted fake connection ([`fake::FakeConn`]) and the real analyser and policy.
 
+mod capture;
+mod commit;
+mod dispatch;
 mod fake;
 mod look;
 mod screen;
