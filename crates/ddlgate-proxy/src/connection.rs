@@ -204,7 +204,9 @@ async fn connect_upstream(
     })
 }
 
-/// Replication connections are relayed as bytes: the walsender sub-protocol is not inspected.
+/// Physical replication connections are relayed as bytes: a physical walsender runs
+/// replication commands only and the server itself refuses SQL on it. (A logical one,
+/// `replication=database`, also runs SQL and goes through the relay and the gate.)
 async fn copy_raw(
     client: Stream,
     client_reader: FrameReader,

@@ -57,6 +57,81 @@ pub struct CancelRequest {
     pub secret: Bytes,
 }
 
+/// PostgreSQL's `NAMEDATALEN`: role and database names are cut to one byte less.
+pub const NAMEDATALEN: usize = 64;
+
+/// What the `replication` startup parameter makes of a connection
+/// ([streaming replication protocol](https://www.postgresql.org/docs/current/protocol-replication.html)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replication {
+    /// A normal backend (no `replication`, or one the server reads as false).
+    None,
+    /// A physical walsender: replication commands only; SQL is refused by the server.
+    Physical,
+    /// A logical walsender (`replication=database`): replication commands and simple-query
+    /// SQL on a database.
+    Logical,
+    /// A value the server refuses (the connection fails with FATAL).
+    Invalid,
+}
+
+/// Decides [`Replication`] exactly as `ProcessStartupPacket` does: each `replication` value in
+/// turn, the string `database` (case-sensitive) making a database walsender, anything else
+/// read with `parse_bool` (the last one setting whether it is a walsender at all; `database`
+/// once seen stays).
+fn replication_mode(params: &[(Bytes, Bytes)]) -> Replication {
+    let (mut walsender, mut database, mut invalid) = (false, false, false);
+    for (_, v) in params.iter().filter(|(k, _)| k.as_ref() == b"replication") {
+        if v.as_ref() == b"database" {
+            walsender = true;
+            database = true;
+        } else {
+            match parse_bool(v) {
+                Some(b) => walsender = b,
+                None => invalid = true,
+            }
+        }
+    }
+    match (invalid, walsender, database) {
+        (true, _, _) => Replication::Invalid,
+        (false, false, _) => Replication::None,
+        (false, true, false) => Replication::Physical,
+        (false, true, true) => Replication::Logical,
+    }
+}
+
+/// PostgreSQL's `parse_bool`: `true`, `false`, `yes`, `no` and their unique prefixes, `on`,
+/// `off` (at least two letters), `1`, `0`; ASCII case-insensitive; no trimming.
+pub fn parse_bool(v: &[u8]) -> Option<bool> {
+    let prefix_of = |word: &[u8], min: usize| {
+        v.len() >= min && v.len() <= word.len() && word[..v.len()].eq_ignore_ascii_case(v)
+    };
+    match v.first()? {
+        b't' | b'T' if prefix_of(b"true", 1) => Some(true),
+        b'f' | b'F' if prefix_of(b"false", 1) => Some(false),
+        b'y' | b'Y' if prefix_of(b"yes", 1) => Some(true),
+        b'n' | b'N' if prefix_of(b"no", 1) => Some(false),
+        b'o' | b'O' if prefix_of(b"on", 2) => Some(true),
+        b'o' | b'O' if prefix_of(b"off", 2) => Some(false),
+        b'1' if v.len() == 1 => Some(true),
+        b'0' if v.len() == 1 => Some(false),
+        _ => None,
+    }
+}
+
+/// A role or database name as the server keeps it: at most `NAMEDATALEN - 1` bytes (cut at a
+/// character boundary here, where the server cuts bytes).
+fn truncate_name(name: &str) -> &str {
+    if name.len() < NAMEDATALEN {
+        return name;
+    }
+    let mut end = NAMEDATALEN - 1;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
 /// A StartupMessage with its parameters in the order sent. Names and values are kept as raw
 /// bytes, so a message rebuilt with one changed parameter keeps every other byte.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,44 +143,61 @@ pub struct StartupMessage {
 }
 
 impl StartupMessage {
-    /// The value of parameter `name`, if present and valid UTF-8.
+    /// The value of parameter `name` as the server takes it: the **last** occurrence wins
+    /// (PostgreSQL's `ProcessStartupPacket` overwrites on each one), if valid UTF-8.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
-            .find(|(k, _)| k.as_ref() == name.as_bytes())
+            .rfind(|(k, _)| k.as_ref() == name.as_bytes())
             .and_then(|(_, v)| std::str::from_utf8(v).ok())
     }
 
-    /// Sets (or appends) a parameter.
+    /// Sets a parameter: its first occurrence takes the value and every later one is removed
+    /// (so that the server, which takes the last, sees this value); appended when absent.
     pub fn set(&mut self, name: &str, value: &str) {
         let value = Bytes::copy_from_slice(value.as_bytes());
-        match self
-            .params
-            .iter_mut()
-            .find(|(k, _)| k.as_ref() == name.as_bytes())
-        {
-            Some((_, v)) => *v = value,
-            None => self
-                .params
-                .push((Bytes::copy_from_slice(name.as_bytes()), value)),
+        let mut seen = false;
+        self.params.retain_mut(|(k, v)| {
+            if k.as_ref() != name.as_bytes() {
+                return true;
+            }
+            if seen {
+                return false;
+            }
+            seen = true;
+            *v = value.clone();
+            true
+        });
+        if !seen {
+            self.params
+                .push((Bytes::copy_from_slice(name.as_bytes()), value));
         }
     }
 
-    /// The user name (required by the protocol).
+    /// The user name (required by the protocol), as the server takes it: the last `user`,
+    /// truncated to `NAMEDATALEN - 1` bytes.
     pub fn user(&self) -> Option<&str> {
-        self.get("user")
+        self.get("user").map(truncate_name)
     }
 
-    /// The database name, which defaults to the user name.
+    /// The database name as the server takes it: the last `database`, the user name when it
+    /// is absent or empty, truncated to `NAMEDATALEN - 1` bytes.
     pub fn database(&self) -> Option<&str> {
         self.get("database")
             .filter(|d| !d.is_empty())
+            .map(truncate_name)
             .or_else(|| self.user())
     }
 
-    /// Whether this is a replication connection (`replication` parameter set and not off).
+    /// What kind of backend the server starts for this message (see [`Replication`]).
+    pub fn replication(&self) -> Replication {
+        replication_mode(&self.params)
+    }
+
+    /// Whether this is a physical replication connection: a walsender that runs replication
+    /// commands only, never SQL. (A logical one, `replication=database`, runs SQL too.)
     pub fn is_replication(&self) -> bool {
-        matches!(self.get("replication"), Some(v) if !matches!(v, "false" | "off" | "no" | "0"))
+        self.replication() == Replication::Physical
     }
 
     /// Encodes the message.
@@ -264,6 +356,107 @@ mod tests {
         let mut b = BytesMut::new();
         msg.encode(&mut b);
         b.to_vec()
+    }
+
+    fn message(params: &[(&str, &str)]) -> StartupMessage {
+        StartupMessage {
+            version: ProtocolVersion::V3_0,
+            params: params
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        Bytes::copy_from_slice(k.as_bytes()),
+                        Bytes::copy_from_slice(v.as_bytes()),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn booleans_are_read_as_the_server_reads_them() {
+        for t in ["t", "TR", "true", "True", "y", "YES", "on", "ON", "1"] {
+            assert_eq!(parse_bool(t.as_bytes()), Some(true), "{t}");
+        }
+        for f in ["f", "fal", "FALSE", "n", "no", "of", "off", "OFF", "0"] {
+            assert_eq!(parse_bool(f.as_bytes()), Some(false), "{f}");
+        }
+        for bad in [
+            "", "o", "tru e", " true", "true ", "truex", "onx", "offf", "10", "00", "2", "database",
+        ] {
+            assert_eq!(parse_bool(bad.as_bytes()), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_replication_parameter_is_decided_as_the_server_decides_it() {
+        let r = |params: &[(&str, &str)]| message(params).replication();
+        assert_eq!(r(&[("user", "u")]), Replication::None);
+        for off in ["false", "n", "no", "0", "off", "F"] {
+            assert_eq!(r(&[("replication", off)]), Replication::None, "{off}");
+        }
+        for on in ["true", "t", "yes", "1", "on"] {
+            assert_eq!(r(&[("replication", on)]), Replication::Physical, "{on}");
+        }
+        assert_eq!(r(&[("replication", "database")]), Replication::Logical);
+        assert_eq!(r(&[("replication", "Database")]), Replication::Invalid);
+        assert_eq!(r(&[("replication", "maybe")]), Replication::Invalid);
+        // The last value decides whether it is a walsender at all ...
+        assert_eq!(
+            r(&[("replication", "true"), ("replication", "false")]),
+            Replication::None
+        );
+        assert_eq!(
+            r(&[("replication", "false"), ("replication", "1")]),
+            Replication::Physical
+        );
+        assert_eq!(
+            r(&[("replication", "database"), ("replication", "n")]),
+            Replication::None
+        );
+        // ... and `database`, once seen, stays.
+        assert_eq!(
+            r(&[("replication", "database"), ("replication", "on")]),
+            Replication::Logical
+        );
+        assert!(message(&[("replication", "yes")]).is_replication());
+        assert!(!message(&[("replication", "database")]).is_replication());
+    }
+
+    #[test]
+    fn the_last_occurrence_of_a_parameter_wins() {
+        let m = message(&[
+            ("user", "alice"),
+            ("database", "app"),
+            ("user", "admin"),
+            ("database", ""),
+        ]);
+        assert_eq!(m.user(), Some("admin"));
+        assert_eq!(
+            m.database(),
+            Some("admin"),
+            "an empty database defaults to the user"
+        );
+        let mut renamed = message(&[("database", "a"), ("user", "u"), ("database", "b")]);
+        renamed.set("database", "real");
+        assert_eq!(renamed.get("database"), Some("real"));
+        let names: Vec<&[u8]> = renamed.params.iter().map(|(k, _)| k.as_ref()).collect();
+        assert_eq!(
+            names,
+            vec![&b"database"[..], b"user"],
+            "later duplicates are removed"
+        );
+    }
+
+    #[test]
+    fn names_are_cut_to_namedatalen() {
+        let long = format!("alice{}", "x".repeat(100));
+        let m = message(&[("user", &long), ("database", &long)]);
+        assert_eq!(m.user().map(str::len), Some(NAMEDATALEN - 1));
+        assert_eq!(m.database(), m.user());
+        let multibyte = "é".repeat(40);
+        let m = message(&[("user", &multibyte)]);
+        assert!(m.user().is_some_and(|u| u.len() <= NAMEDATALEN - 1));
     }
 
     #[test]

@@ -1,0 +1,148 @@
+//! The attacker's corpus: ways to get a statement the policy blocks executed through the
+//! gateway anyway. Each case is judged by the catalog (what PostgreSQL really did), never by
+//! the gateway's own answer.
+
+use ddlgate_config::RuleAction;
+use ddlgate_ddl::RuleId;
+use ddlgate_testkit::raw::{query, startup_packet, RawClient, RawMsg};
+use ddlgate_testkit::{shared_pg, GatewayHandle, GatewayOptions, Pg, SUPER};
+
+/// A gateway that blocks dropping and renaming.
+async fn strict_gateway(pg: &Pg) -> GatewayHandle {
+    GatewayHandle::start(
+        pg,
+        GatewayOptions::tweaked(|c| {
+            for rule in [
+                RuleId::DroppingTable,
+                RuleId::RenamingColumn,
+                RuleId::RenamingTable,
+            ] {
+                c.policy.rules.insert(rule, RuleAction::Block);
+            }
+        }),
+    )
+    .await
+}
+
+fn table_exists(pg: &Pg, db: &str, name: &str) -> bool {
+    pg.psql(
+        db,
+        &format!(
+            "SELECT count(*) FROM pg_catalog.pg_class WHERE relname = '{name}' AND relkind = 'r'"
+        ),
+    ) == "1"
+}
+
+/// Logs in with exactly these startup parameters (trusted superuser) and sends `sql`; returns
+/// the messages up to the ReadyForQuery (or the end of the connection).
+async fn run_with_startup(gw: &GatewayHandle, params: &[(&str, &str)], sql: &str) -> Vec<RawMsg> {
+    let mut c = RawClient::connect(gw.addr).await;
+    c.send(&startup_packet(0, params)).await;
+    let opening = c.read_until(b'Z').await;
+    if opening.iter().any(|m| m.tag == b'E') {
+        return opening;
+    }
+    c.send(&query(sql.as_bytes())).await;
+    c.read_until(b'Z').await
+}
+
+fn error_code(msgs: &[RawMsg]) -> Option<String> {
+    msgs.iter()
+        .find(|m| m.tag == b'E')
+        .and_then(RawMsg::sqlstate)
+}
+
+#[tokio::test]
+async fn replication_values_the_server_reads_as_false_are_inspected() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("bypass_repl_false");
+    let gw = strict_gateway(pg).await;
+    let cases: &[&[&str]] = &[
+        &["false"],
+        &["n"],
+        &["no"],
+        &["0"],
+        &["off"],
+        &["OFF"],
+        &["F"],
+        &["true", "false"],
+        &["database", "no"],
+        &["1", "0"],
+    ];
+    for (i, values) in cases.iter().enumerate() {
+        let table = format!("victim_{i}");
+        pg.psql(&db, &format!("CREATE TABLE {table} (a int)"));
+        let mut params = vec![("user", SUPER.name), ("database", db.as_str())];
+        params.extend(values.iter().map(|v| ("replication", *v)));
+        let msgs = run_with_startup(&gw, &params, &format!("DROP TABLE {table}")).await;
+        assert_eq!(
+            error_code(&msgs).as_deref(),
+            Some("55000"),
+            "{values:?}: {msgs:?}"
+        );
+        assert!(
+            table_exists(pg, &db, &table),
+            "replication={values:?} dropped the table"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_logical_replication_connection_runs_replication_commands_and_is_inspected() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("bypass_repl_logical");
+    pg.psql(&db, "CREATE TABLE victim (a int)");
+    let gw = strict_gateway(pg).await;
+    for values in [&["database"][..], &["database", "on"][..]] {
+        let mut params = vec![("user", SUPER.name), ("database", db.as_str())];
+        params.extend(values.iter().map(|v| ("replication", *v)));
+        let msgs = run_with_startup(&gw, &params, "IDENTIFY_SYSTEM").await;
+        assert!(
+            msgs.iter().any(|m| m.tag == b'D') && error_code(&msgs).is_none(),
+            "a walsender command works through the gateway: {msgs:?}"
+        );
+        let msgs = run_with_startup(&gw, &params, "DROP TABLE victim").await;
+        assert_eq!(error_code(&msgs).as_deref(), Some("55000"), "{msgs:?}");
+        assert!(table_exists(pg, &db, "victim"), "replication={values:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_physical_replication_connection_cannot_run_sql() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("bypass_repl_physical");
+    pg.psql(&db, "CREATE TABLE victim (a int)");
+    let gw = strict_gateway(pg).await;
+    let params = [
+        ("user", SUPER.name),
+        ("database", db.as_str()),
+        ("replication", "yes"),
+    ];
+    let msgs = run_with_startup(&gw, &params, "DROP TABLE victim").await;
+    // Relayed as bytes: the server itself refuses SQL on a physical walsender.
+    assert_eq!(error_code(&msgs).as_deref(), Some("0A000"), "{msgs:?}");
+    assert!(table_exists(pg, &db, "victim"));
+}
+
+#[tokio::test]
+async fn the_gateway_routes_and_audits_the_user_and_database_the_server_uses() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("bypass_dup_params");
+    pg.psql(&db, "CREATE TABLE victim (a int)");
+    let gw = strict_gateway(pg).await;
+    // The server takes the last `database`: the gateway must decide for that one too.
+    let params = [
+        ("user", SUPER.name),
+        ("database", "postgres"),
+        ("database", db.as_str()),
+    ];
+    let msgs = run_with_startup(&gw, &params, "SELECT current_database()").await;
+    let row = msgs.iter().find(|m| m.tag == b'D').expect("a row");
+    assert!(
+        String::from_utf8_lossy(&row.body).contains(&db),
+        "connected to the last database"
+    );
+    let msgs = run_with_startup(&gw, &params, "DROP TABLE victim").await;
+    assert_eq!(error_code(&msgs).as_deref(), Some("55000"), "{msgs:?}");
+    assert!(table_exists(pg, &db, "victim"));
+}
