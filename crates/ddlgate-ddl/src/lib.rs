@@ -41,6 +41,7 @@ pub mod plan;
 pub mod quote;
 pub mod redact;
 pub mod rules;
+pub mod search_path;
 pub mod session;
 pub mod split;
 pub mod suppress;

@@ -8,7 +8,7 @@ use ddlgate_layout::Crate;
 const LAYERS: &[&[&str]] = &[
     // Text: tokens, statement spans, first keywords, quoting, lock modes.
     &["lexer", "quote", "locks"],
-    &["split", "classify", "redact", "dynamic"],
+    &["split", "classify", "redact", "dynamic", "search_path"],
     // The project-owned statement representation.
     &["ir"],
     // Text → IR: sqlparser, the fallback table, transaction and session commands.

@@ -16,6 +16,8 @@ mod gate;
 mod gateway;
 mod io;
 pub mod jobs;
+#[cfg(test)]
+mod qualified;
 mod relay;
 pub use relay::FastRelayStats;
 mod server;

@@ -146,3 +146,78 @@ async fn the_gateway_routes_and_audits_the_user_and_database_the_server_uses() {
     assert_eq!(error_code(&msgs).as_deref(), Some("55000"), "{msgs:?}");
     assert!(table_exists(pg, &db, "victim"));
 }
+
+/// A schema whose objects shadow the catalog's and record every use in `evil.calls`.
+const SPOOF: &str = "
+CREATE SCHEMA evil;
+CREATE TABLE evil.calls (what text);
+CREATE FUNCTION evil.logged(what text) RETURNS bool LANGUAGE sql AS
+  $$ INSERT INTO evil.calls VALUES (what); SELECT true $$;
+CREATE FUNCTION evil.current_setting(text) RETURNS text LANGUAGE sql AS
+  $$ INSERT INTO evil.calls VALUES ('current_setting'); SELECT '0' $$;
+CREATE FUNCTION evil.set_config(text, text, bool) RETURNS text LANGUAGE sql AS
+  $$ INSERT INTO evil.calls VALUES ('set_config'); SELECT '0' $$;
+CREATE FUNCTION evil.to_regclass(text) RETURNS regclass LANGUAGE sql AS
+  $$ INSERT INTO evil.calls VALUES ('to_regclass'); SELECT NULL::regclass $$;
+CREATE FUNCTION evil.txid_current() RETURNS bigint LANGUAGE sql AS
+  $$ INSERT INTO evil.calls VALUES ('txid_current'); SELECT 1::bigint $$;
+CREATE FUNCTION evil.pg_try_advisory_lock(int, int) RETURNS bool LANGUAGE sql AS
+  $$ INSERT INTO evil.calls VALUES ('pg_try_advisory_lock'); SELECT true $$;
+CREATE FUNCTION evil.eq_oid(oid, oid) RETURNS bool LANGUAGE sql AS
+  $$ INSERT INTO evil.calls VALUES ('= oid'); SELECT $1 OPERATOR(pg_catalog.=) $2 $$;
+CREATE OPERATOR evil.= (LEFTARG = oid, RIGHTARG = oid, FUNCTION = evil.eq_oid);
+CREATE FUNCTION evil.eq_name(name, name) RETURNS bool LANGUAGE sql AS
+  $$ INSERT INTO evil.calls VALUES ('= name'); SELECT $1 OPERATOR(pg_catalog.=) $2 $$;
+CREATE OPERATOR evil.= (LEFTARG = name, RIGHTARG = name, FUNCTION = evil.eq_name);
+CREATE VIEW evil.pg_proc AS SELECT * FROM pg_catalog.pg_proc WHERE evil.logged('pg_proc');
+CREATE VIEW evil.pg_class AS SELECT * FROM pg_catalog.pg_class WHERE evil.logged('pg_class');
+CREATE VIEW evil.pg_attribute AS SELECT attrelid, attname, atttypid, atttypmod, attnum, attnotnull, atthasdef, attisdropped
+  FROM pg_catalog.pg_attribute WHERE evil.logged('pg_attribute');
+CREATE VIEW evil.pg_index AS SELECT * FROM pg_catalog.pg_index WHERE evil.logged('pg_index');
+CREATE VIEW evil.pg_constraint AS SELECT * FROM pg_catalog.pg_constraint WHERE evil.logged('pg_constraint');
+";
+
+#[tokio::test]
+async fn a_clients_search_path_cannot_answer_for_the_catalog() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("bypass_search_path");
+    pg.psql(
+        &db,
+        "CREATE TABLE victim (id int PRIMARY KEY, a int); INSERT INTO victim SELECT g, g FROM generate_series(1, 1000) g",
+    );
+    pg.psql(&db, SPOOF);
+    let gw = GatewayHandle::start(pg, GatewayOptions::default()).await;
+    let c = ddlgate_testkit::connect(&gw.url(SUPER, &db))
+        .await
+        .expect("connect");
+    c.batch_execute("SET search_path = evil, public, pg_catalog")
+        .await
+        .expect("search_path");
+    // Facts, a rewritten plan with idempotency checks, guarded statements, a COMMIT with
+    // deferred steps: every kind of query the gateway runs for itself.
+    c.batch_execute("CREATE INDEX victim_a ON victim (a)")
+        .await
+        .expect("index, rewritten");
+    c.batch_execute("ALTER TABLE victim ADD COLUMN n bigint")
+        .await
+        .expect("guarded");
+    c.batch_execute("BEGIN; CREATE INDEX victim_n ON victim (n); COMMIT")
+        .await
+        .expect("deferred to COMMIT");
+    c.batch_execute("ALTER TABLE victim ADD CONSTRAINT n_set CHECK (n IS NOT NULL) NOT VALID")
+        .await
+        .expect("check");
+    let calls = pg.psql(
+        &db,
+        "SELECT coalesce(string_agg(DISTINCT what, ', '), '') FROM evil.calls",
+    );
+    assert_eq!(
+        calls, "",
+        "the gateway used the client's objects for its own queries"
+    );
+    let valid = pg.psql(
+        &db,
+        "SELECT count(*) FROM pg_index WHERE indrelid = 'public.victim'::regclass AND indisvalid AND NOT indisprimary",
+    );
+    assert_eq!(valid, "2", "both indexes were built, and valid");
+}

@@ -11,7 +11,7 @@
 mod columns;
 pub mod deferral;
 mod index;
-pub(crate) mod sql;
+pub mod sql;
 
 use crate::facts::Facts;
 use crate::ir::{AlterAction, ConstraintKind, Stmt};

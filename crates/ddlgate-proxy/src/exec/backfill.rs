@@ -58,15 +58,24 @@ struct Progress {
     total: u64,
 }
 
+/// The table's estimated rows and pages (qualified: it runs on the client's session).
+pub(crate) fn estimate_sql(table: &str) -> String {
+    format!(
+        "SELECT greatest(reltuples, 0)::pg_catalog.int8::pg_catalog.text, \
+         (pg_catalog.pg_relation_size(oid) OPERATOR(pg_catalog./) pg_catalog.current_setting('block_size')::pg_catalog.int8)::pg_catalog.text \
+         FROM pg_catalog.pg_class WHERE oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass({})",
+        quote_literal(table)
+    )
+}
+
+/// How far the furthest replica is behind, in bytes (qualified: it runs on the client's
+/// session).
+pub(crate) const REPLICA_LAG: &str = "SELECT coalesce(pg_catalog.max(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), \
+     coalesce(replay_lsn, flush_lsn))), 0)::pg_catalog.int8::pg_catalog.text FROM pg_catalog.pg_stat_replication";
+
 impl Backfill<'_> {
     async fn estimate(&self, conn: &mut impl PlanConn) -> Result<(u64, u64), ProxyError> {
-        let r = conn
-            .query(&format!(
-                "SELECT greatest(reltuples, 0)::bigint::text, (pg_relation_size(oid) / current_setting('block_size')::int)::text \
-                 FROM pg_class WHERE oid = to_regclass({})",
-                quote_literal(self.table)
-            ))
-            .await?;
+        let r = conn.query(&estimate_sql(self.table)).await?;
         let row = r.rows.first().cloned().unwrap_or_default();
         let n = |i: usize| {
             row.get(i)
@@ -130,9 +139,7 @@ impl Backfill<'_> {
         let mut told = false;
         loop {
             let lag: u64 = conn
-                .query(
-                    "SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), coalesce(replay_lsn, flush_lsn))), 0)::bigint::text FROM pg_stat_replication",
-                )
+                .query(REPLICA_LAG)
                 .await?
                 .scalar()
                 .and_then(|v| v.parse().ok())

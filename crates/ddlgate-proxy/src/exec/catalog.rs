@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::conn::PlanConn;
 use crate::ProxyError;
+use ddlgate_ddl::plan::sql::EQ;
 
 #[derive(Deserialize)]
 struct TableRow {
@@ -45,10 +46,13 @@ struct IndexRow {
     columns: Vec<String>,
 }
 
-/// The catalog query for `tables` and `functions`.
+/// The catalog query for `tables` and `functions`. It runs on the client's session, so every
+/// name, operator and type in it is qualified with `pg_catalog` (checked by
+/// [`ddlgate_ddl::search_path::dependencies`] in the tests); only the client's own relation
+/// names go through its search path (`to_regclass`), as its statement's would.
 pub fn facts_query(tables: &[QualifiedName], functions: &[String]) -> String {
     let values = if tables.is_empty() {
-        "SELECT NULL::int AS key, NULL::text AS name WHERE false".to_owned()
+        "SELECT NULL::pg_catalog.int4 AS key, NULL::pg_catalog.text AS name WHERE false".to_owned()
     } else {
         let rows: Vec<String> = tables
             .iter()
@@ -59,24 +63,26 @@ pub fn facts_query(tables: &[QualifiedName], functions: &[String]) -> String {
     };
     let funcs: Vec<String> = functions.iter().map(|f| quote_literal(f)).collect();
     format!(
-        "SELECT current_setting('lock_timeout'), \
-         (SELECT coalesce(json_object_agg(proname, v), '{{}}') FROM (SELECT proname, max(provolatile::text) AS v FROM pg_proc \
-           WHERE proname = ANY(ARRAY[{funcs}]::text[]) GROUP BY proname) f), \
-         (SELECT coalesce(json_agg(json_build_object( \
+        "SELECT pg_catalog.current_setting('lock_timeout'), \
+         (SELECT coalesce(pg_catalog.json_object_agg(proname, v), '{{}}') FROM (SELECT proname, pg_catalog.max(provolatile::pg_catalog.text) AS v \
+           FROM pg_catalog.pg_proc WHERE proname::pg_catalog.text {EQ} ANY(ARRAY[{funcs}]::pg_catalog.text[]) GROUP BY proname) f), \
+         (SELECT coalesce(pg_catalog.json_agg(pg_catalog.json_build_object( \
            'key', t.key, 'exists', c.oid IS NOT NULL, \
-           'est_rows', CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint \
-             WHEN c.relkind IN ('r', 'm') AND pg_relation_size(c.oid) = 0 THEN 0 END, \
-           'bytes', pg_table_size(c.oid), \
-           'columns', (SELECT coalesce(json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), \
-              'not_null', a.attnotnull) ORDER BY a.attnum), '[]') FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), \
-           'indexes', (SELECT coalesce(json_agg(json_build_object('name', ic.relname, 'unique', i.indisunique, 'valid', i.indisvalid, \
-              'primary', i.indisprimary, 'columns', (SELECT coalesce(json_agg(a.attname ORDER BY k.ord), '[]') \
-                FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum))), '[]') \
-              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid), \
-           'checks', (SELECT coalesce(json_agg(pg_get_constraintdef(co.oid)), '[]') FROM pg_constraint co \
-              WHERE co.conrelid = c.oid AND co.contype = 'c' AND co.convalidated))), '[]') \
-          FROM ({values}) t(key, name) LEFT JOIN pg_class c ON c.oid = to_regclass(t.name)), \
-         current_setting('statement_timeout')",
+           'est_rows', CASE WHEN c.reltuples OPERATOR(pg_catalog.>=) 0 THEN c.reltuples::pg_catalog.int8 \
+             WHEN c.relkind {EQ} ANY(ARRAY['r', 'm']::pg_catalog.\"char\"[]) AND pg_catalog.pg_relation_size(c.oid) {EQ} 0 THEN 0 END, \
+           'bytes', pg_catalog.pg_table_size(c.oid), \
+           'columns', (SELECT coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('name', a.attname, \
+              'type', pg_catalog.format_type(a.atttypid, a.atttypmod), 'not_null', a.attnotnull) ORDER BY a.attnum), '[]') \
+              FROM pg_catalog.pg_attribute a WHERE a.attrelid {EQ} c.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped), \
+           'indexes', (SELECT coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('name', ic.relname, 'unique', i.indisunique, \
+              'valid', i.indisvalid, 'primary', i.indisprimary, 'columns', (SELECT coalesce(pg_catalog.json_agg(a.attname ORDER BY k.ord), '[]') \
+                FROM pg_catalog.unnest(i.indkey) WITH ORDINALITY k(attnum, ord) \
+                JOIN pg_catalog.pg_attribute a ON a.attrelid {EQ} c.oid AND a.attnum {EQ} k.attnum))), '[]') \
+              FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid {EQ} i.indexrelid WHERE i.indrelid {EQ} c.oid), \
+           'checks', (SELECT coalesce(pg_catalog.json_agg(pg_catalog.pg_get_constraintdef(co.oid)), '[]') FROM pg_catalog.pg_constraint co \
+              WHERE co.conrelid {EQ} c.oid AND co.contype {EQ} 'c' AND co.convalidated))), '[]') \
+          FROM ({values}) t(key, name) LEFT JOIN pg_catalog.pg_class c ON c.oid {EQ} pg_catalog.to_regclass(t.name)), \
+         pg_catalog.current_setting('statement_timeout')",
         funcs = funcs.join(", "),
     )
 }

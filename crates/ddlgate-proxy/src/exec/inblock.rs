@@ -41,16 +41,20 @@ async fn checked(conn: &mut impl PlanConn, sql: &str) -> Result<(), ProxyError> 
     }
 }
 
+/// The session's lock_timeout.
+pub(crate) const LOCK_TIMEOUT: &str = "SELECT pg_catalog.current_setting('lock_timeout')";
+
 /// Sets `lock_timeout` until the end of the transaction (or the savepoint's rollback).
 async fn set_local_lock_timeout(conn: &mut impl PlanConn, value: &str) -> Result<(), ProxyError> {
-    checked(
-        conn,
-        &format!(
-            "SELECT set_config('lock_timeout', {}, true)",
-            quote_literal(value)
-        ),
+    checked(conn, &set_local_sql(value)).await
+}
+
+/// `SET LOCAL lock_timeout` as a query (qualified: it runs on the client's session).
+pub(crate) fn set_local_sql(value: &str) -> String {
+    format!(
+        "SELECT pg_catalog.set_config('lock_timeout', {}, true)",
+        quote_literal(value)
     )
-    .await
 }
 
 /// Runs `steps` in the client's transaction block.
@@ -62,7 +66,7 @@ pub async fn run_in_block(
 ) -> Result<InBlockOutcome, ProxyError> {
     let mut records = Vec::new();
     let saved = conn
-        .query("SELECT current_setting('lock_timeout')")
+        .query(LOCK_TIMEOUT)
         .await?
         .scalar()
         .unwrap_or("0")

@@ -9,15 +9,15 @@
 //! gone or cancelled), `conn` (the connection plans run on). `catalog` reads live facts for
 //! the analyser.
 
-mod backfill;
+pub(crate) mod backfill;
 pub mod catalog;
 pub mod conn;
 mod guarded;
-mod inblock;
+pub(crate) mod inblock;
 mod outcome;
-mod plan;
-mod retry;
-mod settings;
+pub(crate) mod plan;
+pub(crate) mod retry;
+pub(crate) mod settings;
 mod watch;
 
 pub use conn::{Owned, PlanConn, QueryResult, ServerError};

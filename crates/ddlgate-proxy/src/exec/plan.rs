@@ -43,14 +43,18 @@ fn index_build_table(sql: &str) -> Option<String> {
     }
 }
 
+/// The query for [`invalid_indexes`] (qualified: it runs on the client's session).
+pub(crate) fn invalid_indexes_sql(table: &str) -> String {
+    format!(
+        "SELECT indexrelid::pg_catalog.regclass::pg_catalog.text FROM pg_catalog.pg_index \
+         WHERE indrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass({}) AND NOT indisvalid",
+        quote_literal(table)
+    )
+}
+
 /// INVALID indexes on `table` (quoted), as regclass text.
 async fn invalid_indexes(conn: &mut impl PlanConn, table: &str) -> Result<Vec<String>, ProxyError> {
-    let r = conn
-        .query(&format!(
-            "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = to_regclass({}) AND NOT indisvalid",
-            quote_literal(table)
-        ))
-        .await?;
+    let r = conn.query(&invalid_indexes_sql(table)).await?;
     Ok(r.rows
         .into_iter()
         .filter_map(|row| row.into_iter().next().flatten())

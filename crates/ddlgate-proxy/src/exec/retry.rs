@@ -33,18 +33,12 @@ pub(super) async fn notify_blockers(
         .flat_map(|d| {
             d.locks
                 .keys()
-                .map(|t| format!("to_regclass({})", quote_literal(&t.quoted())))
+                .map(|t| format!("pg_catalog.to_regclass({})", quote_literal(&t.quoted())))
         })
         .collect();
     let mut holders = Vec::new();
     if !tables.is_empty() {
-        let q = format!(
-            "SELECT DISTINCT a.pid::text, coalesce(a.state, ''), coalesce(extract(epoch FROM clock_timestamp() - a.xact_start)::bigint::text, '?'), \
-             coalesce(to_char(a.query_start, 'HH24:MI:SS'), '?'), left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 60) \
-             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-             WHERE l.locktype = 'relation' AND l.granted AND a.pid <> pg_backend_pid() AND l.relation = ANY(ARRAY[{}]::regclass[])",
-            tables.join(", ")
-        );
+        let q = holders_sql(&tables);
         let r = conn.query(&q).await?;
         for row in r.rows.iter().take(5) {
             let c = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
@@ -74,4 +68,19 @@ pub(super) async fn notify_blockers(
     )
     .detail(format!("blocking: {who}"));
     conn.notice(&n).await
+}
+
+/// Who holds locks on `tables` (`pg_catalog.to_regclass(…)` expressions): qualified, it runs
+/// on the client's session.
+pub(crate) fn holders_sql(tables: &[String]) -> String {
+    format!(
+        "SELECT DISTINCT a.pid::pg_catalog.text, coalesce(a.state, ''), \
+         coalesce(extract(epoch FROM pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) a.xact_start)::pg_catalog.int8::pg_catalog.text, '?'), \
+         coalesce(pg_catalog.to_char(a.query_start, 'HH24:MI:SS'), '?'), \
+         pg_catalog.left(pg_catalog.regexp_replace(coalesce(a.query, ''), '[[:space:]]+', ' ', 'g'), 60) \
+         FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) l.pid \
+         WHERE l.locktype OPERATOR(pg_catalog.=) 'relation' AND l.granted AND a.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() \
+         AND l.relation OPERATOR(pg_catalog.=) ANY(ARRAY[{}]::pg_catalog.regclass[])",
+    tables.join(", ")
+    )
 }

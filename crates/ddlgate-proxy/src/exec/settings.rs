@@ -12,11 +12,12 @@ pub(super) struct SavedSettings {
     pub(super) statement_timeout: String,
 }
 
+/// The settings a plan changes (qualified: it runs on the client's session).
+pub(crate) const SAVED_SETTINGS: &str = "SELECT pg_catalog.current_setting('lock_timeout'), pg_catalog.current_setting('statement_timeout')";
+
 /// Reads the settings a plan changes, to put them back afterwards.
 pub(super) async fn save_settings(conn: &mut impl PlanConn) -> Result<SavedSettings, ProxyError> {
-    let r = conn
-        .query("SELECT current_setting('lock_timeout'), current_setting('statement_timeout')")
-        .await?;
+    let r = conn.query(SAVED_SETTINGS).await?;
     let row = r.rows.first().cloned().unwrap_or_default();
     let get = |i: usize| {
         row.get(i)
@@ -36,11 +37,16 @@ pub(super) async fn set_timeouts(
     lock_timeout: &str,
     statement_timeout: &str,
 ) -> Result<(), ProxyError> {
-    let sql = format!(
-        "SELECT set_config('lock_timeout', {}, false), set_config('statement_timeout', {}, false)",
+    conn.query(&timeouts_sql(lock_timeout, statement_timeout))
+        .await?;
+    Ok(())
+}
+
+/// Both timeouts for the session, as a query (qualified: it runs on the client's session).
+pub(crate) fn timeouts_sql(lock_timeout: &str, statement_timeout: &str) -> String {
+    format!(
+        "SELECT pg_catalog.set_config('lock_timeout', {}, false), pg_catalog.set_config('statement_timeout', {}, false)",
         quote_literal(lock_timeout),
         quote_literal(statement_timeout)
-    );
-    conn.query(&sql).await?;
-    Ok(())
+    )
 }

@@ -39,13 +39,36 @@ impl<W: Watch> Watch for AfterCommit<'_, W> {
     }
 }
 
-/// The statement that opens a transaction with the current one's characteristics (isolation
-/// level, read-only, deferrable), which `COMMIT AND CHAIN` carries over
-/// (<https://www.postgresql.org/docs/current/sql-commit.html>). Fails in an aborted transaction.
-const CHAINED_START: &str = "SELECT format('START TRANSACTION ISOLATION LEVEL %s, %s, %s', \
-     current_setting('transaction_isolation'), \
-     CASE WHEN current_setting('transaction_read_only')::bool THEN 'READ ONLY' ELSE 'READ WRITE' END, \
-     CASE WHEN current_setting('transaction_deferrable')::bool THEN 'DEFERRABLE' ELSE 'NOT DEFERRABLE' END)";
+/// The client's transaction id, recorded with its jobs.
+pub(crate) const TXID: &str = "SELECT pg_catalog.txid_current()";
+
+/// The characteristics `COMMIT AND CHAIN` carries over to the next transaction (isolation
+/// level, read-only, deferrable; <https://www.postgresql.org/docs/current/sql-commit.html>).
+/// Fails in an aborted transaction.
+pub(crate) const CHARACTERISTICS: &str = "SELECT pg_catalog.current_setting('transaction_isolation'), \
+     pg_catalog.current_setting('transaction_read_only'), pg_catalog.current_setting('transaction_deferrable')";
+
+/// The `START TRANSACTION` that opens a block with the characteristics read by
+/// [`CHARACTERISTICS`], built by the gateway from known words only (the server's answer is
+/// never run as text); `None` for an answer it does not know.
+fn chained_start(row: &[Option<String>]) -> Option<String> {
+    let value = |i: usize| row.get(i).and_then(|v| v.as_deref());
+    let isolation = match value(0)? {
+        v @ ("read uncommitted" | "read committed" | "repeatable read" | "serializable") => v,
+        _ => return None,
+    };
+    let flag = |i: usize| ddlgate_wire::startup::parse_bool(value(i)?.as_bytes());
+    let access = if flag(1)? { "READ ONLY" } else { "READ WRITE" };
+    let deferrable = if flag(2)? {
+        "DEFERRABLE"
+    } else {
+        "NOT DEFERRABLE"
+    };
+    Some(format!(
+        "START TRANSACTION ISOLATION LEVEL {}, {access}, {deferrable}",
+        isolation.to_ascii_uppercase()
+    ))
+}
 
 async fn scalar(conn: &mut impl GateConn, sql: &str) -> Result<Option<String>, ProxyError> {
     Ok(conn.query(sql).await?.scalar().map(str::to_owned))
@@ -70,7 +93,10 @@ pub async fn commit(
     tx: &mut TxWork,
 ) -> Result<(Ran, TransactionStatus), ProxyError> {
     let chained = match end {
-        BlockEnd::CommitAndChain => scalar(conn, CHAINED_START).await?,
+        BlockEnd::CommitAndChain => {
+            let r = conn.query(CHARACTERISTICS).await?;
+            r.rows.first().and_then(|row| chained_start(row))
+        }
         BlockEnd::Commit | BlockEnd::Rollback => None,
     };
     let sql = chained.as_deref().map_or(commit_sql, |_| "COMMIT");
@@ -159,7 +185,7 @@ async fn record_jobs<'d>(
 ) -> Result<Vec<Queued<'d>>, ProxyError> {
     let gate = books.gate;
     let xid = match &books.store {
-        Some(_) => scalar(conn, "SELECT txid_current()")
+        Some(_) => scalar(conn, TXID)
             .await?
             .and_then(|v| v.parse::<i64>().ok()),
         None => None,

@@ -19,7 +19,7 @@ mod attention;
 mod audit;
 mod block;
 mod capture;
-mod commit;
+pub(crate) mod commit;
 mod conn;
 mod decide;
 mod dispatch;

@@ -70,13 +70,17 @@ async fn lock_query(
     function: &str,
     key: i32,
 ) -> Result<Result<bool, ServerError>, ProxyError> {
-    let r = conn
-        .query(&format!("SELECT {function}({LOCK_NAMESPACE}, {key})"))
-        .await?;
+    let r = conn.query(&lock_sql(function, key)).await?;
     Ok(match r.error {
         Some(e) => Err(e),
         None => Ok(r.scalar() == Some("t")),
     })
+}
+
+/// An advisory-lock function call on the job's key (qualified: it runs on the client's
+/// session).
+pub(crate) fn lock_sql(function: &str, key: i32) -> String {
+    format!("SELECT pg_catalog.{function}({LOCK_NAMESPACE}, {key})")
 }
 
 /// Takes the job's advisory lock on the session's connection if it is free.

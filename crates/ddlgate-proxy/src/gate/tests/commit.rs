@@ -47,7 +47,10 @@ async fn an_index_in_a_block_is_deferred_to_commit() {
         log[1].starts_with("notice: NOTICE 00000 ddlgate: running a safe plan instead:"),
         "{log:?}"
     );
-    assert_eq!(log[2], "query: SELECT current_setting('lock_timeout')");
+    assert_eq!(
+        log[2],
+        "query: SELECT pg_catalog.current_setting('lock_timeout')"
+    );
     assert_eq!(log[3..], ["client: C CREATE INDEX", "client: Z T"]);
     assert!(!h.state.is_quiet(), "steps wait for COMMIT");
     assert!(h.conn.log.is_empty());
@@ -177,12 +180,13 @@ async fn a_savepoint_released_keeps_the_plans() {
 async fn commit_and_chain_commits_runs_the_steps_then_opens_the_chained_block() {
     let mut h = Harness::new();
     block_with_indexes(&mut h, &["i"]).await;
-    let start = "START TRANSACTION ISOLATION LEVEL repeatable read, READ WRITE, NOT DEFERRABLE";
-    h.conn.scalar_for("SELECT format('START TRANSACTION", start);
+    let characteristics = vec![vec![Some("repeatable read"), Some("off"), Some("on")]];
+    h.conn.rows_for("transaction_isolation", characteristics);
+    let start = "START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ WRITE, DEFERRABLE";
     h.client(query("COMMIT AND CHAIN")).await;
     let log = h.take_log();
     assert!(
-        log[0].starts_with("query: SELECT format('START TRANSACTION ISOLATION LEVEL %s"),
+        log[0].starts_with("query: SELECT pg_catalog.current_setting('transaction_isolation')"),
         "the characteristics are read first: {log:?}"
     );
     let mut want = vec![

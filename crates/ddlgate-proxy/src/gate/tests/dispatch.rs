@@ -13,11 +13,11 @@ const GUARDED: &str = "ALTER TABLE t ADD COLUMN c bigint";
 /// The in-block guard of `sql`, as run by `exec::run_in_block` (lock_timeout was "0").
 fn guarded_in_block(sql: &str) -> Vec<String> {
     vec![
-        "query: SELECT current_setting('lock_timeout')".to_owned(),
+        "query: SELECT pg_catalog.current_setting('lock_timeout')".to_owned(),
         "query: SAVEPOINT ddlgate_step".to_owned(),
-        "query: SELECT set_config('lock_timeout', '2000ms', true)".to_owned(),
+        "query: SELECT pg_catalog.set_config('lock_timeout', '2000ms', true)".to_owned(),
         format!("query: {sql}"),
-        "query: SELECT set_config('lock_timeout', '0', true)".to_owned(),
+        "query: SELECT pg_catalog.set_config('lock_timeout', '0', true)".to_owned(),
         "query: RELEASE SAVEPOINT ddlgate_step".to_owned(),
     ]
 }

@@ -147,10 +147,10 @@ impl FakeConn {
         } else if sql.contains("txid_current") {
             one("4242")
         } else if sql.starts_with(
-            "SELECT current_setting('lock_timeout'), current_setting('statement_timeout')",
+            "SELECT pg_catalog.current_setting('lock_timeout'), pg_catalog.current_setting('statement_timeout')",
         ) {
             vec![vec![Some("0".to_owned()), Some("0".to_owned())]]
-        } else if sql == "SELECT current_setting('lock_timeout')" {
+        } else if sql == "SELECT pg_catalog.current_setting('lock_timeout')" {
             one("0")
         } else {
             Vec::new()

@@ -246,11 +246,11 @@ impl Harness {
 pub const CATALOG: &str = "query: <catalog facts>";
 /// The settings a plan or guard saves first.
 pub const SAVE: &str =
-    "query: SELECT current_setting('lock_timeout'), current_setting('statement_timeout')";
+    "query: SELECT pg_catalog.current_setting('lock_timeout'), pg_catalog.current_setting('statement_timeout')";
 
 /// `set_timeouts` as rendered.
 pub fn timeouts(lock_timeout: &str, statement_timeout: &str) -> String {
-    format!("query: SELECT set_config('lock_timeout', '{lock_timeout}', false), set_config('statement_timeout', '{statement_timeout}', false)")
+    format!("query: SELECT pg_catalog.set_config('lock_timeout', '{lock_timeout}', false), pg_catalog.set_config('statement_timeout', '{statement_timeout}', false)")
 }
 
 /// One event as a line.
