@@ -2,8 +2,10 @@
 //! structure as the splitter, the classifier, the fallback table and `redact` need.
 //!
 //! Covered (PostgreSQL docs, "Lexical Structure", §4.1):
-//! - whitespace, `--` line comments and nested `/* … */` block comments (§4.1.5);
-//! - standard strings `'…'` with `''` escapes (standard_conforming_strings = on);
+//! - whitespace, `--` line comments (ended by a newline *or* a carriage return, as in the
+//!   server's scanner: `non_newline [^\n\r]`) and nested `/* … */` block comments (§4.1.5);
+//! - standard strings `'…'` with `''` escapes, or with backslash escapes too when the session
+//!   has `standard_conforming_strings = off` ([`Lexer::with`], §4.1.2.1);
 //! - escape strings `E'…'` with backslash escapes (§4.1.2.2), and the `B''`/`X''`/`N''`
 //!   prefixes;
 //! - dollar-quoted strings `$tag$…$tag$` (§4.1.2.4), distinguished from `$1` parameters and
@@ -85,19 +87,38 @@ impl Token {
     }
 }
 
+/// How the server reads plain string literals: `standard_conforming_strings`
+/// (<https://www.postgresql.org/docs/current/runtime-config-compatible.html#GUC-STANDARD-CONFORMING-STRINGS>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strings {
+    /// `on` (the default since PostgreSQL 9.1): backslashes are literal in `'…'`.
+    #[default]
+    Standard,
+    /// `off`: `'…'` takes backslash escapes like `E'…'`.
+    BackslashEscapes,
+}
+
 /// Iterator over the tokens of `src`, trivia included.
 pub struct Lexer<'a> {
     src: &'a [u8],
     pos: usize,
+    strings: Strings,
 }
 
 impl<'a> Lexer<'a> {
     /// Start lexing `src` at byte 0.
     #[must_use]
     pub fn new(src: &'a str) -> Self {
+        Self::with(src, Strings::Standard)
+    }
+
+    /// Start lexing `src` at byte 0, reading plain strings as `strings` says.
+    #[must_use]
+    pub fn with(src: &'a str, strings: Strings) -> Self {
         Lexer {
             src: src.as_bytes(),
             pos: 0,
+            strings,
         }
     }
 
@@ -107,6 +128,7 @@ impl<'a> Lexer<'a> {
         Lexer {
             src: src.as_bytes(),
             pos: pos.min(src.len()),
+            strings: Strings::Standard,
         }
     }
 
@@ -220,21 +242,33 @@ impl Iterator for Lexer<'_> {
                 (TokKind::Whitespace, start + n)
             }
             b'-' if self.peek(1) == Some(b'-') => {
-                let n = s.iter().position(|&c| c == b'\n').unwrap_or(s.len());
+                let n = s
+                    .iter()
+                    .position(|&c| c == b'\n' || c == b'\r')
+                    .unwrap_or(s.len());
                 (TokKind::LineComment, start + n)
             }
             b'/' if self.peek(1) == Some(b'*') => {
                 (TokKind::BlockComment, self.scan_block_comment())
             }
-            b'\'' => (TokKind::String, self.scan_quoted(start, b'\'', false)),
+            b'\'' => {
+                let escapes = self.strings == Strings::BackslashEscapes;
+                (TokKind::String, self.scan_quoted(start, b'\'', escapes))
+            }
             b'"' => (TokKind::QuotedIdent, self.scan_quoted(start, b'"', false)),
             b'e' | b'E' if self.peek(1) == Some(b'\'') => {
                 self.pos += 1;
                 (TokKind::String, self.scan_quoted(start, b'\'', true))
             }
-            b'b' | b'B' | b'x' | b'X' | b'n' | b'N' if self.peek(1) == Some(b'\'') => {
+            b'b' | b'B' | b'x' | b'X' if self.peek(1) == Some(b'\'') => {
                 self.pos += 1;
                 (TokKind::String, self.scan_quoted(start, b'\'', false))
+            }
+            // `N'…'` is a national character string: read like a plain one.
+            b'n' | b'N' if self.peek(1) == Some(b'\'') => {
+                self.pos += 1;
+                let escapes = self.strings == Strings::BackslashEscapes;
+                (TokKind::String, self.scan_quoted(start, b'\'', escapes))
             }
             b'u' | b'U'
                 if self.peek(1) == Some(b'&') && matches!(self.peek(2), Some(b'\'' | b'"')) =>

@@ -26,6 +26,7 @@
 
 pub mod analyze;
 pub mod classify;
+pub mod client_text;
 mod convert;
 pub mod decision;
 pub mod dynamic;

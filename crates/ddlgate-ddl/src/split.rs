@@ -78,7 +78,9 @@ pub fn split(src: &str) -> Vec<Segment> {
                 {
                     routine = true;
                 }
-                if routine {
+                // A body starts at `BEGIN ATOMIC` outside the parameter list: `f(begin atomic)`
+                // is a parameter named `begin` of a type named `atomic`.
+                if routine && depth == 0 {
                     if atomic_depth == 0 {
                         if prev_begin && w.eq_ignore_ascii_case("atomic") {
                             atomic_depth = 1;
@@ -137,6 +139,28 @@ mod tests {
                 "select E'\\';'"
             ]
         );
+    }
+
+    #[test]
+    fn words_begin_and_atomic_in_a_parameter_list_start_no_body() {
+        let src =
+            "create function f(begin atomic) returns int language sql as 'select 1'; drop table t";
+        assert_eq!(
+            stmts(src),
+            vec![
+                "create function f(begin atomic) returns int language sql as 'select 1'",
+                "drop table t"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_carriage_return_ends_a_line_comment() {
+        assert_eq!(
+            stmts("select 1; --c\rdrop table t"),
+            vec!["select 1", "drop table t"]
+        );
+        assert_eq!(stmts("--c\rDROP TABLE t"), vec!["DROP TABLE t"]);
     }
 
     #[test]

@@ -536,3 +536,24 @@ fn rollback_to_savepoint_undoes_what_the_text_did_after_it() {
         "what ran after the last rollback still counts"
     );
 }
+
+#[test]
+fn findings_grow_linearly_with_the_statements_of_one_text() {
+    // Every statement after an ACCESS EXCLUSIVE one is warned about; the warnings must not
+    // each list every table before them.
+    let n = 3000;
+    let sql: String = std::iter::once("BEGIN;".to_owned())
+        .chain((0..n).map(|i| format!("ALTER TABLE t{i} ADD COLUMN c bigint;")))
+        .collect();
+    let decisions = ddlgate_ddl::analyze(&sql, &Facts::default(), &Default::default());
+    assert_eq!(decisions.len(), n + 1);
+    let total: usize = decisions
+        .iter()
+        .flat_map(|d| &d.findings)
+        .map(|f| f.message.len() + f.help.len())
+        .sum();
+    assert!(
+        total < n * 2_000,
+        "{total} bytes of findings for {n} statements"
+    );
+}

@@ -8,7 +8,14 @@ use ddlgate_layout::Crate;
 const LAYERS: &[&[&str]] = &[
     // Text: tokens, statement spans, first keywords, quoting, lock modes.
     &["lexer", "quote", "locks"],
-    &["split", "classify", "redact", "dynamic", "search_path"],
+    &[
+        "split",
+        "classify",
+        "redact",
+        "dynamic",
+        "search_path",
+        "client_text",
+    ],
     // The project-owned statement representation.
     &["ir"],
     // Text → IR: sqlparser, the fallback table, transaction and session commands.

@@ -28,5 +28,5 @@ pub use capture::{
     Outcome, RowLimit, StatementFate, Target, Unsupported, CAPTURE_INSPECT,
 };
 pub use prepared::{Observation, PreparedRewrite, PreparedRewrites};
-pub use state::{ClientEvent, Protocol, Session, INSPECT_CLIENT, INSPECT_SERVER};
+pub use state::{ClientEvent, Protocol, Scanning, Session, INSPECT_CLIENT, INSPECT_SERVER};
 pub use version::ServerVersion;

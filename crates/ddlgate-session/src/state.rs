@@ -56,6 +56,27 @@ pub struct Session {
     completed: u64,
     /// ReadyForQuery reports with status Idle: points where no transaction block was open.
     idle_points: u64,
+    /// The settings that change how the server tokenizes statements, as last reported.
+    scanning: Scanning,
+}
+
+/// The settings that change how the server tokenizes a statement's bytes, as it reports them
+/// (both are `GUC_REPORT`: every change comes back as a ParameterStatus).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scanning {
+    /// `standard_conforming_strings` (on unless reported off).
+    pub standard_conforming_strings: bool,
+    /// `client_encoding` as reported (`UTF8` until reported).
+    pub client_encoding: String,
+}
+
+impl Default for Scanning {
+    fn default() -> Self {
+        Self {
+            standard_conforming_strings: true,
+            client_encoding: "UTF8".to_owned(),
+        }
+    }
 }
 
 impl Default for Session {
@@ -73,7 +94,13 @@ impl Session {
             awaiting_ready: 0,
             completed: 0,
             idle_points: 0,
+            scanning: Scanning::default(),
         }
+    }
+
+    /// How the server tokenizes this session's statements, as last reported.
+    pub fn scanning(&self) -> &Scanning {
+        &self.scanning
     }
 
     /// Transaction status as of the last ReadyForQuery.
@@ -164,10 +191,21 @@ impl Session {
             }
             BeTag::ParameterStatus => {
                 let (name, value) = decode::parameter_status(frame)?;
-                if name == b"server_version" {
-                    self.server_version = std::str::from_utf8(value)
-                        .ok()
-                        .and_then(ServerVersion::parse);
+                match name {
+                    b"server_version" => {
+                        self.server_version = std::str::from_utf8(value)
+                            .ok()
+                            .and_then(ServerVersion::parse);
+                    }
+                    b"standard_conforming_strings" => {
+                        // Unreadable: assume the setting that makes more strings escapable.
+                        self.scanning.standard_conforming_strings =
+                            ddlgate_wire::startup::parse_bool(value).unwrap_or(false);
+                    }
+                    b"client_encoding" => {
+                        self.scanning.client_encoding = String::from_utf8_lossy(value).into_owned();
+                    }
+                    _ => {}
                 }
             }
             _ => {}
@@ -246,6 +284,21 @@ mod tests {
             s.on_server_frame(&rfq(b'I')).expect("valid");
         }
         assert_eq!(s.in_flight(), 0);
+    }
+
+    #[test]
+    fn scanning_settings_follow_parameter_status() {
+        let mut s = Session::new();
+        assert!(s.scanning().standard_conforming_strings);
+        s.on_server_frame(&frame(b'S', b"standard_conforming_strings\0off\0"))
+            .expect("valid");
+        s.on_server_frame(&frame(b'S', b"client_encoding\0SJIS\0"))
+            .expect("valid");
+        assert!(!s.scanning().standard_conforming_strings);
+        assert_eq!(s.scanning().client_encoding, "SJIS");
+        s.on_server_frame(&frame(b'S', b"standard_conforming_strings\0on\0"))
+            .expect("valid");
+        assert!(s.scanning().standard_conforming_strings);
     }
 
     #[test]

@@ -221,3 +221,63 @@ async fn a_clients_search_path_cannot_answer_for_the_catalog() {
     );
     assert_eq!(valid, "2", "both indexes were built, and valid");
 }
+
+/// Hidden from a reader with standard strings, a DROP to one without.
+const HIDDEN_DROP: &[u8] = br"SELECT 'a\', '; DROP TABLE victim; --'";
+
+/// Sends each text as a Query in one write (pipelined), then reads every answer.
+async fn pipelined(c: &mut RawClient, texts: &[&[u8]]) -> Vec<RawMsg> {
+    let bytes: Vec<u8> = texts.iter().flat_map(|t| query(t)).collect();
+    c.send(&bytes).await;
+    let mut out = Vec::new();
+    for _ in texts {
+        out.extend(c.read_until(b'Z').await);
+    }
+    out
+}
+
+#[tokio::test]
+async fn texts_are_read_with_the_settings_the_server_reads_them_with() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("bypass_lexing");
+    let gw = strict_gateway(pg).await;
+    let cases: Vec<(&str, &[(&str, &str)], Vec<&[u8]>)> = vec![
+        ("a carriage return ends a -- comment", &[], vec![b"SELECT 1; --c\rDROP TABLE victim"]),
+        ("SET standard_conforming_strings = off, then the text", &[], vec![
+            b"SET standard_conforming_strings = off",
+            HIDDEN_DROP,
+        ]),
+        ("standard_conforming_strings off from the startup options", &[("options", "-c standard_conforming_strings=off")], vec![HIDDEN_DROP]),
+        ("the SET and the text pipelined", &[], vec![b"SET standard_conforming_strings = off; SELECT 1", HIDDEN_DROP]),
+        ("the SET and the text in one query", &[], vec![
+            b"SET standard_conforming_strings = off; CREATE INDEX victim_a ON victim (a); SELECT 'a\\', '; DROP TABLE victim; --'",
+        ]),
+        ("SJIS: 0x95 0x5C is one character", &[("client_encoding", "SJIS")], vec![
+            b"SELECT E'\x95\x5c' ; DROP TABLE victim; -- '",
+        ]),
+        ("BIG5 after SET client_encoding, pipelined", &[], vec![
+            b"SET client_encoding = 'BIG5'",
+            b"SELECT E'\xa4\x5c' ; DROP TABLE victim; -- '",
+        ]),
+        ("a parameter named begin of type atomic", &[], vec![
+            b"CREATE FUNCTION f(begin atomic) RETURNS int LANGUAGE sql AS 'select 1'; DROP TABLE victim",
+        ]),
+    ];
+    for (what, extra, texts) in cases {
+        pg.psql(
+            &db,
+            "DROP TABLE IF EXISTS victim; CREATE TABLE victim (a int); \
+             DROP DOMAIN IF EXISTS atomic CASCADE; CREATE DOMAIN atomic AS int",
+        );
+        let mut c = RawClient::login(gw.addr, SUPER.name, &db, extra).await;
+        let msgs = pipelined(&mut c, &texts).await;
+        assert!(
+            table_exists(pg, &db, "victim"),
+            "{what}: the table was dropped ({msgs:?})"
+        );
+        assert!(
+            msgs.iter().any(|m| m.tag == b'E'),
+            "{what}: the client is told ({msgs:?})"
+        );
+    }
+}

@@ -113,6 +113,9 @@ pub struct Owned<'a> {
     pub server_w: &'a mut WriteHalf,
     /// Client write half.
     pub client_w: &'a mut WriteHalf,
+    /// ParameterStatus messages the server sent meanwhile (relayed to the client too), for
+    /// the session's state to follow.
+    pub reported: Vec<Bytes>,
 }
 
 impl Owned<'_> {
@@ -173,8 +176,10 @@ impl Owned<'_> {
                     out.status = Some(decode::ready_status(&frame)?);
                     return Ok(out);
                 }
-                BeTag::NotificationResponse | BeTag::ParameterStatus => {
-                    self.send_client(&frame).await?
+                BeTag::NotificationResponse => self.send_client(&frame).await?,
+                BeTag::ParameterStatus => {
+                    self.send_client(&frame).await?;
+                    self.reported.push(frame);
                 }
                 _ => {}
             }
@@ -216,6 +221,10 @@ impl Owned<'_> {
                 BeTag::ErrorResponse if error.is_none() => {
                     error = Some(ServerError::from_frame(frame.clone()));
                     out.extend_from_slice(&frame);
+                }
+                BeTag::ParameterStatus => {
+                    out.extend_from_slice(&frame);
+                    self.reported.push(frame);
                 }
                 _ => out.extend_from_slice(&frame),
             }

@@ -63,7 +63,11 @@ impl LastPlain {
             return Attention::None;
         }
         let attention = needs_attention(text);
-        if attention == Attention::None && text.len() <= MAX_LEN {
+        // A text with a backslash may read differently after a settings change: never cached.
+        if attention == Attention::None
+            && text.len() <= MAX_LEN
+            && memchr::memchr(b'\\', text).is_none()
+        {
             self.text.clear();
             self.text.extend_from_slice(text);
         }

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use ddlgate_wire::encode;
 
 use crate::exec::conn::Relayed;
@@ -26,6 +26,10 @@ pub trait GateConn: PlanConn {
 
     /// Sends raw bytes to the client.
     fn send_client(&mut self, bytes: &[u8]) -> impl Future<Output = Result<(), ProxyError>>;
+
+    /// The ParameterStatus messages the server sent since the last call (already relayed to
+    /// the client), for the session's state to follow.
+    fn take_reported(&mut self) -> Vec<Bytes>;
 }
 
 impl GateConn for Owned<'_> {
@@ -44,6 +48,24 @@ impl GateConn for Owned<'_> {
     async fn send_client(&mut self, bytes: &[u8]) -> Result<(), ProxyError> {
         Owned::send_client(self, bytes).await
     }
+
+    fn take_reported(&mut self) -> Vec<Bytes> {
+        std::mem::take(&mut self.reported)
+    }
+}
+
+/// Applies what the server reported while the gate owned the connection to the session (the
+/// server pump, paused, did not see it). Returns how statements are now tokenized.
+pub fn follow_reported(
+    conn: &mut impl GateConn,
+    session: &std::sync::Mutex<ddlgate_session::Session>,
+) -> ddlgate_ddl::client_text::Lexing {
+    let mut s = crate::sync::lock(session);
+    for frame in conn.take_reported() {
+        // A malformed ParameterStatus was relayed as the server sent it; nothing to follow.
+        let _ = s.on_server_frame(&frame);
+    }
+    super::lexing(&s)
 }
 
 /// How a statement the gateway ran for the client ended.

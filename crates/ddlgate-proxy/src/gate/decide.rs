@@ -6,15 +6,17 @@
 use std::sync::Mutex;
 
 use bytes::Bytes;
+use ddlgate_ddl::client_text::{self, Lexing};
 use ddlgate_ddl::{analyze, Decision, Facts, Submission, TxState};
 use ddlgate_session::{Batch, Protocol, Session};
 use ddlgate_wire::encode::{self, Notice};
 use ddlgate_wire::{FeTag, TransactionStatus};
 
 use super::audit::Origin;
-use super::conn::{deliver, GateConn};
+use super::conn::{deliver, follow_reported, GateConn};
 use super::dispatch::{self, Run};
 use super::follow::{catch_up, conflict_notice, end_block, note_transaction_control};
+use super::intercept::settings_may_change;
 use super::planned::{Held, Planned};
 use super::state::GateState;
 use super::substitute::{
@@ -33,15 +35,22 @@ pub struct Statement {
     pub tag: FeTag,
     /// How it was sent.
     pub protocol: Protocol,
-    /// The SQL text (lossy when not valid UTF-8).
+    /// The SQL text as the server will read it, in standard UTF-8 SQL
+    /// ([`ddlgate_ddl::client_text::prepare`]).
     pub sql: String,
-    /// Whether `sql` is byte for byte what the client sent.
+    /// Whether `sql` can stand in for the client's text on the wire (blocked statements can
+    /// be replaced in it, and it can be sent statement by statement); otherwise a refusal
+    /// refuses the whole text and nothing is run from it.
     pub exact: bool,
+    /// Whether other session settings would read the client's bytes differently.
+    pub ambiguous: bool,
+    /// The settings it was read with.
+    pub lexing: Lexing,
 }
 
 impl Statement {
-    /// Reads the text of a Query or Parse frame.
-    pub fn read(frame: &[u8]) -> Result<Self, ProxyError> {
+    /// Reads the text of a Query or Parse frame as the server will under `lexing`.
+    pub fn read(frame: &[u8], lexing: Lexing) -> Result<Self, ProxyError> {
         let tag = FeTag::from_byte(frame[0]);
         let (protocol, text) = match tag {
             FeTag::Query => (Protocol::Simple, ddlgate_wire::decode::query_text(frame)?),
@@ -50,15 +59,14 @@ impl Statement {
                 ddlgate_wire::decode::parse_msg(frame)?.query,
             ),
         };
-        let (sql, exact) = match std::str::from_utf8(text) {
-            Ok(s) => (s.to_owned(), true),
-            Err(_) => (String::from_utf8_lossy(text).into_owned(), false),
-        };
+        let prepared = client_text::prepare(text, lexing);
         Ok(Self {
             tag,
             protocol,
-            sql,
-            exact,
+            sql: prepared.sql,
+            exact: prepared.sendable,
+            ambiguous: client_text::ambiguous(text),
+            lexing,
         })
     }
 }
@@ -146,7 +154,7 @@ impl GateState {
             return Ok(Decided::Forwarded);
         }
         let status = self
-            .run_statements(gate, st, &analysis, (conn, watch), status)
+            .run_statements(gate, st, &analysis, (conn, watch), (status, session))
             .await?;
         let mut rfq = bytes::BytesMut::new();
         encode::ready_for_query(status, &mut rfq);
@@ -186,7 +194,15 @@ impl GateState {
                 }
             }
         }
-        let actions = resolve(&decisions);
+        let mut actions = resolve(&decisions);
+        if !st.exact {
+            // The gateway cannot run its own version of a text it cannot send back as it is.
+            for a in &mut actions {
+                if matches!(a, Action::Rewrite | Action::Guard) {
+                    *a = Action::Block;
+                }
+            }
+        }
         // Statements that depend on work deferred to COMMIT are refused.
         let tx = &self.tx;
         let conflicts: Vec<Option<Notice>> = decisions
@@ -256,12 +272,19 @@ impl GateState {
         st: &Statement,
         a: &Analysis,
         (conn, watch): (&mut impl GateConn, &mut impl Watch),
-        mut status: TransactionStatus,
+        (mut status, session): (TransactionStatus, &Mutex<Session>),
     ) -> Result<TransactionStatus, ProxyError> {
         let origin = st.origin();
         let each = a.decisions.iter().zip(&a.actions).zip(&a.blocked);
         for ((d, action), blocked) in each {
-            if let Some(notice) = blocked {
+            // Each statement goes to the server as a query of its own: read with the settings
+            // an earlier one may have changed, it could mean something else.
+            let changed = follow_reported(conn, session) != st.lexing;
+            let blocked = match blocked {
+                None if changed && st.ambiguous => Some(settings_may_change()),
+                other => other.clone(),
+            };
+            if let Some(notice) = &blocked {
                 let raise = enforce::raise_statement(notice);
                 status = conn.relay_query(raise.as_bytes()).await?.status;
                 gate.audit(&origin, d, Action::Block, Vec::new(), AuditOutcome::Blocked);

@@ -12,7 +12,7 @@ use ddlgate_wire::encode::Notice;
 use ddlgate_wire::FeTag;
 
 use super::audit::Origin;
-use super::conn::GateConn;
+use super::conn::{follow_reported, GateConn};
 use super::decide::{Decided, Statement};
 use super::state::{Discard, GateState};
 use super::substitute::{block_notices, parse_frame_with, substitute_blocked};
@@ -78,7 +78,7 @@ impl GateState {
         }
         // A cancel sent before this statement belongs to an earlier one.
         gate.new_statement();
-        let st = Statement::read(frame)?;
+        let st = Statement::read(frame, super::lexing(&lock(session)))?;
         if gate.enforcer.observe_only() {
             return self.observe(gate, frame, &st, session);
         }
@@ -122,6 +122,13 @@ impl GateState {
         st: &Statement,
         session: &Mutex<Session>,
     ) -> Result<Look, ProxyError> {
+        if st.ambiguous {
+            // An earlier message of this batch may have changed how the server reads it, and
+            // the gateway cannot wait for the batch's answers before it is parsed.
+            let raise = enforce::raise_statement(&settings_may_change());
+            self.advance_past(frame, || lock(session).transaction_status())?;
+            return Ok(forward(parse_frame_with(frame, &raise), Vec::new()));
+        }
         let facts = self.base_facts(&lock(session));
         let decisions = analyze(&st.sql, &facts, &gate.enforcer.analysis);
         let actions: Vec<Action> = decisions
@@ -164,14 +171,18 @@ impl GateState {
             server_buf: halves.server_buf,
             server_w: halves.server_w,
             client_w: halves.client_w,
+            reported: Vec::new(),
         };
         let mut watch = ClientWatch {
             src: halves.client_r,
             buf: halves.client_buf,
             cancel: gate.cancel,
         };
-        self.run(gate, (owning, frame), (&mut conn, &mut watch), session)
-            .await
+        let ran = self
+            .run(gate, (owning, frame), (&mut conn, &mut watch), session)
+            .await;
+        follow_reported(&mut conn, session);
+        ran
     }
 
     /// Does what [`Self::look`] said needs the connection.
@@ -212,7 +223,8 @@ impl GateState {
         (conn, watch): (&mut impl GateConn, &mut impl Watch),
         session: &Mutex<Session>,
     ) -> Result<(), ProxyError> {
-        let st = Statement::read(frame)?;
+        // The server has answered everything before this statement: its settings are current.
+        let st = Statement::read(frame, follow_reported(conn, session))?;
         match self
             .decide_owned(gate, (frame, &st), (conn, watch), session)
             .await?
@@ -225,6 +237,16 @@ impl GateState {
         }
         Ok(())
     }
+}
+
+/// The refusal of a statement whose reading depends on settings that may be changing.
+pub(super) fn settings_may_change() -> Notice {
+    Notice::new(
+        ddlgate_wire::encode::Severity::Error,
+        ddlgate_wire::SqlState::ObjectNotInPrerequisiteState,
+        "ddlgate: this statement contains a backslash that standard_conforming_strings or client_encoding decide how to read, and an earlier statement sent with it may change them",
+    )
+    .hint("send it as a statement of its own, after the earlier ones have completed")
 }
 
 fn forward(frame: Bytes, notices: Vec<Notice>) -> Look {

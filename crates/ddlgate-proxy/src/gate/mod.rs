@@ -76,6 +76,21 @@ impl Gate<'_> {
     }
 }
 
+/// How the server tokenizes this session's statements, from what it last reported.
+pub fn lexing(session: &ddlgate_session::Session) -> ddlgate_ddl::client_text::Lexing {
+    use ddlgate_ddl::client_text::{ClientEncoding, Lexing};
+    use ddlgate_ddl::lexer::Strings;
+    let scanning = session.scanning();
+    Lexing {
+        strings: if scanning.standard_conforming_strings {
+            Strings::Standard
+        } else {
+            Strings::BackslashEscapes
+        },
+        encoding: ClientEncoding::from_name(&scanning.client_encoding),
+    }
+}
+
 impl GateState {
     /// Follows the transaction-control statements of `sql`, forwarded as they are, once the
     /// session's status is current (`at`).

@@ -111,6 +111,11 @@ impl GateState {
         if attention == Attention::Ddl {
             return Ok(Screen::Take);
         }
+        // A text that another standard_conforming_strings or client_encoding would read
+        // differently is decided by the gate with the settings the server will use.
+        if memchr::memchr(b'\\', text).is_some() && ddlgate_ddl::client_text::ambiguous(text) {
+            return Ok(Screen::Take);
+        }
         if attention == Attention::TransactionControl && (self.tx.has_deferred() || changes_block) {
             let sql = String::from_utf8_lossy(text);
             if self.tx.has_deferred() && block::ends_transaction(&sql) {

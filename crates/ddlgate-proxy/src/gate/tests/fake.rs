@@ -73,6 +73,9 @@ pub struct FakeConn {
     /// ReadyForQuery statuses the server sent to the client through the relay (for frames the
     /// server received directly): the harness feeds them to the session.
     pub ready: Vec<TransactionStatus>,
+    /// ParameterStatus messages not yet taken by the gate (`SET standard_conforming_strings`
+    /// and `SET client_encoding` report one).
+    pub reported: Vec<bytes::Bytes>,
 }
 
 impl Default for FakeConn {
@@ -87,6 +90,7 @@ impl Default for FakeConn {
             portals: HashMap::new(),
             batch_failed: false,
             ready: Vec::new(),
+            reported: Vec::new(),
         }
     }
 }
@@ -127,11 +131,6 @@ impl FakeConn {
             .map(|r| r.into_iter().map(|v| v.map(str::to_owned)).collect())
             .collect();
         self.rows.push((needle.to_owned(), rows));
-    }
-
-    /// Queries containing `needle` return one row with one value.
-    pub fn scalar_for(&mut self, needle: &str, value: &str) {
-        self.rows_for(needle, vec![vec![Some(value)]]);
     }
 
     fn rows_of(&self, sql: &str) -> Vec<Vec<Option<String>>> {
@@ -343,6 +342,7 @@ impl GateConn for FakeConn {
     async fn relay_query(&mut self, sql: &[u8]) -> Result<Relayed, ProxyError> {
         let sql = String::from_utf8_lossy(sql).into_owned();
         self.log.push(Event::Relayed(sql.clone()));
+        self.report_settings(&sql);
         let sim = self.simulate(&sql);
         self.relay_responses(&sim);
         Ok(Relayed {
@@ -376,6 +376,29 @@ impl GateConn for FakeConn {
     async fn send_client(&mut self, bytes: &[u8]) -> Result<(), ProxyError> {
         self.log.push(Event::ToClient(bytes.to_vec()));
         Ok(())
+    }
+
+    fn take_reported(&mut self) -> Vec<bytes::Bytes> {
+        std::mem::take(&mut self.reported)
+    }
+}
+
+impl FakeConn {
+    /// A `SET` of a reported setting reports its new value, as the server does.
+    fn report_settings(&mut self, sql: &str) {
+        let lower = sql.to_ascii_lowercase();
+        for name in ["standard_conforming_strings", "client_encoding"] {
+            let Some(rest) = lower.strip_prefix(&format!("set {name}")) else {
+                continue;
+            };
+            let value = rest
+                .trim_start_matches([' ', '=', '\''])
+                .trim_start_matches("to ")
+                .trim_matches([' ', '\'', ';']);
+            let body = format!("{name}\0{value}\0");
+            self.reported
+                .push(ddlgate_wire::encode::frame(b'S', body.as_bytes()).into());
+        }
     }
 }
 

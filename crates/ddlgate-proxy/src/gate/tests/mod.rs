@@ -7,6 +7,7 @@ mod dispatch;
 mod fake;
 mod look;
 mod screen;
+mod settings;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
