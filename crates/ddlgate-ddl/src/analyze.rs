@@ -4,7 +4,7 @@
 
 use crate::classify::{classify, StatementClass};
 use crate::decision::{Decision, Finding, Severity, Verdict};
-use crate::facts::{Facts, Submission, TxState};
+use crate::facts::{Facts, RelKind, Submission, TxState};
 use crate::ir::{AlterAction, ConstraintKind, Stmt, TxCommand};
 use crate::locks::LockMode;
 use crate::model::{self, Effects, Rewrite, Scan};
@@ -57,6 +57,19 @@ pub fn analyze(sql: &str, facts: &Facts, cfg: &AnalysisConfig) -> Vec<Decision> 
         };
         let text = sql.get(span.clone()).unwrap_or("");
         let (class, stmt) = parse_statement(text);
+        // A rename written against another relation kind acts on a table when the name is one.
+        let (class, stmt) = match crate::fallback::relation_rename(text) {
+            Some(r)
+                if facts
+                    .tables
+                    .get(&r.target)
+                    .and_then(|t| t.kind)
+                    .is_some_and(RelKind::is_table) =>
+            {
+                parse_statement(&r.as_table)
+            }
+            _ => (class, stmt),
+        };
         let fx = model::effects(&stmt, facts);
         let mut findings = Vec::new();
         if !matches!(stmt, Stmt::NotDdl) || !tracker.view.access_exclusive_held.is_empty() {

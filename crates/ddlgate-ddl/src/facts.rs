@@ -78,6 +78,58 @@ pub struct TableFacts {
     pub has_primary_key: Option<bool>,
     /// Primary-key columns, in key order.
     pub pk_columns: Vec<String>,
+    /// What kind of relation the name resolves to (`pg_class.relkind`), when known.
+    #[serde(default)]
+    pub kind: Option<RelKind>,
+}
+
+/// `pg_class.relkind` ([pg_class](https://www.postgresql.org/docs/current/catalog-pg-class.html)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RelKind {
+    /// `r`: an ordinary table.
+    Table,
+    /// `p`: a partitioned table.
+    PartitionedTable,
+    /// `i` or `I`: an index (or a partitioned index).
+    Index,
+    /// `S`.
+    Sequence,
+    /// `v`.
+    View,
+    /// `m`.
+    MaterializedView,
+    /// `c`: a composite type.
+    CompositeType,
+    /// `f`.
+    ForeignTable,
+    /// `t`.
+    Toast,
+}
+
+impl RelKind {
+    /// From `pg_class.relkind`.
+    #[must_use]
+    pub fn from_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "r" => Self::Table,
+            "p" => Self::PartitionedTable,
+            "i" | "I" => Self::Index,
+            "S" => Self::Sequence,
+            "v" => Self::View,
+            "m" => Self::MaterializedView,
+            "c" => Self::CompositeType,
+            "f" => Self::ForeignTable,
+            "t" => Self::Toast,
+            _ => return None,
+        })
+    }
+
+    /// Whether it holds a table's rows.
+    #[must_use]
+    pub fn is_table(self) -> bool {
+        matches!(self, Self::Table | Self::PartitionedTable)
+    }
 }
 
 impl TableFacts {

@@ -51,7 +51,9 @@ mod tx;
 pub use analyze::{analyze, parse_statement};
 pub use classify::{classify, classify_bytes, StatementClass};
 pub use decision::{Decision, Finding, Severity, Suppressed, Verdict};
-pub use facts::{ColumnFacts, Facts, IndexFacts, Submission, TableFacts, TxState, Volatility};
+pub use facts::{
+    ColumnFacts, Facts, IndexFacts, RelKind, Submission, TableFacts, TxState, Volatility,
+};
 pub use ir::QualifiedName;
 pub use locks::LockMode;
 pub use plan::deferral::{Pending, TxSplit};

@@ -281,3 +281,55 @@ async fn texts_are_read_with_the_settings_the_server_reads_them_with() {
         );
     }
 }
+
+#[tokio::test]
+async fn renames_written_against_other_relation_kinds_rename_the_table() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("bypass_rename_through");
+    pg.psql(
+        &db,
+        "CREATE TABLE victim (a int); CREATE INDEX victim_i ON victim (a)",
+    );
+    let gw = strict_gateway(pg).await;
+    let c = ddlgate_testkit::connect(&gw.url(SUPER, &db))
+        .await
+        .expect("connect");
+    let column_a = || {
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = 'public.victim'::regclass AND attname = 'a'",
+        )
+    };
+    for sql in [
+        "ALTER INDEX victim RENAME TO renamed",
+        "ALTER VIEW victim RENAME COLUMN a TO b",
+        "ALTER MATERIALIZED VIEW victim RENAME a TO b",
+        "ALTER TYPE victim RENAME ATTRIBUTE a TO b",
+    ] {
+        let simple = c.batch_execute(sql).await.expect_err(sql);
+        assert_eq!(
+            simple.code().map(|c| c.code()),
+            Some("55000"),
+            "{sql}: {simple}"
+        );
+        let extended = c.execute(sql, &[]).await.expect_err(sql);
+        assert_eq!(
+            extended.code().map(|c| c.code()),
+            Some("55000"),
+            "{sql}: {extended}"
+        );
+        assert!(table_exists(pg, &db, "victim"), "{sql}");
+        assert_eq!(column_a(), "1", "{sql}");
+    }
+    // Renaming a real index is no table rename.
+    c.batch_execute("ALTER INDEX victim_i RENAME TO victim_j")
+        .await
+        .expect("index rename");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'victim_j'"
+        ),
+        "1"
+    );
+}

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use ddlgate_ddl::{
-    quote_literal, ColumnFacts, Facts, IndexFacts, QualifiedName, TableFacts, Volatility,
+    quote_literal, ColumnFacts, Facts, IndexFacts, QualifiedName, RelKind, TableFacts, Volatility,
 };
 use serde::Deserialize;
 
@@ -22,6 +22,8 @@ use ddlgate_ddl::plan::sql::EQ;
 struct TableRow {
     key: usize,
     exists: bool,
+    #[serde(default)]
+    kind: Option<String>,
     est_rows: Option<i64>,
     bytes: Option<i64>,
     columns: Vec<ColumnRow>,
@@ -67,7 +69,7 @@ pub fn facts_query(tables: &[QualifiedName], functions: &[String]) -> String {
          (SELECT coalesce(pg_catalog.json_object_agg(proname, v), '{{}}') FROM (SELECT proname, pg_catalog.max(provolatile::pg_catalog.text) AS v \
            FROM pg_catalog.pg_proc WHERE proname::pg_catalog.text {EQ} ANY(ARRAY[{funcs}]::pg_catalog.text[]) GROUP BY proname) f), \
          (SELECT coalesce(pg_catalog.json_agg(pg_catalog.json_build_object( \
-           'key', t.key, 'exists', c.oid IS NOT NULL, \
+           'key', t.key, 'exists', c.oid IS NOT NULL, 'kind', c.relkind, \
            'est_rows', CASE WHEN c.reltuples OPERATOR(pg_catalog.>=) 0 THEN c.reltuples::pg_catalog.int8 \
              WHEN c.relkind {EQ} ANY(ARRAY['r', 'm']::pg_catalog.\"char\"[]) AND pg_catalog.pg_relation_size(c.oid) {EQ} 0 THEN 0 END, \
            'bytes', pg_catalog.pg_table_size(c.oid), \
@@ -150,6 +152,7 @@ pub async fn load(
 fn table_facts(t: TableRow) -> TableFacts {
     let pk = t.indexes.iter().find(|i| i.primary);
     TableFacts {
+        kind: t.kind.as_deref().and_then(RelKind::from_code),
         est_rows: t.est_rows.and_then(|r| u64::try_from(r).ok()),
         bytes: t.bytes.and_then(|b| u64::try_from(b).ok()),
         has_primary_key: Some(pk.is_some()),

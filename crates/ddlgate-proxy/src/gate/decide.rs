@@ -16,8 +16,8 @@ use super::audit::Origin;
 use super::conn::{deliver, follow_reported, GateConn};
 use super::dispatch::{self, Run};
 use super::follow::{catch_up, conflict_notice, end_block, note_transaction_control};
-use super::intercept::settings_may_change;
 use super::planned::{Held, Planned};
+use super::refusals::settings_may_change;
 use super::state::GateState;
 use super::substitute::{
     block_notices, parse_frame_with, query_frame, relations, substitute_blocked,
@@ -178,9 +178,22 @@ impl GateState {
                 .collect()
         };
         let mut decisions = analyze(sql, &facts, &enforcer.analysis);
-        if resolve(&decisions).iter().any(|a| *a != Action::Allow) {
+        // A rename through another relation kind acts on a table if the name is one: only the
+        // catalog can say.
+        let renames: Vec<_> = decisions
+            .iter()
+            .filter_map(|d| ddlgate_ddl::fallback::relation_rename(d.text(sql)))
+            .map(|r| r.target)
+            .collect();
+        if !renames.is_empty() || resolve(&decisions).iter().any(|a| *a != Action::Allow) {
             let functions = catalog::called_functions(sql);
-            catalog::load(conn, &mut facts, &relations(&decisions), &functions).await?;
+            let mut tables = relations(&decisions);
+            for r in renames {
+                if !tables.contains(&r) {
+                    tables.push(r);
+                }
+            }
+            catalog::load(conn, &mut facts, &tables, &functions).await?;
             decisions = analyze(sql, &facts, &enforcer.analysis);
             let acts = |a: &Action| matches!(a, Action::Rewrite | Action::Guard | Action::Block);
             if st.tag == FeTag::Query && decisions.len() > 1 && resolve(&decisions).iter().any(acts)

@@ -14,6 +14,7 @@ use ddlgate_wire::FeTag;
 use super::audit::Origin;
 use super::conn::{follow_reported, GateConn};
 use super::decide::{Decided, Statement};
+use super::refusals::{needs_catalog, settings_may_change};
 use super::state::{Discard, GateState};
 use super::substitute::{block_notices, parse_frame_with, substitute_blocked};
 use super::Gate;
@@ -131,6 +132,16 @@ impl GateState {
         }
         let facts = self.base_facts(&lock(session));
         let decisions = analyze(&st.sql, &facts, &gate.enforcer.analysis);
+        let renames_through = decisions
+            .iter()
+            .any(|d| ddlgate_ddl::fallback::relation_rename(d.text(&st.sql)).is_some());
+        if renames_through {
+            // Only the catalog can say whether it renames a table, and the gateway cannot ask
+            // in the middle of a batch.
+            let raise = enforce::raise_statement(&needs_catalog());
+            self.advance_past(frame, || lock(session).transaction_status())?;
+            return Ok(forward(parse_frame_with(frame, &raise), Vec::new()));
+        }
         let actions: Vec<Action> = decisions
             .iter()
             .map(|d| enforce::resolve(d, gate.enforcer, false))
@@ -237,16 +248,6 @@ impl GateState {
         }
         Ok(())
     }
-}
-
-/// The refusal of a statement whose reading depends on settings that may be changing.
-pub(super) fn settings_may_change() -> Notice {
-    Notice::new(
-        ddlgate_wire::encode::Severity::Error,
-        ddlgate_wire::SqlState::ObjectNotInPrerequisiteState,
-        "ddlgate: this statement contains a backslash that standard_conforming_strings or client_encoding decide how to read, and an earlier statement sent with it may change them",
-    )
-    .hint("send it as a statement of its own, after the earlier ones have completed")
 }
 
 fn forward(frame: Bytes, notices: Vec<Notice>) -> Look {

@@ -208,13 +208,15 @@ async fn a_statement_depending_on_a_deferred_index_is_refused() {
     block_with_indexes(&mut h, &["i"]).await;
     h.client(query("ALTER INDEX i RENAME TO j")).await;
     let log = h.take_log();
-    assert_eq!(log.len(), 1, "{log:?}");
+    // An index rename might rename a table: the catalog is asked first.
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log[0], CATALOG);
     assert!(
-        log[0].starts_with("server: Q DO $ddlgate$BEGIN RAISE EXCEPTION USING ERRCODE = '55000'"),
+        log[1].starts_with("server: Q DO $ddlgate$BEGIN RAISE EXCEPTION USING ERRCODE = '55000'"),
         "{log:?}"
     );
-    assert!(log[0].contains("only finished after COMMIT"), "{log:?}");
-    assert!(log[0].contains("later migration"), "{log:?}");
+    assert!(log[1].contains("only finished after COMMIT"), "{log:?}");
+    assert!(log[1].contains("later migration"), "{log:?}");
     assert_eq!(h.status(), TransactionStatus::Failed);
 }
 
