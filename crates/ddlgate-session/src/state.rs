@@ -12,7 +12,9 @@ pub const INSPECT_CLIENT: TagSet = TagSet::empty()
 /// Server message types the session must see whole.
 pub const INSPECT_SERVER: TagSet = TagSet::empty()
     .with(BeTag::ReadyForQuery.byte())
-    .with(BeTag::ParameterStatus.byte());
+    .with(BeTag::ParameterStatus.byte())
+    .with(BeTag::CopyInResponse.byte())
+    .with(BeTag::CopyBothResponse.byte());
 
 /// How a statement reached the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +60,10 @@ pub struct Session {
     idle_points: u64,
     /// The settings that change how the server tokenizes statements, as last reported.
     scanning: Scanning,
+    /// CopyInResponse/CopyBothResponse messages seen: COPY … FROM STDIN started.
+    copies_in_started: u64,
+    /// CopyDone/CopyFail messages the client sent.
+    copies_in_ended: u64,
 }
 
 /// The settings that change how the server tokenizes a statement's bytes, as it reports them
@@ -95,7 +101,23 @@ impl Session {
             completed: 0,
             idle_points: 0,
             scanning: Scanning::default(),
+            copies_in_started: 0,
+            copies_in_ended: 0,
         }
+    }
+
+    /// The client sent CopyDone or CopyFail: the server reads no more copy data after it.
+    /// (One sent with no COPY known to be running — ahead of the server's CopyInResponse, or
+    /// after an error ended the COPY, when the server ignores it — ends nothing.)
+    pub fn on_copy_end_sent(&mut self) {
+        self.copies_in_ended = (self.copies_in_ended + 1).min(self.copies_in_started);
+    }
+
+    /// Whether the server has started a `COPY … FROM STDIN` that no CopyDone or CopyFail the
+    /// client sent has ended yet: its next message may be read as copy data (or refused as
+    /// one), not run. (An error in the copy data can end it earlier on the server's side.)
+    pub fn in_copy_in(&self) -> bool {
+        self.copies_in_started > self.copies_in_ended
     }
 
     /// How the server tokenizes this session's statements, as last reported.
@@ -185,10 +207,13 @@ impl Session {
     pub fn on_server_frame(&mut self, frame: &[u8]) -> Result<(), decode::DecodeError> {
         match BeTag::from_byte(frame[0]) {
             BeTag::ReadyForQuery => {
+                // Whatever COPY was running is over (ended by the client or by an error).
+                self.copies_in_ended = self.copies_in_started;
                 self.set_status(decode::ready_status(frame)?);
                 self.awaiting_ready = self.awaiting_ready.saturating_sub(1);
                 self.completed += 1;
             }
+            BeTag::CopyInResponse | BeTag::CopyBothResponse => self.copies_in_started += 1,
             BeTag::ParameterStatus => {
                 let (name, value) = decode::parameter_status(frame)?;
                 match name {
@@ -284,6 +309,31 @@ mod tests {
             s.on_server_frame(&rfq(b'I')).expect("valid");
         }
         assert_eq!(s.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_copy_in_runs_from_the_servers_response_to_the_clients_end() {
+        let mut s = Session::new();
+        assert!(!s.in_copy_in());
+        s.on_copy_end_sent();
+        s.on_server_frame(&frame(b'G', b"\0\0\0")).expect("valid");
+        assert!(
+            s.in_copy_in(),
+            "an end sent before the COPY started ends nothing"
+        );
+        s.on_copy_end_sent();
+        assert!(!s.in_copy_in());
+        s.on_server_frame(&frame(b'G', b"\0\0\0")).expect("valid");
+        assert!(s.in_copy_in());
+        // An error ends the COPY; the ReadyForQuery says so.
+        s.on_server_frame(&frame(b'Z', b"I")).expect("valid");
+        assert!(!s.in_copy_in());
+        s.on_copy_end_sent();
+        s.on_server_frame(&frame(b'G', b"\0\0\0")).expect("valid");
+        assert!(
+            s.in_copy_in(),
+            "a stray end after the error does not cancel the next COPY"
+        );
     }
 
     #[test]

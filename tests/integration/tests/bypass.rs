@@ -4,7 +4,7 @@
 
 use ddlgate_config::RuleAction;
 use ddlgate_ddl::RuleId;
-use ddlgate_testkit::raw::{query, startup_packet, RawClient, RawMsg};
+use ddlgate_testkit::raw::{msg, query, startup_packet, RawClient, RawMsg};
 use ddlgate_testkit::{shared_pg, GatewayHandle, GatewayOptions, Pg, SUPER};
 
 /// A gateway that blocks dropping and renaming.
@@ -331,5 +331,44 @@ async fn renames_written_against_other_relation_kinds_rename_the_table() {
             "SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'victim_j'"
         ),
         "1"
+    );
+}
+
+#[tokio::test]
+async fn a_statement_sent_during_copy_from_stdin_neither_hangs_nor_runs_unchecked() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("bypass_copy");
+    pg.psql(&db, "CREATE TABLE victim (a int)");
+    let gw = strict_gateway(pg).await;
+    let mut c = RawClient::login(gw.addr, SUPER.name, &db, &[]).await;
+    let codes = |msgs: &[RawMsg]| -> Vec<String> {
+        msgs.iter()
+            .filter(|m| m.tag == b'E')
+            .filter_map(RawMsg::sqlstate)
+            .collect()
+    };
+    // DDL instead of copy data: the gateway ends the COPY, then decides the DDL.
+    c.send(&query(b"COPY victim (a) FROM STDIN")).await;
+    assert_eq!(c.read_msg().await.map(|m| m.tag), Some(b'G'));
+    c.send(&msg(b'd', b"1\n")).await;
+    c.send(&query(b"DROP TABLE victim")).await;
+    let mut msgs = c.read_until(b'Z').await;
+    msgs.extend(c.read_until(b'Z').await);
+    assert_eq!(codes(&msgs), vec!["57014", "55000"], "{msgs:?}");
+    assert!(table_exists(pg, &db, "victim"));
+    // Transaction control instead of copy data: the COPY is ended the same way, then the
+    // statement runs (and the server refuses a SAVEPOINT outside a block).
+    c.send(&query(b"COPY victim (a) FROM STDIN")).await;
+    assert_eq!(c.read_msg().await.map(|m| m.tag), Some(b'G'));
+    c.send(&query(b"SAVEPOINT s")).await;
+    let mut msgs = c.read_until(b'Z').await;
+    msgs.extend(c.read_until(b'Z').await);
+    assert_eq!(codes(&msgs), vec!["57014", "25P01"], "{msgs:?}");
+    // The session goes on; nothing was copied.
+    c.send(&query(b"SELECT count(*) FROM victim")).await;
+    let msgs = c.read_until(b'Z').await;
+    assert!(
+        msgs.iter().any(|m| m.tag == b'D' && m.body.ends_with(b"0")),
+        "{msgs:?}"
     );
 }

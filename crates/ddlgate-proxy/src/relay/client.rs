@@ -188,8 +188,10 @@ impl ClientPump<'_> {
         msg: Option<BatchMessage>,
     ) -> Option<PumpEnd> {
         let session = self.shared.session;
-        if matches!(tag, FeTag::Query | FeTag::Sync) {
-            lock(session).on_request_sent();
+        match tag {
+            FeTag::Query | FeTag::Sync => lock(session).on_request_sent(),
+            FeTag::CopyDone | FeTag::CopyFail => lock(session).on_copy_end_sent(),
+            _ => {}
         }
         self.state
             .advance(msg, || lock(session).transaction_status());
@@ -210,6 +212,7 @@ impl ClientPump<'_> {
         self.dst.send_all(&self.buf[..*pos]).await?;
         self.buf.advance(*pos);
         *pos = 0;
+        self.end_copy_in().await?;
         self.shared
             .ready
             .wait_until(|| lock(session).in_flight() == 0)
@@ -261,6 +264,29 @@ impl ClientPump<'_> {
         lend(fast, lender).await
     }
 
+    /// Before the gate takes the connection for a frame: if the server is reading
+    /// `COPY … FROM STDIN` data, the frame would only ever be refused as copy data, and the
+    /// server would never answer what came before it. The COPY is ended with a CopyFail of
+    /// the gateway's own (ignored by a server whose COPY already ended), so that the frame is
+    /// then decided like any other.
+    async fn end_copy_in(&mut self) -> Result<(), ProxyError> {
+        let session = self.shared.session;
+        let done = || {
+            let s = lock(session);
+            s.in_flight() == 0 || s.in_copy_in()
+        };
+        self.shared.ready.wait_until(done).await;
+        if !lock(session).in_copy_in() {
+            return Ok(());
+        }
+        let reason = b"ddlgate: a statement arrived during COPY FROM STDIN\0";
+        self.dst
+            .send_all(&ddlgate_wire::encode::frame(FeTag::CopyFail.byte(), reason))
+            .await?;
+        lock(session).on_copy_end_sent();
+        Ok(())
+    }
+
     /// Hands a frame to the gate, and the connection when it needs it.
     async fn take(&mut self, frame: Bytes) -> Result<(), ProxyError> {
         let session = self.shared.session;
@@ -278,6 +304,7 @@ impl ClientPump<'_> {
                 Ok(())
             }
             Look::Own(owning) => {
+                self.end_copy_in().await?;
                 let mut takeover = Takeover::begin(&self.shared).await?;
                 let halves = takeover
                     .halves(&mut self.src, &mut self.buf, &mut self.dst)

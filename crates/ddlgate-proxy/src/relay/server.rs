@@ -69,7 +69,8 @@ impl ServerPump<'_> {
                 SplitStep::Frame(h) => {
                     if INSPECT_SERVER.contains(h.tag) {
                         let frame = &self.buf[pos..pos + h.total_len];
-                        saw_ready |= frame[0] == b'Z';
+                        // A client pump may wait for a ReadyForQuery or for a COPY to start.
+                        saw_ready |= matches!(frame[0], b'Z' | b'G' | b'W');
                         lock(self.shared.session).on_server_frame(frame)?;
                     }
                     pos += h.total_len;

@@ -36,8 +36,10 @@ impl PlainRelay {
         let Ok(Screen::Forward(msg)) = self.gate.screen(frame) else {
             return Verdict::HandBack;
         };
-        if matches!(tag, FeTag::Query | FeTag::Sync) {
-            self.session.on_request_sent();
+        match tag {
+            FeTag::Query | FeTag::Sync => self.session.on_request_sent(),
+            FeTag::CopyDone | FeTag::CopyFail => self.session.on_copy_end_sent(),
+            _ => {}
         }
         let session = &self.session;
         self.gate.advance(msg, || session.transaction_status());
