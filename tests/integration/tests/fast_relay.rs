@@ -241,3 +241,37 @@ async fn with_the_fast_relay_off_everything_stays_on_the_async_relay() {
     let c = connect(&gw.url(SUPER, "postgres")).await.expect("connect");
     c.simple_query("SELECT 1").await.expect("served");
 }
+
+#[tokio::test]
+async fn a_backend_terminated_while_the_fast_relay_holds_the_session_ends_it() {
+    let pg = shared_pg();
+    let gw = GatewayHandle::start(pg, GatewayOptions::default()).await;
+    // The backend's FATAL and its close often arrive as one readiness event: the session must
+    // still end, every time.
+    for round in 0..12 {
+        let mut c = RawClient::login(gw.addr, SUPER.name, "postgres", &[]).await;
+        c.send(&query(b"SELECT pg_backend_pid()")).await;
+        let msgs = c.read_until(b'Z').await;
+        let row = msgs.iter().find(|m| m.tag == b'D').expect("a row");
+        let pid = String::from_utf8_lossy(&row.body[6..]).into_owned();
+        eventually_async(
+            Duration::from_secs(10),
+            "the session to be lent",
+            || async {
+                let s = stats(&gw);
+                s.lent > s.returned
+            },
+        )
+        .await;
+        pg.psql("postgres", &format!("SELECT pg_terminate_backend({pid})"));
+        let msgs = tokio::time::timeout(Duration::from_secs(10), c.read_to_eof())
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: the client's connection stayed open"));
+        let e = msgs.iter().find(|m| m.tag == b'E');
+        assert_eq!(
+            e.and_then(|e| e.sqlstate()).as_deref(),
+            Some("57P01"),
+            "round {round}: {msgs:?}"
+        );
+    }
+}

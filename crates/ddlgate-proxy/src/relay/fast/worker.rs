@@ -82,8 +82,9 @@ pub(super) fn run(mut poll: Poll, rx: Receiver<Msg>, farewell: Vec<u8>) {
             let Some(slot) = slots.get_mut(key) else {
                 continue;
             };
-            let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
-            if let Some(why) = slot.on_event(side, readable, ev.is_writable()) {
+            let closed = ev.is_read_closed() || ev.is_error();
+            let readable = ev.is_readable() || closed;
+            if let Some(why) = slot.on_event(side, readable, ev.is_writable(), closed) {
                 let slot = slots.remove(key);
                 keys.remove(&slot.id);
                 slot.hand_back(poll.registry(), why);
@@ -170,11 +171,23 @@ impl Slot {
         })
     }
 
-    /// Serves one readiness event on `side`'s socket.
-    fn on_event(&mut self, side: Side, readable: bool, writable: bool) -> Option<Why> {
+    /// Serves one readiness event on `side`'s socket. `closed`: the peer closed (or the
+    /// socket failed): what it sent is relayed, then the session goes back to the async relay,
+    /// which finds the end of stream itself. (Edge-triggered, the close is reported once; a
+    /// short read that drained the data would otherwise leave it unread, and the session open.)
+    fn on_event(
+        &mut self,
+        side: Side,
+        readable: bool,
+        writable: bool,
+        closed: bool,
+    ) -> Option<Why> {
         if readable {
             if let Some(why) = self.pump(side) {
                 return Some(why);
+            }
+            if closed {
+                return Some(Why::Closed);
             }
         }
         if writable {
