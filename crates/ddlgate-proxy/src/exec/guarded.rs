@@ -10,7 +10,7 @@ use ddlgate_config::Execution;
 use super::conn::{PlanConn, ServerError};
 use super::outcome::{cancel_error, StepRecord};
 use super::retry::{backoff, notify_blockers};
-use super::settings::{save_settings, set_timeouts};
+use super::settings::{save_settings, under_short_lock_timeout};
 use super::watch::Watch;
 use crate::enforce::StepOutcome;
 use crate::ProxyError;
@@ -27,14 +27,7 @@ pub async fn run_guarded(
     let saved = save_settings(conn).await?;
     let mut attempt = 0;
     let result = loop {
-        set_timeouts(
-            conn,
-            &format!("{}ms", cfg.lock_timeout_ms),
-            &saved.statement_timeout,
-        )
-        .await?;
-        let r = conn.query(sql).await?;
-        set_timeouts(conn, &saved.lock_timeout, &saved.statement_timeout).await?;
+        let r = under_short_lock_timeout(conn, cfg, &saved, sql).await?;
         match r.error {
             None => break Ok(r.tags.last().cloned().unwrap_or_default()),
             Some(e) if e.is_lock_conflict() && attempt < cfg.lock_retries && !watch.gone() => {

@@ -26,7 +26,7 @@ use super::backfill::{Backfill, BackfillEnd};
 use super::conn::{PlanConn, ServerError};
 use super::outcome::{cancel_error, OnFailure, PlanOutcome, StepRecord};
 use super::retry::{backoff, notify_blockers};
-use super::settings::{save_settings, set_timeouts, SavedSettings};
+use super::settings::{save_settings, set_timeouts, under_short_lock_timeout, SavedSettings};
 use super::watch::Watch;
 use crate::enforce::StepOutcome;
 use crate::ProxyError;
@@ -327,14 +327,7 @@ async fn roll_back(
             continue;
         };
         for attempt in 0..=cfg.lock_retries {
-            set_timeouts(
-                conn,
-                &format!("{}ms", cfg.lock_timeout_ms),
-                &saved.statement_timeout,
-            )
-            .await?;
-            let r = conn.query(sql).await?;
-            set_timeouts(conn, &saved.lock_timeout, &saved.statement_timeout).await?;
+            let r = under_short_lock_timeout(conn, cfg, saved, sql).await?;
             match r.error {
                 Some(e) if e.is_lock_conflict() && attempt < cfg.lock_retries => {
                     tokio::time::sleep(backoff(cfg, attempt)).await

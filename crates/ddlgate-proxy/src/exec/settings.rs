@@ -42,6 +42,20 @@ pub(super) async fn set_timeouts(
     Ok(())
 }
 
+/// Runs `sql` under the configured short lock_timeout, then puts the saved timeouts back.
+pub(super) async fn under_short_lock_timeout(
+    conn: &mut impl PlanConn,
+    cfg: &ddlgate_config::Execution,
+    saved: &SavedSettings,
+    sql: &str,
+) -> Result<super::conn::QueryResult, ProxyError> {
+    let short = format!("{}ms", cfg.lock_timeout_ms);
+    set_timeouts(conn, &short, &saved.statement_timeout).await?;
+    let r = conn.query(sql).await?;
+    set_timeouts(conn, &saved.lock_timeout, &saved.statement_timeout).await?;
+    Ok(r)
+}
+
 /// Both timeouts for the session, as a query (qualified: it runs on the client's session).
 pub(crate) fn timeouts_sql(lock_timeout: &str, statement_timeout: &str) -> String {
     format!(

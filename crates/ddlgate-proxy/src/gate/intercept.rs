@@ -126,9 +126,7 @@ impl GateState {
         if st.ambiguous {
             // An earlier message of this batch may have changed how the server reads it, and
             // the gateway cannot wait for the batch's answers before it is parsed.
-            let raise = enforce::raise_statement(&settings_may_change());
-            self.advance_past(frame, || lock(session).transaction_status())?;
-            return Ok(forward(parse_frame_with(frame, &raise), Vec::new()));
+            return self.refuse_in_batch(frame, &settings_may_change(), session);
         }
         let facts = self.base_facts(&lock(session));
         let decisions = analyze(&st.sql, &facts, &gate.enforcer.analysis);
@@ -138,9 +136,7 @@ impl GateState {
         if renames_through {
             // Only the catalog can say whether it renames a table, and the gateway cannot ask
             // in the middle of a batch.
-            let raise = enforce::raise_statement(&needs_catalog());
-            self.advance_past(frame, || lock(session).transaction_status())?;
-            return Ok(forward(parse_frame_with(frame, &raise), Vec::new()));
+            return self.refuse_in_batch(frame, &needs_catalog(), session);
         }
         let actions: Vec<Action> = decisions
             .iter()
@@ -167,6 +163,18 @@ impl GateState {
         self.tx.note_created(&decisions);
         self.advance_past(frame, || lock(session).transaction_status())?;
         Ok(forward(sent, notices))
+    }
+
+    /// Refuses a Parse in an open batch: the server gets a RAISE of `notice` in its place.
+    fn refuse_in_batch(
+        &mut self,
+        frame: &Bytes,
+        notice: &Notice,
+        session: &Mutex<Session>,
+    ) -> Result<Look, ProxyError> {
+        let raise = enforce::raise_statement(notice);
+        self.advance_past(frame, || lock(session).transaction_status())?;
+        Ok(forward(parse_frame_with(frame, &raise), Vec::new()))
     }
 
     /// Does what [`Self::look`] said needs the connection, on the halves the relay lends.
