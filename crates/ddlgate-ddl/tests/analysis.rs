@@ -557,3 +557,23 @@ fn findings_grow_linearly_with_the_statements_of_one_text() {
         "{total} bytes of findings for {n} statements"
     );
 }
+
+#[test]
+fn a_quoted_function_name_is_the_same_function() {
+    for sql in [
+        "ALTER TABLE t ADD COLUMN u uuid DEFAULT gen_random_uuid()",
+        "ALTER TABLE t ADD COLUMN u uuid DEFAULT \"gen_random_uuid\"()",
+        "ALTER TABLE t ADD COLUMN u uuid DEFAULT pg_catalog.\"gen_random_uuid\"()",
+        "ALTER TABLE t ADD COLUMN u uuid DEFAULT \"pg_catalog\".gen_random_uuid()",
+    ] {
+        assert!(
+            has(
+                sql,
+                &Facts::default(),
+                RuleId::AddingFieldWithVolatileDefault
+            )
+            .is_some(),
+            "{sql}"
+        );
+    }
+}

@@ -372,3 +372,27 @@ async fn a_statement_sent_during_copy_from_stdin_neither_hangs_nor_runs_unchecke
         "{msgs:?}"
     );
 }
+
+#[tokio::test]
+async fn a_volatile_default_behind_a_quoted_function_name_does_not_rewrite_the_table() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("bypass_quoted_default");
+    pg.psql(
+        &db,
+        "CREATE TABLE victim (id int PRIMARY KEY); INSERT INTO victim SELECT g FROM generate_series(1, 2000) g",
+    );
+    let filenode = || pg.psql(&db, "SELECT pg_relation_filenode('victim')");
+    let before = filenode();
+    let gw = GatewayHandle::start(pg, GatewayOptions::default()).await;
+    let c = ddlgate_testkit::connect(&gw.url(SUPER, &db))
+        .await
+        .expect("connect");
+    // Rewritten into the safe plan (or refused): either way the table is not rewritten under
+    // ACCESS EXCLUSIVE, which the statement run as sent would do.
+    let _ = c
+        .batch_execute(
+            r#"ALTER TABLE victim ADD COLUMN u uuid NOT NULL DEFAULT "gen_random_uuid"()"#,
+        )
+        .await;
+    assert_eq!(filenode(), before, "the table was rewritten");
+}

@@ -230,10 +230,12 @@ pub(crate) fn functions_in(expr: &str) -> (Vec<String>, bool) {
     let mut out = Vec::new();
     let mut subquery = false;
     for (i, t) in toks.iter().enumerate() {
-        if t.kind != TokKind::Word {
+        // A quoted name calls the same function (`"gen_random_uuid"()`); it is never a key word.
+        let quoted = t.kind == TokKind::QuotedIdent;
+        if t.kind != TokKind::Word && !quoted {
             continue;
         }
-        let w = t.text(expr).to_ascii_lowercase();
+        let w = crate::lexer::ident_value(t, expr);
         if w == "select" {
             subquery = true;
         }
@@ -241,13 +243,13 @@ pub(crate) fn functions_in(expr: &str) -> (Vec<String>, bool) {
         let after_dot = i > 0 && toks[i - 1].kind == TokKind::Dot;
         let next_paren = toks.get(i + 1).is_some_and(|n| n.kind == TokKind::LParen);
         let next_dot = toks.get(i + 1).is_some_and(|n| n.kind == TokKind::Dot);
-        if VALUE_FUNCS.contains(&w.as_str()) && !after_dot {
+        if !quoted && VALUE_FUNCS.contains(&w.as_str()) && !after_dot {
             out.push(w);
             continue;
         }
-        if next_paren && !after_cast && !NOT_FUNCS.contains(&w.as_str()) {
+        if next_paren && !after_cast && (quoted || !NOT_FUNCS.contains(&w.as_str())) {
             if after_dot && i >= 2 {
-                let schema = toks[i - 2].text(expr).to_ascii_lowercase();
+                let schema = crate::lexer::ident_value(&toks[i - 2], expr);
                 out.push(format!("{schema}.{w}"));
             } else if !next_dot {
                 out.push(w);

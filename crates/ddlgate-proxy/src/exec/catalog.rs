@@ -220,27 +220,18 @@ pub fn parse_duration_ms(v: &str) -> Option<u64> {
 /// Names called as functions in `sql` (identifiers followed by `(`), lower-cased, deduplicated;
 /// used to ask the catalog for their volatility.
 pub fn called_functions(sql: &str) -> Vec<String> {
-    let b = sql.as_bytes();
+    use ddlgate_ddl::lexer::{ident_value, significant, TokKind};
+    let toks: Vec<_> = significant(sql).collect();
     let mut out: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_alphabetic() || b[i] == b'_' {
-            let start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
-                i += 1;
+    for pair in toks.windows(2) {
+        // A name before `(`, quoted or not (`"gen_random_uuid"()` calls gen_random_uuid).
+        if matches!(pair[0].kind, TokKind::Word | TokKind::QuotedIdent)
+            && pair[1].kind == TokKind::LParen
+        {
+            let name = ident_value(&pair[0], sql);
+            if !out.contains(&name) {
+                out.push(name);
             }
-            let mut j = i;
-            while j < b.len() && b[j].is_ascii_whitespace() {
-                j += 1;
-            }
-            if b.get(j) == Some(&b'(') {
-                let name = sql[start..i].to_ascii_lowercase();
-                if !out.contains(&name) {
-                    out.push(name);
-                }
-            }
-        } else {
-            i += 1;
         }
     }
     out
@@ -281,6 +272,10 @@ mod tests {
         assert_eq!(
             called_functions("ADD c int DEFAULT my_fn(now())"),
             ["my_fn", "now"]
+        );
+        assert_eq!(
+            called_functions("DEFAULT \"gen_random_uuid\"() || pg_catalog.\"My Fn\"('(')"),
+            ["gen_random_uuid", "My Fn"]
         );
     }
 
