@@ -331,10 +331,12 @@ fn audit_file_records_each_ddl_decision_with_steps_and_no_passwords() {
     .expect("config");
     let _gw = spawn(&["--config", config.to_str().expect("utf8")]);
     wait_listening(port);
+    let huge = format!("COMMENT ON TABLE t IS '{}'", "x".repeat(100_000));
     for sql in [
         "CREATE INDEX t_a_idx ON t (a)",
         "CREATE ROLE audited_role LOGIN PASSWORD 'hunter2-secret'",
         "SELECT 1",
+        huge.as_str(),
     ] {
         let out = psql(port, &db, sql);
         assert!(
@@ -344,15 +346,20 @@ fn audit_file_records_each_ddl_decision_with_steps_and_no_passwords() {
         );
     }
     let mut lines = Vec::new();
-    eventually(Duration::from_secs(10), "two audit lines", || {
+    eventually(Duration::from_secs(10), "three audit lines", || {
         lines = std::fs::read_to_string(&audit)
             .unwrap_or_default()
             .lines()
             .map(str::to_owned)
             .collect();
-        lines.len() >= 2
+        lines.len() >= 3
     });
-    assert_eq!(lines.len(), 2, "DDL only, one line per decision: {lines:?}");
+    assert_eq!(lines.len(), 3, "DDL only, one line per decision: {lines:?}");
+    assert!(
+        lines[2].len() < 5_000 && lines[2].contains("(100024 bytes)"),
+        "a 100 KB statement is cut in the log: {} bytes",
+        lines[2].len()
+    );
     let index: serde_json::Value = serde_json::from_str(&lines[0]).expect("JSON line");
     assert_eq!(index["action"], "rewrite");
     assert_eq!(index["outcome"], "completed");

@@ -25,6 +25,22 @@ impl<'a> Origin<'a> {
     }
 }
 
+/// Longest statement text an audit event carries.
+pub const MAX_LOGGED: usize = 4096;
+
+/// The statement as logged: cut at [`MAX_LOGGED`] bytes (on a character boundary) with its full
+/// length said, so a client cannot fill the audit log with megabytes per statement.
+pub fn logged(sql: &str) -> String {
+    if sql.len() <= MAX_LOGGED {
+        return sql.to_owned();
+    }
+    let mut end = MAX_LOGGED;
+    while !sql.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &sql[..end], sql.len())
+}
+
 /// The audit form of a protocol.
 pub fn protocol(p: Protocol) -> AuditProtocol {
     match p {
@@ -50,7 +66,7 @@ impl Gate<'_> {
             time: enforce::now_rfc3339(),
             session: self.info,
             protocol: protocol(origin.protocol),
-            sql: ddlgate_ddl::redact(d.text(origin.sql)),
+            sql: logged(&ddlgate_ddl::redact(d.text(origin.sql))),
             rules: d.findings.iter().map(|f| f.rule.as_str()).collect(),
             action,
             observe_only: self.enforcer.observe_only(),
@@ -76,5 +92,19 @@ impl Gate<'_> {
             AuditOutcome::Failed
         };
         self.audit(origin, d, action, steps, outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_statements_are_cut_in_the_log() {
+        assert_eq!(logged("ALTER TABLE t ADD c int"), "ALTER TABLE t ADD c int");
+        let long = format!("COMMENT ON TABLE t IS '{}'", "é".repeat(5000));
+        let cut = logged(&long);
+        assert!(cut.len() < MAX_LOGGED + 32, "{}", cut.len());
+        assert!(cut.ends_with(&format!("… ({} bytes)", long.len())));
     }
 }

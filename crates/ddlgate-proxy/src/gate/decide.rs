@@ -177,7 +177,7 @@ impl GateState {
                 .map(|d| enforce::resolve(d, enforcer, true))
                 .collect()
         };
-        let mut decisions = analyze(sql, &facts, &enforcer.analysis);
+        let mut decisions = analyze_big(sql, &facts, &enforcer.analysis);
         // A rename through another relation kind acts on a table if the name is one: only the
         // catalog can say.
         let renames: Vec<_> = decisions
@@ -194,14 +194,14 @@ impl GateState {
                 }
             }
             catalog::load(conn, &mut facts, &tables, &functions).await?;
-            decisions = analyze(sql, &facts, &enforcer.analysis);
+            decisions = analyze_big(sql, &facts, &enforcer.analysis);
             let acts = |a: &Action| matches!(a, Action::Rewrite | Action::Guard | Action::Block);
             if st.tag == FeTag::Query && decisions.len() > 1 && resolve(&decisions).iter().any(acts)
             {
                 // The gateway will run the statements one by one: analyse them that way, so a
                 // CONCURRENTLY plan is not refused for sharing a string with others.
                 facts.submission = Submission::StatementByStatement;
-                let by_one = analyze(sql, &facts, &enforcer.analysis);
+                let by_one = analyze_big(sql, &facts, &enforcer.analysis);
                 if resolve(&by_one).contains(&Action::Rewrite) {
                     decisions = by_one;
                 }
@@ -363,6 +363,23 @@ impl GateState {
         };
         gate.audit(origin, d, action, Vec::new(), outcome);
         Ok((r.error.is_none(), r.status))
+    }
+}
+
+/// Texts from this size on are analysed with the runtime told the thread is busy.
+const BIG_TEXT: usize = 64 * 1024;
+
+/// [`analyze`], telling a multi-threaded runtime that a large text will keep this thread
+/// busy (`block_in_place`), so that the other sessions' tasks move to another worker rather
+/// than wait for it.
+fn analyze_big(sql: &str, facts: &Facts, cfg: &ddlgate_ddl::AnalysisConfig) -> Vec<Decision> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let multi =
+        Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
+    if sql.len() >= BIG_TEXT && multi {
+        tokio::task::block_in_place(|| analyze(sql, facts, cfg))
+    } else {
+        analyze(sql, facts, cfg)
     }
 }
 
