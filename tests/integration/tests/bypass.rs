@@ -396,3 +396,41 @@ async fn a_volatile_default_behind_a_quoted_function_name_does_not_rewrite_the_t
         .await;
     assert_eq!(filenode(), before, "the table was rewritten");
 }
+
+#[tokio::test]
+async fn a_table_created_then_rolled_back_to_a_savepoint_exempts_nothing() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("bypass_savepoint_created");
+    pg.psql(&db, "CREATE TABLE victim (a int)");
+    let gw = strict_gateway(pg).await;
+    let c = ddlgate_testkit::connect(&gw.url(SUPER, &db))
+        .await
+        .expect("connect");
+    let column_a = || {
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = 'public.victim'::regclass AND attname = 'a'",
+        )
+    };
+    // Statement by statement, and all in one query.
+    for opening in [
+        &[
+            "BEGIN",
+            "SAVEPOINT s",
+            "CREATE TEMP TABLE victim (a int)",
+            "ROLLBACK TO SAVEPOINT s",
+        ][..],
+        &["BEGIN; SAVEPOINT s; CREATE TEMP TABLE victim (a int); ROLLBACK TO SAVEPOINT s"][..],
+    ] {
+        for sql in opening {
+            c.batch_execute(sql).await.expect(sql);
+        }
+        let err = c
+            .batch_execute("ALTER TABLE victim RENAME COLUMN a TO b")
+            .await
+            .expect_err("the real table's column rename is refused");
+        assert_eq!(err.code().map(|c| c.code()), Some("55000"), "{err}");
+        c.batch_execute("ROLLBACK").await.expect("rollback");
+        assert_eq!(column_a(), "1", "{opening:?}");
+    }
+}

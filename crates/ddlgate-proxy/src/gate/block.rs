@@ -43,9 +43,18 @@ pub struct TxWork {
     /// The session's [`idle_points`](ddlgate_session::Session::idle_points) when this block
     /// was last seen: a different count means the block has ended since.
     pub epoch: u64,
-    /// The client's savepoints in the block, each with `deferred.len()` when it was set: a
-    /// rollback to it drops the plans after.
-    pub savepoints: Savepoints<usize>,
+    /// The client's savepoints in the block, each with what the block held when it was set:
+    /// a rollback to it drops the plans after and forgets the relations created after.
+    pub savepoints: Savepoints<Mark>,
+}
+
+/// What the block held when a savepoint was set.
+#[derive(Debug, Clone)]
+pub struct Mark {
+    /// `deferred.len()`.
+    deferred: usize,
+    /// The relations created so far.
+    created: BTreeSet<QualifiedName>,
 }
 
 impl TxWork {
@@ -101,9 +110,16 @@ impl TxWork {
     /// An unknown name changes nothing (the server fails the statement).
     pub fn savepoint(&mut self, cmd: &SavepointCommand) -> Vec<Deferred> {
         let deferred = self.deferred.len();
-        let Some(&keep) = self.savepoints.apply(cmd, || deferred) else {
+        let now = || Mark {
+            deferred,
+            created: self.created.clone(),
+        };
+        let Some(mark) = self.savepoints.apply(cmd, now) else {
             return Vec::new();
         };
+        let keep = mark.deferred;
+        // What was created after the savepoint is gone: it must not exempt anything any more.
+        self.created = mark.created.clone();
         let undone = self.deferred.split_off(keep.min(deferred));
         if !undone.is_empty() {
             self.pending = self

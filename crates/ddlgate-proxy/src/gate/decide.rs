@@ -268,8 +268,9 @@ impl GateState {
             (Some(replaced), _) => parse_frame_with(frame, &replaced),
             (None, _) => frame.clone(),
         };
-        self.tx.note_created(&a.decisions);
+        // In order: a savepoint rolled back to within the text forgets what was created after.
         for d in &a.decisions {
+            self.tx.note_created(std::slice::from_ref(d));
             note_transaction_control(gate, &mut self.tx, status, d.text(&st.sql));
         }
         lock(session).on_client_frame(&new);

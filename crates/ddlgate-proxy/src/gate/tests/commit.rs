@@ -318,3 +318,36 @@ async fn a_commit_prepared_earlier_is_captured_at_its_bind() {
     h.client(query("BEGIN")).await;
     assert_eq!(h.client(bind("", "c1")).await, Route::Forward);
 }
+
+#[tokio::test]
+async fn a_table_created_then_rolled_back_to_a_savepoint_exempts_nothing() {
+    let mut h = Harness::rules("\"renaming-column\" = \"block\"");
+    for sql in [
+        "BEGIN",
+        "SAVEPOINT s",
+        "CREATE TABLE victim (a int)",
+        "ROLLBACK TO SAVEPOINT s",
+    ] {
+        h.client(query(sql)).await;
+    }
+    h.take_log();
+    // The table the savepoint undid is the real one again: renaming its column is refused.
+    h.client(query("ALTER TABLE victim RENAME COLUMN a TO b"))
+        .await;
+    let log = h.take_log();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("RAISE EXCEPTION") && l.contains("renaming-column")),
+        "{log:?}"
+    );
+    // Without the rollback, a table created in the block is new: its rename is harmless.
+    h.client(query("CREATE TABLE fresh (a int)")).await;
+    h.take_log();
+    h.client(query("ALTER TABLE fresh RENAME COLUMN a TO b"))
+        .await;
+    let log = h.take_log();
+    assert!(
+        log.iter().all(|l| !l.contains("RAISE EXCEPTION")),
+        "{log:?}"
+    );
+}
