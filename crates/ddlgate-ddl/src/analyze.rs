@@ -58,7 +58,13 @@ pub fn analyze(sql: &str, facts: &Facts, cfg: &AnalysisConfig) -> Vec<Decision> 
         let text = sql.get(span.clone()).unwrap_or("");
         let (class, stmt) = parse_statement(text);
         // A rename written against another relation kind acts on a table when the name is one.
-        let (class, stmt) = match crate::fallback::relation_rename(text) {
+        // Only the catalog's facts can say so: without them (lint) nothing is asked.
+        let rename = if facts.tables.is_empty() {
+            None
+        } else {
+            crate::fallback::relation_rename(text)
+        };
+        let (class, stmt) = match rename {
             Some(r)
                 if facts
                     .tables

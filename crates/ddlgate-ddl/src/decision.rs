@@ -1,4 +1,4 @@
-//! The per-statement result of [`crate::analyze`].
+//! The per-statement result of `analyze`.
 
 use crate::classify::StatementClass;
 use crate::ir::{QualifiedName, Stmt};

@@ -488,13 +488,20 @@ pub struct RelationRename {
 /// Recognises a [`RelationRename`].
 #[must_use]
 pub fn relation_rename(sql: &str) -> Option<RelationRename> {
+    // Every statement is asked: look at the first two words before lexing the whole text.
+    let mut words = significant(sql);
+    let kinds = ["index", "view", "materialized", "type"];
+    let leads = words.next().is_some_and(|w| w.is_kw(sql, "alter"))
+        && words
+            .next()
+            .is_some_and(|w| kinds.iter().any(|k| w.is_kw(sql, k)));
+    if !leads {
+        return None;
+    }
     let t = Toks {
         sql,
         t: significant(sql).collect(),
     };
-    if !t.kw(0, "alter") {
-        return None;
-    }
     let (kind_end, column_rename) = if t.kw(1, "index") {
         (2, false)
     } else if t.kw(1, "view") {

@@ -341,20 +341,8 @@ mod tests {
     use proptest::prelude::*;
 
     fn startup(params: &[(&str, &str)]) -> Vec<u8> {
-        let msg = StartupMessage {
-            version: ProtocolVersion::V3_0,
-            params: params
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        Bytes::copy_from_slice(k.as_bytes()),
-                        Bytes::copy_from_slice(v.as_bytes()),
-                    )
-                })
-                .collect(),
-        };
         let mut b = BytesMut::new();
-        msg.encode(&mut b);
+        message(params).encode(&mut b);
         b.to_vec()
     }
 

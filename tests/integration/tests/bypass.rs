@@ -24,6 +24,12 @@ async fn strict_gateway(pg: &Pg) -> GatewayHandle {
     .await
 }
 
+async fn client(gw: &GatewayHandle, db: &str) -> tokio_postgres::Client {
+    ddlgate_testkit::connect(&gw.url(SUPER, db))
+        .await
+        .expect("connect")
+}
+
 fn table_exists(pg: &Pg, db: &str, name: &str) -> bool {
     pg.psql(
         db,
@@ -187,26 +193,24 @@ async fn a_clients_search_path_cannot_answer_for_the_catalog() {
     );
     pg.psql(&db, SPOOF);
     let gw = GatewayHandle::start(pg, GatewayOptions::default()).await;
-    let c = ddlgate_testkit::connect(&gw.url(SUPER, &db))
-        .await
-        .expect("connect");
-    c.batch_execute("SET search_path = evil, public, pg_catalog")
-        .await
-        .expect("search_path");
+    let c = client(&gw, &db).await;
     // Facts, a rewritten plan with idempotency checks, guarded statements, a COMMIT with
     // deferred steps: every kind of query the gateway runs for itself.
-    c.batch_execute("CREATE INDEX victim_a ON victim (a)")
-        .await
-        .expect("index, rewritten");
-    c.batch_execute("ALTER TABLE victim ADD COLUMN n bigint")
-        .await
-        .expect("guarded");
-    c.batch_execute("BEGIN; CREATE INDEX victim_n ON victim (n); COMMIT")
-        .await
-        .expect("deferred to COMMIT");
-    c.batch_execute("ALTER TABLE victim ADD CONSTRAINT n_set CHECK (n IS NOT NULL) NOT VALID")
-        .await
-        .expect("check");
+    for (sql, what) in [
+        ("SET search_path = evil, public, pg_catalog", "search_path"),
+        ("CREATE INDEX victim_a ON victim (a)", "index, rewritten"),
+        ("ALTER TABLE victim ADD COLUMN n bigint", "guarded"),
+        (
+            "BEGIN; CREATE INDEX victim_n ON victim (n); COMMIT",
+            "deferred to COMMIT",
+        ),
+        (
+            "ALTER TABLE victim ADD CONSTRAINT n_set CHECK (n IS NOT NULL) NOT VALID",
+            "check",
+        ),
+    ] {
+        c.batch_execute(sql).await.expect(what);
+    }
     let calls = pg.psql(
         &db,
         "SELECT coalesce(string_agg(DISTINCT what, ', '), '') FROM evil.calls",
@@ -291,9 +295,7 @@ async fn renames_written_against_other_relation_kinds_rename_the_table() {
         "CREATE TABLE victim (a int); CREATE INDEX victim_i ON victim (a)",
     );
     let gw = strict_gateway(pg).await;
-    let c = ddlgate_testkit::connect(&gw.url(SUPER, &db))
-        .await
-        .expect("connect");
+    let c = client(&gw, &db).await;
     let column_a = || {
         pg.psql(
             &db,
@@ -384,9 +386,7 @@ async fn a_volatile_default_behind_a_quoted_function_name_does_not_rewrite_the_t
     let filenode = || pg.psql(&db, "SELECT pg_relation_filenode('victim')");
     let before = filenode();
     let gw = GatewayHandle::start(pg, GatewayOptions::default()).await;
-    let c = ddlgate_testkit::connect(&gw.url(SUPER, &db))
-        .await
-        .expect("connect");
+    let c = client(&gw, &db).await;
     // Rewritten into the safe plan (or refused): either way the table is not rewritten under
     // ACCESS EXCLUSIVE, which the statement run as sent would do.
     let _ = c
@@ -403,9 +403,7 @@ async fn a_table_created_then_rolled_back_to_a_savepoint_exempts_nothing() {
     let db = pg.fresh_db("bypass_savepoint_created");
     pg.psql(&db, "CREATE TABLE victim (a int)");
     let gw = strict_gateway(pg).await;
-    let c = ddlgate_testkit::connect(&gw.url(SUPER, &db))
-        .await
-        .expect("connect");
+    let c = client(&gw, &db).await;
     let column_a = || {
         pg.psql(
             &db,

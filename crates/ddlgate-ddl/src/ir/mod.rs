@@ -1,5 +1,5 @@
-//! The project-owned statement representation. Built by [`crate::convert`] (from sqlparser's
-//! AST — the only place that imports it) and by [`crate::fallback`] (token-level rules for
+//! The project-owned statement representation. Built by `convert` (from sqlparser's
+//! AST — the only place that imports it) and by `fallback` (token-level rules for
 //! forms sqlparser cannot parse). Rules, the lock model and the planner only see these types.
 
 use serde::{Deserialize, Serialize};

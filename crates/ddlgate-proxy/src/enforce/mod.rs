@@ -1,5 +1,5 @@
 //! Enforcement: from the analyser's decisions and the configured policy to what the gateway
-//! does with each statement. Pure functions; the relay ([`crate::relay`]) acts on them.
+//! does with each statement. Pure functions; the gate acts on them.
 
 mod action;
 mod audit;

@@ -1,5 +1,5 @@
 //! The upstream connection while the gateway owns it: the server-to-client pump is paused
-//! (see [`crate::relay`]), so every server message here answers the gateway's own queries.
+//! (see the relay), so every server message here answers the gateway's own queries.
 //! Asynchronous messages meant for the client (NotificationResponse, ParameterStatus) are
 //! passed on to it; everything else is consumed.
 

@@ -1,6 +1,6 @@
 //! The one statement dispatcher: what the gateway runs in place of a statement, by action,
 //! inside or outside the client's block, and at the block's end. Shared by the simple-protocol
-//! path ([`super::intercept`]) and captured extended-protocol batches ([`super::capture`]).
+//! path (`intercept`, `decide`) and captured extended-protocol batches (`capture`).
 
 use ddlgate_ddl::Decision;
 use ddlgate_wire::TransactionStatus;

@@ -79,15 +79,17 @@ impl GateState {
         }
         // A cancel sent before this statement belongs to an earlier one.
         gate.new_statement();
-        let st = Statement::read(frame, super::lexing(&lock(session)))?;
+        // Decided here without the connection, the text is read with the settings known now;
+        // decided on the connection, it is read there, once earlier answers are in.
+        let read = || Statement::read(frame, super::lexing(&lock(session)));
         if gate.enforcer.observe_only() {
-            return self.observe(gate, frame, &st, session);
+            return self.observe(gate, frame, &read()?, session);
         }
         if tag == FeTag::Parse && self.batch.may_sync_early() {
             return Ok(Look::Own(Owning::SyncEarly));
         }
         if tag == FeTag::Parse && self.batch.is_open() {
-            return self.mid_batch(gate, frame, &st, session);
+            return self.mid_batch(gate, frame, &read()?, session);
         }
         Ok(Look::Own(Owning::Decide))
     }

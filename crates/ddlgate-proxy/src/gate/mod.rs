@@ -1,5 +1,5 @@
 //! The gate: decides what happens to each statement and runs what the gateway runs itself.
-//! The relay ([`crate::relay`]) only moves bytes; it calls the gate at three points:
+//! The relay (`relay/`) only moves bytes; it calls the gate at three points:
 //!
 //! 1. [`GateState::screen`] — every whole client frame, pure and cheap (the same function for
 //!    the async and the fast relay): forward, drop, follow a transaction-control statement

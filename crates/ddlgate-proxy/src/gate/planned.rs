@@ -1,4 +1,4 @@
-//! What a captured extended-protocol batch will run (see [`super::capture`]).
+//! What a captured extended-protocol batch will run (see `capture`).
 
 use ddlgate_ddl::Decision;
 use ddlgate_session::Capture;

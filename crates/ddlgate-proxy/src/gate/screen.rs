@@ -26,8 +26,8 @@ pub enum Screen {
 }
 
 impl GateState {
-    /// Looks at one whole client frame (header included). `status` (the server's last reported
-    /// transaction status) is read only where a batch may start.
+    /// Looks at one whole client frame (header included). The batch it may open or close is
+    /// moved on by [`Self::advance`] once the relay forwards the frame.
     ///
     /// Calling it again for a frame after a non-`Forward` answer is harmless: what it records
     /// before answering is the same the second time (the fast relay hands such frames back).
