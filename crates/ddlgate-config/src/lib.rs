@@ -6,11 +6,13 @@
 
 mod control;
 mod error;
+mod guard;
 mod model;
 mod policy;
 
 pub use control::Control;
 pub use error::ConfigError;
+pub use guard::Guard;
 pub use model::*;
 pub use policy::{Execution, Policy, PolicyMode, RuleAction};
 

@@ -28,6 +28,9 @@ pub struct Config {
     /// The gateway's own role, for durable jobs.
     #[serde(default)]
     pub control: crate::Control,
+    /// The database-side guard (event triggers), installed through the control role.
+    #[serde(default)]
+    pub guard: crate::Guard,
 }
 
 /// The listening socket and limits.
@@ -193,6 +196,7 @@ impl Default for Log {
 
 pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
     crate::control::validate(&c.control)?;
+    crate::guard::validate(&c.guard, &c.control)?;
     if c.databases.is_empty() {
         return Err(ConfigError::invalid(
             "databases",

@@ -32,6 +32,7 @@ pub mod decision;
 pub mod dynamic;
 pub mod facts;
 pub mod fallback;
+pub mod guard_effects;
 pub mod ir;
 pub mod lexer;
 pub mod lint;

@@ -15,6 +15,7 @@ const LAYERS: &[&[&str]] = &[
         "dynamic",
         "search_path",
         "client_text",
+        "guard_effects",
     ],
     // The project-owned statement representation.
     &["ir"],

@@ -68,6 +68,7 @@ impl CancelMap {
         let mut secret = vec![0u8; upstream.secret.len().max(4)];
         rand::thread_rng().fill_bytes(&mut secret);
         let secret = Bytes::from(secret);
+        let server_pid = upstream.pid;
         loop {
             let pid = self.next_pid.fetch_add(1, Ordering::Relaxed) & 0x7fff_ffff;
             if pid == 0 {
@@ -83,6 +84,7 @@ impl CancelMap {
                 return CancelGuard {
                     map: self.clone(),
                     key: GatewayKey { pid, secret },
+                    server_pid,
                 };
             }
         }
@@ -122,12 +124,18 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub struct CancelGuard {
     map: Arc<CancelMap>,
     key: GatewayKey,
+    server_pid: u32,
 }
 
 impl CancelGuard {
     /// The key to send the client.
     pub fn key(&self) -> &GatewayKey {
         &self.key
+    }
+
+    /// The server's process id for the session (its `pg_backend_pid()`).
+    pub fn server_pid(&self) -> u32 {
+        self.server_pid
     }
 }
 

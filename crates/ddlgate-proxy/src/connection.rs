@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::guard::Approver;
 use crate::auth::{relay_authentication, AuthOutcome, ServerConn};
 use crate::enforce::SessionInfo;
 use crate::gate::{Gate, GateState};
@@ -115,7 +116,7 @@ async fn run(
     let outcome = tokio::time::timeout_at(deadline, authentication)
         .await
         .map_err(|_| ProxyError::StartupTimeout)??;
-    let AuthOutcome::Ready(_cancel_guard) = outcome else {
+    let AuthOutcome::Ready(cancel_guard) = outcome else {
         return Ok(());
     };
     tracing::info!(server_version = ?session.server_version().map(|v| v.num()), tls = client.is_tls(), "session ready");
@@ -138,8 +139,32 @@ async fn run(
     if let Some(jobs) = &gw.jobs {
         jobs.saw_database(&info.database);
     }
+    let approver = approver(gw, &info.database, cancel_guard.as_ref()).await;
     let client = (client_stream, client_reader);
-    relay_session(gw, info, &interrupt, client, (server, session), stop).await
+    let relayed = relay_session(
+        gw,
+        (info, approver.as_ref()),
+        &interrupt,
+        client,
+        (server, session),
+        stop,
+    )
+    .await;
+    if let Some(a) = &approver {
+        a.release().await;
+    }
+    relayed
+}
+
+/// The session's guard approvals, when the guard is enabled (installing it in the database
+/// first if this gateway has not yet).
+async fn approver(
+    gw: &Gateway,
+    database: &str,
+    cancel: Option<&crate::cancel::CancelGuard>,
+) -> Option<Approver> {
+    let link = gw.guard.as_ref()?.link(database).await?;
+    Some(Approver::new(link, cancel?.server_pid()))
 }
 
 /// The client's first packets, up to its StartupMessage (and its bytes as sent); `None`
@@ -229,7 +254,7 @@ async fn copy_raw(
 
 async fn relay_session(
     gw: &Arc<Gateway>,
-    info: SessionInfo,
+    (info, approver): (SessionInfo, Option<&Approver>),
     interrupt: &AtomicBool,
     (client_stream, client_reader): (Stream, FrameReader),
     (server, session): (ServerConn, Session),
@@ -253,6 +278,7 @@ async fn relay_session(
         cancel: interrupt,
         config: &gw.config,
         jobs: gw.jobs.as_ref(),
+        approver,
     };
     let up = ClientPump {
         src: cr,

@@ -28,6 +28,8 @@ pub struct Gateway {
     pub(crate) jobs: Option<Arc<crate::jobs::Jobs>>,
     /// The fast relay, unless turned off.
     pub(crate) fast: Option<crate::relay::FastRelay>,
+    /// The database-side guard, when enabled.
+    pub(crate) guard: Option<Arc<crate::guard::Guard>>,
 }
 
 impl Gateway {
@@ -58,6 +60,7 @@ impl Gateway {
         Ok(Arc::new(Self {
             fast,
             jobs: crate::jobs::Jobs::new(&config).map(Arc::new),
+            guard: crate::guard::Guard::new(&config).map(Arc::new),
             enforcer: crate::enforce::Enforcer::new(config.policy.clone()),
             connections: Arc::new(Semaphore::new(config.listen.max_connections)),
             config,

@@ -14,6 +14,7 @@ mod error;
 pub mod exec;
 mod gate;
 mod gateway;
+pub mod guard;
 mod io;
 pub mod jobs;
 #[cfg(test)]

@@ -32,6 +32,9 @@ impl Gateway {
                 background.clone(),
             ));
         }
+        if let Some(guard) = &self.guard {
+            tokio::spawn(guard.clone().keep(background.clone()));
+        }
         let _stop_background = background.drop_guard();
         tokio::pin!(shutdown);
         loop {

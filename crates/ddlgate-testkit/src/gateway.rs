@@ -64,6 +64,7 @@ impl GatewayHandle {
             log: Default::default(),
             policy: Default::default(),
             control: Default::default(),
+            guard: Default::default(),
         };
         config.listen.addr = SocketAddr::from(([127, 0, 0, 1], 0));
         config.listen.shutdown_timeout_secs = 5;

@@ -103,6 +103,16 @@ impl PlanConn for Owned<'_> {
     }
 }
 
+/// Approves, for the database-side guard, the statements in frames about to be sent to the
+/// server (the guard's approvals live outside this layer).
+pub trait Approve: Sync {
+    /// Approves what the Query and Parse frames in `bytes` may do.
+    fn approve<'a>(
+        &'a self,
+        bytes: &'a [u8],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+}
+
 /// The upstream connection and the client writer, owned by the gateway.
 pub struct Owned<'a> {
     /// Server read half.
@@ -116,6 +126,8 @@ pub struct Owned<'a> {
     /// ParameterStatus messages the server sent meanwhile (relayed to the client too), for
     /// the session's state to follow.
     pub reported: Vec<Bytes>,
+    /// Guard approvals for what is sent, when the guard is enabled.
+    pub approver: Option<&'a dyn Approve>,
 }
 
 impl Owned<'_> {
@@ -133,8 +145,11 @@ impl Owned<'_> {
         }
     }
 
-    /// Sends raw bytes to the server.
+    /// Sends raw bytes to the server (approving, for the guard, the statements among them).
     pub async fn send_server(&mut self, bytes: &[u8]) -> Result<(), ProxyError> {
+        if let Some(a) = self.approver {
+            a.approve(bytes).await;
+        }
         self.server_w.send_all(bytes).await?;
         Ok(())
     }

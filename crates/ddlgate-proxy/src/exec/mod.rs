@@ -20,7 +20,7 @@ pub(crate) mod retry;
 pub(crate) mod settings;
 mod watch;
 
-pub use conn::{Owned, PlanConn, QueryResult, ServerError};
+pub use conn::{Approve, Owned, PlanConn, QueryResult, ServerError};
 pub use guarded::run_guarded;
 pub use inblock::{run_in_block, InBlockOutcome};
 pub use outcome::{cancel_error, OnFailure, PlanOutcome, StepRecord};

@@ -193,6 +193,7 @@ impl GateState {
             server_w: halves.server_w,
             client_w: halves.client_w,
             reported: Vec::new(),
+            approver: gate.approver.map(|a| a as &dyn crate::exec::Approve),
         };
         let mut watch = ClientWatch {
             src: halves.client_r,

@@ -45,6 +45,7 @@ pub use state::GateState;
 
 use crate::enforce::{Enforcer, SessionInfo};
 use crate::jobs::durable::JobScope;
+use crate::guard::Approver;
 use crate::jobs::Jobs;
 
 /// The enforcement context of one session: fixed for its life.
@@ -59,6 +60,8 @@ pub struct Gate<'a> {
     pub config: &'a Arc<ddlgate_config::Config>,
     /// Durable jobs, when a control role is configured.
     pub jobs: Option<&'a Arc<Jobs>>,
+    /// Guard approvals, when the database-side guard is enabled.
+    pub approver: Option<&'a Approver>,
 }
 
 impl Gate<'_> {
@@ -69,6 +72,26 @@ impl Gate<'_> {
             config: self.config,
             database: &self.info.database,
         }
+    }
+
+    /// Approves, for the database-side guard, what the statements in `bytes` (Query and Parse
+    /// frames about to be sent) may do.
+    pub async fn approve(&self, bytes: &[u8]) {
+        if let Some(a) = self.approver {
+            a.approve(bytes).await;
+        }
+    }
+
+    /// Releases the guard approvals once the server has answered everything sent (`idle`);
+    /// returns whether too many are still held to take more before it has.
+    pub async fn settle_approvals(&self, idle: bool) -> bool {
+        let Some(a) = self.approver else {
+            return false;
+        };
+        if idle {
+            a.release().await;
+        }
+        a.held() >= crate::guard::MAX_HELD
     }
 
     /// A new statement starts: a cancel sent before it belonged to an earlier one.

@@ -67,6 +67,12 @@ impl GateState {
             && self.discard == Discard::No
     }
 
+    /// Whether the server has answered everything the client sent (no request in flight, no
+    /// batch open): what was approved for the guard has run.
+    pub fn answered_all(&self, session: &ddlgate_session::Session) -> bool {
+        session.in_flight() == 0 && !self.batch.is_open()
+    }
+
     /// The batch tracker's state.
     #[cfg(test)]
     pub(crate) fn batch(&self) -> Batch {

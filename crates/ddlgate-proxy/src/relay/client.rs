@@ -290,6 +290,12 @@ impl ClientPump<'_> {
     /// Hands a frame to the gate, and the connection when it needs it.
     async fn take(&mut self, frame: Bytes) -> Result<(), ProxyError> {
         let session = self.shared.session;
+        let answered = self.state.answered_all(&lock(session));
+        if self.gate.settle_approvals(answered).await {
+            // Too many guard approvals held: let the server answer, then release them.
+            drop(Takeover::begin(&self.shared).await?);
+            self.gate.settle_approvals(true).await;
+        }
         match self.state.look(&self.gate, &frame, session)? {
             Look::Kept => Ok(()),
             Look::Forward { frame, notices } => {
@@ -298,6 +304,7 @@ impl ClientPump<'_> {
                     n.encode_notice(&mut b);
                     let _ = self.shared.request(Ctl::Inject(b));
                 }
+                self.gate.approve(&frame).await;
                 lock(session).on_client_frame(&frame);
                 self.dst.write_all(&frame).await?;
                 self.dst.flush().await?;

@@ -63,6 +63,7 @@ impl Env {
             cancel: &self.cancel,
             config: &self.config,
             jobs: None,
+            approver: None,
         }
     }
 }

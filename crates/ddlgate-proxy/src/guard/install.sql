@@ -1,0 +1,165 @@
+-- ddlgate guard: event triggers that refuse, in the database itself, DDL the gateway did not
+-- approve: table rewrites, table and column drops, renames, and any DDL by roles listed in
+-- [guard] no_ddl_roles. Installed and kept by the gateway's control role (a superuser: event
+-- triggers need one on PostgreSQL 15). Every name is schema-qualified and every function runs
+-- with search_path = pg_catalog, pg_temp, so no session setting changes what it checks.
+-- Docs: https://www.postgresql.org/docs/15/event-triggers.html
+CREATE SCHEMA IF NOT EXISTS ddlgate_guard;
+REVOKE ALL ON SCHEMA ddlgate_guard FROM PUBLIC;
+CREATE TABLE IF NOT EXISTS ddlgate_guard.settings (no_ddl_roles name[] NOT NULL);
+REVOKE ALL ON ddlgate_guard.settings FROM PUBLIC;
+
+-- Was `effect` of the statement this backend runs approved by a gateway? A gateway approves
+-- a statement by holding, on a superuser connection, an advisory lock whose 64-bit key is a
+-- SHA-256 digest of this backend's pid, the effect and the statement's text (current_query(),
+-- the text the client sent). Locks are not MVCC: an approval taken after this transaction's
+-- snapshot is still seen.
+CREATE OR REPLACE FUNCTION ddlgate_guard.approved(effect text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  key bigint := ('x' OPERATOR(pg_catalog.||) pg_catalog.encode(pg_catalog.substring(
+    pg_catalog.sha256(pg_catalog.convert_to(
+      pg_catalog.pg_backend_pid()::text OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||)
+      effect OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) pg_catalog.current_query(),
+      'UTF8')), 1, 8), 'hex'))::bit(64)::bigint;
+BEGIN
+  IF pg_catalog.current_query() IS NULL THEN
+    RETURN false;
+  END IF;
+  PERFORM pg_catalog.pg_stat_clear_snapshot();
+  RETURN EXISTS (
+    SELECT FROM pg_catalog.pg_locks l
+      JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) l.pid
+      JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.usesysid
+     WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory' AND l.granted AND r.rolsuper
+       AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
+             WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+       AND l.objsubid OPERATOR(pg_catalog.=) 1
+       AND ((l.classid::bigint OPERATOR(pg_catalog.<<) 32)
+            OPERATOR(pg_catalog.|) l.objid::bigint) OPERATOR(pg_catalog.=) key);
+END $fn$;
+
+-- Was the row version with this xmin written by this transaction (or one of its
+-- subtransactions)?
+CREATE OR REPLACE FUNCTION ddlgate_guard.own_xact(x xid) RETURNS boolean
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+  SELECT pg_catalog.pg_xact_status(((
+    (pg_catalog.pg_current_xact_id()::text::bigint OPERATOR(pg_catalog.>>) 32)
+      OPERATOR(pg_catalog.<<) 32)
+    OPERATOR(pg_catalog.|) x::text::bigint)::text::xid8) OPERATOR(pg_catalog.=) 'in progress'
+$fn$;
+
+-- Was relation `rel` created by this transaction? (Its row type's dependency on it is written
+-- once, at creation.) Relations without a row type (indexes) count as not created here.
+CREATE OR REPLACE FUNCTION ddlgate_guard.created_here(rel oid) RETURNS boolean
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+  SELECT coalesce(bool_or(ddlgate_guard.own_xact(d.xmin)), false)
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_depend d
+      ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass
+     AND d.objid OPERATOR(pg_catalog.=) c.reltype AND d.refobjid OPERATOR(pg_catalog.=) c.oid
+   WHERE c.oid OPERATOR(pg_catalog.=) rel
+$fn$;
+
+-- Was relation `rel` renamed, moved to another schema or given to another owner by this
+-- transaction? Those rewrite its row type's catalog row; adding or changing columns does not.
+CREATE OR REPLACE FUNCTION ddlgate_guard.renamed_here(rel oid) RETURNS boolean
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+  SELECT coalesce(bool_or(ddlgate_guard.own_xact(t.xmin)), false)
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) c.reltype
+   WHERE c.oid OPERATOR(pg_catalog.=) rel
+$fn$;
+
+CREATE OR REPLACE FUNCTION ddlgate_guard.refuse(rule text, what text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+  RAISE EXCEPTION USING ERRCODE = '42501',
+    MESSAGE = pg_catalog.format('ddlgate guard: %s is not allowed outside the gateway [%s]',
+                                what, rule),
+    DETAIL = pg_catalog.format('rule %s (docs/guard.md)', rule),
+    HINT = 'Send the statement itself through ddlgate, whose policy decides; DDL run by '
+        'functions, DO blocks, triggers or direct connections is checked by the guard.';
+END $fn$;
+
+-- Is the logged-in role, or a role it is a member of (directly or not), one with no DDL at
+-- all? (pg_has_role would say yes for every superuser.)
+CREATE OR REPLACE FUNCTION ddlgate_guard.without_ddl() RETURNS boolean
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+  WITH RECURSIVE member_of(roleid) AS (
+    SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) SESSION_USER
+    UNION
+    SELECT a.roleid FROM pg_catalog.pg_auth_members a
+      JOIN member_of m ON a.member OPERATOR(pg_catalog.=) m.roleid)
+  SELECT EXISTS (
+    SELECT FROM member_of m
+      JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.roleid
+      JOIN ddlgate_guard.settings s ON r.rolname OPERATOR(pg_catalog.=) ANY (s.no_ddl_roles))
+$fn$;
+
+CREATE OR REPLACE FUNCTION ddlgate_guard.on_ddl_command_start() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+  IF ddlgate_guard.without_ddl() AND NOT ddlgate_guard.approved('ddl') THEN
+    PERFORM ddlgate_guard.refuse('guard-no-ddl',
+      pg_catalog.format('%s by role %s', tg_tag, SESSION_USER));
+  END IF;
+END $fn$;
+
+CREATE OR REPLACE FUNCTION ddlgate_guard.on_ddl_command_end() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  c record;
+BEGIN
+  FOR c IN SELECT * FROM pg_catalog.pg_event_trigger_ddl_commands() LOOP
+    CONTINUE WHEN c.in_extension
+      OR c.classid OPERATOR(pg_catalog.<>) 'pg_catalog.pg_class'::pg_catalog.regclass
+      OR c.command_tag NOT LIKE 'ALTER %'
+      OR NOT EXISTS (SELECT FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) c.objid
+                       AND r.relpersistence OPERATOR(pg_catalog.<>) 't')
+      OR ddlgate_guard.created_here(c.objid);
+    -- An ALTER reports a column of a relation only for RENAME COLUMN / RENAME ATTRIBUTE.
+    IF c.objsubid OPERATOR(pg_catalog.<>) 0 AND NOT ddlgate_guard.approved('rename') THEN
+      PERFORM ddlgate_guard.refuse('guard-rename',
+        pg_catalog.format('renaming %s %s', c.object_type, c.object_identity));
+    END IF;
+    IF c.objsubid OPERATOR(pg_catalog.=) 0 AND ddlgate_guard.renamed_here(c.objid)
+       AND NOT ddlgate_guard.approved('rename') THEN
+      PERFORM ddlgate_guard.refuse('guard-rename',
+        pg_catalog.format('renaming, moving or giving away %s %s', c.object_type,
+                          c.object_identity));
+    END IF;
+  END LOOP;
+END $fn$;
+
+CREATE OR REPLACE FUNCTION ddlgate_guard.on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  o record;
+BEGIN
+  FOR o IN SELECT * FROM pg_catalog.pg_event_trigger_dropped_objects() LOOP
+    CONTINUE WHEN o.is_temporary
+      OR o.object_type NOT IN ('table', 'table column', 'materialized view', 'foreign table');
+    IF NOT ddlgate_guard.approved(CASE o.object_type WHEN 'table column' THEN 'drop-column'
+                                                     ELSE 'drop' END) THEN
+      PERFORM ddlgate_guard.refuse('guard-drop',
+        pg_catalog.format('dropping %s %s', o.object_type, o.object_identity));
+    END IF;
+  END LOOP;
+END $fn$;
+
+CREATE OR REPLACE FUNCTION ddlgate_guard.on_table_rewrite() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  rel oid := pg_catalog.pg_event_trigger_table_rewrite_oid();
+BEGIN
+  IF EXISTS (SELECT FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) rel
+               AND r.relpersistence OPERATOR(pg_catalog.<>) 't')
+     AND NOT ddlgate_guard.created_here(rel)
+     AND NOT ddlgate_guard.approved('rewrite') THEN
+    PERFORM ddlgate_guard.refuse('guard-rewrite',
+      pg_catalog.format('rewriting table %s', rel::pg_catalog.regclass));
+  END IF;
+END $fn$;
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA ddlgate_guard FROM PUBLIC;
