@@ -69,9 +69,24 @@ fn executes(words: &[String]) -> bool {
         Some("CREATE") => has("MATERIALIZED") || (has("TABLE") && has("AS")),
         Some(first) => !matches!(
             first,
-            "ALTER" | "DROP" | "COMMENT" | "GRANT" | "REVOKE" | "SECURITY" | "BEGIN" | "START"
-                | "COMMIT" | "END" | "ROLLBACK" | "ABORT" | "SAVEPOINT" | "RELEASE" | "SET"
-                | "RESET" | "SHOW" | "LOCK"
+            "ALTER"
+                | "DROP"
+                | "COMMENT"
+                | "GRANT"
+                | "REVOKE"
+                | "SECURITY"
+                | "BEGIN"
+                | "START"
+                | "COMMIT"
+                | "END"
+                | "ROLLBACK"
+                | "ABORT"
+                | "SAVEPOINT"
+                | "RELEASE"
+                | "SET"
+                | "RESET"
+                | "SHOW"
+                | "LOCK"
         ),
     }
 }
@@ -96,7 +111,11 @@ fn statements(sql: &str, strings: Strings) -> Vec<Vec<String>> {
         if at_start {
             at_start = false;
             keep = true;
-            out.push(if word.is_some() { Vec::new() } else { vec!["(".to_owned()] });
+            out.push(if word.is_some() {
+                Vec::new()
+            } else {
+                vec!["(".to_owned()]
+            });
         }
         if let (true, Some(w), Some(last)) = (keep, word, out.last_mut()) {
             last.push(w);
@@ -162,7 +181,10 @@ mod tests {
             effects("ALTER TABLE t RENAME TO u; DROP INDEX i"),
             vec![Rewrite, Drop, DropColumn, Rename]
         );
-        assert_eq!(effects("ALTER TABLE t DROP COLUMN c"), vec![Rewrite, DropColumn]);
+        assert_eq!(
+            effects("ALTER TABLE t DROP COLUMN c"),
+            vec![Rewrite, DropColumn]
+        );
         assert_eq!(effects("alter index t_pkey rename to t"), vec![Rename]);
         assert_eq!(effects("ALTER TABLE t SET SCHEMA s"), vec![Rewrite, Rename]);
         assert_eq!(effects("ALTER VIEW v OWNER TO r"), vec![Rename]);

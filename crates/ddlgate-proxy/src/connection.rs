@@ -16,10 +16,10 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::guard::Approver;
 use crate::auth::{relay_authentication, AuthOutcome, ServerConn};
 use crate::enforce::SessionInfo;
 use crate::gate::{Gate, GateState};
+use crate::guard::Approver;
 use crate::io::FrameReader;
 use crate::relay::drive::{self, First};
 use crate::relay::{

@@ -175,6 +175,7 @@ impl RunArgs {
                 log: Default::default(),
                 policy: Default::default(),
                 control: Default::default(),
+                guard: Default::default(),
             },
         };
         let upstream = match (&self.upstream, embedded_port) {

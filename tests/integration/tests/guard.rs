@@ -24,7 +24,9 @@ async fn guarded_gateway(pg: &Pg, no_ddl_roles: Vec<String>) -> GatewayHandle {
             for rule in [RuleId::RenamingColumn, RuleId::RenamingTable] {
                 c.policy.rules.insert(rule, RuleAction::Warn);
             }
-            c.policy.rules.insert(RuleId::DroppingTable, RuleAction::Block);
+            c.policy
+                .rules
+                .insert(RuleId::DroppingTable, RuleAction::Block);
         }),
     )
     .await
@@ -161,7 +163,10 @@ async fn a_function_call_message_cannot_run_ddl() {
     body.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
     raw.send(&msg(b'F', &body)).await;
     let answer = raw.read_until(b'Z').await;
-    let code = answer.iter().find(|m| m.tag == b'E').and_then(|m| m.sqlstate());
+    let code = answer
+        .iter()
+        .find(|m| m.tag == b'E')
+        .and_then(|m| m.sqlstate());
     assert_eq!(code.as_deref(), Some("42501"), "{answer:?}");
     assert_eq!(shape(pg, &db), before);
 }
@@ -173,7 +178,11 @@ async fn connections_that_bypass_the_gateway_are_guarded_too() {
     let before = shape(pg, &db);
     let gw = guarded_gateway(pg, Vec::new()).await;
     // A session through the gateway installs the guard in this database.
-    connect(&gw.url(SCRAM, &db)).await.batch_execute("SELECT 1").await.expect("select");
+    connect(&gw.url(SCRAM, &db))
+        .await
+        .batch_execute("SELECT 1")
+        .await
+        .expect("select");
     let direct = connect(&pg.direct_url(SCRAM, &db)).await;
     for sql in [
         "ALTER TABLE app.t RENAME TO t2",
@@ -196,7 +205,10 @@ async fn connections_that_bypass_the_gateway_are_guarded_too() {
     // The superuser is guarded as well (only disabling the guard, which is logged by the
     // server and undone by the gateway, gets past it).
     let su = connect(&pg.direct_url(SUPER, &db)).await;
-    assert_eq!(guard_code(su.batch_execute("DROP TABLE app.t").await.map(|()| 0)), "42501");
+    assert_eq!(
+        guard_code(su.batch_execute("DROP TABLE app.t").await.map(|()| 0)),
+        "42501"
+    );
     // New tables and temporary ones are the session's own business.
     direct
         .batch_execute(
@@ -253,14 +265,25 @@ async fn roles_without_ddl_run_none() {
     pg.psql(&db, &format!("GRANT CREATE ON SCHEMA app TO {}", MD5.name));
     let gw = guarded_gateway(pg, vec![MD5.name.to_owned()]).await;
     let c = connect(&gw.url(MD5, &db)).await;
-    let r = c.batch_execute("CREATE TABLE app.x (a int)").await.map(|()| 0);
+    let r = c
+        .batch_execute("CREATE TABLE app.x (a int)")
+        .await
+        .map(|()| 0);
     assert_eq!(guard_code(r), "42501");
-    c.batch_execute("SELECT count(*) FROM app.t").await.expect("queries run");
+    c.batch_execute("SELECT count(*) FROM app.t")
+        .await
+        .expect("queries run");
     let direct = connect(&pg.direct_url(MD5, &db)).await;
-    let r = direct.batch_execute("CREATE TABLE app.y (a int)").await.map(|()| 0);
+    let r = direct
+        .batch_execute("CREATE TABLE app.y (a int)")
+        .await
+        .map(|()| 0);
     assert_eq!(guard_code(r), "42501");
     assert_eq!(
-        pg.psql(&db, "SELECT count(*) FROM pg_class WHERE relname IN ('x', 'y')"),
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_class WHERE relname IN ('x', 'y')"
+        ),
         "0"
     );
 }
@@ -274,8 +297,16 @@ async fn the_guard_is_installed_where_sessions_go_and_put_back_when_removed() {
                     WHERE evtname LIKE 'ddlgate_guard_%' AND evtenabled = 'A'";
     assert_eq!(pg.psql(&db, triggers), "0");
     let gw = guarded_gateway(pg, Vec::new()).await;
-    connect(&gw.url(SCRAM, &db)).await.batch_execute("SELECT 1").await.expect("session");
-    assert_eq!(pg.psql(&db, triggers), "4", "installed before the first session ran");
+    connect(&gw.url(SCRAM, &db))
+        .await
+        .batch_execute("SELECT 1")
+        .await
+        .expect("session");
+    assert_eq!(
+        pg.psql(&db, triggers),
+        "4",
+        "installed before the first session ran"
+    );
     pg.psql(
         &db,
         "DROP EVENT TRIGGER ddlgate_guard_sql_drop; \
@@ -283,7 +314,10 @@ async fn the_guard_is_installed_where_sessions_go_and_put_back_when_removed() {
     );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while pg.psql(&db, triggers) != "4" {
-        assert!(tokio::time::Instant::now() < deadline, "the guard is put back");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the guard is put back"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     drop(gw);

@@ -44,8 +44,8 @@ pub use screen::Screen;
 pub use state::GateState;
 
 use crate::enforce::{Enforcer, SessionInfo};
-use crate::jobs::durable::JobScope;
 use crate::guard::Approver;
+use crate::jobs::durable::JobScope;
 use crate::jobs::Jobs;
 
 /// The enforcement context of one session: fixed for its life.

@@ -81,7 +81,10 @@ impl Approver {
             return;
         }
         let taken = self.link.lock(&keys).await;
-        self.held.lock().unwrap_or_else(|p| p.into_inner()).extend(taken);
+        self.held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(taken);
     }
 
     /// How many approvals are held.

@@ -16,10 +16,22 @@ const INSTALL_SQL: &str = include_str!("install.sql");
 
 /// The guard's event triggers: name, event, function.
 const TRIGGERS: [(&str, &str, &str); 4] = [
-    ("ddlgate_guard_ddl_command_start", "ddl_command_start", "on_ddl_command_start"),
-    ("ddlgate_guard_ddl_command_end", "ddl_command_end", "on_ddl_command_end"),
+    (
+        "ddlgate_guard_ddl_command_start",
+        "ddl_command_start",
+        "on_ddl_command_start",
+    ),
+    (
+        "ddlgate_guard_ddl_command_end",
+        "ddl_command_end",
+        "on_ddl_command_end",
+    ),
     ("ddlgate_guard_sql_drop", "sql_drop", "on_sql_drop"),
-    ("ddlgate_guard_table_rewrite", "table_rewrite", "on_table_rewrite"),
+    (
+        "ddlgate_guard_table_rewrite",
+        "table_rewrite",
+        "on_table_rewrite",
+    ),
 ];
 
 /// The version stamp: what is installed and for which roles.
@@ -86,7 +98,9 @@ fn script(no_ddl_roles: &[String]) -> String {
 /// do not race.
 pub async fn install(client: &Client, no_ddl_roles: &[String]) -> Result<(), GuardError> {
     client
-        .batch_execute(&format!("SELECT pg_catalog.pg_advisory_lock({LOCK_NAMESPACE}, 1)"))
+        .batch_execute(&format!(
+            "SELECT pg_catalog.pg_advisory_lock({LOCK_NAMESPACE}, 1)"
+        ))
         .await?;
     let result = match is_current(client, no_ddl_roles).await {
         Ok(true) => Ok(()),
@@ -96,7 +110,9 @@ pub async fn install(client: &Client, no_ddl_roles: &[String]) -> Result<(), Gua
         let _ = client.batch_execute("ROLLBACK").await;
     }
     client
-        .batch_execute(&format!("SELECT pg_catalog.pg_advisory_unlock({LOCK_NAMESPACE}, 1)"))
+        .batch_execute(&format!(
+            "SELECT pg_catalog.pg_advisory_unlock({LOCK_NAMESPACE}, 1)"
+        ))
         .await?;
     Ok(result?)
 }

@@ -114,7 +114,10 @@ impl Guard {
         let client = link.connect().await?;
         let roles = &self.config.guard.no_ddl_roles;
         if !install::is_current(&client, roles).await? {
-            tracing::warn!(database = link.database(), "ddlgate guard missing or changed: putting it back");
+            tracing::warn!(
+                database = link.database(),
+                "ddlgate guard missing or changed: putting it back"
+            );
             install::install(&client, roles).await?;
         }
         Ok(())
