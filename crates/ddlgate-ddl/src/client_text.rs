@@ -14,7 +14,7 @@
 //! under the default settings the analyser assumes. A text without a `\` byte reads the same
 //! under every setting ([`ambiguous`] is false for it).
 
-use crate::lexer::{Lexer, Strings, TokKind};
+use crate::lexer::{continuation, Lexer, Strings, TokKind, Token};
 
 /// A client encoding, as far as tokenizing is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -179,23 +179,30 @@ fn decode(bytes: &[u8], encoding: ClientEncoding) -> (String, Option<bool>) {
 }
 
 /// Under `standard_conforming_strings = off`: the text with an `E` before every plain (or
-/// national) string that holds a backslash, so that it reads the same with the setting on.
+/// national) string that holds a backslash in any of its segments, so that it reads the same
+/// with the setting on (a continued segment is read like the first: [`continuation`]).
 /// Returns whether a national string (`N'…'`, whose `N` is dropped) was rewritten.
 fn escape_plain_strings(text: &str) -> (String, bool) {
     let mut out = String::with_capacity(text.len() + 8);
     let mut at = 0;
     let mut national = false;
-    let mut prev_string = false;
-    for tok in Lexer::with(text, Strings::BackslashEscapes) {
-        if tok.kind.is_trivia() {
+    let toks: Vec<Token> = Lexer::with(text, Strings::BackslashEscapes)
+        .filter(|t| !t.kind.is_trivia())
+        .collect();
+    let mut segment_at = None;
+    for (i, tok) in toks.iter().enumerate() {
+        let segment = segment_at == Some(tok.span.start);
+        segment_at = (tok.kind == TokKind::String)
+            .then(|| continuation(text, tok.span.end))
+            .flatten();
+        if tok.kind != TokKind::String || segment {
             continue;
         }
         let t = tok.text(text);
         let plain = t.starts_with('\'');
         let nat =
             t.len() > 1 && t.as_bytes()[0].eq_ignore_ascii_case(&b'n') && t[1..].starts_with('\'');
-        // A string right after another one continues it (and its escaping): leave it.
-        if tok.kind == TokKind::String && (plain || nat) && !prev_string && t.contains('\\') {
+        if (plain || nat) && segments(text, &toks[i..]).any(|s| s.contains('\\')) {
             out.push_str(&text[at..tok.span.start]);
             let glued = text[..tok.span.start]
                 .bytes()
@@ -206,10 +213,22 @@ fn escape_plain_strings(text: &str) -> (String, bool) {
             national |= nat;
             at = tok.span.end;
         }
-        prev_string = tok.kind == TokKind::String;
     }
     out.push_str(&text[at..]);
     (out, national)
+}
+
+/// The texts of the string starting with `toks[0]` and of the segments that continue it.
+fn segments<'a>(text: &'a str, toks: &'a [Token]) -> impl Iterator<Item = &'a str> + 'a {
+    let mut end = None;
+    toks.iter()
+        .take_while(move |t| {
+            let first = end.is_none();
+            let continues = first || end.and_then(|e| continuation(text, e)) == Some(t.span.start);
+            end = Some(t.span.end);
+            continues
+        })
+        .map(move |t| t.text(text))
 }
 
 #[cfg(test)]
@@ -248,6 +267,13 @@ mod tests {
             off.sql,
             "SELECT date E'2020\\-01-01', E'a\\'b'\n'c\\'d', 'plain'"
         );
+        // A backslash in a continued segment only: the first segment takes the `E`.
+        let continued = prepare(b"SELECT 'ab'\n'a\\'' AS v; SELECT 'after'", OFF);
+        assert_eq!(continued.sql, "SELECT E'ab'\n'a\\'' AS v; SELECT 'after'");
+        assert_eq!(stmts(&continued.sql).len(), 2);
+        // Two strings without a newline between are two strings (a syntax error).
+        let two = prepare(b"SELECT 'a' 'b\\'c'", OFF);
+        assert_eq!(two.sql, "SELECT 'a' E'b\\'c'");
         let national = prepare(b"SELECT N'a\\'b'", OFF);
         assert_eq!(national.sql, "SELECT E'a\\'b'");
         assert!(!national.sendable);

@@ -10,10 +10,14 @@
 //!   prefixes;
 //! - dollar-quoted strings `$tag$…$tag$` (§4.1.2.4), distinguished from `$1` parameters and
 //!   from `$` inside identifiers;
+//! - continued strings (§4.1.2.1): a `'…'` separated from the string before it only by
+//!   whitespace with at least one newline (and `--` comments) continues that string, and is read
+//!   the way the first segment is (after `E'…'`, with backslash escapes whatever the session
+//!   says). Each segment is its own [`TokKind::String`] token; [`continuation`] finds the next;
 //! - quoted identifiers `"…"` with `""` escapes, and `U&"…"`/`U&'…'` (§4.1.1).
 //!
-//! Unterminated strings and comments run to the end of the input; the lexer never fails and
-//! never panics, whatever the bytes (it works on `&[u8]`; every delimiter it looks for is ASCII,
+//! Unterminated strings and comments run to the end of the input ([`Lexer::unterminated`] says
+//! so); the lexer never fails and never panics, whatever the bytes (it works on `&[u8]`; every delimiter it looks for is ASCII,
 //! so token boundaries always fall on UTF-8 character boundaries).
 
 use std::ops::Range;
@@ -103,6 +107,11 @@ pub struct Lexer<'a> {
     src: &'a [u8],
     pos: usize,
     strings: Strings,
+    /// Where the next segment of the last string starts, and whether it takes backslash
+    /// escapes (as the segment before it did).
+    continued: Option<(usize, bool)>,
+    /// Whether the last token ran to the end of the input without its closing delimiter.
+    open: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -119,6 +128,8 @@ impl<'a> Lexer<'a> {
             src: src.as_bytes(),
             pos: 0,
             strings,
+            continued: None,
+            open: false,
         }
     }
 
@@ -129,7 +140,17 @@ impl<'a> Lexer<'a> {
             src: src.as_bytes(),
             pos: pos.min(src.len()),
             strings: Strings::Standard,
+            continued: None,
+            open: false,
         }
+    }
+
+    /// Whether the token last returned is a string, quoted identifier or block comment that
+    /// runs to the end of the input without its closing delimiter. What follows its opening
+    /// is unknown: the server would have read it some other way, or rejected it.
+    #[must_use]
+    pub fn unterminated(&self) -> bool {
+        self.open
     }
 
     fn peek(&self, off: usize) -> Option<u8> {
@@ -182,6 +203,36 @@ fn find_sub(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Where the string token ending at byte `end` of `src` continues: the position of the `'`
+/// of its next segment, when only whitespace with a newline and `--` comments separate them
+/// (the server's `quotecontinue`: `{horiz_whitespace}*{newline}{special_whitespace}*{quote}`).
+#[must_use]
+pub fn continuation(src: &str, end: usize) -> Option<usize> {
+    continues(src.as_bytes(), end)
+}
+
+fn continues(s: &[u8], end: usize) -> Option<usize> {
+    let mut i = end;
+    let mut newline = false;
+    while let Some(&b) = s.get(i) {
+        match b {
+            b'\n' | b'\r' => newline = true,
+            b' ' | b'\t' | 0x0b | 0x0c => {}
+            b'-' if s.get(i + 1) == Some(&b'-') => {
+                i += s[i..]
+                    .iter()
+                    .position(|&c| c == b'\n' || c == b'\r')
+                    .unwrap_or(s.len() - i);
+                continue;
+            }
+            b'\'' => return newline.then_some(i),
+            _ => return None,
+        }
+        i += 1;
+    }
+    None
+}
+
 impl Lexer<'_> {
     fn scan_quoted(&mut self, start: usize, quote: u8, backslash: bool) -> usize {
         // self.pos is at the opening quote.
@@ -202,10 +253,11 @@ impl Lexer<'_> {
             i += 1;
         }
         let _ = start;
+        self.open = true;
         self.src.len()
     }
 
-    fn scan_block_comment(&self) -> usize {
+    fn scan_block_comment(&mut self) -> usize {
         let mut depth = 0usize;
         let mut i = self.pos;
         while i < self.src.len() {
@@ -222,7 +274,18 @@ impl Lexer<'_> {
                 i += 1;
             }
         }
+        self.open = true;
         self.src.len()
+    }
+
+    /// A string token from `start` (the opening quote at `self.pos`), read with backslash
+    /// escapes or not; notes where it continues.
+    fn string(&mut self, start: usize, backslash: bool) -> (TokKind, usize) {
+        let end = self.scan_quoted(start, b'\'', backslash);
+        if !self.open {
+            self.continued = continues(self.src, end).map(|at| (at, backslash));
+        }
+        (TokKind::String, end)
     }
 }
 
@@ -233,6 +296,15 @@ impl Iterator for Lexer<'_> {
         let start = self.pos;
         let b = *self.src.get(start)?;
         let s = &self.src[start..];
+        self.open = false;
+        // Only whitespace and line comments come between two segments of a string.
+        let continued = match self.continued {
+            Some((at, backslash)) if at <= start => {
+                self.continued = None;
+                (at == start).then_some(backslash)
+            }
+            _ => None,
+        };
         let (kind, end) = match b {
             b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => {
                 let n = s
@@ -253,41 +325,43 @@ impl Iterator for Lexer<'_> {
             }
             b'\'' => {
                 let escapes = self.strings == Strings::BackslashEscapes;
-                (TokKind::String, self.scan_quoted(start, b'\'', escapes))
+                self.string(start, continued.unwrap_or(escapes))
             }
             b'"' => (TokKind::QuotedIdent, self.scan_quoted(start, b'"', false)),
             b'e' | b'E' if self.peek(1) == Some(b'\'') => {
                 self.pos += 1;
-                (TokKind::String, self.scan_quoted(start, b'\'', true))
+                self.string(start, true)
             }
             b'b' | b'B' | b'x' | b'X' if self.peek(1) == Some(b'\'') => {
                 self.pos += 1;
-                (TokKind::String, self.scan_quoted(start, b'\'', false))
+                self.string(start, false)
             }
             // `N'…'` is a national character string: read like a plain one.
             b'n' | b'N' if self.peek(1) == Some(b'\'') => {
                 self.pos += 1;
                 let escapes = self.strings == Strings::BackslashEscapes;
-                (TokKind::String, self.scan_quoted(start, b'\'', escapes))
+                self.string(start, escapes)
             }
             b'u' | b'U'
                 if self.peek(1) == Some(b'&') && matches!(self.peek(2), Some(b'\'' | b'"')) =>
             {
                 let q = self.peek(2).unwrap_or(b'\'');
                 self.pos += 2;
-                let kind = if q == b'"' {
-                    TokKind::QuotedIdent
+                if q == b'"' {
+                    (TokKind::QuotedIdent, self.scan_quoted(start, q, false))
                 } else {
-                    TokKind::String
-                };
-                (kind, self.scan_quoted(start, q, false))
+                    self.string(start, false)
+                }
             }
             b'$' => {
                 if let Some(n) = dollar_tag_len(s) {
                     let tag = &s[..n];
                     match find_sub(&s[n..], tag) {
                         Some(p) => (TokKind::DollarString, start + n + p + n),
-                        None => (TokKind::DollarString, self.src.len()),
+                        None => {
+                            self.open = true;
+                            (TokKind::DollarString, self.src.len())
+                        }
                     }
                 } else {
                     let n = 1 + s[1..].iter().take_while(|c| c.is_ascii_digit()).count();
@@ -420,6 +494,68 @@ mod tests {
         assert_eq!(kinds("'abc"), vec![(TokKind::String, "'abc")]);
         assert_eq!(kinds("$$abc"), vec![(TokKind::DollarString, "$$abc")]);
         assert_eq!(kinds("/* /* */"), vec![(TokKind::BlockComment, "/* /* */")]);
+    }
+
+    #[test]
+    fn a_continued_string_is_read_like_its_first_segment() {
+        // The server reads `E'x'\n'a\''` as one escape string `xa'` (a backslash escape in the
+        // second segment too), then the rest as SQL.
+        let src = "SELECT E'x'\n'a\\'' AS v; SELECT 'after'";
+        let sig: Vec<_> = kinds(src)
+            .into_iter()
+            .filter(|(k, _)| !k.is_trivia())
+            .collect();
+        assert_eq!(sig[1], (TokKind::String, "E'x'"));
+        assert_eq!(sig[2], (TokKind::String, "'a\\''"));
+        assert_eq!(sig[5], (TokKind::Semicolon, ";"));
+        // Only whitespace with a newline (and line comments) continues a string.
+        for (gap, continued) in [
+            ("\n", true),
+            (" -- c\n  ", true),
+            ("\r\n-- c\n", true),
+            (" ", false),
+            ("\n/* c */\n", false),
+        ] {
+            let src = format!("E'x'{gap}'a\\'' b'");
+            assert_eq!(continuation(&src, 4).is_some(), continued, "{gap:?}");
+            let second = Lexer::new(&src)
+                .filter(|t| t.kind == TokKind::String)
+                .nth(1);
+            let second = second.map(|t| t.text(&src).to_owned());
+            let want = if continued { "'a\\''" } else { "'a\\'' b'" };
+            assert_eq!(second.as_deref(), Some(want), "{gap:?}");
+        }
+        // A plain string's continuation stays plain, whatever came before it.
+        let off = |s: &str| -> Vec<String> {
+            Lexer::with(s, Strings::BackslashEscapes)
+                .filter(|t| t.kind == TokKind::String)
+                .map(|t| t.text(s).to_owned())
+                .collect()
+        };
+        assert_eq!(off("U&'x'\n'\\' 'y'"), vec!["U&'x'", "'\\'", "'y'"]);
+        assert_eq!(off("'x'\n'\\' '"), vec!["'x'", "'\\' '"]);
+    }
+
+    #[test]
+    fn unterminated_tokens_are_reported() {
+        for (src, open) in [
+            ("'abc", true),
+            ("'abc'", false),
+            ("'a''", true),
+            ("E'a\\'", true),
+            ("$x$ a $y$", true),
+            ("$x$ a $x$", false),
+            ("/* /* */", true),
+            ("\"id", true),
+            ("x", false),
+        ] {
+            let mut lexer = Lexer::new(src);
+            let mut last = false;
+            while lexer.next().is_some() {
+                last = lexer.unterminated();
+            }
+            assert_eq!(last, open, "{src}");
+        }
     }
 
     #[test]

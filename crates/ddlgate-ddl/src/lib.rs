@@ -60,6 +60,6 @@ pub use locks::LockMode;
 pub use plan::deferral::{Pending, TxSplit};
 pub use plan::{BackfillKey, LockTimeoutPolicy, Plan, Step, StepKind, TxRequirement};
 pub use quote::{quote_ident, quote_literal};
-pub use redact::redact;
+pub use redact::{redact, redact_with};
 pub use rules::{AnalysisConfig, RuleDef, RuleId, RuleMode, Thresholds, UnparseablePolicy, RULES};
 pub use split::{split, Segment};

@@ -155,6 +155,13 @@ mod tests {
     }
 
     #[test]
+    fn a_continued_escape_string_keeps_its_escapes() {
+        // The server reads `'a\''` here as `a'` and a closing quote: the DROP is a statement.
+        let src = "SELECT E'x'\n'a\\'' AS v; DROP TABLE t; --'";
+        assert_eq!(stmts(src), vec!["SELECT E'x'\n'a\\'' AS v", "DROP TABLE t"]);
+    }
+
+    #[test]
     fn a_carriage_return_ends_a_line_comment() {
         assert_eq!(
             stmts("select 1; --c\rdrop table t"),

@@ -350,6 +350,21 @@ fn plan_rendering() {
 }
 
 #[test]
+fn a_plan_shows_a_statement_with_a_secret_redacted_and_commented_out() {
+    let sql = "CREATE ROLE app LOGIN PASSWORD 'p@ss'; SELECT 1";
+    let out = ddlgate_ddl::lint::render_plan(
+        sql,
+        &analyze(sql, &Facts::default(), &AnalysisConfig::default()),
+    );
+    assert!(!out.contains("p@ss"), "{out}");
+    assert!(
+        out.contains("\n-- CREATE ROLE app LOGIN PASSWORD '<redacted>'\n"),
+        "not runnable with the redacted password: {out}"
+    );
+    assert!(out.contains("\nSELECT 1;\n"), "{out}");
+}
+
+#[test]
 fn uncommitted_transaction_needs_a_following_statement() {
     let f = Facts::default();
     let rule = RuleId::BanUncommittedTransaction;

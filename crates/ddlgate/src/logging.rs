@@ -1,6 +1,9 @@
 //! `tracing` subscriber setup: the human log (EnvFilter, `RUST_LOG` wins over the configured
 //! level; text or JSON) on stderr, and the audit stream (target `ddlgate::audit`) as bare JSON
 //! lines to `[log] audit_file` or stderr.
+//!
+//! Statement text reaches a log only through the audit stream, redacted. Libraries that log
+//! the SQL they handle are kept out of the human log at every level ([`SILENCED`]).
 
 use std::fmt;
 use std::fs::OpenOptions;
@@ -20,6 +23,20 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 const AUDIT_TARGET: &str = "ddlgate::audit";
+
+/// Log targets (and their modules) dropped from the human log whatever the level:
+/// `sqlparser` logs every statement it parses ("Parsing sql '…'") and the tokens it looks at,
+/// string constants included, at debug level (through the `log` crate).
+const SILENCED: &[&str] = &["sqlparser"];
+
+/// Whether events of `target` are kept out of the human log.
+fn silenced(target: &str) -> bool {
+    SILENCED.iter().any(|s| {
+        target
+            .strip_prefix(s)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    })
+}
 
 /// Writes only an event's message: audit events already are JSON documents.
 struct MessageOnly;
@@ -61,7 +78,9 @@ pub fn init(log: &Log) -> anyhow::Result<()> {
         LogFormat::Json => human.json().with_current_span(true).boxed(),
         LogFormat::Text => human.boxed(),
     }
-    .with_filter(filter_fn(|m| m.target() != AUDIT_TARGET))
+    .with_filter(filter_fn(|m| {
+        m.target() != AUDIT_TARGET && !silenced(m.target())
+    }))
     .with_filter(filter);
     let audit_only = Targets::new().with_target(AUDIT_TARGET, Level::INFO);
     let audit = match &log.audit_file {
@@ -88,4 +107,18 @@ pub fn init(log: &Log) -> anyhow::Result<()> {
         .with(audit)
         .init();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::silenced;
+
+    #[test]
+    fn the_sql_parser_is_silenced_and_nothing_else() {
+        assert!(silenced("sqlparser"));
+        assert!(silenced("sqlparser::parser"));
+        assert!(!silenced("sqlparser_extra"));
+        assert!(!silenced("ddlgate_proxy::gate"));
+        assert!(!silenced("tokio_postgres::query"));
+    }
 }

@@ -82,6 +82,16 @@ pub fn render_plan(sql: &str, decisions: &[Decision]) -> String {
                     let _ = writeln!(out, "-- {l}");
                 }
             }
+            // Redacted text is no longer the statement: not runnable as it is shown.
+            None if text != d.text(sql) => {
+                let _ = writeln!(
+                    out,
+                    "-- (holds a secret, shown redacted: run it as written)"
+                );
+                for l in text.lines() {
+                    let _ = writeln!(out, "-- {l}");
+                }
+            }
             None => {
                 let _ = writeln!(out, "{text};");
             }

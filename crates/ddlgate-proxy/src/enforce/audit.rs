@@ -1,6 +1,7 @@
 //! Audit events: one JSON line per DDL decision, emitted through `tracing` with target
 //! `ddlgate::audit` (route it with `RUST_LOG`/`[log]` like any other target). SQL is redacted
-//! (`ddlgate_ddl::redact`: passwords in CREATE/ALTER ROLE never reach a log).
+//! (`ddlgate_ddl::redact`: passwords, password options, connection strings with a password
+//! and bodies that set one never reach a log).
 
 use std::net::SocketAddr;
 
@@ -49,7 +50,7 @@ pub struct AuditEvent<'a> {
     pub session: &'a SessionInfo,
     /// How the statement was sent.
     pub protocol: AuditProtocol,
-    /// The statement, passwords redacted.
+    /// The statement, secrets redacted.
     pub sql: String,
     /// Rule ids that fired.
     pub rules: Vec<&'static str>,

@@ -41,6 +41,16 @@ pub fn logged(sql: &str) -> String {
     format!("{}… ({} bytes)", &sql[..end], sql.len())
 }
 
+/// A statement of a gate text with its secrets redacted ([`ddlgate_ddl::redact`]), for audit
+/// events, job rows and error messages. Gate texts are `Statement::sql`: the client's bytes
+/// read with the session's `standard_conforming_strings` and `client_encoding` by
+/// [`ddlgate_ddl::client_text::prepare`] into standard SQL (a plain string with a backslash
+/// gets its `E`), so they are redacted as standard SQL whatever the session's settings. The
+/// client's own bytes would need the session's reading ([`ddlgate_ddl::redact_with`]).
+pub fn redacted(statement: &str) -> String {
+    ddlgate_ddl::redact(statement)
+}
+
 /// The audit form of a protocol.
 pub fn protocol(p: Protocol) -> AuditProtocol {
     match p {
@@ -66,7 +76,7 @@ impl Gate<'_> {
             time: enforce::now_rfc3339(),
             session: self.info,
             protocol: protocol(origin.protocol),
-            sql: logged(&ddlgate_ddl::redact(d.text(origin.sql))),
+            sql: logged(&redacted(d.text(origin.sql))),
             rules: d.findings.iter().map(|f| f.rule.as_str()).collect(),
             action,
             observe_only: self.enforcer.observe_only(),
@@ -98,6 +108,27 @@ impl Gate<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_are_redacted_as_the_session_reads_them() {
+        use ddlgate_ddl::client_text::{prepare, ClientEncoding, Lexing};
+        use ddlgate_ddl::lexer::Strings;
+        // With standard_conforming_strings off, `'a\' '` is one string and PASSWORD a key
+        // word; the gate's text has that string written `E'a\' '`.
+        let off = Lexing {
+            strings: Strings::BackslashEscapes,
+            encoding: ClientEncoding::AsciiSafe,
+        };
+        let text = prepare(
+            b"ALTER ROLE r VALID UNTIL 'a\\' ' PASSWORD 'Zq9S3CR3T'",
+            off,
+        )
+        .sql;
+        assert_eq!(
+            redacted(&text),
+            "ALTER ROLE r VALID UNTIL E'a\\' ' PASSWORD '<redacted>'"
+        );
+    }
 
     #[test]
     fn long_statements_are_cut_in_the_log() {

@@ -25,9 +25,9 @@ pub struct Deferred {
 }
 
 impl Deferred {
-    /// The statement, passwords redacted (for messages).
+    /// The statement, secrets redacted (for messages and job rows).
     pub fn statement(&self) -> String {
-        ddlgate_ddl::redact(self.decision.text(&self.text))
+        super::audit::redacted(self.decision.text(&self.text))
     }
 }
 

@@ -113,7 +113,7 @@ pub fn conflict_notice(sql: &str, p: &Pending, tx: &TxWork) -> Notice {
     )
     .detail(format!(
         "ddlgate deferred part of an earlier statement of this transaction to run after COMMIT, so that it does not hold locks or scan the table inside the transaction: {by}. The statement refused: {}",
-        ddlgate_ddl::redact(sql)
+        super::audit::redacted(sql)
     ))
     .hint("move this statement to a later migration (a separate transaction), after the one that creates the object")
 }

@@ -50,7 +50,7 @@ pub async fn run(
     }
     let store = durable::control(scope).await;
     let instance = durable::instance(scope);
-    let statement = ddlgate_ddl::redact(d.text(origin.sql));
+    let statement = super::audit::redacted(d.text(origin.sql));
     let id = durable::record(
         store.as_ref(),
         &jobs::NewJob {

@@ -70,7 +70,7 @@ pub struct Job {
     pub key: i32,
     /// State.
     pub state: JobState,
-    /// The client's statement (passwords redacted).
+    /// The client's statement (secrets redacted).
     pub statement: String,
     /// The plan's summary.
     pub summary: String,
@@ -98,7 +98,7 @@ pub struct NewJob<'a> {
     pub key: i32,
     /// Initial state.
     pub state: JobState,
-    /// Statement (redacted).
+    /// Statement (secrets redacted).
     pub statement: &'a str,
     /// Plan summary.
     pub summary: &'a str,
