@@ -8,6 +8,7 @@
 //! secrets.
 
 use std::fs::File;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -52,7 +53,7 @@ fn nonstandard() -> String {
     format!("ALTER ROLE {ROLE} PASSWORD 'a\\'b {MARKER}16'")
 }
 
-fn config(dir: &std::path::Path, port: u16, pg_port: u16) -> std::path::PathBuf {
+fn config(dir: &Path, port: u16, pg_port: u16) -> std::path::PathBuf {
     let path = dir.join("gw.toml");
     let audit = dir.join("audit.jsonl");
     std::fs::write(
@@ -74,29 +75,23 @@ fn told(e: &tokio_postgres::Error) -> String {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_secret_reaches_a_log_or_a_message() {
-    let pg = shared_pg();
-    let db = pg.fresh_db("redaction");
-    pg.psql(&db, "CREATE FOREIGN DATA WRAPPER redaction_fdw; CREATE SERVER redaction_srv FOREIGN DATA WRAPPER redaction_fdw; CREATE TABLE redaction_t (id int)");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let cfg = config(dir.path(), port, pg.port());
-    let (out, err) = (dir.path().join("stdout"), dir.path().join("stderr"));
+/// The binary with every log level on, its stdout and stderr written to `out` and `err`.
+fn spawn(cfg: &Path, out: &Path, err: &Path) -> KillOnDrop {
     let child = Command::new(BIN)
-        .args(["--config", cfg.to_str().expect("utf8")])
+        .arg("--config")
+        .arg(cfg)
         .env("RUST_LOG", "trace")
-        .stdout(Stdio::from(File::create(&out).expect("stdout file")))
-        .stderr(Stdio::from(File::create(&err).expect("stderr file")))
+        .stdout(Stdio::from(File::create(out).expect("stdout file")))
+        .stderr(Stdio::from(File::create(err).expect("stderr file")))
         .spawn()
         .expect("spawn ddlgate");
-    let gw = KillOnDrop(child);
-    wait_listening(port);
-    let url = format!(
-        "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
-        SUPER.name
-    );
-    let (client, mut notices) = connect_with_notices(&url).await.expect("connect");
+    KillOnDrop(child)
+}
+
+/// Sends every statement (the last after `SET standard_conforming_strings = off`); returns
+/// what the client was told: errors, warnings and notices.
+async fn send_all(url: &str) -> Vec<String> {
+    let (client, mut notices) = connect_with_notices(url).await.expect("connect");
     let mut said = Vec::new();
     for (sql, extended) in statements() {
         let result = if extended {
@@ -115,9 +110,29 @@ async fn no_secret_reaches_a_log_or_a_message() {
     if let Err(e) = client.batch_execute(&nonstandard()).await {
         said.push(told(&e));
     }
-    while let Ok(n) = notices.try_recv() {
+    drop(client);
+    while let Some(n) = notices.recv().await {
         said.push(format!("{} {:?} {:?}", n.message(), n.detail(), n.hint()));
     }
+    said
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_reaches_a_log_or_a_message() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("redaction");
+    pg.psql(&db, "CREATE FOREIGN DATA WRAPPER redaction_fdw; CREATE SERVER redaction_srv FOREIGN DATA WRAPPER redaction_fdw; CREATE TABLE redaction_t (id int)");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let cfg = config(dir.path(), port, pg.port());
+    let (out, err) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    let gw = spawn(&cfg, &out, &err);
+    wait_listening(port);
+    let url = format!(
+        "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
+        SUPER.name
+    );
+    let mut said = send_all(&url).await;
     // What the gateway says itself (the server's own errors, such as a syntax error quoting
     // the unterminated string, are relayed as the server sent them).
     said.retain(|m| m.starts_with("ddlgate"));
@@ -133,7 +148,6 @@ async fn no_secret_reaches_a_log_or_a_message() {
             .collect();
         lines.iter().filter(|l| l.contains("<redacted>")).count() >= 10
     });
-    drop(client);
     drop(gw);
     let logs = [
         ("audit file", lines.join("\n")),

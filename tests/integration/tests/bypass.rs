@@ -256,6 +256,12 @@ async fn texts_are_read_with_the_settings_the_server_reads_them_with() {
         ("the SET and the text in one query", &[], vec![
             b"SET standard_conforming_strings = off; CREATE INDEX victim_a ON victim (a); SELECT 'a\\', '; DROP TABLE victim; --'",
         ]),
+        ("an E string continued on the next line keeps its escapes", &[], vec![
+            b"SELECT E'x'\n'a\\'' AS v; DROP TABLE victim; --'",
+        ]),
+        ("a plain string continued, standard_conforming_strings off", &[("options", "-c standard_conforming_strings=off")], vec![
+            b"SELECT 'ab'\n'a\\'' AS v; DROP TABLE victim; --'",
+        ]),
         ("SJIS: 0x95 0x5C is one character", &[("client_encoding", "SJIS")], vec![
             b"SELECT E'\x95\x5c' ; DROP TABLE victim; -- '",
         ]),
