@@ -61,7 +61,9 @@ fn continuation_comments(text: &str, tokens: &[PgToken]) -> Option<Vec<std::ops:
             for c in &rest[..n] {
                 in_gap[c.span.start - t.span.end..c.span.end - t.span.end].fill(b' ');
             }
-            in_gap.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0c))
+            in_gap
+                .iter()
+                .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0c))
         };
         let newline = gap.iter().any(|b| matches!(b, b'\n' | b'\r'));
         if n > 0 && spaces_and_comments && newline && bytes.get(next.span.start) == Some(&b'\'') {
