@@ -164,6 +164,14 @@ mod tests {
     }
 
     #[test]
+    fn a_continued_escape_string_ends_where_the_server_ends_it() {
+        let src = "select E''\n'a\\'';drop table t;--'";
+        assert_eq!(stmts(src), vec!["select E''\n'a\\''", "drop table t"]);
+        let src = "select 'a' -- c\n 'b;'; drop table t";
+        assert_eq!(stmts(src), vec!["select 'a' -- c\n 'b;'", "drop table t"]);
+    }
+
+    #[test]
     fn begin_atomic() {
         let src = "create function f() returns int language sql begin atomic select 1; select case when true then 2 end; end; select 3";
         assert_eq!(stmts(src).len(), 2);

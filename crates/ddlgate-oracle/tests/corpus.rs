@@ -29,6 +29,13 @@ const PARSED: &[&str] = &[
     "create table function (a int); select begin atomic from function; drop table t",
     "create function f() returns int language sql begin /* x */ atomic -- y\n select 1; end; drop table t",
     "select $a$ $ $a $a$; drop table t",
+    "select 'a'\n'b;'; drop table t",
+    "select E'a'\n'b\\';' ; drop table t",
+    "select E''\n'a\\'';drop table t;--'",
+    "select E'' \t\r\n\x0c 'a\\'';drop table t;--'",
+    "select E'' \x0b\n'a\\'';drop table t;--'",
+    "select b'1'\n'0'; drop table t",
+    "select 'a' -- c\n  'b;'; drop table t",
 ];
 
 /// Texts PostgreSQL's scanner accepts (tokens compared) whatever the grammar says.
@@ -46,6 +53,11 @@ const SCANNED: &[&str] = &[
     "create function f() returns int language sql begin atomic begin; end; drop table t",
     "create function f() returns int language sql begin atomic end; end; drop table t",
     "é; ünïcödé$x; select 1",
+    "select 1e'\\'';drop table t;--'",
+    "select 1.5e'\\'';drop table t;--'",
+    "select 0x'ab'; drop table t",
+    "select 1..2, 1.2.3, .5e3, 1e+5, 1e-, 1abc; drop table t",
+    "{ \\ } ` ? $",
 ];
 
 /// Texts PostgreSQL's scanner rejects: the server runs none of them.

@@ -6,16 +6,27 @@
 //!   server's scanner: `non_newline [^\n\r]`) and nested `/* … */` block comments (§4.1.5);
 //! - standard strings `'…'` with `''` escapes, or with backslash escapes too when the session
 //!   has `standard_conforming_strings = off` ([`Lexer::with`], §4.1.2.1);
-//! - escape strings `E'…'` with backslash escapes (§4.1.2.2), and the `B''`/`X''`/`N''`
-//!   prefixes;
+//! - escape strings `E'…'` with backslash escapes (§4.1.2.2), `N'…'`, `U&'…'`, and the bit
+//!   strings `B'…'`/`X'…'` (which the first quote ends: no `''`);
+//! - string continuation (§4.1.2.2): `'a'⏎'b'` — two strings separated only by whitespace
+//!   holding a newline, `--` comments allowed — is *one* literal, and one [`TokKind::String`]
+//!   token; the continued part is read as the first (after `E'…'`, with backslash escapes);
 //! - dollar-quoted strings `$tag$…$tag$` (§4.1.2.4), distinguished from `$1` parameters and
 //!   from `$` inside identifiers;
-//! - quoted identifiers `"…"` with `""` escapes, and `U&"…"`/`U&'…'` (§4.1.1).
+//! - quoted identifiers `"…"` with `""` escapes, and `U&"…"`/`U&'…'` (§4.1.1);
+//! - numbers as PostgreSQL 14 scans them (`1..2` is `1`, `..`, `2`; `1e'…'` is `1` then the
+//!   escape string `e'…'`; later versions reject a letter right after a number).
+//!
+//! The lexer is checked token for token against PostgreSQL's own scanner (libpg_query) by
+//! `crates/ddlgate-oracle`.
 //!
 //! Unterminated strings and comments run to the end of the input; the lexer never fails and
 //! never panics, whatever the bytes (it works on `&[u8]`; every delimiter it looks for is ASCII,
 //! so token boundaries always fall on UTF-8 character boundaries).
 
+mod literal;
+
+use literal::Quoting;
 use std::ops::Range;
 
 /// The kind of a lexical token.
@@ -31,7 +42,7 @@ pub enum TokKind {
     Word,
     /// `"…"` or `U&"…"`.
     QuotedIdent,
-    /// `'…'`, `E'…'`, `B'…'`, `X'…'`, `N'…'`, `U&'…'`.
+    /// `'…'`, `E'…'`, `B'…'`, `X'…'`, `N'…'`, `U&'…'`, with any continuation lines.
     String,
     /// `$tag$…$tag$`.
     DollarString,
@@ -49,7 +60,7 @@ pub enum TokKind {
     Comma,
     /// `.`
     Dot,
-    /// Any other operator or punctuation character sequence.
+    /// Any other operator or punctuation character sequence (also `..` and a lone `$`).
     Op,
 }
 
@@ -135,6 +146,14 @@ impl<'a> Lexer<'a> {
     fn peek(&self, off: usize) -> Option<u8> {
         self.src.get(self.pos + off).copied()
     }
+
+    /// How plain (and national) strings are quoted under this lexer's settings.
+    fn plain(&self) -> Quoting {
+        match self.strings {
+            Strings::Standard => Quoting::Doubled,
+            Strings::BackslashEscapes => Quoting::Escaped,
+        }
+    }
 }
 
 /// Is `b` a byte that may start an unquoted identifier? (Letters, `_`, non-ASCII.)
@@ -149,81 +168,114 @@ pub fn is_ident_cont(b: u8) -> bool {
     is_ident_start(b) || b.is_ascii_digit() || b == b'$'
 }
 
-/// Length of a dollar-quote opening delimiter (`$tag$`) starting at `s[0] == b'$'`.
-fn dollar_tag_len(s: &[u8]) -> Option<usize> {
-    if s.first() != Some(&b'$') {
-        return None;
-    }
-    let mut i = 1;
-    if let Some(&b) = s.get(1) {
-        if b == b'$' {
-            return Some(2);
-        }
-        if !is_ident_start(b) {
-            return None;
-        }
-    }
-    while let Some(&b) = s.get(i) {
-        if b == b'$' {
-            return Some(i + 1);
-        }
-        if !(is_ident_start(b) || b.is_ascii_digit()) {
-            return None;
-        }
-        i += 1;
-    }
-    None
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
-fn find_sub(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
-        return None;
-    }
-    hay.windows(needle.len()).position(|w| w == needle)
-}
+/// Operator characters (PostgreSQL's `op_chars` and `self` punctuation, with the characters
+/// no rule accepts).
+const OPS: &[u8] = b"+-*/<>=~!@#%^&|`?:[]{}\\";
 
 impl Lexer<'_> {
-    fn scan_quoted(&mut self, start: usize, quote: u8, backslash: bool) -> usize {
-        // self.pos is at the opening quote.
-        let mut i = self.pos + 1;
-        while i < self.src.len() {
-            let b = self.src[i];
-            if backslash && b == b'\\' {
-                i += 2;
-                continue;
-            }
-            if b == quote {
-                if self.src.get(i + 1) == Some(&quote) {
-                    i += 2;
-                    continue;
-                }
-                return i + 1;
-            }
-            i += 1;
-        }
-        let _ = start;
-        self.src.len()
+    /// The token starting at `start`: a literal with a one- or two-letter prefix, or `None`.
+    fn prefixed(&self, start: usize) -> Option<(TokKind, usize)> {
+        let s = self.src;
+        let (kind, quoting, open) = match (s[start], self.peek(1)?, self.peek(2)) {
+            (b'e' | b'E', b'\'', _) => (TokKind::String, Quoting::Escaped, 1),
+            (b'b' | b'B' | b'x' | b'X', b'\'', _) => (TokKind::String, Quoting::Bare, 1),
+            // `N'…'` is a national character string: read like a plain one.
+            (b'n' | b'N', b'\'', _) => (TokKind::String, self.plain(), 1),
+            (b'u' | b'U', b'&', Some(b'\'')) => (TokKind::String, Quoting::Doubled, 2),
+            (b'u' | b'U', b'&', Some(b'"')) => (TokKind::QuotedIdent, Quoting::Doubled, 2),
+            _ => return None,
+        };
+        let end = match kind {
+            TokKind::QuotedIdent => literal::quoted_ident_end(s, start + open),
+            _ => literal::string_end(s, start + open, quoting),
+        };
+        Some((kind, end))
     }
 
-    fn scan_block_comment(&self) -> usize {
-        let mut depth = 0usize;
-        let mut i = self.pos;
-        while i < self.src.len() {
-            if self.src[i] == b'/' && self.src.get(i + 1) == Some(&b'*') {
-                depth += 1;
-                i += 2;
-            } else if self.src[i] == b'*' && self.src.get(i + 1) == Some(&b'/') {
-                depth = depth.saturating_sub(1);
-                i += 2;
-                if depth == 0 {
-                    return i;
-                }
-            } else {
-                i += 1;
-            }
+    /// The kind and end of the token starting at `start` (`start < src.len()`).
+    fn token_at(&self, start: usize) -> (TokKind, usize) {
+        let s = self.src;
+        let b = s[start];
+        let next = self.peek(1);
+        if let Some(prefixed) = self.prefixed(start) {
+            return prefixed;
         }
-        self.src.len()
+        match b {
+            _ if is_space(b) => {
+                let n = s[start..].iter().take_while(|&&c| is_space(c)).count();
+                (TokKind::Whitespace, start + n)
+            }
+            b'-' if next == Some(b'-') => {
+                let n = s[start..]
+                    .iter()
+                    .position(|&c| c == b'\n' || c == b'\r')
+                    .unwrap_or(s.len() - start);
+                (TokKind::LineComment, start + n)
+            }
+            b'/' if next == Some(b'*') => {
+                (TokKind::BlockComment, literal::block_comment_end(s, start))
+            }
+            b'\'' => (TokKind::String, literal::string_end(s, start, self.plain())),
+            b'"' => (TokKind::QuotedIdent, literal::quoted_ident_end(s, start)),
+            b'$' => self.dollar(start),
+            _ if is_ident_start(b) => {
+                let n = s[start..].iter().take_while(|&&c| is_ident_cont(c)).count();
+                (TokKind::Word, start + n)
+            }
+            b'0'..=b'9' => (TokKind::Number, literal::number_end(s, start)),
+            b'.' if next.is_some_and(|c| c.is_ascii_digit()) => {
+                (TokKind::Number, literal::number_end(s, start))
+            }
+            // `..` is one token (`DOT_DOT`), as in `1..2`.
+            b'.' if next == Some(b'.') => (TokKind::Op, start + 2),
+            b'.' => (TokKind::Dot, start + 1),
+            b';' => (TokKind::Semicolon, start + 1),
+            b'(' => (TokKind::LParen, start + 1),
+            b')' => (TokKind::RParen, start + 1),
+            b',' => (TokKind::Comma, start + 1),
+            _ if OPS.contains(&b) => (TokKind::Op, start + operator_len(&s[start..])),
+            // Anything else (a stray byte): one UTF-8 character, so spans stay on char
+            // boundaries.
+            _ => (TokKind::Op, start + utf8_len(b)),
+        }
     }
+
+    /// `$tag$…$tag$`, a parameter `$n`, or a lone `$`.
+    fn dollar(&self, start: usize) -> (TokKind, usize) {
+        if let Some(end) = literal::dollar_string_end(self.src, start) {
+            return (TokKind::DollarString, end);
+        }
+        let digits = self.src[start + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        let kind = if digits > 0 {
+            TokKind::Param
+        } else {
+            TokKind::Op
+        };
+        (kind, start + 1 + digits)
+    }
+}
+
+/// Length of the run of operator characters at the start of `s`: it never swallows the start
+/// of a comment.
+fn operator_len(s: &[u8]) -> usize {
+    let mut n = 1;
+    while let Some(&c) = s.get(n) {
+        if !OPS.contains(&c)
+            || (c == b'-' && s.get(n + 1) == Some(&b'-'))
+            || (c == b'/' && s.get(n + 1) == Some(&b'*'))
+        {
+            break;
+        }
+        n += 1;
+    }
+    n
 }
 
 impl Iterator for Lexer<'_> {
@@ -231,115 +283,10 @@ impl Iterator for Lexer<'_> {
 
     fn next(&mut self) -> Option<Token> {
         let start = self.pos;
-        let b = *self.src.get(start)?;
-        let s = &self.src[start..];
-        let (kind, end) = match b {
-            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => {
-                let n = s
-                    .iter()
-                    .position(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
-                    .unwrap_or(s.len());
-                (TokKind::Whitespace, start + n)
-            }
-            b'-' if self.peek(1) == Some(b'-') => {
-                let n = s
-                    .iter()
-                    .position(|&c| c == b'\n' || c == b'\r')
-                    .unwrap_or(s.len());
-                (TokKind::LineComment, start + n)
-            }
-            b'/' if self.peek(1) == Some(b'*') => {
-                (TokKind::BlockComment, self.scan_block_comment())
-            }
-            b'\'' => {
-                let escapes = self.strings == Strings::BackslashEscapes;
-                (TokKind::String, self.scan_quoted(start, b'\'', escapes))
-            }
-            b'"' => (TokKind::QuotedIdent, self.scan_quoted(start, b'"', false)),
-            b'e' | b'E' if self.peek(1) == Some(b'\'') => {
-                self.pos += 1;
-                (TokKind::String, self.scan_quoted(start, b'\'', true))
-            }
-            b'b' | b'B' | b'x' | b'X' if self.peek(1) == Some(b'\'') => {
-                self.pos += 1;
-                (TokKind::String, self.scan_quoted(start, b'\'', false))
-            }
-            // `N'…'` is a national character string: read like a plain one.
-            b'n' | b'N' if self.peek(1) == Some(b'\'') => {
-                self.pos += 1;
-                let escapes = self.strings == Strings::BackslashEscapes;
-                (TokKind::String, self.scan_quoted(start, b'\'', escapes))
-            }
-            b'u' | b'U'
-                if self.peek(1) == Some(b'&') && matches!(self.peek(2), Some(b'\'' | b'"')) =>
-            {
-                let q = self.peek(2).unwrap_or(b'\'');
-                self.pos += 2;
-                let kind = if q == b'"' {
-                    TokKind::QuotedIdent
-                } else {
-                    TokKind::String
-                };
-                (kind, self.scan_quoted(start, q, false))
-            }
-            b'$' => {
-                if let Some(n) = dollar_tag_len(s) {
-                    let tag = &s[..n];
-                    match find_sub(&s[n..], tag) {
-                        Some(p) => (TokKind::DollarString, start + n + p + n),
-                        None => (TokKind::DollarString, self.src.len()),
-                    }
-                } else {
-                    let n = 1 + s[1..].iter().take_while(|c| c.is_ascii_digit()).count();
-                    (TokKind::Param, start + n)
-                }
-            }
-            _ if is_ident_start(b) => {
-                let n = s.iter().position(|&c| !is_ident_cont(c)).unwrap_or(s.len());
-                (TokKind::Word, start + n)
-            }
-            b'0'..=b'9' => {
-                let n = s
-                    .iter()
-                    .position(|&c| !(c.is_ascii_alphanumeric() || c == b'.' || c == b'_'))
-                    .unwrap_or(s.len());
-                (TokKind::Number, start + n)
-            }
-            b';' => (TokKind::Semicolon, start + 1),
-            b'(' => (TokKind::LParen, start + 1),
-            b')' => (TokKind::RParen, start + 1),
-            b',' => (TokKind::Comma, start + 1),
-            b'.' if self.peek(1).is_some_and(|c| c.is_ascii_digit()) => {
-                let n = 1 + s[1..]
-                    .iter()
-                    .position(|&c| !(c.is_ascii_alphanumeric() || c == b'.'))
-                    .unwrap_or(s.len() - 1);
-                (TokKind::Number, start + n)
-            }
-            b'.' => (TokKind::Dot, start + 1),
-            _ => {
-                // Operators: a run of operator characters, but never swallow the start of a
-                // comment. Anything else (including stray bytes) is a one-byte token.
-                const OPS: &[u8] = b"+-*/<>=~!@#%^&|`?:[]{}\\";
-                if OPS.contains(&b) {
-                    let mut n = 1;
-                    while let Some(&c) = s.get(n) {
-                        if !OPS.contains(&c)
-                            || (c == b'-' && s.get(n + 1) == Some(&b'-'))
-                            || (c == b'/' && s.get(n + 1) == Some(&b'*'))
-                        {
-                            break;
-                        }
-                        n += 1;
-                    }
-                    (TokKind::Op, start + n)
-                } else {
-                    // Advance by one UTF-8 character so spans stay on char boundaries.
-                    let n = utf8_len(b);
-                    (TokKind::Op, (start + n).min(self.src.len()))
-                }
-            }
-        };
+        if start >= self.src.len() {
+            return None;
+        }
+        let (kind, end) = self.token_at(start);
         let end = end.max(start + 1).min(self.src.len());
         self.pos = end;
         Some(Token {
@@ -420,6 +367,64 @@ mod tests {
         assert_eq!(kinds("'abc"), vec![(TokKind::String, "'abc")]);
         assert_eq!(kinds("$$abc"), vec![(TokKind::DollarString, "$$abc")]);
         assert_eq!(kinds("/* /* */"), vec![(TokKind::BlockComment, "/* /* */")]);
+    }
+
+    #[test]
+    fn a_string_continued_on_the_next_line_is_one_literal_read_as_the_first() {
+        // After E'', the continuation is read with backslash escapes: `\'` is a quote and the
+        // `'` after it ends the literal, so the server runs the DROP.
+        fn sig(s: &str) -> Vec<TokKind> {
+            significant(s).map(|t| t.kind).collect()
+        }
+        let attack = "select E''\n'a\\'';drop table t;--'";
+        let k = kinds(attack);
+        assert_eq!(k[2], (TokKind::String, "E''\n'a\\''"));
+        assert_eq!(k[3], (TokKind::Semicolon, ";"));
+        // Whitespace with a newline (and `--` comments, `\r`, `\f`, `\v`) continues; without a
+        // newline, or across a block comment, it does not.
+        for glue in ["\n", " -- c\n ", "\r", " \t\x0c\x0b\n\n", "\n-- c\r--d\n  "] {
+            let text = format!("select 'a'{glue}'b'");
+            assert_eq!(sig(&text), [TokKind::Word, TokKind::String], "{text:?}");
+        }
+        for glue in [" ", " /* c\n */ ", "\n/**/"] {
+            let text = format!("select 'a'{glue}'b'");
+            let two = [TokKind::Word, TokKind::String, TokKind::String];
+            assert_eq!(sig(&text), two, "{text:?}");
+        }
+        // Every quoted kind continues, dollar quotes do not.
+        for first in ["b'1'", "x'1'", "n'a'", "U&'a'", "E'a'"] {
+            assert_eq!(sig(&format!("{first}\n'b'")), [TokKind::String], "{first}");
+        }
+        assert_eq!(sig("$$a$$\n'b'"), [TokKind::DollarString, TokKind::String]);
+    }
+
+    #[test]
+    fn bit_strings_end_at_their_first_quote() {
+        assert_eq!(
+            kinds("b'1''0'"),
+            vec![(TokKind::String, "b'1'"), (TokKind::String, "'0'")]
+        );
+        assert_eq!(kinds("X''''")[0], (TokKind::String, "X''"));
+    }
+
+    #[test]
+    fn numbers_stop_where_the_server_stops_them() {
+        // `1e'…'` is the number 1 and an escape string (PostgreSQL 14; 15+ reject it).
+        let k = kinds("1e'\\'';drop table t");
+        assert_eq!(k[0], (TokKind::Number, "1"));
+        assert_eq!(k[1], (TokKind::String, "e'\\''"));
+        assert_eq!(k[2], (TokKind::Semicolon, ";"));
+        assert_eq!(
+            kinds("1..2"),
+            vec![
+                (TokKind::Number, "1"),
+                (TokKind::Op, ".."),
+                (TokKind::Number, "2")
+            ]
+        );
+        assert_eq!(kinds("0x'ab'")[1], (TokKind::String, "x'ab'"));
+        assert_eq!(kinds("1abc")[1], (TokKind::Word, "abc"));
+        assert_eq!(kinds("$ $1")[0], (TokKind::Op, "$"));
     }
 
     #[test]
