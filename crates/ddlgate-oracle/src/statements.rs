@@ -73,7 +73,7 @@ fn trimmed(sql: &str, pieces: &[&str], tokens: &[PgToken]) -> Vec<Range<usize>> 
                 .iter()
                 .filter(|t| !t.is_comment() && inside(&t.span, &piece));
             let first = sig.next()?;
-            let last = sig.last().unwrap_or(first);
+            let last = sig.next_back().unwrap_or(first);
             Some(first.span.start..last.span.end)
         })
         .collect()
