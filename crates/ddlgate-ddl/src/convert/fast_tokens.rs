@@ -81,6 +81,13 @@ fn unquote(text: &str, q: u8) -> Option<String> {
     None
 }
 
+/// A number token made of ASCII digits that nothing glues on to: sqlparser reads `0x1F`,
+/// `1_000` or `1abc` as one token, the lexer (as PostgreSQL 14) as two.
+fn plain_integer(raw: &[u8], next: Option<&u8>) -> bool {
+    raw.iter().all(u8::is_ascii_digit)
+        && !next.is_some_and(|&c| crate::lexer::is_ident_cont(c) || c == b'.')
+}
+
 /// `PostgreSqlDialect::is_custom_operator_part`.
 const CUSTOM_OP: &[u8] = b"+-*/<>=~!@#%^&|`?";
 
@@ -175,14 +182,7 @@ pub(crate) fn tokens(sql: &str, lexed: &[LexTok]) -> Option<Vec<TokenWithSpan>> 
                 let value = unquote(text, b'\'')?;
                 push(&mut out, &mut cur, Token::SingleQuotedString(value), raw);
             }
-            // sqlparser reads `0x1F`, `1_000` or `1abc` as one token, the lexer (as
-            // PostgreSQL 14) as two: only a number that nothing glues on to is covered.
-            TokKind::Number
-                if raw.iter().all(u8::is_ascii_digit)
-                    && !bytes
-                        .get(t.span.end)
-                        .is_some_and(|&c| crate::lexer::is_ident_cont(c) || c == b'.') =>
-            {
+            TokKind::Number if plain_integer(raw, bytes.get(t.span.end)) => {
                 push(
                     &mut out,
                     &mut cur,
