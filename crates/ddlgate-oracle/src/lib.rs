@@ -12,8 +12,8 @@
 //! Everything is read with `standard_conforming_strings = on` (libpg_query's and the server's
 //! default) and as UTF-8. For a text `sql`:
 //!
-//! 1. A text holding a NUL byte is not compared: the server reads a Query's text up to its first
-//!    NUL, and libpg_query takes a C string.
+//! 1. A text holding a NUL byte is not compared: a Query's text is a C string (the server
+//!    rejects a message with bytes after its first NUL), and so is libpg_query's input.
 //! 2. The text is given to libpg_query as the server would read it ([`reading`]): a `\v` is
 //!    a space (PostgreSQL 16 and later read it as whitespace wherever a space is; 15 rejects
 //!    it outside literals and comments, and our lexer reads it as 16 does), and a `--` comment
@@ -40,6 +40,12 @@
 //!    with those two key words next to each other are left to rule 4), lets a stray `)` wrap
 //!    its depth counter and drops the last statement when a `(` is left open (texts with
 //!    either are left out).
+//!
+//! Versions: libpg_query 15 undoes PostgreSQL 15's rejection of a letter right after a number
+//! (its patch `09_allow_trailing_junk`), so it reads `1e'…'` as `1` and the escape string
+//! `e'…'`, as PostgreSQL 14 does and as our lexer does (15 and later reject the text).
+//! PostgreSQL 16's `0x1F`, `0o17`, `0b101` and `1_000` are one number there and two tokens
+//! here; neither reading puts a quote, comment, `;` or parenthesis anywhere else.
 //!
 //! Where the `scs = off` reading matters (a `\` in a plain string), the gateway reads the text
 //! through `ddlgate_ddl::client_text::prepare`, which rewrites it into the `scs = on` form
