@@ -14,7 +14,7 @@
 //! under the default settings the analyser assumes. A text without a `\` byte reads the same
 //! under every setting ([`ambiguous`] is false for it).
 
-use crate::lexer::{continuation, Lexer, Strings, TokKind, Token};
+use crate::lexer::{Lexer, Strings, TokKind};
 
 /// A client encoding, as far as tokenizing is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -180,29 +180,21 @@ fn decode(bytes: &[u8], encoding: ClientEncoding) -> (String, Option<bool>) {
 
 /// Under `standard_conforming_strings = off`: the text with an `E` before every plain (or
 /// national) string that holds a backslash in any of its segments, so that it reads the same
-/// with the setting on (a continued segment is read like the first: [`continuation`]).
-/// Returns whether a national string (`N'…'`, whose `N` is dropped) was rewritten.
+/// with the setting on (a string continued on later lines is one token, read like its first
+/// segment). Returns whether a national string (`N'…'`, whose `N` is dropped) was rewritten.
 fn escape_plain_strings(text: &str) -> (String, bool) {
     let mut out = String::with_capacity(text.len() + 8);
     let mut at = 0;
     let mut national = false;
-    let toks: Vec<Token> = Lexer::with(text, Strings::BackslashEscapes)
-        .filter(|t| !t.kind.is_trivia())
-        .collect();
-    let mut segment_at = None;
-    for (i, tok) in toks.iter().enumerate() {
-        let segment = segment_at == Some(tok.span.start);
-        segment_at = (tok.kind == TokKind::String)
-            .then(|| continuation(text, tok.span.end))
-            .flatten();
-        if tok.kind != TokKind::String || segment {
+    for tok in Lexer::with(text, Strings::BackslashEscapes) {
+        if tok.kind != TokKind::String {
             continue;
         }
         let t = tok.text(text);
         let plain = t.starts_with('\'');
         let nat =
             t.len() > 1 && t.as_bytes()[0].eq_ignore_ascii_case(&b'n') && t[1..].starts_with('\'');
-        if (plain || nat) && segments(text, &toks[i..]).any(|s| s.contains('\\')) {
+        if (plain || nat) && t.contains('\\') {
             out.push_str(&text[at..tok.span.start]);
             let glued = text[..tok.span.start]
                 .bytes()
@@ -216,19 +208,6 @@ fn escape_plain_strings(text: &str) -> (String, bool) {
     }
     out.push_str(&text[at..]);
     (out, national)
-}
-
-/// The texts of the string starting with `toks[0]` and of the segments that continue it.
-fn segments<'a>(text: &'a str, toks: &'a [Token]) -> impl Iterator<Item = &'a str> + 'a {
-    let mut end = None;
-    toks.iter()
-        .take_while(move |t| {
-            let first = end.is_none();
-            let continues = first || end.and_then(|e| continuation(text, e)) == Some(t.span.start);
-            end = Some(t.span.end);
-            continues
-        })
-        .map(move |t| t.text(text))
 }
 
 #[cfg(test)]

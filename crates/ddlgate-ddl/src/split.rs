@@ -5,6 +5,20 @@
 //! outside SQL-standard function bodies (`BEGIN ATOMIC … END`, PostgreSQL 14+, see the
 //! `CREATE FUNCTION` reference, "sql_body").
 //!
+//! Bodies follow the server's grammar (`gram.y`), not psql's `BEGIN`/`CASE`/`END` counting:
+//! - only `CREATE [OR REPLACE] {FUNCTION | PROCEDURE}` has one (`CreateFunctionStmt`), opened
+//!   by the key words `BEGIN ATOMIC` outside parentheses;
+//! - a body is a list of statements, each ended by `;` (`routine_body_stmt_list`), and the
+//!   body's `END` is the word where a statement would start: right after `ATOMIC` or after a
+//!   body statement's `;`. Inside a body no statement starts with `END` or `BEGIN` (the
+//!   legacy transaction forms are `TransactionStmtLegacy`, top level only), so `END`
+//!   elsewhere — `CASE … END`, a column labelled `end`, `t.end` — and `begin` as an identifier
+//!   never open or close anything;
+//! - a body's statement can itself be a `CREATE FUNCTION` with a body: bodies nest.
+//!
+//! What a text the grammar rejects is split into does not matter: the server runs none of it.
+//! `crates/ddlgate-oracle` checks the splits against PostgreSQL's own parser.
+//!
 //! The segments partition the input: concatenating every [`Segment::span`] gives the input
 //! back. Each segment also carries the span of the statement proper (first to last significant
 //! token, without the `;`), or `None` when the segment is only whitespace and comments.
@@ -36,64 +50,23 @@ pub fn split(src: &str) -> Vec<Segment> {
     let mut out = Vec::new();
     let mut seg_start = 0usize;
     let mut stmt: Option<Range<usize>> = None;
-    let mut depth = 0usize;
-    // SQL-standard function body tracking.
-    let mut words_seen = 0usize;
-    let mut first_is_create = false;
-    let mut routine = false;
-    let mut prev_begin = false;
-    let mut atomic_depth = 0usize;
-
+    let mut nesting = Nesting::default();
     for tok in Lexer::new(src) {
         if tok.kind.is_trivia() {
             continue;
         }
-        if tok.kind == TokKind::Semicolon && depth == 0 && atomic_depth == 0 {
+        let word = (tok.kind == TokKind::Word).then(|| tok.text(src));
+        if nesting.ends_statement(tok.kind, word) {
             out.push(Segment {
                 span: seg_start..tok.span.end,
                 stmt: stmt.take(),
             });
             seg_start = tok.span.end;
-            words_seen = 0;
-            first_is_create = false;
-            routine = false;
-            prev_begin = false;
             continue;
         }
         match &mut stmt {
             Some(r) => r.end = tok.span.end,
             None => stmt = Some(tok.span.clone()),
-        }
-        match tok.kind {
-            TokKind::LParen => depth += 1,
-            TokKind::RParen => depth = depth.saturating_sub(1),
-            TokKind::Word => {
-                let w = tok.text(src);
-                if words_seen == 0 {
-                    first_is_create = w.eq_ignore_ascii_case("create");
-                }
-                words_seen += 1;
-                if first_is_create
-                    && (w.eq_ignore_ascii_case("function") || w.eq_ignore_ascii_case("procedure"))
-                {
-                    routine = true;
-                }
-                // A body starts at `BEGIN ATOMIC` outside the parameter list: `f(begin atomic)`
-                // is a parameter named `begin` of a type named `atomic`.
-                if routine && depth == 0 {
-                    if atomic_depth == 0 {
-                        if prev_begin && w.eq_ignore_ascii_case("atomic") {
-                            atomic_depth = 1;
-                        }
-                    } else if w.eq_ignore_ascii_case("case") || w.eq_ignore_ascii_case("begin") {
-                        atomic_depth += 1;
-                    } else if w.eq_ignore_ascii_case("end") {
-                        atomic_depth -= 1;
-                    }
-                    prev_begin = w.eq_ignore_ascii_case("begin");
-                }
-            }
-            _ => prev_begin = false,
         }
     }
     if seg_start < src.len() || out.is_empty() {
@@ -103,6 +76,105 @@ pub fn split(src: &str) -> Vec<Segment> {
         });
     }
     out
+}
+
+/// How far a statement's first words go towards `CREATE [OR REPLACE] FUNCTION|PROCEDURE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Head {
+    Start,
+    Create,
+    CreateOr,
+    CreateOrReplace,
+    /// A routine: `BEGIN ATOMIC` outside parentheses opens its body.
+    Routine,
+    /// Anything else.
+    Other,
+}
+
+impl Head {
+    /// The head after one more significant token (`word`: its text when it is a word).
+    fn then(self, word: Option<&str>) -> Head {
+        let is = |kw: &str| word.is_some_and(|w| w.eq_ignore_ascii_case(kw));
+        match self {
+            Head::Start if is("create") => Head::Create,
+            Head::Create | Head::CreateOrReplace if is("function") || is("procedure") => {
+                Head::Routine
+            }
+            Head::Create if is("or") => Head::CreateOr,
+            Head::CreateOr if is("replace") => Head::CreateOrReplace,
+            Head::Routine => Head::Routine,
+            _ => Head::Other,
+        }
+    }
+}
+
+/// One statement being read, at the top level or inside a routine body.
+#[derive(Debug, Clone, Copy)]
+struct Stmt {
+    head: Head,
+    /// Parentheses open in this statement.
+    depth: usize,
+    /// The last token was the word `begin`, outside parentheses.
+    after_begin: bool,
+    /// No significant token of the statement read yet.
+    at_start: bool,
+}
+
+impl Default for Stmt {
+    fn default() -> Self {
+        Stmt {
+            head: Head::Start,
+            depth: 0,
+            after_begin: false,
+            at_start: true,
+        }
+    }
+}
+
+/// The top-level statement and the statement of each routine body it is inside, innermost
+/// last.
+#[derive(Debug, Default)]
+struct Nesting {
+    top: Stmt,
+    bodies: Vec<Stmt>,
+}
+
+impl Nesting {
+    fn current(&mut self) -> &mut Stmt {
+        match self.bodies.last_mut() {
+            Some(stmt) => stmt,
+            None => &mut self.top,
+        }
+    }
+
+    /// Reads one significant token; true when it is the `;` that ends a top-level statement.
+    fn ends_statement(&mut self, kind: TokKind, word: Option<&str>) -> bool {
+        let is = |kw: &str| word.is_some_and(|w| w.eq_ignore_ascii_case(kw));
+        let in_body = !self.bodies.is_empty();
+        let cur = self.current();
+        if in_body && cur.at_start && is("end") {
+            self.bodies.pop();
+            return false;
+        }
+        if kind == TokKind::Semicolon && cur.depth == 0 {
+            *cur = Stmt::default();
+            return !in_body;
+        }
+        cur.at_start = false;
+        match kind {
+            TokKind::LParen => cur.depth += 1,
+            TokKind::RParen => cur.depth = cur.depth.saturating_sub(1),
+            _ => {}
+        }
+        let outside = cur.depth == 0;
+        let opens = outside && cur.head == Head::Routine && cur.after_begin && is("atomic");
+        cur.after_begin = outside && is("begin");
+        cur.head = cur.head.then(word);
+        if opens {
+            self.bodies.push(Stmt::default());
+        }
+        false
+    }
 }
 
 /// Count the statements (segments with a statement) in `src`.
@@ -168,6 +240,57 @@ mod tests {
             vec!["select 1", "drop table t"]
         );
         assert_eq!(stmts("--c\rDROP TABLE t"), vec!["DROP TABLE t"]);
+    }
+
+    #[test]
+    fn a_continued_escape_string_ends_where_the_server_ends_it() {
+        let src = "select E''\n'a\\'';drop table t;--'";
+        assert_eq!(stmts(src), vec!["select E''\n'a\\''", "drop table t"]);
+        let src = "select 'a' -- c\n 'b;'; drop table t";
+        assert_eq!(stmts(src), vec!["select 'a' -- c\n 'b;'", "drop table t"]);
+    }
+
+    #[test]
+    fn a_body_ends_at_the_end_where_a_statement_would_start() {
+        let f = "create function f() returns int language sql begin atomic";
+        for body in [
+            "select begin from t;",
+            "select 1 as end;",
+            "select 1 end;",
+            "select t.end from t;",
+            "select 1 as case;",
+            "select case when true then 2 end;",
+            ";;",
+            "",
+        ] {
+            let src = format!("{f} {body} end; drop table t");
+            let want = format!("{f} {body} end");
+            assert_eq!(stmts(&src), vec![want.as_str(), "drop table t"], "{body}");
+        }
+        let nested = format!(
+            "{f} create function g() returns int language sql begin atomic select 1; end; end"
+        );
+        assert_eq!(
+            stmts(&format!("{nested}; drop table t")),
+            vec![nested.as_str(), "drop table t"]
+        );
+    }
+
+    #[test]
+    fn only_create_function_and_procedure_have_bodies() {
+        // A table named `function` and a column `begin` labelled `atomic`.
+        assert_eq!(
+            stmts("create table function as select begin atomic from t; drop table t"),
+            vec![
+                "create table function as select begin atomic from t",
+                "drop table t"
+            ]
+        );
+        let p = "create or replace procedure p() language sql begin atomic select 1; end";
+        assert_eq!(
+            stmts(&format!("{p}; drop table t")),
+            vec![p, "drop table t"]
+        );
     }
 
     #[test]

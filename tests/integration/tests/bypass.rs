@@ -272,6 +272,18 @@ async fn texts_are_read_with_the_settings_the_server_reads_them_with() {
         ("a parameter named begin of type atomic", &[], vec![
             b"CREATE FUNCTION f(begin atomic) RETURNS int LANGUAGE sql AS 'select 1'; DROP TABLE victim",
         ]),
+        ("an escape string continued on the next line (read with its escapes)", &[], vec![
+            b"SELECT E''\n'a\\'';DROP TABLE victim;--'",
+        ]),
+        ("an escape string continued across a -- comment", &[], vec![
+            b"SELECT E'' -- c\n'a\\'';DROP TABLE victim;--'",
+        ]),
+        ("a routine body labelling a column case", &[], vec![
+            b"CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1 AS case; END; DROP TABLE victim",
+        ]),
+        ("a table named function selecting begin atomic", &[], vec![
+            b"CREATE TABLE function AS SELECT begin atomic FROM (SELECT 1 AS begin) s; DROP TABLE victim",
+        ]),
     ];
     for (what, extra, texts) in cases {
         pg.psql(

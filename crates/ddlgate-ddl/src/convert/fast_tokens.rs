@@ -16,7 +16,7 @@
 //! - unquoted words not immediately followed by a quote (`E'…'`, `B'…'`, `b"…"`, `X'…'`,
 //!   `N'…'` are prefixed literals), with sqlparser's keyword lookup;
 //! - terminated `"…"` identifiers and plain `'…'` strings, `""` / `''` unescaped;
-//! - integers made of ASCII digits only;
+//! - integers made of ASCII digits only, not followed by an identifier character or `.`;
 //! - `( ) , ; .` (a `.` before `_` is context-dependent in sqlparser: not covered) and the
 //!   operators `= :: * + - / < > <= >= <> != || [ ]` standing alone (not followed by another
 //!   operator character, not even the `-` of a comment).
@@ -79,6 +79,13 @@ fn unquote(text: &str, q: u8) -> Option<String> {
         i += 1;
     }
     None
+}
+
+/// A number token made of ASCII digits that nothing glues on to: sqlparser reads `0x1F`,
+/// `1_000` or `1abc` as one token, the lexer (as PostgreSQL 14) as two.
+fn plain_integer(raw: &[u8], next: Option<&u8>) -> bool {
+    raw.iter().all(u8::is_ascii_digit)
+        && !next.is_some_and(|&c| crate::lexer::is_ident_cont(c) || c == b'.')
 }
 
 /// `PostgreSqlDialect::is_custom_operator_part`.
@@ -175,7 +182,7 @@ pub(crate) fn tokens(sql: &str, lexed: &[LexTok]) -> Option<Vec<TokenWithSpan>> 
                 let value = unquote(text, b'\'')?;
                 push(&mut out, &mut cur, Token::SingleQuotedString(value), raw);
             }
-            TokKind::Number if raw.iter().all(u8::is_ascii_digit) => {
+            TokKind::Number if plain_integer(raw, bytes.get(t.span.end)) => {
                 push(
                     &mut out,
                     &mut cur,

@@ -6,20 +6,27 @@
 //!   server's scanner: `non_newline [^\n\r]`) and nested `/* … */` block comments (§4.1.5);
 //! - standard strings `'…'` with `''` escapes, or with backslash escapes too when the session
 //!   has `standard_conforming_strings = off` ([`Lexer::with`], §4.1.2.1);
-//! - escape strings `E'…'` with backslash escapes (§4.1.2.2), and the `B''`/`X''`/`N''`
-//!   prefixes;
+//! - escape strings `E'…'` with backslash escapes (§4.1.2.2), `N'…'`, `U&'…'`, and the bit
+//!   strings `B'…'`/`X'…'` (which the first quote ends: no `''`);
+//! - string continuation (§4.1.2.2): `'a'⏎'b'` — two strings separated only by whitespace
+//!   holding a newline, `--` comments allowed — is *one* literal, and one [`TokKind::String`]
+//!   token; the continued part is read as the first (after `E'…'`, with backslash escapes);
 //! - dollar-quoted strings `$tag$…$tag$` (§4.1.2.4), distinguished from `$1` parameters and
 //!   from `$` inside identifiers;
-//! - continued strings (§4.1.2.1): a `'…'` separated from the string before it only by
-//!   whitespace with at least one newline (and `--` comments) continues that string, and is read
-//!   the way the first segment is (after `E'…'`, with backslash escapes whatever the session
-//!   says). Each segment is its own [`TokKind::String`] token; [`continuation`] finds the next;
-//! - quoted identifiers `"…"` with `""` escapes, and `U&"…"`/`U&'…'` (§4.1.1).
+//! - quoted identifiers `"…"` with `""` escapes, and `U&"…"`/`U&'…'` (§4.1.1);
+//! - numbers as PostgreSQL 14 scans them (`1..2` is `1`, `..`, `2`; `1e'…'` is `1` then the
+//!   escape string `e'…'`; later versions reject a letter right after a number).
 //!
-//! Unterminated strings and comments run to the end of the input ([`Lexer::unterminated`] says
-//! so); the lexer never fails and never panics, whatever the bytes (it works on `&[u8]`; every delimiter it looks for is ASCII,
+//! The lexer is checked token for token against PostgreSQL's own scanner (libpg_query) by
+//! `crates/ddlgate-oracle`.
+//!
+//! Unterminated strings and comments run to the end of the input; the lexer never fails and
+//! never panics, whatever the bytes (it works on `&[u8]`; every delimiter it looks for is ASCII,
 //! so token boundaries always fall on UTF-8 character boundaries).
 
+mod literal;
+
+use literal::Quoting;
 use std::ops::Range;
 
 /// The kind of a lexical token.
@@ -35,7 +42,7 @@ pub enum TokKind {
     Word,
     /// `"…"` or `U&"…"`.
     QuotedIdent,
-    /// `'…'`, `E'…'`, `B'…'`, `X'…'`, `N'…'`, `U&'…'`.
+    /// `'…'`, `E'…'`, `B'…'`, `X'…'`, `N'…'`, `U&'…'`, with any continuation lines.
     String,
     /// `$tag$…$tag$`.
     DollarString,
@@ -53,7 +60,7 @@ pub enum TokKind {
     Comma,
     /// `.`
     Dot,
-    /// Any other operator or punctuation character sequence.
+    /// Any other operator or punctuation character sequence (also `..` and a lone `$`).
     Op,
 }
 
@@ -107,10 +114,7 @@ pub struct Lexer<'a> {
     src: &'a [u8],
     pos: usize,
     strings: Strings,
-    /// Where the next segment of the last string starts, and whether it takes backslash
-    /// escapes (as the segment before it did).
-    continued: Option<(usize, bool)>,
-    /// Whether the last token ran to the end of the input without its closing delimiter.
+    /// Whether the last token ran to the end without its closing delimiter.
     open: bool,
 }
 
@@ -128,7 +132,6 @@ impl<'a> Lexer<'a> {
             src: src.as_bytes(),
             pos: 0,
             strings,
-            continued: None,
             open: false,
         }
     }
@@ -140,14 +143,13 @@ impl<'a> Lexer<'a> {
             src: src.as_bytes(),
             pos: pos.min(src.len()),
             strings: Strings::Standard,
-            continued: None,
             open: false,
         }
     }
 
-    /// Whether the token last returned is a string, quoted identifier or block comment that
-    /// runs to the end of the input without its closing delimiter. What follows its opening
-    /// is unknown: the server would have read it some other way, or rejected it.
+    /// Whether the token just returned is a string, quoted identifier, dollar quote or block
+    /// comment that runs to the end of the input without its closing delimiter (the server
+    /// would reject the text).
     #[must_use]
     pub fn unterminated(&self) -> bool {
         self.open
@@ -155,6 +157,14 @@ impl<'a> Lexer<'a> {
 
     fn peek(&self, off: usize) -> Option<u8> {
         self.src.get(self.pos + off).copied()
+    }
+
+    /// How plain (and national) strings are quoted under this lexer's settings.
+    fn plain(&self) -> Quoting {
+        match self.strings {
+            Strings::Standard => Quoting::Doubled,
+            Strings::BackslashEscapes => Quoting::Escaped,
+        }
     }
 }
 
@@ -170,123 +180,160 @@ pub fn is_ident_cont(b: u8) -> bool {
     is_ident_start(b) || b.is_ascii_digit() || b == b'$'
 }
 
-/// Length of a dollar-quote opening delimiter (`$tag$`) starting at `s[0] == b'$'`.
-fn dollar_tag_len(s: &[u8]) -> Option<usize> {
-    if s.first() != Some(&b'$') {
-        return None;
-    }
-    let mut i = 1;
-    if let Some(&b) = s.get(1) {
-        if b == b'$' {
-            return Some(2);
-        }
-        if !is_ident_start(b) {
-            return None;
-        }
-    }
-    while let Some(&b) = s.get(i) {
-        if b == b'$' {
-            return Some(i + 1);
-        }
-        if !(is_ident_start(b) || b.is_ascii_digit()) {
-            return None;
-        }
-        i += 1;
-    }
-    None
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
-fn find_sub(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
-        return None;
-    }
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Where the string token ending at byte `end` of `src` continues: the position of the `'`
-/// of its next segment, when only whitespace with a newline and `--` comments separate them
-/// (the server's `quotecontinue`: `{horiz_whitespace}*{newline}{special_whitespace}*{quote}`).
-#[must_use]
-pub fn continuation(src: &str, end: usize) -> Option<usize> {
-    continues(src.as_bytes(), end)
-}
-
-fn continues(s: &[u8], end: usize) -> Option<usize> {
-    let mut i = end;
-    let mut newline = false;
-    while let Some(&b) = s.get(i) {
-        match b {
-            b'\n' | b'\r' => newline = true,
-            b' ' | b'\t' | 0x0b | 0x0c => {}
-            b'-' if s.get(i + 1) == Some(&b'-') => {
-                i += s[i..]
-                    .iter()
-                    .position(|&c| c == b'\n' || c == b'\r')
-                    .unwrap_or(s.len() - i);
-                continue;
-            }
-            b'\'' => return newline.then_some(i),
-            _ => return None,
-        }
-        i += 1;
-    }
-    None
-}
+/// Operator characters (PostgreSQL's `op_chars` and `self` punctuation, with the characters
+/// no rule accepts).
+const OPS: &[u8] = b"+-*/<>=~!@#%^&|`?:[]{}\\";
 
 impl Lexer<'_> {
-    fn scan_quoted(&mut self, start: usize, quote: u8, backslash: bool) -> usize {
-        // self.pos is at the opening quote.
-        let mut i = self.pos + 1;
-        while i < self.src.len() {
-            let b = self.src[i];
-            if backslash && b == b'\\' {
-                i += 2;
-                continue;
-            }
-            if b == quote {
-                if self.src.get(i + 1) == Some(&quote) {
-                    i += 2;
-                    continue;
-                }
-                return i + 1;
-            }
-            i += 1;
-        }
-        let _ = start;
-        self.open = true;
-        self.src.len()
+    /// The token starting at `start`: a literal with a one- or two-letter prefix, or `None`.
+    fn prefixed(&self, start: usize) -> Option<(TokKind, usize)> {
+        let s = self.src;
+        let (kind, quoting, open) = prefix_of(s, start, self.plain())?;
+        let end = match kind {
+            TokKind::QuotedIdent => literal::quoted_ident_end(s, start + open),
+            _ => literal::string_end(s, start + open, quoting),
+        };
+        Some((kind, end))
     }
 
-    fn scan_block_comment(&mut self) -> usize {
-        let mut depth = 0usize;
-        let mut i = self.pos;
-        while i < self.src.len() {
-            if self.src[i] == b'/' && self.src.get(i + 1) == Some(&b'*') {
-                depth += 1;
-                i += 2;
-            } else if self.src[i] == b'*' && self.src.get(i + 1) == Some(&b'/') {
-                depth = depth.saturating_sub(1);
-                i += 2;
-                if depth == 0 {
-                    return i;
-                }
-            } else {
-                i += 1;
-            }
+    /// The kind and end of the token starting at `start` (`start < src.len()`).
+    fn token_at(&self, start: usize) -> (TokKind, usize) {
+        let s = self.src;
+        let b = s[start];
+        let next = self.peek(1);
+        if let Some(prefixed) = self.prefixed(start) {
+            return prefixed;
         }
-        self.open = true;
-        self.src.len()
+        match b {
+            _ if is_space(b) => {
+                let n = s[start..].iter().take_while(|&&c| is_space(c)).count();
+                (TokKind::Whitespace, start + n)
+            }
+            b'-' if next == Some(b'-') => {
+                let n = s[start..]
+                    .iter()
+                    .position(|&c| c == b'\n' || c == b'\r')
+                    .unwrap_or(s.len() - start);
+                (TokKind::LineComment, start + n)
+            }
+            b'/' if next == Some(b'*') => {
+                (TokKind::BlockComment, literal::block_comment_end(s, start))
+            }
+            b'\'' => (TokKind::String, literal::string_end(s, start, self.plain())),
+            b'"' => (TokKind::QuotedIdent, literal::quoted_ident_end(s, start)),
+            b'$' => self.dollar(start),
+            _ if is_ident_start(b) => {
+                let n = s[start..].iter().take_while(|&&c| is_ident_cont(c)).count();
+                (TokKind::Word, start + n)
+            }
+            b'0'..=b'9' => (TokKind::Number, literal::number_end(s, start)),
+            b'.' if next.is_some_and(|c| c.is_ascii_digit()) => {
+                (TokKind::Number, literal::number_end(s, start))
+            }
+            // `..` is one token (`DOT_DOT`), as in `1..2`.
+            b'.' if next == Some(b'.') => (TokKind::Op, start + 2),
+            b'.' => (TokKind::Dot, start + 1),
+            b';' => (TokKind::Semicolon, start + 1),
+            b'(' => (TokKind::LParen, start + 1),
+            b')' => (TokKind::RParen, start + 1),
+            b',' => (TokKind::Comma, start + 1),
+            _ if OPS.contains(&b) => (TokKind::Op, start + operator_len(&s[start..])),
+            // Anything else (a stray byte): one UTF-8 character, so spans stay on char
+            // boundaries.
+            _ => (TokKind::Op, start + utf8_len(b)),
+        }
     }
 
-    /// A string token from `start` (the opening quote at `self.pos`), read with backslash
-    /// escapes or not; notes where it continues.
-    fn string(&mut self, start: usize, backslash: bool) -> (TokKind, usize) {
-        let end = self.scan_quoted(start, b'\'', backslash);
-        if !self.open {
-            self.continued = continues(self.src, end).map(|at| (at, backslash));
+    /// `$tag$…$tag$`, a parameter `$n`, or a lone `$`.
+    fn dollar(&self, start: usize) -> (TokKind, usize) {
+        if let Some(end) = literal::dollar_string_end(self.src, start) {
+            return (TokKind::DollarString, end);
         }
-        (TokKind::String, end)
+        let digits = self.src[start + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        let kind = if digits > 0 {
+            TokKind::Param
+        } else {
+            TokKind::Op
+        };
+        (kind, start + 1 + digits)
     }
+}
+
+/// The kind, quoting and prefix length of a literal with a one- or two-letter prefix
+/// starting at `s[start]`.
+fn prefix_of(s: &[u8], start: usize, plain: Quoting) -> Option<(TokKind, Quoting, usize)> {
+    Some(match (s[start], *s.get(start + 1)?, s.get(start + 2).copied()) {
+        (b'e' | b'E', b'\'', _) => (TokKind::String, Quoting::Escaped, 1),
+        (b'b' | b'B' | b'x' | b'X', b'\'', _) => (TokKind::String, Quoting::Bare, 1),
+        // `N'…'` is a national character string: read like a plain one.
+        (b'n' | b'N', b'\'', _) => (TokKind::String, plain, 1),
+        (b'u' | b'U', b'&', Some(b'\'')) => (TokKind::String, Quoting::Doubled, 2),
+        (b'u' | b'U', b'&', Some(b'"')) => (TokKind::QuotedIdent, Quoting::Doubled, 2),
+        _ => return None,
+    })
+}
+
+/// The parts of the string token `tok` of `src` (one token to the server): the first with its
+/// prefix, then each segment that continues it on a later line (comments and whitespace
+/// between belong to none), and whether the last is closed.
+#[must_use]
+pub fn string_segments(src: &str, tok: &Token, strings: Strings) -> (Vec<Range<usize>>, bool) {
+    let s = &src.as_bytes()[..tok.span.end];
+    let plain = match strings {
+        Strings::Standard => Quoting::Doubled,
+        Strings::BackslashEscapes => Quoting::Escaped,
+    };
+    let start = tok.span.start;
+    let (quoting, open) = match prefix_of(s, start, plain) {
+        Some((TokKind::String, quoting, n)) => (quoting, start + n),
+        _ if s.get(start) == Some(&b'\'') => (plain, start),
+        _ => return (vec![tok.span.clone()], false),
+    };
+    literal::string_segments(s, (start, open), quoting)
+}
+
+/// Whether the token of `kind` spanning `start..end` of `s` (ending at the end of the input)
+/// lacks its closing delimiter.
+fn unclosed(s: &[u8], kind: TokKind, start: usize, plain: Quoting) -> bool {
+    match kind {
+        TokKind::String => {
+            let (quoting, open) = match prefix_of(s, start, plain) {
+                Some((_, quoting, n)) => (quoting, start + n),
+                None => (plain, start),
+            };
+            !literal::string_segments(s, (start, open), quoting).1
+        }
+        TokKind::QuotedIdent => {
+            let open = if s[start] == b'"' { start } else { start + 2 };
+            literal::quoted_ident_close(s, open).is_none()
+        }
+        TokKind::BlockComment => literal::block_comment_close(s, start).is_none(),
+        TokKind::DollarString => !literal::dollar_string_closed(s, start, s.len()),
+        _ => false,
+    }
+}
+
+/// Length of the run of operator characters at the start of `s`: it never swallows the start
+/// of a comment.
+fn operator_len(s: &[u8]) -> usize {
+    let mut n = 1;
+    while let Some(&c) = s.get(n) {
+        if !OPS.contains(&c)
+            || (c == b'-' && s.get(n + 1) == Some(&b'-'))
+            || (c == b'/' && s.get(n + 1) == Some(&b'*'))
+        {
+            break;
+        }
+        n += 1;
+    }
+    n
 }
 
 impl Iterator for Lexer<'_> {
@@ -294,128 +341,13 @@ impl Iterator for Lexer<'_> {
 
     fn next(&mut self) -> Option<Token> {
         let start = self.pos;
-        let b = *self.src.get(start)?;
-        let s = &self.src[start..];
-        self.open = false;
-        // Only whitespace and line comments come between two segments of a string.
-        let continued = match self.continued {
-            Some((at, backslash)) if at <= start => {
-                self.continued = None;
-                (at == start).then_some(backslash)
-            }
-            _ => None,
-        };
-        let (kind, end) = match b {
-            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => {
-                let n = s
-                    .iter()
-                    .position(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
-                    .unwrap_or(s.len());
-                (TokKind::Whitespace, start + n)
-            }
-            b'-' if self.peek(1) == Some(b'-') => {
-                let n = s
-                    .iter()
-                    .position(|&c| c == b'\n' || c == b'\r')
-                    .unwrap_or(s.len());
-                (TokKind::LineComment, start + n)
-            }
-            b'/' if self.peek(1) == Some(b'*') => {
-                (TokKind::BlockComment, self.scan_block_comment())
-            }
-            b'\'' => {
-                let escapes = self.strings == Strings::BackslashEscapes;
-                self.string(start, continued.unwrap_or(escapes))
-            }
-            b'"' => (TokKind::QuotedIdent, self.scan_quoted(start, b'"', false)),
-            b'e' | b'E' if self.peek(1) == Some(b'\'') => {
-                self.pos += 1;
-                self.string(start, true)
-            }
-            b'b' | b'B' | b'x' | b'X' if self.peek(1) == Some(b'\'') => {
-                self.pos += 1;
-                self.string(start, false)
-            }
-            // `N'…'` is a national character string: read like a plain one.
-            b'n' | b'N' if self.peek(1) == Some(b'\'') => {
-                self.pos += 1;
-                let escapes = self.strings == Strings::BackslashEscapes;
-                self.string(start, escapes)
-            }
-            b'u' | b'U'
-                if self.peek(1) == Some(b'&') && matches!(self.peek(2), Some(b'\'' | b'"')) =>
-            {
-                let q = self.peek(2).unwrap_or(b'\'');
-                self.pos += 2;
-                if q == b'"' {
-                    (TokKind::QuotedIdent, self.scan_quoted(start, q, false))
-                } else {
-                    self.string(start, false)
-                }
-            }
-            b'$' => {
-                if let Some(n) = dollar_tag_len(s) {
-                    let tag = &s[..n];
-                    match find_sub(&s[n..], tag) {
-                        Some(p) => (TokKind::DollarString, start + n + p + n),
-                        None => {
-                            self.open = true;
-                            (TokKind::DollarString, self.src.len())
-                        }
-                    }
-                } else {
-                    let n = 1 + s[1..].iter().take_while(|c| c.is_ascii_digit()).count();
-                    (TokKind::Param, start + n)
-                }
-            }
-            _ if is_ident_start(b) => {
-                let n = s.iter().position(|&c| !is_ident_cont(c)).unwrap_or(s.len());
-                (TokKind::Word, start + n)
-            }
-            b'0'..=b'9' => {
-                let n = s
-                    .iter()
-                    .position(|&c| !(c.is_ascii_alphanumeric() || c == b'.' || c == b'_'))
-                    .unwrap_or(s.len());
-                (TokKind::Number, start + n)
-            }
-            b';' => (TokKind::Semicolon, start + 1),
-            b'(' => (TokKind::LParen, start + 1),
-            b')' => (TokKind::RParen, start + 1),
-            b',' => (TokKind::Comma, start + 1),
-            b'.' if self.peek(1).is_some_and(|c| c.is_ascii_digit()) => {
-                let n = 1 + s[1..]
-                    .iter()
-                    .position(|&c| !(c.is_ascii_alphanumeric() || c == b'.'))
-                    .unwrap_or(s.len() - 1);
-                (TokKind::Number, start + n)
-            }
-            b'.' => (TokKind::Dot, start + 1),
-            _ => {
-                // Operators: a run of operator characters, but never swallow the start of a
-                // comment. Anything else (including stray bytes) is a one-byte token.
-                const OPS: &[u8] = b"+-*/<>=~!@#%^&|`?:[]{}\\";
-                if OPS.contains(&b) {
-                    let mut n = 1;
-                    while let Some(&c) = s.get(n) {
-                        if !OPS.contains(&c)
-                            || (c == b'-' && s.get(n + 1) == Some(&b'-'))
-                            || (c == b'/' && s.get(n + 1) == Some(&b'*'))
-                        {
-                            break;
-                        }
-                        n += 1;
-                    }
-                    (TokKind::Op, start + n)
-                } else {
-                    // Advance by one UTF-8 character so spans stay on char boundaries.
-                    let n = utf8_len(b);
-                    (TokKind::Op, (start + n).min(self.src.len()))
-                }
-            }
-        };
+        if start >= self.src.len() {
+            return None;
+        }
+        let (kind, end) = self.token_at(start);
         let end = end.max(start + 1).min(self.src.len());
         self.pos = end;
+        self.open = end == self.src.len() && unclosed(self.src, kind, start, self.plain());
         Some(Token {
             kind,
             span: start..end,
@@ -455,4 +387,148 @@ pub fn ident_value(tok: &Token, src: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unterminated_tokens_are_reported() {
+        for (src, open) in [
+            ("'abc", true),
+            ("'abc'", false),
+            ("'a''", true),
+            ("E'a\\'", true),
+            ("'a'\n'b", true),
+            ("'a'\n'b'", false),
+            ("$x$ a $y$", true),
+            ("$x$ a $x$", false),
+            ("$x$", true),
+            ("/* /* */", true),
+            ("/* */", false),
+            ("\"id", true),
+            ("U&\"id\"", false),
+            ("x", false),
+        ] {
+            let mut lexer = Lexer::new(src);
+            let mut last = false;
+            while lexer.next().is_some() {
+                last = lexer.unterminated();
+            }
+            assert_eq!(last, open, "{src}");
+        }
+    }
+
+    #[test]
+    fn a_continued_string_is_one_token_of_several_segments() {
+        let src = "SELECT E'x'\n -- c\n'a\\'' AS v";
+        let tok = Lexer::new(src).find(|t| t.kind == TokKind::String).expect("string");
+        assert_eq!(tok.text(src), "E'x'\n -- c\n'a\\''");
+        let (parts, closed) = string_segments(src, &tok, Strings::Standard);
+        let parts: Vec<&str> = parts.into_iter().map(|r| &src[r]).collect();
+        assert_eq!(parts, ["E'x'", "'a\\''"]);
+        assert!(closed);
+    }
+
+    fn kinds(s: &str) -> Vec<(TokKind, &str)> {
+        Lexer::new(s)
+            .map(|t| (t.kind, &s[t.span.clone()]))
+            .collect()
+    }
+
+    #[test]
+    fn strings_and_quotes() {
+        let k = kinds(r#"E'it\'s;' 'a''b;' "x"";y" $f$ ; $f$ $1 a$b"#);
+        let sig: Vec<_> = k.into_iter().filter(|(k, _)| !k.is_trivia()).collect();
+        assert_eq!(
+            sig,
+            vec![
+                (TokKind::String, r"E'it\'s;'"),
+                (TokKind::String, "'a''b;'"),
+                (TokKind::QuotedIdent, "\"x\"\";y\""),
+                (TokKind::DollarString, "$f$ ; $f$"),
+                (TokKind::Param, "$1"),
+                (TokKind::Word, "a$b"),
+            ]
+        );
+    }
+
+    #[test]
+    fn nested_comments() {
+        let k = kinds("/* a /* b; */ c; */x--y;\nz");
+        assert_eq!(k[0], (TokKind::BlockComment, "/* a /* b; */ c; */"));
+        assert_eq!(k[1], (TokKind::Word, "x"));
+        assert_eq!(k[2], (TokKind::LineComment, "--y;"));
+    }
+
+    #[test]
+    fn unterminated_runs_to_end() {
+        assert_eq!(kinds("'abc"), vec![(TokKind::String, "'abc")]);
+        assert_eq!(kinds("$$abc"), vec![(TokKind::DollarString, "$$abc")]);
+        assert_eq!(kinds("/* /* */"), vec![(TokKind::BlockComment, "/* /* */")]);
+    }
+
+    #[test]
+    fn a_string_continued_on_the_next_line_is_one_literal_read_as_the_first() {
+        // After E'', the continuation is read with backslash escapes: `\'` is a quote and the
+        // `'` after it ends the literal, so the server runs the DROP.
+        fn sig(s: &str) -> Vec<TokKind> {
+            significant(s).map(|t| t.kind).collect()
+        }
+        let attack = "select E''\n'a\\'';drop table t;--'";
+        let k = kinds(attack);
+        assert_eq!(k[2], (TokKind::String, "E''\n'a\\''"));
+        assert_eq!(k[3], (TokKind::Semicolon, ";"));
+        // Whitespace with a newline (and `--` comments, `\r`, `\f`, `\v`) continues; without a
+        // newline, or across a block comment, it does not.
+        for glue in ["\n", " -- c\n ", "\r", " \t\x0c\x0b\n\n", "\n-- c\r--d\n  "] {
+            let text = format!("select 'a'{glue}'b'");
+            assert_eq!(sig(&text), [TokKind::Word, TokKind::String], "{text:?}");
+        }
+        for glue in [" ", " /* c\n */ ", "\n/**/"] {
+            let text = format!("select 'a'{glue}'b'");
+            let two = [TokKind::Word, TokKind::String, TokKind::String];
+            assert_eq!(sig(&text), two, "{text:?}");
+        }
+        // Every quoted kind continues, dollar quotes do not.
+        for first in ["b'1'", "x'1'", "n'a'", "U&'a'", "E'a'"] {
+            assert_eq!(sig(&format!("{first}\n'b'")), [TokKind::String], "{first}");
+        }
+        assert_eq!(sig("$$a$$\n'b'"), [TokKind::DollarString, TokKind::String]);
+    }
+
+    #[test]
+    fn bit_strings_end_at_their_first_quote() {
+        assert_eq!(
+            kinds("b'1''0'"),
+            vec![(TokKind::String, "b'1'"), (TokKind::String, "'0'")]
+        );
+        assert_eq!(kinds("X''''")[0], (TokKind::String, "X''"));
+    }
+
+    #[test]
+    fn numbers_stop_where_the_server_stops_them() {
+        // `1e'…'` is the number 1 and an escape string (PostgreSQL 14; 15+ reject it).
+        let k = kinds("1e'\\'';drop table t");
+        assert_eq!(k[0], (TokKind::Number, "1"));
+        assert_eq!(k[1], (TokKind::String, "e'\\''"));
+        assert_eq!(k[2], (TokKind::Semicolon, ";"));
+        assert_eq!(
+            kinds("1..2"),
+            vec![
+                (TokKind::Number, "1"),
+                (TokKind::Op, ".."),
+                (TokKind::Number, "2")
+            ]
+        );
+        assert_eq!(kinds("0x'ab'")[1], (TokKind::String, "x'ab'"));
+        assert_eq!(kinds("1abc")[1], (TokKind::Word, "abc"));
+        assert_eq!(kinds("$ $1")[0], (TokKind::Op, "$"));
+    }
+
+    #[test]
+    fn ident_values() {
+        let src = r#"Foo "Bar""x""#;
+        let toks: Vec<_> = significant(src).collect();
+        assert_eq!(ident_value(&toks[0], src), "foo");
+        assert_eq!(ident_value(&toks[1], src), "Bar\"x");
+    }
+}

@@ -218,16 +218,24 @@ fn unicode(inner: &str, esc: char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lexer::{Lexer, TokKind};
+    use crate::lexer::{string_segments, Lexer, TokKind};
 
     fn read(sql: &str, strings: Strings) -> String {
         let mut lexer = Lexer::with(sql, strings);
         let (mut toks, mut open) = (Vec::new(), false);
         while let Some(t) = lexer.next() {
-            if matches!(t.kind, TokKind::String | TokKind::DollarString) {
-                toks.push(t);
-                open = lexer.unterminated();
+            match t.kind {
+                TokKind::String => {
+                    let parts = string_segments(sql, &t, strings).0;
+                    toks.extend(parts.into_iter().map(|span| Token {
+                        kind: TokKind::String,
+                        span,
+                    }));
+                }
+                TokKind::DollarString => toks.push(t),
+                _ => continue,
             }
+            open = lexer.unterminated();
         }
         let lit = Literal {
             segments: &toks,

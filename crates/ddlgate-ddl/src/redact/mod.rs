@@ -5,7 +5,7 @@
 //!
 //! The text is read as the server reads it ([`redact_with`] takes the session's
 //! `standard_conforming_strings`), string by string — a string continued on the next line is
-//! one string ([`crate::lexer::continuation`]) — and a whole string is replaced by
+//! one string (one lexer token, split into its segments by [`crate::lexer::string_segments`]) — and a whole string is replaced by
 //! [`REDACTED`] when
 //! 1. it is the value of something named like a secret: `PASSWORD 'x'`, `OPTIONS (password
 //!    'x')`, `SET password 'x'`, `ADD "password" 'x'`, `app.secret = 'x'` (names in
@@ -29,7 +29,7 @@ mod tests;
 
 use std::ops::Range;
 
-use crate::lexer::{Lexer, Strings, TokKind, Token};
+use crate::lexer::{string_segments, Lexer, Strings, TokKind, Token};
 use literal::Literal;
 
 /// The replacement written over a secret.
@@ -102,11 +102,18 @@ impl<'a> Walk<'a> {
         let mut lexer = Lexer::with(sql, strings);
         let (mut toks, mut open) = (Vec::new(), None);
         while let Some(tok) = lexer.next() {
+            if tok.kind == TokKind::String {
+                // A string continued on later lines: one token, read segment by segment.
+                let (segments, _) = string_segments(sql, &tok, strings);
+                toks.extend(segments.into_iter().map(|span| Token {
+                    kind: TokKind::String,
+                    span,
+                }));
+            } else if tok.kind != TokKind::Whitespace || lexer.unterminated() {
+                toks.push(tok);
+            }
             if lexer.unterminated() {
-                open = Some(tok.span.start);
-                toks.push(tok);
-            } else if tok.kind != TokKind::Whitespace {
-                toks.push(tok);
+                open = toks.last().map(|t| t.span.start);
             }
         }
         Walk {

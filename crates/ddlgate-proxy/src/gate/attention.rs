@@ -106,4 +106,12 @@ mod tests {
         assert_eq!(needs_attention(b"SELECT 1;  "), Attention::None);
         assert_eq!(needs_attention(b""), Attention::None);
     }
+
+    #[test]
+    fn a_statement_after_a_continued_escape_string_is_looked_at() {
+        // `E''` continued on the next line by `'a\''`: the continuation is read with backslash
+        // escapes, so the literal ends before the `;` and the server runs the DROP.
+        let text = b"SELECT E''\n'a\\'';DROP TABLE t;--'";
+        assert_eq!(needs_attention(text), Attention::Ddl);
+    }
 }
