@@ -53,7 +53,8 @@ pub use analyze::{analyze, parse_statement};
 pub use classify::{classify, classify_bytes, StatementClass};
 pub use decision::{Decision, Finding, Severity, Suppressed, Verdict};
 pub use facts::{
-    ColumnFacts, Facts, IndexFacts, RelKind, Submission, TableFacts, TxState, Volatility,
+    ColumnFacts, DomainFacts, Facts, IndexFacts, RelKind, Submission, TableFacts, TxState,
+    Volatility,
 };
 pub use ir::QualifiedName;
 pub use locks::LockMode;

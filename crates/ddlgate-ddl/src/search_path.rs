@@ -65,6 +65,20 @@ pub fn dependencies(sql: &str) -> Vec<String> {
     // `pg_catalog . <token i>`
     let qualified =
         |i: usize| i >= 2 && kind(i - 1) == Some(TokKind::Dot) && word_is(i - 2, "pg_catalog");
+    // Names a `WITH [RECURSIVE] name …` defines: a query's own CTEs come before any relation
+    // of the search path.
+    let ctes: Vec<String> = (0..toks.len())
+        .filter(|&i| word_is(i, "with"))
+        .map(|i| {
+            if word_is(i + 1, "recursive") {
+                i + 2
+            } else {
+                i + 1
+            }
+        })
+        .filter(|&j| kind(j) == Some(TokKind::Word))
+        .map(|j| text(j).to_ascii_lowercase())
+        .collect();
     let mut found = Vec::new();
     for i in 0..toks.len() {
         match toks[i].kind {
@@ -79,6 +93,7 @@ pub fn dependencies(sql: &str) -> Vec<String> {
                 });
                 if next_is_paren
                     && !NOT_CALLS.contains(&w.as_str())
+                    && !ctes.contains(&w)
                     && !after_alias_position
                     && !qualified(i)
                 {
@@ -91,6 +106,7 @@ pub fn dependencies(sql: &str) -> Vec<String> {
                         i + 1
                     };
                     if kind(target) == Some(TokKind::Word)
+                        && !ctes.contains(&text(target).to_ascii_lowercase())
                         && !(word_is(target, "pg_catalog")
                             && kind(target + 1) == Some(TokKind::Dot))
                     {
@@ -148,6 +164,13 @@ mod tests {
                    AND EXISTS (SELECT 1 FROM pg_catalog.unnest(i.indkey) WITH ORDINALITY k(attnum, ord)) \
                    AND coalesce(c.reltuples, 0) IS NOT NULL";
         assert_eq!(dependencies(sql), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_querys_own_ctes_are_not_looked_up() {
+        let sql = "WITH RECURSIVE chain(oid, depth) AS (SELECT t.oid, 0 FROM pg_catalog.pg_type t \
+                   UNION ALL SELECT c.oid, c.depth FROM chain c) SELECT FROM chain JOIN other o ON true";
+        assert_eq!(dependencies(sql), vec!["relation other".to_owned()]);
     }
 
     #[test]

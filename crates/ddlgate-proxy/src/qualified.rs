@@ -30,8 +30,14 @@ fn the_gateways_own_queries_are_immune_to_the_search_path() {
         },
     ];
     let functions = ["gen_random_uuid".to_owned(), "now".to_owned()];
-    assert_qualified("catalog facts", &catalog::facts_query(&tables, &functions));
-    assert_qualified("catalog facts (nothing)", &catalog::facts_query(&[], &[]));
+    assert_qualified(
+        "catalog facts",
+        &catalog::facts_query(&tables, &functions, &["vuuid".to_owned()]),
+    );
+    assert_qualified(
+        "catalog facts (nothing)",
+        &catalog::facts_query(&[], &[], &[]),
+    );
     assert_qualified("saved settings", settings::SAVED_SETTINGS);
     assert_qualified("set timeouts", &settings::timeouts_sql("2000ms", "0"));
     assert_qualified("lock_timeout", inblock::LOCK_TIMEOUT);

@@ -450,3 +450,49 @@ async fn a_table_created_then_rolled_back_to_a_savepoint_exempts_nothing() {
         assert_eq!(column_a(), "1", "{opening:?}");
     }
 }
+
+/// A column of a domain type brings the domain's default and constraints: a volatile default
+/// (its own or a base domain's, whatever the spelling of the type) or any CHECK rewrites the
+/// table, which the gateway must see from the catalog. Judged by the table's filenode.
+#[tokio::test]
+async fn a_domains_volatile_default_or_constraint_is_seen() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("bypass_domain");
+    pg.psql(
+        &db,
+        "CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 100); \
+         CREATE DOMAIN vuuid AS uuid DEFAULT gen_random_uuid(); \
+         CREATE DOMAIN vbase AS uuid DEFAULT gen_random_uuid(); CREATE DOMAIN vderived AS vbase; \
+         CREATE DOMAIN positive AS int CHECK (VALUE > 0); \
+         CREATE DOMAIN fixed AS int DEFAULT 5;",
+    );
+    let gw = GatewayHandle::start(
+        pg,
+        GatewayOptions::tweaked(|c| {
+            c.policy.small_table_rows = 0;
+            c.policy.small_table_bytes = 0;
+        }),
+    )
+    .await;
+    let c = client(&gw, &db).await;
+    let filenode = || pg.psql(&db, "SELECT pg_relation_filenode('t')");
+    let before = filenode();
+    for sql in [
+        "ALTER TABLE t ADD COLUMN c1 vuuid",
+        "ALTER TABLE t ADD COLUMN c2 vderived",
+        "ALTER TABLE t ADD COLUMN c3 \"vuuid\"",
+        "ALTER TABLE t ADD COLUMN c4 public.vuuid",
+        "ALTER TABLE t ADD COLUMN c5 positive DEFAULT NULL",
+    ] {
+        let e = c.batch_execute(sql).await.expect_err(sql);
+        assert_eq!(e.code().map(|c| c.code()), Some("55000"), "{sql}: {e}");
+        assert_eq!(filenode(), before, "{sql}: the table was not rewritten");
+    }
+    // A default of its own, or a domain with a constant default: no rewrite, allowed.
+    c.batch_execute(
+        "ALTER TABLE t ADD COLUMN c6 vuuid DEFAULT NULL; ALTER TABLE t ADD COLUMN c7 fixed",
+    )
+    .await
+    .expect("no rewrite");
+    assert_eq!(filenode(), before);
+}

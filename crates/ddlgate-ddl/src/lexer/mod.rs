@@ -269,15 +269,17 @@ impl Lexer<'_> {
 /// The kind, quoting and prefix length of a literal with a one- or two-letter prefix
 /// starting at `s[start]`.
 fn prefix_of(s: &[u8], start: usize, plain: Quoting) -> Option<(TokKind, Quoting, usize)> {
-    Some(match (s[start], *s.get(start + 1)?, s.get(start + 2).copied()) {
-        (b'e' | b'E', b'\'', _) => (TokKind::String, Quoting::Escaped, 1),
-        (b'b' | b'B' | b'x' | b'X', b'\'', _) => (TokKind::String, Quoting::Bare, 1),
-        // `N'…'` is a national character string: read like a plain one.
-        (b'n' | b'N', b'\'', _) => (TokKind::String, plain, 1),
-        (b'u' | b'U', b'&', Some(b'\'')) => (TokKind::String, Quoting::Doubled, 2),
-        (b'u' | b'U', b'&', Some(b'"')) => (TokKind::QuotedIdent, Quoting::Doubled, 2),
-        _ => return None,
-    })
+    Some(
+        match (s[start], *s.get(start + 1)?, s.get(start + 2).copied()) {
+            (b'e' | b'E', b'\'', _) => (TokKind::String, Quoting::Escaped, 1),
+            (b'b' | b'B' | b'x' | b'X', b'\'', _) => (TokKind::String, Quoting::Bare, 1),
+            // `N'…'` is a national character string: read like a plain one.
+            (b'n' | b'N', b'\'', _) => (TokKind::String, plain, 1),
+            (b'u' | b'U', b'&', Some(b'\'')) => (TokKind::String, Quoting::Doubled, 2),
+            (b'u' | b'U', b'&', Some(b'"')) => (TokKind::QuotedIdent, Quoting::Doubled, 2),
+            _ => return None,
+        },
+    )
 }
 
 /// The parts of the string token `tok` of `src` (one token to the server): the first with its
@@ -420,7 +422,9 @@ mod tests {
     #[test]
     fn a_continued_string_is_one_token_of_several_segments() {
         let src = "SELECT E'x'\n -- c\n'a\\'' AS v";
-        let tok = Lexer::new(src).find(|t| t.kind == TokKind::String).expect("string");
+        let tok = Lexer::new(src)
+            .find(|t| t.kind == TokKind::String)
+            .expect("string");
         assert_eq!(tok.text(src), "E'x'\n -- c\n'a\\''");
         let (parts, closed) = string_segments(src, &tok, Strings::Standard);
         let parts: Vec<&str> = parts.into_iter().map(|r| &src[r]).collect();

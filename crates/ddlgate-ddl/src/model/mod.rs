@@ -8,7 +8,7 @@ mod types;
 pub use table::{lookup, DdlForm, Effect, Rewrite, Scan, TxBlock, TABLE};
 pub use types::type_change_form;
 
-use crate::facts::Facts;
+use crate::facts::{DomainFacts, Facts};
 use crate::ir::{
     volatility, AlterAction, ColumnSpec, ConstraintKind, DetachMode, Generated, QualifiedName,
     Stmt, Volatility,
@@ -100,6 +100,40 @@ pub fn default_volatility(col: &ColumnSpec, facts: &Facts) -> Option<Volatility>
         .map(|d| d.volatility(|f| volatility::of(f, &facts.function_volatility)))
 }
 
+/// The catalog facts of the column's type, when it is a domain (not an array of one).
+#[must_use]
+pub fn domain_of<'f>(col: &ColumnSpec, facts: &'f Facts) -> Option<&'f DomainFacts> {
+    if col.ty.array {
+        return None;
+    }
+    facts.domains.get(&col.ty.text)
+}
+
+/// Whether adding `col` rewrites the table because of its domain type ([`DomainFacts`]).
+#[must_use]
+pub fn domain_rewrites(col: &ColumnSpec, facts: &Facts) -> bool {
+    domain_of(col, facts)
+        .is_some_and(|d| d.constrained || (d.volatile_default && col.default.is_none()))
+}
+
+/// The types of the columns `stmt` adds, as written (for the catalog to say which are
+/// domains).
+#[must_use]
+pub fn added_column_types(stmt: &Stmt) -> Vec<String> {
+    let Stmt::AlterTable { actions, .. } = stmt else {
+        return Vec::new();
+    };
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            AlterAction::AddColumn { column, .. } if !column.ty.text.is_empty() => {
+                Some(column.ty.text.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// The form of an `ADD COLUMN`.
 #[must_use]
 pub fn add_column_form(col: &ColumnSpec, facts: &Facts) -> DdlForm {
@@ -109,7 +143,10 @@ pub fn add_column_form(col: &ColumnSpec, facts: &Facts) -> DdlForm {
         Some(Generated::Identity) => return DdlForm::AddColumnIdentity,
         None => {}
     }
-    if col.serial || default_volatility(col, facts) == Some(Volatility::Volatile) {
+    if col.serial
+        || default_volatility(col, facts) == Some(Volatility::Volatile)
+        || domain_rewrites(col, facts)
+    {
         return DdlForm::AddColumnVolatileDefault;
     }
     if col.primary_key || col.unique {

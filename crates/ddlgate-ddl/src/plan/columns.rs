@@ -127,6 +127,11 @@ pub(super) fn add_column(table: &QualifiedName, col: &ColumnSpec, facts: &Facts)
     if col.references.is_some() || col.ty.text.is_empty() {
         return None;
     }
+    // A domain with a default or a constraint of its own rewrites the table as soon as the
+    // column is added, default or not: no phased plan avoids that.
+    if crate::model::domain_of(col, facts).is_some_and(|d| d.constrained || d.volatile_default) {
+        return None;
+    }
     let default = col.default.as_ref()?;
     let expr = default.text.as_deref()?;
     let volatile = crate::model::default_volatility(col, facts) == Some(Volatility::Volatile)

@@ -52,7 +52,7 @@ struct IndexRow {
 /// name, operator and type in it is qualified with `pg_catalog` (checked by
 /// [`ddlgate_ddl::search_path::dependencies`] in the tests); only the client's own relation
 /// names go through its search path (`to_regclass`), as its statement's would.
-pub fn facts_query(tables: &[QualifiedName], functions: &[String]) -> String {
+pub fn facts_query(tables: &[QualifiedName], functions: &[String], types: &[String]) -> String {
     let values = if tables.is_empty() {
         "SELECT NULL::pg_catalog.int4 AS key, NULL::pg_catalog.text AS name WHERE false".to_owned()
     } else {
@@ -84,8 +84,9 @@ pub fn facts_query(tables: &[QualifiedName], functions: &[String]) -> String {
            'checks', (SELECT coalesce(pg_catalog.json_agg(pg_catalog.pg_get_constraintdef(co.oid)), '[]') FROM pg_catalog.pg_constraint co \
               WHERE co.conrelid {EQ} c.oid AND co.contype {EQ} 'c' AND co.convalidated))), '[]') \
           FROM ({values}) t(key, name) LEFT JOIN pg_catalog.pg_class c ON c.oid {EQ} pg_catalog.to_regclass(t.name)), \
-         pg_catalog.current_setting('statement_timeout')",
+         pg_catalog.current_setting('statement_timeout'), {domains}",
         funcs = funcs.join(", "),
+        domains = super::domains::domains_subquery(types),
     )
 }
 
@@ -94,9 +95,9 @@ pub async fn load(
     conn: &mut impl PlanConn,
     facts: &mut Facts,
     tables: &[QualifiedName],
-    functions: &[String],
+    (functions, types): (&[String], &[String]),
 ) -> Result<(), ProxyError> {
-    let result = conn.query(&facts_query(tables, functions)).await?;
+    let result = conn.query(&facts_query(tables, functions, types)).await?;
     if let Some(err) = result.error {
         // Facts are an optimisation over "assume large and unknown"; carry on without them.
         tracing::warn!(code = err.code.code(), message = %err.message, "catalog facts query failed");
@@ -123,6 +124,9 @@ pub async fn load(
             };
             facts.function_volatility.insert(name, vol);
         }
+    }
+    if let Some(json) = row.get(4).and_then(|v| v.as_deref()) {
+        super::domains::read(json, facts);
     }
     facts.statement_timeout_ms = row
         .get(3)
@@ -281,7 +285,11 @@ mod tests {
 
     #[test]
     fn query_quotes_names() {
-        let q = facts_query(&[QualifiedName::bare("we'ird")], &["f'x".to_owned()]);
+        let q = facts_query(
+            &[QualifiedName::bare("we'ird")],
+            &["f'x".to_owned()],
+            &["t'y".to_owned()],
+        );
         assert!(
             q.contains("'\"we''ird\"'") || q.contains("'we''ird'"),
             "{q}"

@@ -12,6 +12,7 @@
 pub(crate) mod backfill;
 pub mod catalog;
 pub mod conn;
+mod domains;
 mod guarded;
 pub(crate) mod inblock;
 mod outcome;

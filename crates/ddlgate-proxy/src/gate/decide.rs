@@ -185,7 +185,14 @@ impl GateState {
             .filter_map(|d| ddlgate_ddl::fallback::relation_rename(d.text(sql)))
             .map(|r| r.target)
             .collect();
-        if !renames.is_empty() || resolve(&decisions).iter().any(|a| *a != Action::Allow) {
+        // A column of a domain type brings the domain's default and constraints: only the
+        // catalog can say.
+        let types: Vec<String> = decisions
+            .iter()
+            .flat_map(|d| ddlgate_ddl::model::added_column_types(&d.statement))
+            .collect();
+        let allowed = resolve(&decisions).iter().all(|a| *a == Action::Allow);
+        if !renames.is_empty() || !types.is_empty() || !allowed {
             let functions = catalog::called_functions(sql);
             let mut tables = relations(&decisions);
             for r in renames {
@@ -193,7 +200,7 @@ impl GateState {
                     tables.push(r);
                 }
             }
-            catalog::load(conn, &mut facts, &tables, &functions).await?;
+            catalog::load(conn, &mut facts, &tables, (&functions, &types)).await?;
             decisions = analyze_big(sql, &facts, &enforcer.analysis);
             let acts = |a: &Action| matches!(a, Action::Rewrite | Action::Guard | Action::Block);
             if st.tag == FeTag::Query && decisions.len() > 1 && resolve(&decisions).iter().any(acts)
