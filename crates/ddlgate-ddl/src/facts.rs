@@ -81,6 +81,13 @@ pub struct TableFacts {
     /// What kind of relation the name resolves to (`pg_class.relkind`), when known.
     #[serde(default)]
     pub kind: Option<RelKind>,
+    /// Whether the relation the name resolves to (search path, `pg_temp` first) was created by
+    /// the session's current transaction, as the catalog says (`None`: not asked). A name the
+    /// transaction created elsewhere — a temporary or same-named table in another schema, an
+    /// index, `CREATE TABLE IF NOT EXISTS` of an existing table, a table rolled back with its
+    /// savepoint — exempts nothing when this is `Some(false)`.
+    #[serde(default)]
+    pub created_here: Option<bool>,
 }
 
 /// `pg_class.relkind` ([pg_class](https://www.postgresql.org/docs/current/catalog-pg-class.html)).
@@ -209,6 +216,17 @@ impl Facts {
         }
     }
 
+    /// Whether `table`, named as created earlier in the transaction (`named`), really is new:
+    /// the catalog has the last word when it was asked.
+    #[must_use]
+    pub fn created_in_tx(&self, table: &QualifiedName, named: bool) -> bool {
+        let named = named || self.created_in_tx.contains(table);
+        named
+            && self
+                .table(table)
+                .is_none_or(|t| t.created_here != Some(false))
+    }
+
     /// The catalog facts for `table`, trying the qualified name and then the bare name.
     #[must_use]
     pub fn table(&self, table: &QualifiedName) -> Option<&TableFacts> {
@@ -220,5 +238,30 @@ impl Facts {
                 })
                 .map(|(_, v)| v)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalog_has_the_last_word_on_what_is_new() {
+        let t = QualifiedName::bare("t");
+        let mut facts = Facts::default();
+        facts.created_in_tx.insert(t.clone());
+        assert!(facts.created_in_tx(&t, false), "named, catalog not asked");
+        let existing = TableFacts {
+            created_here: Some(false),
+            ..TableFacts::default()
+        };
+        facts.tables.insert(t.clone(), existing);
+        assert!(
+            !facts.created_in_tx(&t, true),
+            "the name resolves to an older table"
+        );
+        facts.tables.get_mut(&t).expect("t").created_here = Some(true);
+        assert!(facts.created_in_tx(&t, false));
+        assert!(!Facts::default().created_in_tx(&t, false), "never named");
     }
 }

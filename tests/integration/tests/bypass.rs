@@ -496,3 +496,57 @@ async fn a_domains_volatile_default_or_constraint_is_seen() {
     .expect("no rewrite");
     assert_eq!(filenode(), before);
 }
+
+/// "Created in this transaction" exempts a relation only if the one its name resolves to is
+/// new: a same-named table in another schema, `CREATE TABLE IF NOT EXISTS` of the existing
+/// table, or a temporary table pushed behind the real one in the search path exempts nothing.
+/// Judged by the victim's filenode (an exempted volatile default rewrites it).
+#[tokio::test]
+async fn a_name_created_elsewhere_does_not_exempt_the_real_table() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("bypass_created");
+    pg.psql(
+        &db,
+        "CREATE SCHEMA other; CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 100)",
+    );
+    let gw = GatewayHandle::start(
+        pg,
+        GatewayOptions::tweaked(|c| {
+            c.policy.small_table_rows = 0;
+            c.policy.small_table_bytes = 0;
+        }),
+    )
+    .await;
+    let filenode = || pg.psql(&db, "SELECT pg_relation_filenode('public.t')");
+    let before = filenode();
+    let cases: &[&[&str]] = &[
+        &["CREATE TABLE other.t (a int)"],
+        &["CREATE TABLE IF NOT EXISTS t (a int)"],
+        &[
+            "CREATE TEMP TABLE t (a int)",
+            "SET LOCAL search_path = public, pg_temp",
+        ],
+    ];
+    for (i, setup) in cases.iter().enumerate() {
+        let c = client(&gw, &db).await;
+        c.batch_execute("BEGIN").await.expect("begin");
+        for sql in *setup {
+            c.batch_execute(sql).await.expect(sql);
+        }
+        let alter = format!("ALTER TABLE t ADD COLUMN c{i} uuid DEFAULT gen_random_uuid()");
+        // Blocked, or run as the phased plan: either way the table is not rewritten.
+        let _ = c.batch_execute(&alter).await;
+        let _ = c.batch_execute("COMMIT").await;
+        assert_eq!(filenode(), before, "{setup:?}: the table was not rewritten");
+    }
+    // A table really created in the block is still exempt: its ALTER runs as sent.
+    let c = client(&gw, &db).await;
+    c.batch_execute("BEGIN").await.expect("begin");
+    c.batch_execute("CREATE TABLE fresh (a int)")
+        .await
+        .expect("create");
+    c.batch_execute("ALTER TABLE fresh ADD COLUMN u uuid DEFAULT gen_random_uuid()")
+        .await
+        .expect("a new table may be rewritten");
+    c.batch_execute("COMMIT").await.expect("commit");
+}

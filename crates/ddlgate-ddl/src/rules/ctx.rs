@@ -40,7 +40,10 @@ impl Ctx<'_> {
     /// Size class of `table`. Missing facts ⇒ large.
     #[must_use]
     pub fn size(&self, table: &QualifiedName) -> SizeClass {
-        if self.tx.created_in_tx.contains(table) || self.facts.created_in_tx.contains(table) {
+        if self
+            .facts
+            .created_in_tx(table, self.tx.created_in_tx.contains(table))
+        {
             return SizeClass::CreatedInTx;
         }
         let th = &self.cfg.thresholds;

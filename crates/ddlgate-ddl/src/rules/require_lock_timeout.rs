@@ -22,8 +22,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     }
     let blocking = ctx.fx.locks.iter().find(|(rel, mode)| {
         mode.blocks_writes()
-            && !ctx.tx.created_in_tx.contains(*rel)
-            && !ctx.facts.created_in_tx.contains(*rel)
+            && !ctx.facts.created_in_tx(rel, ctx.tx.created_in_tx.contains(*rel))
             && !ctx.tx.access_exclusive_held.contains(*rel)
     });
     if let Some((rel, mode)) = blocking {

@@ -27,7 +27,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         .tx
         .access_exclusive_held
         .iter()
-        .filter(|r| !ctx.tx.created_in_tx.contains(*r) && !ctx.facts.created_in_tx.contains(*r));
+        .filter(|r| !ctx.facts.created_in_tx(r, ctx.tx.created_in_tx.contains(*r)));
     let named: Vec<String> = held.by_ref().take(MAX_NAMED).map(ToString::to_string).collect();
     if named.is_empty() {
         return;

@@ -24,6 +24,8 @@ struct TableRow {
     exists: bool,
     #[serde(default)]
     kind: Option<String>,
+    #[serde(default)]
+    created_here: Option<bool>,
     est_rows: Option<i64>,
     bytes: Option<i64>,
     columns: Vec<ColumnRow>,
@@ -69,7 +71,7 @@ pub fn facts_query(tables: &[QualifiedName], functions: &[String], types: &[Stri
          (SELECT coalesce(pg_catalog.json_object_agg(proname, v), '{{}}') FROM (SELECT proname, pg_catalog.max(provolatile::pg_catalog.text) AS v \
            FROM pg_catalog.pg_proc WHERE proname::pg_catalog.text {EQ} ANY(ARRAY[{funcs}]::pg_catalog.text[]) GROUP BY proname) f), \
          (SELECT coalesce(pg_catalog.json_agg(pg_catalog.json_build_object( \
-           'key', t.key, 'exists', c.oid IS NOT NULL, 'kind', c.relkind, \
+           'key', t.key, 'exists', c.oid IS NOT NULL, 'kind', c.relkind, 'created_here', {created}, \
            'est_rows', CASE WHEN c.reltuples OPERATOR(pg_catalog.>=) 0 THEN c.reltuples::pg_catalog.int8 \
              WHEN c.relkind {EQ} ANY(ARRAY['r', 'm']::pg_catalog.\"char\"[]) AND pg_catalog.pg_relation_size(c.oid) {EQ} 0 THEN 0 END, \
            'bytes', pg_catalog.pg_table_size(c.oid), \
@@ -87,6 +89,7 @@ pub fn facts_query(tables: &[QualifiedName], functions: &[String], types: &[Stri
          pg_catalog.current_setting('statement_timeout'), {domains}",
         funcs = funcs.join(", "),
         domains = super::domains::domains_subquery(types),
+        created = super::created::CREATED_HERE,
     )
 }
 
@@ -157,6 +160,7 @@ fn table_facts(t: TableRow) -> TableFacts {
     let pk = t.indexes.iter().find(|i| i.primary);
     TableFacts {
         kind: t.kind.as_deref().and_then(RelKind::from_code),
+        created_here: t.created_here,
         est_rows: t.est_rows.and_then(|r| u64::try_from(r).ok()),
         bytes: t.bytes.and_then(|b| u64::try_from(b).ok()),
         has_primary_key: Some(pk.is_some()),

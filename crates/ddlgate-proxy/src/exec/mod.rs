@@ -12,6 +12,7 @@
 pub(crate) mod backfill;
 pub mod catalog;
 pub mod conn;
+mod created;
 mod domains;
 mod guarded;
 pub(crate) mod inblock;

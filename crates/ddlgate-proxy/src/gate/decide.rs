@@ -192,7 +192,14 @@ impl GateState {
             .flat_map(|d| ddlgate_ddl::model::added_column_types(&d.statement))
             .collect();
         let allowed = resolve(&decisions).iter().all(|a| *a == Action::Allow);
-        if !renames.is_empty() || !types.is_empty() || !allowed {
+        // "Created in this transaction" exempts a relation only if the catalog agrees that the
+        // one the name resolves to is new.
+        let creates = decisions.len() > 1
+            && decisions
+                .iter()
+                .any(|d| d.statement.created_relation().is_some());
+        let created = !facts.created_in_tx.is_empty() || creates;
+        if !renames.is_empty() || !types.is_empty() || !allowed || created {
             let functions = catalog::called_functions(sql);
             let mut tables = relations(&decisions);
             for r in renames {

@@ -130,7 +130,10 @@ impl GateState {
             // the gateway cannot wait for the batch's answers before it is parsed.
             return self.refuse_in_batch(frame, &settings_may_change(), session);
         }
-        let facts = self.base_facts(&lock(session));
+        let mut facts = self.base_facts(&lock(session));
+        // Without the catalog, a name created earlier in the block may be another relation
+        // (another schema, a rolled-back savepoint): exempt nothing.
+        facts.created_in_tx.clear();
         let decisions = analyze(&st.sql, &facts, &gate.enforcer.analysis);
         let renames_through = decisions
             .iter()

@@ -40,13 +40,22 @@ BEGIN
 END $fn$;
 
 -- Was the row version with this xmin written by this transaction (or one of its
--- subtransactions)?
+-- subtransactions)? Only an xid at or after this transaction's own (age() <= 0, 32-bit modular,
+-- never an error) can be; its 64-bit form is then in the past, so pg_xact_status cannot fail
+-- with "in the future" on an old row of an earlier epoch.
 CREATE OR REPLACE FUNCTION ddlgate_guard.own_xact(x xid) RETURNS boolean
 LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
-  SELECT pg_catalog.pg_xact_status(((
-    (pg_catalog.pg_current_xact_id()::text::bigint OPERATOR(pg_catalog.>>) 32)
-      OPERATOR(pg_catalog.<<) 32)
-    OPERATOR(pg_catalog.|) x::text::bigint)::text::xid8) OPERATOR(pg_catalog.=) 'in progress'
+  SELECT CASE
+    WHEN pg_catalog.pg_current_xact_id_if_assigned() IS NULL
+      OR pg_catalog.age(x) OPERATOR(pg_catalog.>) 0 THEN false
+    ELSE pg_catalog.pg_xact_status((
+      ((pg_catalog.pg_current_xact_id_if_assigned()::text::bigint OPERATOR(pg_catalog./) 4294967296)
+        OPERATOR(pg_catalog.*) 4294967296)
+      OPERATOR(pg_catalog.+) x::text::bigint
+      OPERATOR(pg_catalog.+) CASE WHEN x::text::bigint OPERATOR(pg_catalog.<)
+          (pg_catalog.pg_current_xact_id_if_assigned()::text::bigint OPERATOR(pg_catalog.%) 4294967296)
+        THEN 4294967296 ELSE 0 END)::text::xid8) OPERATOR(pg_catalog.=) 'in progress'
+  END
 $fn$;
 
 -- Was relation `rel` created by this transaction? (Its row type's dependency on it is written
