@@ -550,3 +550,50 @@ async fn a_name_created_elsewhere_does_not_exempt_the_real_table() {
         .expect("a new table may be rewritten");
     c.batch_execute("COMMIT").await.expect("commit");
 }
+
+/// A named statement is decided again when it executes: prepared while a temporary table
+/// shadowed the target (new in the block, so exempt), executed after the ROLLBACK that
+/// dropped it, it must not rewrite the real table PostgreSQL now resolves its name to.
+#[tokio::test]
+async fn a_named_statement_is_decided_again_when_it_executes() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("bypass_named");
+    pg.psql(
+        &db,
+        "CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 100)",
+    );
+    let gw = GatewayHandle::start(
+        pg,
+        GatewayOptions::tweaked(|c| {
+            c.policy.small_table_rows = 0;
+            c.policy.small_table_bytes = 0;
+        }),
+    )
+    .await;
+    let filenode = || pg.psql(&db, "SELECT pg_relation_filenode('public.t')");
+    let before = filenode();
+    let c = client(&gw, &db).await;
+    c.batch_execute("BEGIN").await.expect("begin");
+    c.batch_execute("CREATE TEMP TABLE t (a int)")
+        .await
+        .expect("temp");
+    let stmt = c
+        .prepare("ALTER TABLE t ADD COLUMN u uuid DEFAULT gen_random_uuid()")
+        .await
+        .expect("prepare");
+    c.batch_execute("ROLLBACK").await.expect("rollback");
+    // Blocked, or run as the phased plan: either way the real table is not rewritten.
+    let _ = c.execute(&stmt, &[]).await;
+    assert_eq!(filenode(), before, "the real table was not rewritten");
+    // A named statement that stays safe still runs, every time it is executed.
+    let add = c
+        .prepare("ALTER TABLE t ADD COLUMN IF NOT EXISTS n int")
+        .await
+        .expect("prepare");
+    c.execute(&add, &[]).await.expect("first run");
+    c.execute(&add, &[]).await.expect("second run");
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'public.t'::regclass AND attname = 'n'"),
+        "1"
+    );
+}

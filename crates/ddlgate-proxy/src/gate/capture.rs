@@ -17,6 +17,7 @@ use super::audit::Origin;
 use super::conn::{GateConn, Ran};
 use super::dispatch::{self, Run};
 use super::planned::{Capturing, Held, Planned};
+use super::redecide::Now;
 use super::state::GateState;
 use super::Gate;
 use crate::enforce::Action;
@@ -47,6 +48,7 @@ impl GateState {
                 decision,
                 action: Action::Allow,
                 held: Held::ByServer,
+                redecide: false,
             },
         ))
     }
@@ -149,7 +151,16 @@ impl GateState {
         };
         let mut status = lock(session).transaction_status();
         if open.capture.execution() == Execution::Pending {
-            let planned = &open.planned;
+            let mut planned = open.planned.clone();
+            if planned.redecide {
+                match self.decide_again(gate, conn, &planned, session).await? {
+                    Now::Run(d, action) => (planned.decision, planned.action) = (*d, action),
+                    Now::Refused(outcome, now) => {
+                        open.capture.record_outcome(outcome).map_err(internal)?;
+                        return self.respond(conn, open, (state, now), session).await;
+                    }
+                }
+            }
             let origin = Origin::extended(&planned.sql);
             let run = Run::of(&planned.decision, planned.action, true).unwrap_or(Run::Guard);
             let parts = (&origin, &planned.decision);
@@ -162,6 +173,18 @@ impl GateState {
             };
             open.capture.record_outcome(outcome).map_err(internal)?;
         }
+        self.respond(conn, open, (state, status), session).await
+    }
+
+    /// Sends the responses due for the capture: up to the Flush, or all of them at the
+    /// batch's Sync, which ends it.
+    async fn respond(
+        &mut self,
+        conn: &mut impl GateConn,
+        mut open: Box<Capturing>,
+        (state, status): (CaptureState, TransactionStatus),
+        session: &Mutex<Session>,
+    ) -> Result<(), ProxyError> {
         if state == CaptureState::FlushRequested {
             let bytes = open.capture.respond_until_flush().map_err(internal)?;
             conn.send_client(&bytes).await?;

@@ -83,11 +83,11 @@ pub enum Decided {
 }
 
 /// The analyser's decisions for a text and what the gate does with each.
-struct Analysis {
-    decisions: Vec<Decision>,
-    actions: Vec<Action>,
+pub(super) struct Analysis {
+    pub(super) decisions: Vec<Decision>,
+    pub(super) actions: Vec<Action>,
     /// The error of each blocked statement.
-    blocked: Vec<Option<Notice>>,
+    pub(super) blocked: Vec<Option<Notice>>,
     /// Whether the text ends a block whose steps wait for COMMIT.
     commits: bool,
 }
@@ -148,6 +148,11 @@ impl GateState {
         if st.tag == FeTag::Parse && analysis.executes() {
             return Ok(capture(st, &analysis));
         }
+        if st.tag == FeTag::Parse {
+            if let Some(held) = hold_named(frame, st, &analysis) {
+                return Ok(held);
+            }
+        }
         if !analysis.executes() {
             self.forward_decided(gate, (frame, st), &analysis, (conn, status), session)
                 .await?;
@@ -164,7 +169,7 @@ impl GateState {
     }
 
     /// Analyses `st`, with catalog facts when any statement may need more than forwarding.
-    async fn analyse(
+    pub(super) async fn analyse(
         &self,
         gate: &Gate<'_>,
         conn: &mut impl GateConn,
@@ -410,7 +415,32 @@ fn capture(st: &Statement, a: &Analysis) -> Decided {
             decision: d.clone(),
             action: *action,
             held: Held::ByGateway,
+            redecide: false,
         })),
         None => Decided::Forwarded,
     }
+}
+
+/// A named Parse of one statement that names relations, let through: PostgreSQL resolves a
+/// utility statement's names again each time it executes (after the search path, a
+/// temporary table or a savepoint may have changed what they are), so the gateway holds it
+/// and decides again at each execution rather than trusting this decision.
+fn hold_named(frame: &[u8], st: &Statement, a: &Analysis) -> Option<Decided> {
+    let named = !ddlgate_wire::decode::parse_msg(frame)
+        .ok()?
+        .statement
+        .is_empty();
+    let [d] = a.decisions.as_slice() else {
+        return None;
+    };
+    let relies_on_names = !d.locks.is_empty() && a.blocked.iter().all(Option::is_none);
+    (named && relies_on_names && st.exact).then(|| {
+        Decided::Capture(Box::new(Planned {
+            sql: st.sql.clone(),
+            decision: d.clone(),
+            action: a.actions[0],
+            held: Held::ByGateway,
+            redecide: true,
+        }))
+    })
 }

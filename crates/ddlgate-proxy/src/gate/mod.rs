@@ -28,6 +28,7 @@ mod inblock;
 mod intercept;
 mod outside;
 mod planned;
+mod redecide;
 mod refusals;
 mod screen;
 mod state;

@@ -16,6 +16,9 @@ pub struct Planned {
     pub action: Action,
     /// Who holds the prepared statement the batch executes.
     pub held: Held,
+    /// Decide again with the facts of the moment each time it executes (a named statement
+    /// the server would have resolved anew at each execution).
+    pub redecide: bool,
 }
 
 /// Who holds the prepared statement a captured batch executes.
