@@ -58,6 +58,7 @@ pub use facts::{
 };
 pub use ir::QualifiedName;
 pub use locks::LockMode;
+pub use parse::MAX_DDL_BYTES;
 pub use plan::deferral::{Pending, TxSplit};
 pub use plan::{BackfillKey, LockTimeoutPolicy, Plan, Step, StepKind, TxRequirement};
 pub use quote::{quote_ident, quote_literal};

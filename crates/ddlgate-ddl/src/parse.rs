@@ -11,12 +11,39 @@ pub fn parse_statement(text: &str) -> (StatementClass, Stmt) {
     let stmt = match class {
         StatementClass::Empty | StatementClass::Dml | StatementClass::Other => Stmt::NotDdl,
         StatementClass::Transaction | StatementClass::Session => crate::session::parse(text),
+        StatementClass::MaybeDdl if text.len() > MAX_DDL_BYTES => too_large(text),
         StatementClass::MaybeDdl => match crate::convert::parse(text) {
             Ok(s) => s,
             Err(error) => crate::fallback::parse(text).unwrap_or_else(|| unparseable(text, error)),
         },
     };
     (class, stmt)
+}
+
+/// The largest DDL statement the analyser parses (1 MiB). Parsing holds the statement's
+/// tokens and tree in memory several times over; a larger one is not read at all and counts
+/// as unparseable (`[policy] unparseable`, blocked by default) — so a hostile 60 MiB statement
+/// costs its bytes, not a parse.
+pub const MAX_DDL_BYTES: usize = 1 << 20;
+
+/// A statement too large to parse, described by its (redacted) first words.
+fn too_large(text: &str) -> Stmt {
+    let mut head = 4096.min(text.len());
+    while !text.is_char_boundary(head) {
+        head -= 1;
+    }
+    Stmt::Unparseable {
+        first_words: crate::redact::redact(&text[..head])
+            .split_whitespace()
+            .take(4)
+            .collect::<Vec<_>>()
+            .join(" "),
+        error: format!(
+            "the statement is {} bytes long, more than the {} bytes ddlgate analyses",
+            text.len(),
+            MAX_DDL_BYTES
+        ),
+    }
 }
 
 /// A statement the analyser cannot read, described without the secrets it may hold: its
@@ -46,6 +73,20 @@ fn unparseable(text: &str, error: String) -> Stmt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_statement_too_large_to_analyse_is_unparseable() {
+        let big = format!("CREATE TABLE t (a int) /* {} */", "x".repeat(MAX_DDL_BYTES));
+        match parse_statement(&big).1 {
+            Stmt::Unparseable { first_words, error } => {
+                assert_eq!(first_words, "CREATE TABLE t (a");
+                assert!(error.contains("bytes ddlgate analyses"), "{error}");
+            }
+            other => panic!("expected unparseable, got {other:?}"),
+        }
+        let select = format!("SELECT 1 /* {} */", "x".repeat(MAX_DDL_BYTES));
+        assert!(matches!(parse_statement(&select).1, Stmt::NotDdl));
+    }
 
     #[test]
     fn an_unparseable_statement_is_described_without_its_secrets() {

@@ -597,3 +597,49 @@ async fn a_named_statement_is_decided_again_when_it_executes() {
         "1"
     );
 }
+
+/// Effects the rules model through other statements: `SET SCHEMA` moves (renames) a table,
+/// `DROP TYPE/DOMAIN … CASCADE` drops the columns (and typed tables) that use it.
+#[tokio::test]
+async fn set_schema_and_drops_through_cascade_are_seen() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("bypass_cascade");
+    pg.psql(
+        &db,
+        "CREATE SCHEMA archive; CREATE TYPE mood AS ENUM ('ok'); CREATE DOMAIN positive AS int; \
+         CREATE TABLE t (a int, m mood, p positive)",
+    );
+    let gw = GatewayHandle::start(
+        pg,
+        GatewayOptions::tweaked(|c| {
+            for rule in [
+                RuleId::DroppingTable,
+                RuleId::DroppingColumn,
+                RuleId::RenamingTable,
+            ] {
+                c.policy.rules.insert(rule, RuleAction::Block);
+            }
+        }),
+    )
+    .await;
+    let c = client(&gw, &db).await;
+    let shape = || {
+        pg.psql(
+            &db,
+            "SELECT n.nspname || '.' || c.relname || ':' || string_agg(a.attname, ',' ORDER BY a.attnum) \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+             WHERE c.relname = 't' GROUP BY n.nspname, c.relname",
+        )
+    };
+    let before = shape();
+    for sql in [
+        "ALTER TABLE t SET SCHEMA archive",
+        "DROP TYPE mood CASCADE",
+        "DROP DOMAIN positive CASCADE",
+    ] {
+        let e = c.batch_execute(sql).await.expect_err(sql);
+        assert_eq!(e.code().map(|c| c.code()), Some("55000"), "{sql}: {e}");
+        assert_eq!(shape(), before, "{sql}");
+    }
+}

@@ -138,3 +138,32 @@ async fn unknown_message_types_are_forwarded_to_the_server() {
     );
     still_serving(&gw).await;
 }
+
+/// A DDL statement larger than the analyser parses (1 MiB) is not parsed: it is refused as
+/// unparseable (the default policy), the table is untouched, and the session goes on.
+#[tokio::test]
+async fn a_ddl_statement_too_large_to_analyse_is_refused_unparsed() {
+    let pg = ddlgate_testkit::shared_pg();
+    let db = pg.fresh_db("hostile_huge_ddl");
+    pg.psql(&db, "CREATE TABLE t (a int)");
+    let gw = ddlgate_testkit::GatewayHandle::start(pg, Default::default()).await;
+    let c = ddlgate_testkit::connect(&gw.url(ddlgate_testkit::SUPER, &db))
+        .await
+        .expect("connect");
+    let huge = format!(
+        "ALTER TABLE t ADD COLUMN b text DEFAULT '{}'",
+        "x".repeat(ddlgate_ddl::MAX_DDL_BYTES)
+    );
+    let e = c.batch_execute(&huge).await.expect_err("refused");
+    assert_eq!(e.code().map(|c| c.code()), Some("0A000"), "{e}");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'b'"
+        ),
+        "0"
+    );
+    c.batch_execute("SELECT 1")
+        .await
+        .expect("the session goes on");
+}

@@ -263,6 +263,7 @@ fn convert(sql: &str, toks: &[crate::lexer::Token], stmt: Statement) -> Stmt {
                 ObjectType::Schema => Stmt::DropSchema { cascade },
                 other => Stmt::DropOther {
                     what: other.to_string().to_ascii_lowercase(),
+                    cascade,
                 },
             }
         }
@@ -346,9 +347,25 @@ fn convert(sql: &str, toks: &[crate::lexer::Token], stmt: Statement) -> Stmt {
         | Statement::Merge(_)
         | Statement::Explain { .. }
         | Statement::Copy { .. } => Stmt::NotDdl,
+        Statement::DropDomain(d) => drop_other("domain", d.drop_behavior.as_ref()),
+        Statement::DropFunction(f) => drop_other("function", f.drop_behavior.as_ref()),
+        Statement::DropExtension(e) => Stmt::DropOther {
+            what: "extension".into(),
+            cascade: matches!(
+                e.cascade_or_restrict,
+                Some(sqlparser::ast::ReferentialAction::Cascade)
+            ),
+        },
         _ => Stmt::OtherDdl {
             what: first_words(sql, 2),
         },
+    }
+}
+
+fn drop_other(what: &str, behavior: Option<&sqlparser::ast::DropBehavior>) -> Stmt {
+    Stmt::DropOther {
+        what: what.into(),
+        cascade: matches!(behavior, Some(sqlparser::ast::DropBehavior::Cascade)),
     }
 }
 

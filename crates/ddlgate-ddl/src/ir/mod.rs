@@ -430,7 +430,14 @@ pub enum Stmt {
     /// `DROP SCHEMA`.
     DropSchema { cascade: bool },
     /// `DROP` of other objects (views, functions, types, …).
-    DropOther { what: String },
+    DropOther {
+        /// The kind of object, lower-case (`type`, `domain`, `function`, `view`, …).
+        what: String,
+        /// `CASCADE`: objects that depend on it go too — for a type, domain, function or
+        /// extension, the table columns (and typed tables) that use it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        cascade: bool,
+    },
     /// `DO` block.
     Do { body: String },
     /// `CREATE FUNCTION/PROCEDURE`.

@@ -14,6 +14,11 @@ pub(super) const DEF: RuleDef = RuleDef {
 };
 
 fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    if let Stmt::DropOther { what, cascade: true } = ctx.stmt {
+        if matches!(what.as_str(), "type" | "extension") {
+            out.push(ctx.finding(DEF.id, format!("DROP {} … CASCADE also drops the tables typed by it (or that it owns), with their data", what.to_uppercase()), "drop the tables that depend on it first, then drop it without CASCADE"));
+        }
+    }
     if let Stmt::DropTable { names, cascade } = ctx.stmt {
         for n in names {
             if ctx.size(n) == super::ctx::SizeClass::CreatedInTx {

@@ -21,5 +21,8 @@ fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         if let AlterAction::RenameTable { to } = a {
             out.push(ctx.finding(DEF.id, format!("renaming `{table}` to `{to}` breaks running code that still uses `{table}`"), "rename, then create a view with the old name (simple views are updatable) until every client uses the new name"));
         }
+        if let AlterAction::SetSchema = a {
+            out.push(ctx.finding(DEF.id, format!("moving `{table}` to another schema renames it for every query that names its schema or finds it through the search path"), "move it, then create a view with the old name in the old schema until every client uses the new one"));
+        }
     }
 }

@@ -19,9 +19,8 @@ use super::follow::{catch_up, conflict_notice, end_block, note_transaction_contr
 use super::planned::{Held, Planned};
 use super::refusals::settings_may_change;
 use super::state::GateState;
-use super::substitute::{
-    block_notices, parse_frame_with, query_frame, relations, substitute_blocked,
-};
+use super::substitute::{block_notices, parse_frame_with, query_frame, substitute_blocked};
+use super::wanted::wanted;
 use super::Gate;
 use crate::enforce::{self, Action, AuditOutcome};
 use crate::exec::{catalog, Watch};
@@ -183,36 +182,10 @@ impl GateState {
                 .collect()
         };
         let mut decisions = analyze_big(sql, &facts, &enforcer.analysis);
-        // A rename through another relation kind acts on a table if the name is one: only the
-        // catalog can say.
-        let renames: Vec<_> = decisions
-            .iter()
-            .filter_map(|d| ddlgate_ddl::fallback::relation_rename(d.text(sql)))
-            .map(|r| r.target)
-            .collect();
-        // A column of a domain type brings the domain's default and constraints: only the
-        // catalog can say.
-        let types: Vec<String> = decisions
-            .iter()
-            .flat_map(|d| ddlgate_ddl::model::added_column_types(&d.statement))
-            .collect();
         let allowed = resolve(&decisions).iter().all(|a| *a == Action::Allow);
-        // "Created in this transaction" exempts a relation only if the catalog agrees that the
-        // one the name resolves to is new.
-        let creates = decisions.len() > 1
-            && decisions
-                .iter()
-                .any(|d| d.statement.created_relation().is_some());
-        let created = !facts.created_in_tx.is_empty() || creates;
-        if !renames.is_empty() || !types.is_empty() || !allowed || created {
+        if let Some(w) = wanted(&decisions, sql, &facts, allowed) {
             let functions = catalog::called_functions(sql);
-            let mut tables = relations(&decisions);
-            for r in renames {
-                if !tables.contains(&r) {
-                    tables.push(r);
-                }
-            }
-            catalog::load(conn, &mut facts, &tables, (&functions, &types)).await?;
+            catalog::load(conn, &mut facts, &w.tables, (&functions, &w.types)).await?;
             decisions = analyze_big(sql, &facts, &enforcer.analysis);
             let acts = |a: &Action| matches!(a, Action::Rewrite | Action::Guard | Action::Block);
             if st.tag == FeTag::Query && decisions.len() > 1 && resolve(&decisions).iter().any(acts)

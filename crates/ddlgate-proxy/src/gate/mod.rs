@@ -35,6 +35,7 @@ mod state;
 mod substitute;
 #[cfg(test)]
 mod tests;
+mod wanted;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
