@@ -1,7 +1,8 @@
 //! The accept loop and graceful shutdown.
 //!
 //! Shutdown (SIGTERM/SIGINT in the binary): stop accepting, let sessions run for
-//! `shutdown_timeout_secs`, then close the rest with SQLSTATE 57P01 at a message boundary.
+//! `shutdown_timeout_secs` — or until a second signal says to hurry (a second Ctrl-C) — then
+//! close the rest with SQLSTATE 57P01 at a message boundary.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -21,6 +22,18 @@ impl Gateway {
         self: Arc<Self>,
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
+    ) -> Result<(), ProxyError> {
+        self.serve_until(listener, shutdown, std::future::pending())
+            .await
+    }
+
+    /// [`Self::serve`], closing the remaining sessions at once (no grace period left) when
+    /// `hurry` completes during the drain.
+    pub async fn serve_until(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+        hurry: impl Future<Output = ()>,
     ) -> Result<(), ProxyError> {
         let tracker = TaskTracker::new();
         let stop = CancellationToken::new();
@@ -55,15 +68,22 @@ impl Gateway {
         }
         drop(listener);
         tracker.close();
+        let grace = Duration::from_secs(self.config.listen.shutdown_timeout_secs);
         tracing::info!(
             sessions = tracker.len(),
-            "shutting down: no longer accepting"
+            grace_secs = grace.as_secs(),
+            "shutting down: no longer accepting; waiting for {} session(s) to finish",
+            tracker.len()
         );
-        let grace = Duration::from_secs(self.config.listen.shutdown_timeout_secs);
-        if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+        let drained = tokio::select! {
+            r = tokio::time::timeout(grace, tracker.wait()) => r.is_ok(),
+            () = hurry => false,
+        };
+        if !drained {
             tracing::info!(
                 sessions = tracker.len(),
-                "grace period over: closing remaining sessions"
+                "closing {} remaining session(s)",
+                tracker.len()
             );
             stop.cancel();
             tracker.wait().await;

@@ -96,7 +96,17 @@ fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
         if let Some(cluster) = &cluster {
             embedded::announce(cluster, addr);
         }
-        gateway.serve(listener, shutdown_signal()).await?;
+        let (shutdown_tx, shutdown) = tokio::sync::oneshot::channel::<()>();
+        let (hurry_tx, hurry) = tokio::sync::oneshot::channel::<()>();
+        let signals = tokio::spawn(watch_signals(shutdown_tx, hurry_tx));
+        let shutdown = async move {
+            let _ = shutdown.await;
+        };
+        let hurry = async move {
+            let _ = hurry.await;
+        };
+        gateway.serve_until(listener, shutdown, hurry).await?;
+        signals.abort();
         anyhow::Ok(())
     })?;
     drop(runtime);
@@ -104,19 +114,42 @@ fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
+/// Watches the signals a server answers: the first SIGINT or SIGTERM starts the graceful
+/// shutdown (`shutdown`), a second SIGINT (Ctrl-C again) closes the remaining sessions at once
+/// (`hurry`); SIGHUP is logged and otherwise ignored (its default action would kill the
+/// process) until configuration reload exists.
+async fn watch_signals(
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    hurry: tokio::sync::oneshot::Sender<()>,
+) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let (mut shutdown, mut hurry) = (Some(shutdown), Some(hurry));
+    loop {
+        tokio::select! {
+            _ = int.recv() => match shutdown.take() {
+                Some(tx) => {
+                    tracing::info!("SIGINT received: shutting down (SIGINT again closes every session at once)");
+                    let _ = tx.send(());
+                }
+                None => {
+                    tracing::info!("second SIGINT received: closing every session now");
+                    if let Some(tx) = hurry.take() {
+                        let _ = tx.send(());
+                    }
+                }
+            },
+            _ = term.recv() => {
+                tracing::info!("SIGTERM received: shutting down");
+                if let Some(tx) = shutdown.take() {
+                    let _ = tx.send(());
+                }
+            }
+            _ = hup.recv() => {
+                tracing::warn!("SIGHUP received: configuration reload is not supported yet; ddlgate goes on with the configuration it started with");
             }
         }
-        Err(_) => {
-            let _ = ctrl_c.await;
-        }
     }
-    tracing::info!("shutdown signal received");
 }
