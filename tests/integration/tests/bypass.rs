@@ -643,3 +643,22 @@ async fn set_schema_and_drops_through_cascade_are_seen() {
         assert_eq!(shape(), before, "{sql}");
     }
 }
+
+/// A client's `-- ddlgate:allow … reason:` comment does not switch the gateway's policy off
+/// (it is for `ddlgate lint`): the statement is still blocked.
+#[tokio::test]
+async fn a_clients_suppression_comment_does_not_switch_the_policy_off() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("bypass_suppress");
+    pg.psql(&db, "CREATE TABLE victim (a int)");
+    let gw = strict_gateway(pg).await;
+    let c = client(&gw, &db).await;
+    for sql in [
+        "-- ddlgate:allow dropping-table reason: reviewed\nDROP TABLE victim",
+        "DROP TABLE victim -- ddlgate:allow dropping-table reason: reviewed",
+    ] {
+        let e = c.batch_execute(sql).await.expect_err(sql);
+        assert_eq!(e.code().map(|c| c.code()), Some("55000"), "{e}");
+        assert!(table_exists(pg, &db, "victim"), "{sql}");
+    }
+}

@@ -17,7 +17,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     if let Stmt::Unparseable { first_words, error } = ctx.stmt {
         let mut f = ctx.finding(DEF.id,
             format!("cannot analyse `{first_words} …`: {error}"),
-            "rewrite it in a form the analyser understands, run it by hand, or suppress with a reason");
+            "rewrite it in a form the analyser understands or run it by hand; `ddlgate lint` accepts `-- ddlgate:allow unparseable-ddl reason: …`, the gateway ignores such comments (its `[policy] unparseable` decides)");
         if ctx.cfg.unparseable == UnparseablePolicy::Warn {
             f.severity = Severity::Warning;
         }
