@@ -1,11 +1,13 @@
 //! Query cancellation ([Canceling Requests in Progress](https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-CANCELING-REQUESTS)).
 //!
-//! Each client gets the gateway's own BackendKeyData: a process id unique among live sessions
-//! and a random secret. A CancelRequest is forwarded to the upstream connection registered
-//! under that id only if the secret matches, so a cancel can never reach another session.
-//! Entries are removed when the session ends ([`CancelGuard`]).
+//! Each client gets BackendKeyData with the server's own process id — so `pg_backend_pid()`,
+//! NotificationResponse pids and a driver's `backend_pid` agree, as without the gateway — and a
+//! secret of the gateway's, random. A CancelRequest is forwarded to the upstream connection
+//! registered under that (process id, secret) pair only if both match, so a cancel can never
+//! reach another session (two upstream servers may both have a backend with the same pid: the
+//! secret tells them apart). Entries are removed when the session ends ([`CancelGuard`]).
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -36,10 +38,10 @@ pub struct GatewayKey {
     pub secret: Bytes,
 }
 
-/// Live sessions' cancel keys.
+/// Live sessions' cancel keys: server process id → the sessions with it (one per upstream
+/// server, in practice).
 pub struct CancelMap {
-    next_pid: AtomicU32,
-    targets: DashMap<u32, Target>,
+    targets: DashMap<u32, Vec<Target>>,
 }
 
 impl Default for CancelMap {
@@ -49,61 +51,62 @@ impl Default for CancelMap {
 }
 
 impl CancelMap {
-    /// An empty map whose ids start at a random point.
+    /// An empty map.
     pub fn new() -> Self {
         Self {
-            next_pid: AtomicU32::new(rand::thread_rng().next_u32() | 1),
             targets: DashMap::new(),
         }
     }
 
-    /// Issues a key for a session whose upstream key is `upstream`. The secret has the same
-    /// length as the upstream one (4 bytes in protocol 3.0, longer in 3.2).
+    /// Issues a key for a session whose upstream key is `upstream`: the server's process id,
+    /// and a fresh secret as long as the upstream one (4 bytes in protocol 3.0, longer in 3.2),
+    /// distinct from any other live session's with that process id.
     pub fn register(
         self: &Arc<Self>,
         route: Arc<Route>,
         upstream: CancelRequest,
         interrupt: Arc<AtomicBool>,
     ) -> CancelGuard {
-        let mut secret = vec![0u8; upstream.secret.len().max(4)];
-        rand::thread_rng().fill_bytes(&mut secret);
-        let secret = Bytes::from(secret);
-        let server_pid = upstream.pid;
-        loop {
-            let pid = self.next_pid.fetch_add(1, Ordering::Relaxed) & 0x7fff_ffff;
-            if pid == 0 {
-                continue;
+        let pid = upstream.pid;
+        let mut entry = self.targets.entry(pid).or_default();
+        let secret = loop {
+            let mut secret = vec![0u8; upstream.secret.len().max(4)];
+            rand::thread_rng().fill_bytes(&mut secret);
+            if !entry.iter().any(|t| t.secret[..] == secret[..]) {
+                break Bytes::from(secret);
             }
-            if let Entry::Vacant(v) = self.targets.entry(pid) {
-                v.insert(Target {
-                    secret: secret.clone(),
-                    interrupt: interrupt.clone(),
-                    route: route.clone(),
-                    upstream,
-                });
-                return CancelGuard {
-                    map: self.clone(),
-                    key: GatewayKey { pid, secret },
-                    server_pid,
-                };
-            }
+        };
+        entry.push(Target {
+            secret: secret.clone(),
+            interrupt,
+            route,
+            upstream,
+        });
+        drop(entry);
+        CancelGuard {
+            map: self.clone(),
+            key: GatewayKey { pid, secret },
+            server_pid: pid,
         }
     }
 
     /// Number of live keys.
     pub fn len(&self) -> usize {
-        self.targets.len()
+        self.targets.iter().map(|e| e.value().len()).sum()
     }
 
     /// Forwards a client's CancelRequest upstream if it names a live session with the right
     /// secret. Returns whether it was forwarded. Like PostgreSQL, a wrong key is silent.
     pub async fn cancel(&self, req: &CancelRequest) -> Result<bool, ProxyError> {
-        let Some((route, upstream)) = self.targets.get(&req.pid).and_then(|t| {
-            constant_time_eq(&t.secret, &req.secret).then(|| {
-                t.interrupt.store(true, Ordering::Relaxed);
-                (t.route.clone(), t.upstream.clone())
-            })
-        }) else {
+        let found = self.targets.get(&req.pid).and_then(|ts| {
+            ts.iter()
+                .find(|t| constant_time_eq(&t.secret, &req.secret))
+                .map(|t| {
+                    t.interrupt.store(true, Ordering::Relaxed);
+                    (t.route.clone(), t.upstream.clone())
+                })
+        });
+        let Some((route, upstream)) = found else {
             return Ok(false);
         };
         let mut stream = route.connect().await?;
@@ -141,7 +144,13 @@ impl CancelGuard {
 
 impl Drop for CancelGuard {
     fn drop(&mut self) {
-        self.map.targets.remove(&self.key.pid);
+        let key = &self.key;
+        if let Entry::Occupied(mut e) = self.map.targets.entry(key.pid) {
+            e.get_mut().retain(|t| t.secret != key.secret);
+            if e.get().is_empty() {
+                e.remove();
+            }
+        }
     }
 }
 
@@ -157,28 +166,29 @@ mod tests {
     }
 
     #[test]
-    fn keys_are_unique_and_removed_on_drop() {
+    fn the_server_pid_passes_through_and_secrets_tell_sessions_apart() {
         let map = Arc::new(CancelMap::new());
-        let a = map.register(
-            route(),
-            CancelRequest {
-                pid: 10,
-                secret: Bytes::from_static(&[1, 2, 3, 4]),
-            },
-            Arc::default(),
+        let upstream = |pid| CancelRequest {
+            pid,
+            secret: Bytes::from_static(&[1, 2, 3, 4]),
+        };
+        let a = map.register(route(), upstream(10), Arc::default());
+        // Another upstream server with a backend of the same pid.
+        let b = map.register(route(), upstream(10), Arc::default());
+        let c = map.register(route(), upstream(11), Arc::default());
+        assert_eq!((a.key().pid, b.key().pid, c.key().pid), (10, 10, 11));
+        assert_ne!(a.key().secret, b.key().secret);
+        assert_ne!(
+            &a.key().secret[..],
+            &[1, 2, 3, 4],
+            "the server's secret stays hidden"
         );
-        let b = map.register(
-            route(),
-            CancelRequest {
-                pid: 11,
-                secret: Bytes::from_static(&[1, 2, 3, 4]),
-            },
-            Arc::default(),
-        );
-        assert_ne!(a.key().pid, b.key().pid);
-        assert_eq!(map.len(), 2);
+        assert_eq!(map.len(), 3);
         drop(a);
-        assert_eq!(map.len(), 1);
+        assert_eq!(map.len(), 2);
+        drop(b);
+        drop(c);
+        assert_eq!(map.len(), 0);
     }
 
     #[test]

@@ -83,3 +83,53 @@ async fn forged_cancel_keys_do_nothing() {
         "query was not cancelled: {msgs:?}"
     );
 }
+
+/// The client sees the server's own process id (BackendKeyData, `pg_backend_pid()` and its own
+/// notifications agree, as without the gateway); only the secret is the gateway's, and a
+/// cancel with it still reaches the session.
+#[tokio::test]
+async fn the_backend_pid_is_the_servers() {
+    use ddlgate_testkit::raw::{query, startup_packet, RawClient};
+    let pg = shared_pg();
+    let db = pg.fresh_db("cancel_pid");
+    let gw = GatewayHandle::start(pg, GatewayOptions::default()).await;
+    let mut c = RawClient::connect(gw.addr).await;
+    c.send(&startup_packet(
+        0,
+        &[("user", SUPER.name), ("database", &db)],
+    ))
+    .await;
+    let opening = c.read_until(b'Z').await;
+    let key = opening
+        .iter()
+        .find(|m| m.tag == b'K')
+        .expect("BackendKeyData");
+    let pid = u32::from_be_bytes([key.body[0], key.body[1], key.body[2], key.body[3]]);
+    c.send(&query(b"LISTEN ch; NOTIFY ch; SELECT pg_backend_pid()"))
+        .await;
+    let answer = c.read_until(b'Z').await;
+    let row = answer.iter().find(|m| m.tag == b'D').expect("a row");
+    let text = String::from_utf8_lossy(&row.body[6..]).into_owned();
+    assert_eq!(text.parse::<u32>().expect("a pid"), pid, "pg_backend_pid()");
+    let note = answer
+        .iter()
+        .find(|m| m.tag == b'A')
+        .expect("own notification");
+    let from = u32::from_be_bytes([note.body[0], note.body[1], note.body[2], note.body[3]]);
+    assert_eq!(from, pid, "NotificationResponse pid");
+    // tokio-postgres' cancel uses the key it was given: it still cancels.
+    let client = connect(&gw.url(SUPER, &db)).await.expect("client");
+    let token = client.cancel_token();
+    let running = tokio::spawn(async move { client.batch_execute("SELECT pg_sleep(30)").await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    token.cancel_query(NoTls).await.expect("cancel sent");
+    let r = tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("cancelled in time")
+        .expect("task");
+    let code = r
+        .expect_err("cancelled")
+        .code()
+        .map(|c| c.code().to_owned());
+    assert_eq!(code.as_deref(), Some("57014"));
+}
