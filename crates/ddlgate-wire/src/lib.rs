@@ -19,6 +19,7 @@
 pub mod decode;
 pub mod encode;
 pub mod frame;
+pub mod raised;
 pub mod sqlstate;
 pub mod startup;
 pub mod tags;

@@ -52,6 +52,13 @@ async fn block_path_reports_sqlstate_rule_and_hint_and_keeps_the_session() {
         e.hint().is_some_and(|h| !h.is_empty()),
         "hint carries the safe alternative"
     );
+    // Only ddlgate's fields: nothing the DO block that raises it on the server adds.
+    assert_eq!(e.where_(), None, "no CONTEXT");
+    assert_eq!(
+        (e.file(), e.line(), e.routine()),
+        (None, None, None),
+        "no LOCATION"
+    );
     c.batch_execute("SELECT 1")
         .await
         .expect("session usable after a block");
@@ -62,6 +69,11 @@ async fn block_path_reports_sqlstate_rule_and_hint_and_keeps_the_session() {
         .await
         .expect_err("blocked");
     assert_eq!(err.as_db_error().map(|e| e.code().code()), Some("55000"));
+    assert_eq!(
+        err.as_db_error().and_then(|e| e.where_()),
+        None,
+        "no CONTEXT"
+    );
     c.batch_execute("SELECT 1").await.expect("usable");
     // Inside a transaction the block fails the transaction, exactly as a server error would.
     c.batch_execute("BEGIN").await.expect("begin");

@@ -234,6 +234,11 @@ impl Owned<'_> {
                     });
                 }
                 BeTag::ErrorResponse if error.is_none() => {
+                    // The gateway's own refusal loses what its DO block added.
+                    let frame = match ddlgate_wire::raised::strip_raise_context(&frame) {
+                        Some(clean) => Bytes::from(clean),
+                        None => frame,
+                    };
                     error = Some(ServerError::from_frame(frame.clone()));
                     out.extend_from_slice(&frame);
                 }

@@ -65,9 +65,13 @@ impl GateState {
         let r = conn.query(&enforce::raise_statement(&notice)).await?;
         let status = r.status.unwrap_or(TransactionStatus::Failed);
         let outcome = match r.error {
-            Some(e) => Outcome::Failed(
-                ErrorBody::relayed(e.frame).map_err(|e| ProxyError::Capture(e.to_string()))?,
-            ),
+            Some(e) => {
+                let frame = ddlgate_wire::raised::strip_raise_context(&e.frame)
+                    .map_or(e.frame, bytes::Bytes::from);
+                Outcome::Failed(
+                    ErrorBody::relayed(frame).map_err(|e| ProxyError::Capture(e.to_string()))?,
+                )
+            }
             None => return Err(ProxyError::Internal("a refusal the server did not raise")),
         };
         Ok(Now::Refused(outcome, status))

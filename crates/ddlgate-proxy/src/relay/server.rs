@@ -73,6 +73,15 @@ impl ServerPump<'_> {
                         saw_ready |= matches!(frame[0], b'Z' | b'G' | b'W');
                         lock(self.shared.session).on_server_frame(frame)?;
                     }
+                    let frame = &self.buf[pos..pos + h.total_len];
+                    if let Some(clean) = ddlgate_wire::raised::strip_raise_context(frame) {
+                        // The gateway's own refusal: without what its DO block added.
+                        self.dst.send_all(&self.buf[..pos]).await?;
+                        self.dst.send_all(&clean).await?;
+                        self.buf.advance(pos + h.total_len);
+                        pos = 0;
+                        continue;
+                    }
                     pos += h.total_len;
                 }
                 SplitStep::Stream { len } => pos += len,
