@@ -146,7 +146,27 @@ const TABLE: &[(&[&str], Build)] = &[
     (&["create", "materialized", "view"], |t| Some(other(t))),
     (&["alter", "trigger"], |t| Some(other(t))),
     (&["call"], |_| Some(Stmt::Call)),
+    (&["create", "rule"], create_rule),
+    (&["create", "or", "replace", "rule"], create_rule),
+    (&["create", "publication"], |t| Some(other(t))),
+    (&["alter", "publication"], |t| Some(other(t))),
+    (&["drop", "publication"], |t| Some(other(t))),
+    (&["security", "label"], |t| Some(other(t))),
 ];
+
+/// `CREATE [OR REPLACE] RULE name AS ON event TO table …`: takes ACCESS EXCLUSIVE on the
+/// table for a moment (no rewrite, no scan), like an `ALTER TABLE` of that lock level.
+fn create_rule(t: &Toks<'_>) -> Option<Stmt> {
+    let on = t.pos_kw(0, "on")?;
+    let to = t.pos_kw(on, "to")?;
+    let (table, _) = t.name(to + 1)?;
+    Some(Stmt::AlterTable {
+        table,
+        actions: vec![AlterAction::OtherAccessExclusive {
+            what: "CREATE RULE".to_owned(),
+        }],
+    })
+}
 
 fn other(t: &Toks<'_>) -> Stmt {
     let what: Vec<String> =
@@ -280,6 +300,11 @@ fn alter_table(t: &Toks<'_>) -> Option<Stmt> {
         } else if t.kw(k, "drop") && t.kw(k + 1, "identity")
             || t.kw(k, "restart")
             || t.kw(k, "set") && t.kw(k + 1, "generated")
+            // An identity column's sequence options (`SET INCREMENT BY 2`, `SET CACHE 10`, …).
+            || t.kw(k, "set")
+                && ["increment", "start", "minvalue", "maxvalue", "no", "cycle", "cache"]
+                    .iter()
+                    .any(|o| t.kw(k + 1, o))
         {
             AlterAction::AlterIdentity { column }
         } else if t.kw(k, "drop") && t.kw(k + 1, "expression") {
@@ -598,7 +623,10 @@ mod tests {
             parse("VACUUM (FULL, ANALYZE) t"),
             Some(Stmt::Vacuum { full: true, .. })
         ));
-        assert!(parse("CREATE PUBLICATION p FOR ALL TABLES").is_none());
+        assert!(matches!(
+            parse("CREATE PUBLICATION p FOR ALL TABLES"),
+            Some(Stmt::OtherDdl { .. })
+        ));
         assert!(parse("ALTER TABLE t ALTER COLUMN c TYPE text COLLATE \"C\"").is_none());
     }
 }

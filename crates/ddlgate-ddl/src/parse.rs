@@ -14,10 +14,83 @@ pub fn parse_statement(text: &str) -> (StatementClass, Stmt) {
         StatementClass::MaybeDdl if text.len() > MAX_DDL_BYTES => too_large(text),
         StatementClass::MaybeDdl => match crate::convert::parse(text) {
             Ok(s) => s,
-            Err(error) => crate::fallback::parse(text).unwrap_or_else(|| unparseable(text, error)),
+            Err(error) => crate::fallback::parse(text)
+                .or_else(|| alter_table_by_action(text))
+                .unwrap_or_else(|| unparseable(text, error)),
         },
     };
     (class, stmt)
+}
+
+/// An `ALTER TABLE` with several actions that neither sqlparser nor the fallback table reads
+/// as a whole (`ALTER CONSTRAINT … DEFERRABLE, ADD COLUMN …`): each action is read on its own
+/// against the same table, and the statement is all of them; `None` if any one is unreadable.
+fn alter_table_by_action(text: &str) -> Option<Stmt> {
+    use crate::lexer::{significant, TokKind};
+    let toks: Vec<_> = significant(text).collect();
+    let kw = |i: usize, k: &str| toks.get(i).is_some_and(|t| t.is_kw(text, k));
+    if !(kw(0, "alter") && kw(1, "table")) {
+        return None;
+    }
+    let mut i = 2;
+    if kw(i, "if") && kw(i + 1, "exists") {
+        i += 2;
+    }
+    if kw(i, "only") {
+        i += 1;
+    }
+    // The table name: words and quoted identifiers joined by dots, then an optional `*`.
+    while toks
+        .get(i)
+        .is_some_and(|t| matches!(t.kind, TokKind::Word | TokKind::QuotedIdent))
+    {
+        i += 1;
+        if toks.get(i).map(|t| t.kind) != Some(TokKind::Dot) {
+            break;
+        }
+        i += 1;
+    }
+    if toks.get(i).is_some_and(|t| t.text(text) == "*") {
+        i += 1;
+    }
+    let head = &text[..toks.get(i)?.span.start];
+    let (mut depth, mut from, mut actions) = (0usize, toks[i].span.start, Vec::new());
+    let mut parts = Vec::new();
+    for t in &toks[i..] {
+        match t.kind {
+            TokKind::LParen => depth += 1,
+            TokKind::RParen => depth = depth.saturating_sub(1),
+            TokKind::Comma if depth == 0 => {
+                parts.push(&text[from..t.span.start]);
+                from = t.span.end;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[from..]);
+    if parts.len() < 2 {
+        return None;
+    }
+    let mut table = None;
+    for part in parts {
+        let one = format!("{head}{}", part.trim());
+        let stmt = crate::convert::parse(&one)
+            .ok()
+            .or_else(|| crate::fallback::parse(&one))?;
+        let Stmt::AlterTable {
+            table: t,
+            actions: a,
+        } = stmt
+        else {
+            return None;
+        };
+        table = Some(t);
+        actions.extend(a);
+    }
+    Some(Stmt::AlterTable {
+        table: table?,
+        actions,
+    })
 }
 
 /// The largest DDL statement the analyser parses (1 MiB). Parsing holds the statement's
@@ -73,6 +146,48 @@ fn unparseable(text: &str, error: String) -> Stmt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn valid_ddl_that_cannot_hurt_is_not_unparseable() {
+        use crate::ir::AlterAction;
+        let rule =
+            parse_statement("CREATE OR REPLACE RULE r AS ON INSERT TO app.t DO INSTEAD NOTHING").1;
+        assert!(
+            matches!(&rule, Stmt::AlterTable { table, actions }
+                if table.name == "t" && matches!(actions[..], [AlterAction::OtherAccessExclusive { .. }])),
+            "{rule:?}"
+        );
+        let identity = parse_statement("ALTER TABLE t ALTER COLUMN id SET INCREMENT BY 2").1;
+        assert!(
+            matches!(&identity, Stmt::AlterTable { actions, .. }
+                if matches!(actions[..], [AlterAction::AlterIdentity { .. }])),
+            "{identity:?}"
+        );
+        for sql in [
+            "CREATE PUBLICATION p FOR ALL TABLES",
+            "SECURITY LABEL FOR selinux ON TABLE t IS 'x'",
+        ] {
+            assert!(
+                matches!(parse_statement(sql).1, Stmt::OtherDdl { .. }),
+                "{sql}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_alter_table_is_read_action_by_action_when_it_must() {
+        let sql = "ALTER TABLE app.t ALTER CONSTRAINT fk NOT DEFERRABLE, ADD COLUMN x int";
+        match parse_statement(sql).1 {
+            Stmt::AlterTable { table, actions } => {
+                assert_eq!(table.name, "t");
+                assert_eq!(actions.len(), 2, "{actions:?}");
+            }
+            other => panic!("expected ALTER TABLE, got {other:?}"),
+        }
+        // One unreadable action refuses the whole statement.
+        let bad = "ALTER TABLE t ALTER CONSTRAINT fk DEFERRABLE, FROBNICATE x";
+        assert!(matches!(parse_statement(bad).1, Stmt::Unparseable { .. }));
+    }
 
     #[test]
     fn a_statement_too_large_to_analyse_is_unparseable() {
