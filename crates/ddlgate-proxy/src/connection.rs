@@ -61,6 +61,11 @@ pub async fn serve_client(
                     ErrorKind::ClientDisconnect => {
                         tracing::debug!(error = %e, kind, "session ended")
                     }
+                    // An operator must see a server that cannot be reached or went away.
+                    ErrorKind::Upstream | ErrorKind::Config => {
+                        tracing::warn!(error = %e, kind, "session ended")
+                    }
+                    ErrorKind::Internal => tracing::error!(error = %e, kind, "session ended"),
                     _ => tracing::info!(error = %e, kind, "session ended"),
                 }
                 if let Some(notice) = e.client_notice() {

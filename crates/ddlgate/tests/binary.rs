@@ -383,3 +383,38 @@ fn audit_file_records_each_ddl_decision_with_steps_and_no_passwords() {
     assert!(lines[1].contains("audited_role"));
     pg.psql("postgres", "DROP ROLE IF EXISTS audited_role");
 }
+
+#[test]
+fn an_unreachable_upstream_is_logged_at_warn_with_its_cause() {
+    let port = free_port();
+    let dead = free_port();
+    let mut gw = spawn(&[
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--upstream",
+        &format!("127.0.0.1:{dead}"),
+        "--upstream-tls",
+        "disable",
+    ]);
+    wait_listening(port);
+    let out = psql(port, "postgres", "SELECT 1");
+    assert!(!out.status.success(), "no server behind the gateway");
+    kill(Pid::from_raw(gw.0.id() as i32), Signal::SIGTERM).expect("SIGTERM");
+    let mut status = None;
+    eventually(Duration::from_secs(15), "gateway exit", || {
+        status = gw.0.try_wait().expect("try_wait");
+        status.is_some()
+    });
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut gw.0.stderr.take().expect("stderr"), &mut log)
+        .expect("read log");
+    let line = log
+        .lines()
+        .find(|l| l.contains("session ended") && l.contains("upstream"))
+        .unwrap_or_else(|| panic!("an upstream failure line:\n{log}"));
+    assert!(line.contains("WARN"), "{line}");
+    assert!(
+        line.to_lowercase().contains("refused"),
+        "with its cause: {line}"
+    );
+}
