@@ -48,44 +48,49 @@ pub(super) fn quoted_ident_close(s: &[u8], open: usize) -> Option<usize> {
     closing(s, open, b'"', Quoting::Doubled)
 }
 
-/// The parts of a string literal starting at `s[start]` (its prefix, if any) whose opening
-/// `'` is at `s[open]`: the first from `start`, each continuation from its quote; and whether
+/// Walks a string literal starting at `s[start]` (its prefix, if any) whose opening `'` is at
+/// `s[open]`, continuation lines included: two literals separated only by whitespace with at
+/// least one newline (and `--` comments) are one literal to the server (`quotecontinue`, SQL
+/// standard), and the continued part is read as the first one is — after `E'…'`, with
+/// backslash escapes. Calls `each` with every part (the first from `start`, each continuation
+/// from its quote; an unterminated last one runs to the end of the input) and returns whether
 /// the last one is closed.
-pub(super) fn string_segments(
+fn walk_string(
     s: &[u8],
     (start, open): (usize, usize),
     quoting: Quoting,
-) -> (Vec<std::ops::Range<usize>>, bool) {
-    let mut out = Vec::new();
+    mut each: impl FnMut(std::ops::Range<usize>),
+) -> bool {
     let (mut from, mut quote) = (start, open);
     loop {
         let Some(end) = closing(s, quote, b'\'', quoting) else {
-            out.push(from..s.len());
-            return (out, false);
+            each(from..s.len());
+            return false;
         };
-        out.push(from..end);
+        each(from..end);
         match continuation(s, end) {
             Some(next) => (from, quote) = (next, next),
-            None => return (out, true),
+            None => return true,
         }
     }
 }
 
-/// The end of a string literal whose opening `'` is at `s[open]`, continuation lines
-/// included: two literals separated only by whitespace with at least one newline (and `--`
-/// comments) are one literal to the server (`quotecontinue`, SQL standard), and the continued
-/// part is read as the first one is — after `E'…'`, with backslash escapes.
+/// The parts of a string literal ([`walk_string`]) and whether the last one is closed.
+pub(super) fn string_segments(
+    s: &[u8],
+    at: (usize, usize),
+    quoting: Quoting,
+) -> (Vec<std::ops::Range<usize>>, bool) {
+    let mut out = Vec::new();
+    let closed = walk_string(s, at, quoting, |part| out.push(part));
+    (out, closed)
+}
+
+/// The end of a string literal whose opening `'` is at `s[open]`, continuation lines included
+/// ([`walk_string`]); the end of the input when it is unterminated.
 pub(super) fn string_end(s: &[u8], open: usize, quoting: Quoting) -> usize {
-    let mut end = match closing(s, open, b'\'', quoting) {
-        Some(end) => end,
-        None => return s.len(),
-    };
-    while let Some(next) = continuation(s, end) {
-        end = match closing(s, next, b'\'', quoting) {
-            Some(end) => end,
-            None => return s.len(),
-        };
-    }
+    let mut end = s.len();
+    walk_string(s, (open, open), quoting, |part| end = part.end);
     end
 }
 

@@ -161,10 +161,7 @@ impl<'a> Lexer<'a> {
 
     /// How plain (and national) strings are quoted under this lexer's settings.
     fn plain(&self) -> Quoting {
-        match self.strings {
-            Strings::Standard => Quoting::Doubled,
-            Strings::BackslashEscapes => Quoting::Escaped,
-        }
+        plain_quoting(self.strings)
     }
 }
 
@@ -288,30 +285,34 @@ fn prefix_of(s: &[u8], start: usize, plain: Quoting) -> Option<(TokKind, Quoting
 #[must_use]
 pub fn string_segments(src: &str, tok: &Token, strings: Strings) -> (Vec<Range<usize>>, bool) {
     let s = &src.as_bytes()[..tok.span.end];
-    let plain = match strings {
+    string_parts(s, tok.span.start, plain_quoting(strings))
+        .unwrap_or_else(|| (vec![tok.span.clone()], false))
+}
+
+/// How plain (and national) strings are quoted under `strings`.
+fn plain_quoting(strings: Strings) -> Quoting {
+    match strings {
         Strings::Standard => Quoting::Doubled,
         Strings::BackslashEscapes => Quoting::Escaped,
-    };
-    let start = tok.span.start;
+    }
+}
+
+/// The parts of the string literal starting at `s[start]` and whether the last is closed;
+/// `None` when no string starts there.
+fn string_parts(s: &[u8], start: usize, plain: Quoting) -> Option<(Vec<Range<usize>>, bool)> {
     let (quoting, open) = match prefix_of(s, start, plain) {
         Some((TokKind::String, quoting, n)) => (quoting, start + n),
         _ if s.get(start) == Some(&b'\'') => (plain, start),
-        _ => return (vec![tok.span.clone()], false),
+        _ => return None,
     };
-    literal::string_segments(s, (start, open), quoting)
+    Some(literal::string_segments(s, (start, open), quoting))
 }
 
 /// Whether the token of `kind` spanning `start..end` of `s` (ending at the end of the input)
 /// lacks its closing delimiter.
 fn unclosed(s: &[u8], kind: TokKind, start: usize, plain: Quoting) -> bool {
     match kind {
-        TokKind::String => {
-            let (quoting, open) = match prefix_of(s, start, plain) {
-                Some((_, quoting, n)) => (quoting, start + n),
-                None => (plain, start),
-            };
-            !literal::string_segments(s, (start, open), quoting).1
-        }
+        TokKind::String => string_parts(s, start, plain).is_some_and(|(_, closed)| !closed),
         TokKind::QuotedIdent => {
             let open = if s[start] == b'"' { start } else { start + 2 };
             literal::quoted_ident_close(s, open).is_none()
