@@ -4,14 +4,14 @@
 //! (Every class has more variants in `tests/integration/tests/bypass.rs`.)
 
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use ddlgate_testkit::raw::{query, RawClient};
-use ddlgate_testkit::{connect, eventually_async, free_port, shared_pg, KillOnDrop, Pg, SUPER};
+use ddlgate_testkit::{connect, free_port, shared_pg, KillOnDrop, Pg, SUPER};
 use tokio_postgres::Client;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ddlgate");
+mod common;
+
+use common::start;
 
 async fn start_gateway(pg: &Pg, dir: &std::path::Path) -> (KillOnDrop, u16) {
     let port = free_port();
@@ -28,24 +28,7 @@ async fn start_gateway(pg: &Pg, dir: &std::path::Path) -> (KillOnDrop, u16) {
         ),
     )
     .expect("config");
-    let child = Command::new(BIN)
-        .args(["--config", &config.display().to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn ddlgate");
-    let child = KillOnDrop(child);
-    eventually_async(
-        Duration::from_secs(60),
-        "gateway listening",
-        || async move {
-            tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-        },
-    )
-    .await;
-    (child, port)
+    (start(&config.display().to_string(), port).await, port)
 }
 
 /// `victim` tables `v0`…`v15` (ten rows each), a domain and an enum, before any attempt.

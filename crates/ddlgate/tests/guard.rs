@@ -3,12 +3,11 @@
 //! session connects gets the guard; DDL hidden from the gateway, or sent around it, is refused
 //! by PostgreSQL; what the gateway approves runs. Judged by the catalog.
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use ddlgate_testkit::{connect, free_port, shared_pg, SUPER};
 
-use ddlgate_testkit::{connect, eventually_async, free_port, shared_pg, KillOnDrop, SUPER};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ddlgate");
+use common::start;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_installs_the_guard_and_it_refuses_what_the_gateway_did_not_approve() {
@@ -33,23 +32,7 @@ async fn the_binary_installs_the_guard_and_it_refuses_what_the_gateway_did_not_a
         ),
     )
     .expect("config");
-    let child = Command::new(BIN)
-        .args(["--config", &config.display().to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn ddlgate");
-    let _child = KillOnDrop(child);
-    eventually_async(
-        Duration::from_secs(60),
-        "gateway listening",
-        || async move {
-            tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-        },
-    )
-    .await;
+    let _child = start(&config.display().to_string(), port).await;
     let url = format!(
         "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
         SUPER.name

@@ -8,7 +8,9 @@ use std::time::Duration;
 use ddlgate_testkit::raw::{self, RawClient};
 use ddlgate_testkit::{connect, eventually_async, free_port, shared_pg, KillOnDrop, Pg, SUPER};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ddlgate");
+mod common;
+
+use common::{start, BIN};
 
 /// A configuration with the test superuser as control role and a slow, small-batch backfill.
 fn write_config(dir: &std::path::Path, pg: &Pg, port: u16, db: &str, extra: &str) -> String {
@@ -25,26 +27,6 @@ fn write_config(dir: &std::path::Path, pg: &Pg, port: u16, db: &str, extra: &str
     )
     .expect("config");
     path.display().to_string()
-}
-
-async fn start(config: &str, port: u16) -> KillOnDrop {
-    let child = Command::new(BIN)
-        .args(["--config", config])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn ddlgate");
-    eventually_async(
-        Duration::from_secs(60),
-        "gateway listening",
-        || async move {
-            tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-        },
-    )
-    .await;
-    KillOnDrop(child)
 }
 
 fn url(port: u16, db: &str) -> String {

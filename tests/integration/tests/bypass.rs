@@ -24,6 +24,18 @@ async fn strict_gateway(pg: &Pg) -> GatewayHandle {
     .await
 }
 
+/// A gateway with the default policy and no size thresholds: every table counts as large.
+async fn every_table_large(pg: &Pg) -> GatewayHandle {
+    GatewayHandle::start(
+        pg,
+        GatewayOptions::tweaked(|c| {
+            c.policy.small_table_rows = 0;
+            c.policy.small_table_bytes = 0;
+        }),
+    )
+    .await
+}
+
 async fn client(gw: &GatewayHandle, db: &str) -> tokio_postgres::Client {
     ddlgate_testkit::connect(&gw.url(SUPER, db))
         .await
@@ -466,14 +478,7 @@ async fn a_domains_volatile_default_or_constraint_is_seen() {
          CREATE DOMAIN positive AS int CHECK (VALUE > 0); \
          CREATE DOMAIN fixed AS int DEFAULT 5;",
     );
-    let gw = GatewayHandle::start(
-        pg,
-        GatewayOptions::tweaked(|c| {
-            c.policy.small_table_rows = 0;
-            c.policy.small_table_bytes = 0;
-        }),
-    )
-    .await;
+    let gw = every_table_large(pg).await;
     let c = client(&gw, &db).await;
     let filenode = || pg.psql(&db, "SELECT pg_relation_filenode('t')");
     let before = filenode();
@@ -509,14 +514,7 @@ async fn a_name_created_elsewhere_does_not_exempt_the_real_table() {
         &db,
         "CREATE SCHEMA other; CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 100)",
     );
-    let gw = GatewayHandle::start(
-        pg,
-        GatewayOptions::tweaked(|c| {
-            c.policy.small_table_rows = 0;
-            c.policy.small_table_bytes = 0;
-        }),
-    )
-    .await;
+    let gw = every_table_large(pg).await;
     let filenode = || pg.psql(&db, "SELECT pg_relation_filenode('public.t')");
     let before = filenode();
     let cases: &[&[&str]] = &[
@@ -562,14 +560,7 @@ async fn a_named_statement_is_decided_again_when_it_executes() {
         &db,
         "CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 100)",
     );
-    let gw = GatewayHandle::start(
-        pg,
-        GatewayOptions::tweaked(|c| {
-            c.policy.small_table_rows = 0;
-            c.policy.small_table_bytes = 0;
-        }),
-    )
-    .await;
+    let gw = every_table_large(pg).await;
     let filenode = || pg.psql(&db, "SELECT pg_relation_filenode('public.t')");
     let before = filenode();
     let c = client(&gw, &db).await;
