@@ -80,6 +80,15 @@ LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
    WHERE c.oid OPERATOR(pg_catalog.=) rel
 $fn$;
 
+-- Is relation `rel` one the guard protects: it exists, is not temporary, and was not created
+-- by this transaction (a session's own new or temporary relations are its business)?
+CREATE OR REPLACE FUNCTION ddlgate_guard.lasting(rel oid) RETURNS boolean
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+  SELECT EXISTS (SELECT FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) rel
+                   AND r.relpersistence OPERATOR(pg_catalog.<>) 't')
+     AND NOT ddlgate_guard.created_here(rel)
+$fn$;
+
 CREATE OR REPLACE FUNCTION ddlgate_guard.refuse(rule text, what text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
@@ -124,9 +133,7 @@ BEGIN
     CONTINUE WHEN c.in_extension
       OR c.classid OPERATOR(pg_catalog.<>) 'pg_catalog.pg_class'::pg_catalog.regclass
       OR c.command_tag NOT LIKE 'ALTER %'
-      OR NOT EXISTS (SELECT FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) c.objid
-                       AND r.relpersistence OPERATOR(pg_catalog.<>) 't')
-      OR ddlgate_guard.created_here(c.objid);
+      OR NOT ddlgate_guard.lasting(c.objid);
     -- An ALTER reports a column of a relation only for RENAME COLUMN / RENAME ATTRIBUTE.
     IF c.objsubid OPERATOR(pg_catalog.<>) 0 AND NOT ddlgate_guard.approved('rename') THEN
       PERFORM ddlgate_guard.refuse('guard-rename',
@@ -162,10 +169,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
   rel oid := pg_catalog.pg_event_trigger_table_rewrite_oid();
 BEGIN
-  IF EXISTS (SELECT FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) rel
-               AND r.relpersistence OPERATOR(pg_catalog.<>) 't')
-     AND NOT ddlgate_guard.created_here(rel)
-     AND NOT ddlgate_guard.approved('rewrite') THEN
+  IF ddlgate_guard.lasting(rel) AND NOT ddlgate_guard.approved('rewrite') THEN
     PERFORM ddlgate_guard.refuse('guard-rewrite',
       pg_catalog.format('rewriting table %s', rel::pg_catalog.regclass));
   END IF;
