@@ -54,6 +54,22 @@ pub struct Notice {
     pub detail: Option<String>,
     /// Optional `H` hint.
     pub hint: Option<String>,
+    /// The objects an integrity error is about (`s`, `t`, `c`, `n`).
+    pub objects: ErrorObjects,
+}
+
+/// The schema, table, column and constraint fields of an error
+/// (<https://www.postgresql.org/docs/current/protocol-error-fields.html>).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ErrorObjects {
+    /// `s`: schema name.
+    pub schema: Option<String>,
+    /// `t`: table name.
+    pub table: Option<String>,
+    /// `c`: column name.
+    pub column: Option<String>,
+    /// `n`: constraint name.
+    pub constraint: Option<String>,
 }
 
 impl Notice {
@@ -65,7 +81,14 @@ impl Notice {
             message: message.into(),
             detail: None,
             hint: None,
+            objects: ErrorObjects::default(),
         }
+    }
+
+    /// Adds the objects the error is about.
+    pub fn objects(mut self, objects: ErrorObjects) -> Self {
+        self.objects = objects;
+        self
     }
 
     /// Adds a detail line.
@@ -92,6 +115,17 @@ impl Notice {
         }
         if let Some(h) = &self.hint {
             f.push((b'H', h.clone()));
+        }
+        let o = &self.objects;
+        for (code, value) in [
+            (b's', &o.schema),
+            (b't', &o.table),
+            (b'c', &o.column),
+            (b'n', &o.constraint),
+        ] {
+            if let Some(v) = value {
+                f.push((code, v.clone()));
+            }
         }
         f
     }

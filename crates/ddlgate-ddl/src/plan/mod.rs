@@ -9,6 +9,7 @@
 //! one).
 
 mod columns;
+pub mod datacheck;
 pub mod deferral;
 mod index;
 pub mod sql;

@@ -36,6 +36,17 @@ impl ServerError {
         }
     }
 
+    /// An error the gateway reports in the server's words (`notice` has severity ERROR).
+    pub fn from_notice(notice: &ddlgate_wire::encode::Notice) -> Self {
+        let mut frame = bytes::BytesMut::new();
+        notice.encode_error(&mut frame);
+        Self {
+            code: notice.code,
+            message: notice.message.clone(),
+            frame: frame.freeze(),
+        }
+    }
+
     /// Whether retrying after a pause may succeed: lock timeout or deadlock.
     pub fn is_lock_conflict(&self) -> bool {
         matches!(

@@ -7,13 +7,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ddlgate_ddl::Plan;
+use ddlgate_ddl::plan::datacheck::{self, DataCheck, Recheck};
+use ddlgate_ddl::plan::deferral::pending;
+use ddlgate_ddl::{Pending, Plan};
 use ddlgate_wire::encode::{Notice, Severity};
 use ddlgate_wire::{SqlState, TransactionStatus};
 
 use super::audit::Origin;
 use super::block::{BlockEnd, Deferred, TxWork};
 use super::conn::{GateConn, Ran};
+use super::datacheck::Scope;
 use super::follow::drop_deferred;
 use super::Gate;
 use crate::enforce::{Action, AuditOutcome};
@@ -147,6 +150,13 @@ async fn commit_and_run<'g>(
     tx: &mut TxWork,
 ) -> Result<(Ran, TransactionStatus), ProxyError> {
     let deferred = tx.end();
+    if let Some(e) = recheck(conn, &deferred).await? {
+        // As PostgreSQL fails a COMMIT: the transaction is rolled back, the client gets the
+        // error and is out of the block.
+        let r = conn.query("ROLLBACK").await?;
+        drop_deferred(gate, &deferred, AuditOutcome::DroppedCommitFailed);
+        return Ok((Ran::Err(e), r.status.unwrap_or(TransactionStatus::Idle)));
+    }
     let scope = gate.job_scope();
     let books = Books {
         gate,
@@ -164,17 +174,41 @@ async fn commit_and_run<'g>(
     let cfg = &gate.enforcer.policy.execution;
     let deadline = (books.store.is_some() && cfg.commit_wait_secs > 0)
         .then(|| Instant::now() + Duration::from_secs(cfg.commit_wait_secs));
-    let mut failed = false;
-    for (i, q) in queued.iter().enumerate() {
-        if failed {
-            skip_after_failure(conn, &books, q).await?;
+    let mut failed: Vec<&Deferred> = Vec::new();
+    for q in &queued {
+        if let Some(on) = failed.iter().find(|f| depends_on(q.job, f)) {
+            skip_after_failure(conn, &books, q, on).await?;
             continue;
         }
         let run = run_one(conn, watch, &books, q, deadline).await?;
-        let later = &deferred[i + 1..];
-        failed = report(conn, &books, q, run, later).await?;
+        if report(conn, &books, q, run).await? {
+            failed.push(q.job);
+        }
     }
     Ok((Ran::Ok("COMMIT".into()), status))
+}
+
+/// Checks again, in the client's transaction, what nothing enforced since the statements ran
+/// (a unique key, a primary key's NULLs): the server's error for the first violation.
+async fn recheck(
+    conn: &mut impl GateConn,
+    deferred: &[Deferred],
+) -> Result<Option<exec::ServerError>, ProxyError> {
+    let checks: Vec<DataCheck> = deferred
+        .iter()
+        .flat_map(|d| datacheck::checks(&d.steps))
+        .filter(|c| c.recheck() == Recheck::AtCommit)
+        .collect();
+    super::datacheck::first_violation(conn, &checks, Scope::InBlock).await
+}
+
+/// Whether `later` needs something `failed` was to build, validate or fill (its index,
+/// constraint or column). Plans that merely share a table are independent.
+fn depends_on(later: &Deferred, failed: &Deferred) -> bool {
+    let theirs = pending(&failed.steps);
+    pending(&later.steps)
+        .iter()
+        .any(|p| !matches!(p, Pending::Table { .. }) && theirs.contains(p))
 }
 
 /// Phase 1: records each deferred plan as a job (with a control role) and takes its lock.
@@ -245,17 +279,22 @@ async fn drop_uncommitted(
     })
 }
 
-/// An earlier plan of the transaction failed: this one is not run.
+/// An earlier plan of the transaction that this one needs failed: this one is not run.
 async fn skip_after_failure(
     conn: &mut impl GateConn,
     books: &Books<'_>,
     q: &Queued<'_>,
+    on: &Deferred,
 ) -> Result<(), ProxyError> {
+    let error = format!(
+        "not run: it needs the deferred work of an earlier statement that failed: {}",
+        on.statement()
+    );
     let end = Ending {
         from: 0,
         records: &[],
         state: JobState::Failed,
-        error: Some("an earlier deferred plan of the transaction failed"),
+        error: Some(&error),
     };
     durable::finish(books.store.as_ref(), q.id, &books.instance, &end).await;
     if q.locked {
@@ -332,7 +371,6 @@ async fn report(
     books: &Books<'_>,
     q: &Queued<'_>,
     run: RunEnd,
-    later: &[Deferred],
 ) -> Result<bool, ProxyError> {
     let job = q.job;
     let (records, error): (Vec<StepRecord>, Option<String>) = match run.outcome {
@@ -380,7 +418,7 @@ async fn report(
     let Some(message) = error else {
         return Ok(false);
     };
-    warn_failed(conn, q, &message, next, later).await?;
+    warn_failed(conn, q, &message, next).await?;
     Ok(true)
 }
 
@@ -403,22 +441,18 @@ async fn hand_over(
 }
 
 /// Phase 5 of a failed plan: the transaction committed, so the client is warned with the
-/// statements that remain (this plan's and every later one's).
+/// statements of this plan that remain.
 async fn warn_failed(
     conn: &mut impl GateConn,
     q: &Queued<'_>,
     message: &str,
     next: usize,
-    later: &[Deferred],
 ) -> Result<(), ProxyError> {
     let job = q.job;
-    let mut remaining: Vec<String> = job.steps[next.min(job.steps.len())..]
+    let remaining: Vec<String> = job.steps[next.min(job.steps.len())..]
         .iter()
         .map(|s| s.sql.clone())
         .collect();
-    for l in later {
-        remaining.extend(l.steps.iter().map(|s| s.sql.clone()));
-    }
     let hint = match q.id {
         Some(id) => format!("fix the cause, then `ddlgate jobs resume {id}` (completed steps are skipped), or run the migration again"),
         None => "fix the cause, then run the migration again (completed steps are skipped) or run the remaining statements yourself".to_owned(),

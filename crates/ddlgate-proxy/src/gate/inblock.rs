@@ -8,6 +8,7 @@ use ddlgate_ddl::{Decision, Plan};
 use super::audit::Origin;
 use super::block::TxWork;
 use super::conn::{GateConn, Ran};
+use super::datacheck::{self, Scope};
 use super::Gate;
 use crate::enforce::{self, Action, AuditOutcome};
 use crate::exec::{self, InBlockOutcome, Watch};
@@ -21,6 +22,11 @@ pub async fn rewrite_in_block(
     (origin, d, plan): (&Origin<'_>, &Decision, &Plan),
     tx: &mut TxWork,
 ) -> Result<Ran, ProxyError> {
+    let checks = ddlgate_ddl::plan::datacheck::checks(&plan.steps);
+    if let Some(e) = datacheck::first_violation(conn, &checks, Scope::InBlock).await? {
+        gate.audit(origin, d, Action::Rewrite, Vec::new(), AuditOutcome::Failed);
+        return Ok(Ran::Err(e));
+    }
     let split = plan.split_for_transaction();
     let later: Vec<&str> = split
         .deferred

@@ -21,6 +21,7 @@ mod block;
 mod capture;
 pub(crate) mod commit;
 mod conn;
+mod datacheck;
 mod decide;
 mod dispatch;
 mod follow;

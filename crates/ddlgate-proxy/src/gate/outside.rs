@@ -12,6 +12,7 @@ use ddlgate_ddl::{Decision, Plan};
 
 use super::audit::Origin;
 use super::conn::{GateConn, Ran};
+use super::datacheck::{self, Scope};
 use super::Gate;
 use crate::enforce::{self, Action, AuditOutcome};
 use crate::exec::{self, OnFailure, PlanOutcome, ServerError, StepRecord, Watch};
@@ -37,6 +38,11 @@ pub async fn run(
     origin: &Origin<'_>,
     (d, plan): (&Decision, &Plan),
 ) -> Result<Outside, ProxyError> {
+    let checks = ddlgate_ddl::plan::datacheck::checks(&plan.steps);
+    if let Some(e) = datacheck::first_violation(conn, &checks, Scope::Outside).await? {
+        gate.audit(origin, d, Action::Rewrite, Vec::new(), AuditOutcome::Failed);
+        return Ok(Outside::Failed(e));
+    }
     conn.notice(&enforce::rewrite_notice(plan)).await?;
     let scope = gate.job_scope();
     let key = jobs::job_key(scope.database, &plan.steps);
