@@ -10,7 +10,7 @@ use crate::harness::{
 
 /// Runs `alembic upgrade TARGET` against `port` (the gateway, or the server itself);
 /// `None` when the venv is missing.
-fn upgrade(port: u16, db: &str, target: &str) -> Option<ToolRun> {
+pub fn upgrade(port: u16, db: &str, target: &str) -> Option<ToolRun> {
     let alembic = venv()?.join("bin/alembic");
     let out = Command::new(alembic)
         .arg("-c")

@@ -9,7 +9,7 @@ use crate::harness::{
 };
 
 /// Runs `manage.py migrate ARGS` through the gateway; `None` when the venv is missing.
-fn migrate(gw: &Gateway, db: &str, args: &[&str]) -> Option<ToolRun> {
+pub fn migrate(gw: &Gateway, db: &str, args: &[&str]) -> Option<ToolRun> {
     let python = venv()?.join("bin/python");
     let out = Command::new(python)
         .arg("manage.py")

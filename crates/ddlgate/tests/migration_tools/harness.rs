@@ -261,3 +261,51 @@ pub fn columns(pg: &Pg, db: &str, table: &str) -> String {
         &format!("SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = '{table}'::regclass AND attnum > 0 AND NOT attisdropped"),
     )
 }
+
+/// Members put into `ledger_member`: above the small-table threshold.
+pub const MEMBERS: u32 = 20_000;
+
+/// Fills the ledger tables (made by the tools' first ledger migration) directly on the server:
+/// 100 teams and [`MEMBERS`] members, among them one duplicated email and one member of a
+/// team that does not exist.
+pub fn fill_ledger(pg: &Pg, db: &str) {
+    pg.psql(
+        db,
+        &format!(
+            "INSERT INTO ledger_team (id, name) SELECT g, 'team ' || g FROM generate_series(1, 100) g; \
+             INSERT INTO ledger_member (id, email, team_id) SELECT g, 'm' || g || '@example.com', 1 + g % 100 FROM generate_series(1, {MEMBERS}) g; \
+             UPDATE ledger_member SET email = 'm1@example.com' WHERE id = 2; \
+             UPDATE ledger_member SET team_id = 777 WHERE id = 3; ANALYZE"
+        ),
+    );
+}
+
+/// The ledger's constraints and indexes, to compare before and after a failed run.
+pub fn ledger_schema(pg: &Pg, db: &str) -> String {
+    pg.psql(
+        db,
+        "SELECT coalesce((SELECT string_agg(conname || ':' || contype::text || ':' || convalidated, ',' ORDER BY conname) FROM pg_constraint WHERE conrelid = 'ledger_member'::regclass), '') \
+         || ' | ' || (SELECT string_agg(indexrelid::regclass::text || ':' || indisvalid, ',' ORDER BY indexrelid::regclass::text) FROM pg_index WHERE indrelid = 'ledger_member'::regclass)",
+    )
+}
+
+/// Asserts the run failed with the server's error for violated data: `needles` (SQLSTATE
+/// message and DETAIL parts) in the tool's output.
+pub fn assert_failed_with(run: &ToolRun, needles: &[&str]) {
+    assert_ne!(run.code, 0, "tool succeeded:\n{}", run.output);
+    for n in needles {
+        assert!(run.output.contains(n), "no {n:?} in:\n{}", run.output);
+    }
+}
+
+/// Asserts the ledger ends with the unique email and the foreign key, both validated.
+pub fn assert_ledger_constrained(pg: &Pg, db: &str) {
+    assert_eq!(
+        pg.psql(db, "SELECT string_agg(contype::text || ':' || convalidated, ',' ORDER BY contype::text) FROM pg_constraint WHERE conrelid = 'ledger_member'::regclass"),
+        "f:true,p:true,u:true"
+    );
+    assert_eq!(
+        pg.psql(db, "SELECT count(*) FROM pg_index WHERE indrelid = 'ledger_member'::regclass AND NOT indisvalid"),
+        "0"
+    );
+}

@@ -4,6 +4,7 @@
 //! ddlgate's error and changes nothing.
 
 mod alembic;
+mod atomic;
 mod django;
 mod harness;
 mod jdbc;

@@ -4,7 +4,7 @@ import os
 SECRET_KEY = "ddlgate-tests-only"
 DEBUG = False
 USE_TZ = True
-INSTALLED_APPS = ["shop", "catalog"]
+INSTALLED_APPS = ["shop", "catalog", "ledger"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATABASES = {
     "default": {
