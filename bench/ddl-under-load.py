@@ -5,8 +5,9 @@ What one run does
 -----------------
 1. Starts a throwaway PostgreSQL cluster (as the `postgres` OS user when run as root), builds
    (`cargo build --release -p ddlgate`, skip with --no-build) and starts a ddlgate in front of it
-   with `[policy.execution] lock_timeout_ms = 100, backfill_batch_ms = 50` (--lock-timeout-ms,
-   --backfill-batch-ms, --backfill-pause-ms change them).
+   with its default `[policy.execution]` (--lock-timeout-ms, --backfill-batch-ms,
+   --backfill-pause-ms override them). --long-reader-secs N adds a report transaction holding
+   ACCESS SHARE on t for N seconds as the migration starts (directly on the server).
 2. For each mode, DIRECT then THROUGH DDLGATE, on a freshly regenerated table (same
    deterministic contents each time, VACUUM ANALYZE + CHECKPOINT before the run):
 
@@ -265,8 +266,10 @@ class Bench:
                     f'[databases."*"]\nhost = "127.0.0.1"\nport = {self.pg_port}\ntls = "disable"\n'
                     f'[log]\nlevel = "info"\naudit_file = "{self.audit_file}"\n'
                     f'[policy]\nsmall_table_rows = {a.small_table_rows}\n'
-                    f'[policy.execution]\nlock_timeout_ms = {a.lock_timeout_ms}\n'
-                    f'backfill_batch_ms = {a.backfill_batch_ms}\nbackfill_pause_ms = {a.backfill_pause_ms}\n')
+                    '[policy.execution]\n'
+                    + (f'lock_timeout_ms = {a.lock_timeout_ms}\n' if a.lock_timeout_ms is not None else '')
+                    + (f'backfill_batch_ms = {a.backfill_batch_ms}\n' if a.backfill_batch_ms is not None else '')
+                    + (f'backfill_pause_ms = {a.backfill_pause_ms}\n' if a.backfill_pause_ms is not None else ''))
         self.gw_log = open(os.path.join(self.work, "ddlgate.log"), "w")
         self.gw = subprocess.Popen([ddlgate, "--listen", f"127.0.0.1:{self.gw_port}",
                                     "--upstream", f"127.0.0.1:{self.pg_port}", "--upstream-tls", "disable",
@@ -347,15 +350,31 @@ class Bench:
         port = self.gw_port if mode == "ddlgate" else self.pg_port
         path = self.write(f"migration-{mode}.sql", "\\timing on\n" + "".join(s + ";\n" for s in MIGRATION))
         log = os.path.join(self.work, f"migration-{mode}.log")
+        report = self.start_long_reader()
         started = time.monotonic()
         out = subprocess.run([self.psql_bin, "-X", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(port),
                               "-U", SUPERUSER, "-d", DB, "-f", path], capture_output=True, text=True, env=clean_env())
         total = time.monotonic() - started
+        if report is not None:
+            report.wait()
         with open(log, "w") as f:
             f.write(out.stdout + "\n--- stderr ---\n" + out.stderr)
         times = [float(x) / 1000 for x in re.findall(r"^Time: ([\d.]+) ms", out.stdout, re.M)]
         return {"ok": out.returncode == 0, "total": total, "times": times, "stdout": out.stdout,
                 "stderr": out.stderr, "log": log}
+
+    def start_long_reader(self):
+        """--long-reader-secs: a report holding ACCESS SHARE on t (one read, then an open
+        transaction) when the migration starts, directly on the server."""
+        secs = self.args.long_reader_secs
+        if secs <= 0:
+            return None
+        sql = f"BEGIN; SELECT count(*) FROM t; SELECT pg_sleep({secs}); COMMIT;\n"
+        p = subprocess.Popen([self.psql_bin, "-X", "-q", "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", SUPERUSER,
+                              "-d", DB, "-c", sql], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_env())
+        # The report has its lock once its count(*) runs; it takes well under this on 1M rows.
+        time.sleep(1.0)
+        return p
 
     def run_mode(self, mode):
         a = self.args
@@ -509,9 +528,11 @@ def main():
     ap.add_argument("--cooldown", type=float, default=3)
     ap.add_argument("--app-statement-timeout-ms", type=int, default=0)
     ap.add_argument("--workload-through-gateway", action="store_true")
-    ap.add_argument("--lock-timeout-ms", type=int, default=100)
-    ap.add_argument("--backfill-batch-ms", type=int, default=50)
-    ap.add_argument("--backfill-pause-ms", type=int, default=20)
+    ap.add_argument("--lock-timeout-ms", type=int, default=None, help="default: ddlgate's own default")
+    ap.add_argument("--backfill-batch-ms", type=int, default=None, help="default: ddlgate's own default")
+    ap.add_argument("--backfill-pause-ms", type=int, default=None, help="default: ddlgate's own default")
+    ap.add_argument("--long-reader-secs", type=float, default=0,
+                    help="a report transaction holding ACCESS SHARE on t for this long as the migration starts")
     ap.add_argument("--small-table-rows", type=int, default=10000)
     ap.add_argument("--only", choices=["direct", "ddlgate"])
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, pgbench logs, audit file)")
@@ -549,8 +570,10 @@ def main():
           f"{'workload via ddlgate in the ddlgate run' if args.workload_through_gateway else 'workload connected directly in both runs'}, "
           f"app statement_timeout {str(args.app_statement_timeout_ms) + ' ms' if args.app_statement_timeout_ms else 'none'}; "
           f"migration starts {args.warmup:g}s after the workload, workload stops {args.cooldown:g}s after it. "
-          f"ddlgate: lock_timeout_ms={args.lock_timeout_ms}, backfill_batch_ms={args.backfill_batch_ms}, "
-          f"backfill_pause_ms={args.backfill_pause_ms}. Latencies in ms over the whole run, successful statements.\n")
+          f"ddlgate: lock_timeout_ms={args.lock_timeout_ms or 'default'}, backfill_batch_ms={args.backfill_batch_ms or 'default'}, "
+          f"backfill_pause_ms={args.backfill_pause_ms or 'default'}; "
+          f"{'a report holding ACCESS SHARE on t for %gs as the migration starts' % args.long_reader_secs if args.long_reader_secs else 'no long reader'}. "
+          f"Latencies in ms over the whole run, successful statements.\n")
     print("| | " + " | ".join(names[m] for m in modes) + " |")
     print("|---|" + "---:|" * len(modes))
 

@@ -70,18 +70,26 @@ impl Default for Policy {
 #[serde(deny_unknown_fields, default)]
 pub struct Execution {
     /// `lock_timeout` for steps taking strong locks (ACCESS EXCLUSIVE, SHARE ...), in ms.
-    /// Other sessions never wait behind the gateway longer than this. Default 2000.
+    /// A statement queued for such a lock makes every later query on the table queue behind
+    /// it, so this bounds how long the app can wait behind the gateway. Default 100.
     pub lock_timeout_ms: u64,
     /// Attempts after the first when a step times out on a lock (55P03) or deadlocks (40P01).
-    /// Default 20.
+    /// Default 100.
     pub lock_retries: u32,
-    /// First backoff between attempts, in ms, doubled each time with jitter. Default 200.
+    /// No retry starts later than this many seconds after a statement's first attempt: the
+    /// statement then fails with the lock timeout. 0 = only `lock_retries` bounds it.
+    /// Default 60.
+    pub lock_deadline_secs: u64,
+    /// First backoff between attempts, in ms, doubled each time, half of it random. Default
+    /// 100.
     pub retry_backoff_ms: u64,
-    /// Longest backoff, in ms. Default 5000.
+    /// Longest backoff, in ms. Default 2000.
     pub retry_backoff_max_ms: u64,
     /// Overall deadline for CONCURRENTLY builds and VALIDATE, in seconds. Default 21600.
     pub concurrent_deadline_secs: u64,
-    /// Target duration of one backfill batch, in ms (100-500 recommended). Default 200.
+    /// Target duration of one backfill batch, in ms: a batch holds its rows' locks until it
+    /// commits, so writers of those rows wait up to this long (twice it when a batch runs
+    /// slower than the last). Default 50.
     pub backfill_batch_ms: u64,
     /// Pause between backfill batches, in ms. Default 20.
     pub backfill_pause_ms: u64,
@@ -100,12 +108,13 @@ pub struct Execution {
 impl Default for Execution {
     fn default() -> Self {
         Self {
-            lock_timeout_ms: 2_000,
-            lock_retries: 20,
-            retry_backoff_ms: 200,
-            retry_backoff_max_ms: 5_000,
+            lock_timeout_ms: 100,
+            lock_retries: 100,
+            lock_deadline_secs: 60,
+            retry_backoff_ms: 100,
+            retry_backoff_max_ms: 2_000,
             concurrent_deadline_secs: 6 * 3600,
-            backfill_batch_ms: 200,
+            backfill_batch_ms: 50,
             backfill_pause_ms: 20,
             progress_interval_secs: 2,
             commit_wait_secs: 0,

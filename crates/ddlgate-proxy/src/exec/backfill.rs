@@ -19,6 +19,7 @@ use ddlgate_wire::encode::{Notice, Severity};
 use ddlgate_wire::SqlState;
 
 use super::conn::{PlanConn, ServerError};
+use super::retry::LockRetry;
 use super::watch::Watch;
 use crate::ProxyError;
 
@@ -173,17 +174,16 @@ impl Backfill<'_> {
         sql: &str,
         cfg: &Execution,
     ) -> Result<Result<Vec<Vec<Option<String>>>, ServerError>, ProxyError> {
-        let mut attempt = 0;
+        let mut retry = LockRetry::start();
         loop {
             let r = conn.query(sql).await?;
             match r.error {
                 None => return Ok(Ok(r.rows)),
-                Some(e) if e.is_lock_conflict() && attempt < cfg.lock_retries => {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(
-                        cfg.retry_backoff_ms * u64::from(attempt),
-                    ))
-                    .await;
+                Some(e) if e.is_lock_conflict() => {
+                    let Some(wait) = retry.next(cfg) else {
+                        return Ok(Err(e));
+                    };
+                    tokio::time::sleep(wait).await;
                 }
                 Some(e) => return Ok(Err(e)),
             }

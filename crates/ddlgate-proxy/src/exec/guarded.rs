@@ -9,7 +9,7 @@ use ddlgate_config::Execution;
 
 use super::conn::{PlanConn, ServerError};
 use super::outcome::{cancel_error, StepRecord};
-use super::retry::{backoff, notify_blockers};
+use super::retry::{notify_blockers, LockRetry};
 use super::settings::{save_settings, under_short_lock_timeout};
 use super::watch::Watch;
 use crate::enforce::StepOutcome;
@@ -25,21 +25,23 @@ pub async fn run_guarded(
 ) -> Result<(Result<String, ServerError>, StepRecord), ProxyError> {
     let started = Instant::now();
     let saved = save_settings(conn).await?;
-    let mut attempt = 0;
+    let mut retry = LockRetry::start();
     let result = loop {
         let r = under_short_lock_timeout(conn, cfg, &saved, sql).await?;
         match r.error {
             None => break Ok(r.tags.last().cloned().unwrap_or_default()),
-            Some(e) if e.is_lock_conflict() && attempt < cfg.lock_retries && !watch.gone() => {
-                let wait = backoff(cfg, attempt);
-                notify_blockers(conn, sql, attempt, wait).await?;
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-            }
+            Some(e) if e.is_lock_conflict() && !watch.gone() => match retry.next(cfg) {
+                Some(wait) => {
+                    notify_blockers(conn, sql, retry.retries() - 1, wait).await?;
+                    tokio::time::sleep(wait).await;
+                }
+                None => break Err(e),
+            },
             Some(_) if watch.cancelled() => break Err(cancel_error()),
             Some(e) => break Err(e),
         }
     };
+    let attempt = retry.retries();
     let record = StepRecord {
         description: "statement with a short lock_timeout".into(),
         outcome: if result.is_ok() {

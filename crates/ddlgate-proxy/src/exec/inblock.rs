@@ -14,7 +14,7 @@ use ddlgate_ddl::{quote_literal, LockTimeoutPolicy, Step};
 
 use super::conn::{PlanConn, ServerError};
 use super::outcome::StepRecord;
-use super::retry::{backoff, notify_blockers};
+use super::retry::{notify_blockers, LockRetry};
 use super::watch::Watch;
 use crate::enforce::StepOutcome;
 use crate::ProxyError;
@@ -141,9 +141,9 @@ impl<C: PlanConn, W: Watch> Block<'_, C, W> {
             LockTimeoutPolicy::Short { .. } => format!("{}ms", self.cfg.lock_timeout_ms),
             _ => self.saved.clone(),
         };
-        let mut attempts = 0u32;
+        let mut retry = LockRetry::start();
         loop {
-            attempts += 1;
+            let attempts = retry.retries() + 1;
             checked(self.conn, &format!("SAVEPOINT {SAVEPOINT}")).await?;
             set_local_lock_timeout(self.conn, &lock_timeout).await?;
             let r = self.conn.query(&step.sql).await?;
@@ -153,14 +153,12 @@ impl<C: PlanConn, W: Watch> Block<'_, C, W> {
                     checked(self.conn, &format!("RELEASE SAVEPOINT {SAVEPOINT}")).await?;
                     return Ok((attempts, Ok(())));
                 }
-                Some(e)
-                    if e.is_lock_conflict()
-                        && attempts <= self.cfg.lock_retries
-                        && !self.watch.gone() =>
-                {
+                Some(e) if e.is_lock_conflict() && !self.watch.gone() => {
+                    let Some(wait) = retry.next(self.cfg) else {
+                        return Ok((attempts, Err(e)));
+                    };
                     // Rolling back to the savepoint also restores lock_timeout.
                     checked(self.conn, &format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}")).await?;
-                    let wait = backoff(self.cfg, attempts - 1);
                     notify_blockers(self.conn, &step.sql, attempts - 1, wait).await?;
                     tokio::time::sleep(wait).await;
                 }

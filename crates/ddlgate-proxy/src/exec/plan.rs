@@ -25,7 +25,7 @@ use ddlgate_wire::SqlState;
 use super::backfill::{Backfill, BackfillEnd};
 use super::conn::{PlanConn, ServerError};
 use super::outcome::{cancel_error, OnFailure, PlanOutcome, StepRecord};
-use super::retry::{backoff, notify_blockers};
+use super::retry::{notify_blockers, LockRetry};
 use super::settings::{save_settings, set_timeouts, under_short_lock_timeout, SavedSettings};
 use super::watch::Watch;
 use crate::enforce::StepOutcome;
@@ -220,9 +220,9 @@ impl<C: PlanConn, W: Watch> PlanRun<'_, C, W> {
             Some(t) => invalid_indexes(self.conn, t).await?,
             None => Vec::new(),
         };
-        let mut attempts = 0u32;
+        let mut retry = LockRetry::start();
         loop {
-            attempts += 1;
+            let attempts = retry.retries() + 1;
             set_timeouts(self.conn, &lock_timeout, &statement_timeout).await?;
             let attempt = self.attempt(i, step).await?;
             set_timeouts(
@@ -240,11 +240,12 @@ impl<C: PlanConn, W: Watch> PlanRun<'_, C, W> {
                 self.drop_new_invalid_indexes(table, &invalid_before, &error)
                     .await?;
             }
-            if error.is_lock_conflict() && attempts <= self.cfg.lock_retries && !self.watch.gone() {
-                let wait = backoff(self.cfg, attempts - 1);
-                notify_blockers(self.conn, &step.sql, attempts - 1, wait).await?;
-                tokio::time::sleep(wait).await;
-                continue;
+            if error.is_lock_conflict() && !self.watch.gone() {
+                if let Some(wait) = retry.next(self.cfg) {
+                    notify_blockers(self.conn, &step.sql, attempts - 1, wait).await?;
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
             }
             return Ok(StepEnd::Failed { attempts, error });
         }
@@ -326,11 +327,18 @@ async fn roll_back(
         let Some(sql) = plan.steps.get(i).and_then(|s| s.rollback.as_deref()) else {
             continue;
         };
-        for attempt in 0..=cfg.lock_retries {
+        let mut retry = LockRetry::start();
+        loop {
             let r = under_short_lock_timeout(conn, cfg, saved, sql).await?;
             match r.error {
-                Some(e) if e.is_lock_conflict() && attempt < cfg.lock_retries => {
-                    tokio::time::sleep(backoff(cfg, attempt)).await
+                Some(e) if e.is_lock_conflict() && retry.retries() < cfg.lock_retries => {
+                    match retry.next(cfg) {
+                        Some(wait) => tokio::time::sleep(wait).await,
+                        None => {
+                            tracing::warn!(code = e.code.code(), message = %e.message, rollback = sql, "rollback step failed: lock deadline");
+                            break;
+                        }
+                    }
                 }
                 Some(e) => {
                     tracing::warn!(code = e.code.code(), message = %e.message, rollback = sql, "rollback step failed");

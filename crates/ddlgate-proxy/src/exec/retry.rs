@@ -1,7 +1,7 @@
 //! Waiting out a lock conflict: bounded exponential backoff with jitter, and a notice telling
 //! the client which sessions hold locks on the tables the statement touches.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ddlgate_config::Execution;
 use ddlgate_ddl::{analyze, quote_literal, Facts};
@@ -12,6 +12,47 @@ use rand::Rng;
 use super::conn::PlanConn;
 use crate::ProxyError;
 
+/// The retries of one lock-taking statement: at most `lock_retries` of them, and none that
+/// would start more than `lock_deadline_secs` after the first attempt — so a table that stays
+/// busy fails the statement at a known time instead of retrying for ever.
+pub(crate) struct LockRetry {
+    started: Instant,
+    retries: u32,
+}
+
+impl LockRetry {
+    /// Before the first attempt.
+    pub(crate) fn start() -> Self {
+        Self {
+            started: Instant::now(),
+            retries: 0,
+        }
+    }
+
+    /// Retries made so far.
+    pub(crate) fn retries(&self) -> u32 {
+        self.retries
+    }
+
+    /// The (jittered) wait before the next attempt, or `None` when the retries or the
+    /// deadline are spent.
+    pub(crate) fn next(&mut self, cfg: &Execution) -> Option<Duration> {
+        if self.retries >= cfg.lock_retries {
+            return None;
+        }
+        let wait = backoff(cfg, self.retries);
+        let deadline = Duration::from_secs(cfg.lock_deadline_secs);
+        if cfg.lock_deadline_secs > 0 && self.started.elapsed() + wait >= deadline {
+            return None;
+        }
+        self.retries += 1;
+        Some(wait)
+    }
+}
+
+/// The wait before retry number `attempt` (from 0): exponential from `retry_backoff_ms` up to
+/// `retry_backoff_max_ms`, with jitter (half of it random) so retries of several sessions
+/// spread out.
 pub(super) fn backoff(cfg: &Execution, attempt: u32) -> Duration {
     let base = cfg
         .retry_backoff_ms
@@ -83,4 +124,42 @@ pub(crate) fn holders_sql(tables: &[String]) -> String {
          AND l.relation OPERATOR(pg_catalog.=) ANY(ARRAY[{}]::pg_catalog.regclass[])",
     tables.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_stop_at_the_count_or_the_deadline() {
+        let cfg = Execution {
+            lock_retries: 3,
+            retry_backoff_ms: 1,
+            retry_backoff_max_ms: 1,
+            ..Execution::default()
+        };
+        let mut r = LockRetry::start();
+        assert!((0..3).all(|_| r.next(&cfg).is_some()));
+        assert_eq!(r.next(&cfg), None);
+        assert_eq!(r.retries(), 3);
+
+        // A pause that would start past the deadline is not taken.
+        let cfg = Execution {
+            lock_deadline_secs: 1,
+            retry_backoff_ms: 2_000,
+            retry_backoff_max_ms: 2_000,
+            ..Execution::default()
+        };
+        assert_eq!(LockRetry::start().next(&cfg), None);
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_jitter() {
+        let cfg = Execution::default();
+        for attempt in 0..10 {
+            let base = (cfg.retry_backoff_ms << attempt).min(cfg.retry_backoff_max_ms);
+            let w = backoff(&cfg, attempt).as_millis() as u64;
+            assert!(w >= base / 2 && w <= base, "attempt {attempt}: {w} ms");
+        }
+    }
 }

@@ -67,7 +67,7 @@ async fn a_guarded_parse_is_captured_and_run_with_a_short_lock_timeout() {
         [
             CATALOG,
             SAVE,
-            &timeouts("2000ms", "0"),
+            &timeouts("100ms", "0"),
             &format!("query: {GUARDED}"),
             &timeouts("0", "0"),
             "client: ParseComplete | BindComplete | C ALTER TABLE | Z I",

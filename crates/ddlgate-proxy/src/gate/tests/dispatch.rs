@@ -15,7 +15,7 @@ fn guarded_in_block(sql: &str) -> Vec<String> {
     vec![
         "query: SELECT pg_catalog.current_setting('lock_timeout')".to_owned(),
         "query: SAVEPOINT ddlgate_step".to_owned(),
-        "query: SELECT pg_catalog.set_config('lock_timeout', '2000ms', true)".to_owned(),
+        "query: SELECT pg_catalog.set_config('lock_timeout', '100ms', true)".to_owned(),
         format!("query: {sql}"),
         "query: SELECT pg_catalog.set_config('lock_timeout', '0', true)".to_owned(),
         "query: RELEASE SAVEPOINT ddlgate_step".to_owned(),
@@ -115,7 +115,7 @@ async fn a_guarded_statement_runs_with_a_short_lock_timeout() {
         vec![
             CATALOG.to_owned(),
             SAVE.to_owned(),
-            timeouts("2000ms", "0"),
+            timeouts("100ms", "0"),
             format!("query: {GUARDED}"),
             timeouts("0", "0"),
             "client: C ALTER TABLE".to_owned(),
@@ -135,14 +135,14 @@ async fn a_guarded_statement_is_retried_after_a_lock_timeout() {
     let mut want = vec![
         CATALOG.to_owned(),
         SAVE.to_owned(),
-        timeouts("2000ms", "0"),
+        timeouts("100ms", "0"),
         format!("query: {GUARDED}"),
         timeouts("0", "0"),
         "query: <lock holders>".to_owned(),
         "notice: NOTICE 55P03 ddlgate: lock not available (attempt 1), retrying in 0 ms instead of queueing".to_owned(),
     ];
     want.extend([
-        timeouts("2000ms", "0"),
+        timeouts("100ms", "0"),
         format!("query: {GUARDED}"),
         timeouts("0", "0"),
         "client: C ALTER TABLE".to_owned(),
