@@ -3,6 +3,7 @@
 
 mod cli;
 mod embedded;
+mod interrupted;
 mod jobs;
 mod logging;
 mod offline;
@@ -72,6 +73,9 @@ fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let config = args.resolve(cluster.as_ref().map(|c| c.port()))?;
     logging::init(&config.log)?;
+    if let Some(path) = &config.log.audit_file {
+        interrupted::report(path);
+    }
     let config = Arc::new(config);
     let threads = config.listen.worker_threads;
     let runtime = if threads == 1 {

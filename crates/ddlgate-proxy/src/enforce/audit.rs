@@ -66,6 +66,16 @@ pub struct AuditEvent<'a> {
     pub steps: Vec<AuditStep>,
     /// Final outcome.
     pub outcome: AuditOutcome,
+    /// The plan run this event belongs to: its `plan-started`, `step-ended` and final events
+    /// carry the same id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_id: Option<&'a str>,
+    /// For `step-ended`: the index of the step in the plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
+    /// For `interrupted`: what ended the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 /// How one step of a plan (or a guarded statement) went.
@@ -124,6 +134,13 @@ pub enum AuditOutcome {
     DroppedRolledBackToSavepoint,
     /// Its deferred steps were dropped: the COMMIT failed.
     DroppedCommitFailed,
+    /// Its plan is about to run its first step (not final).
+    PlanStarted,
+    /// One step of its plan ended (not final; the step's outcome is in `steps`).
+    StepEnded,
+    /// Its plan stopped mid-way because the connection or the gateway went away: what the
+    /// `step-ended` events before say is done, the rest is not.
+    Interrupted,
 }
 
 impl AuditEvent<'_> {

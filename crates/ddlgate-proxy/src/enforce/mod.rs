@@ -4,12 +4,14 @@
 mod action;
 mod audit;
 mod block;
+mod trail;
 
 pub use action::{resolve, Action, Enforcer};
 pub use audit::{
     now_rfc3339, AuditEvent, AuditOutcome, AuditProtocol, AuditStep, SessionInfo, StepOutcome,
 };
 pub use block::{block_notice, raise_statement, rewrite_notice, warn_notice};
+pub use trail::{new_plan_id, PlanTrail};
 
 /// The command tag PostgreSQL reports for a DDL statement's text, e.g. `ALTER TABLE` or
 /// `CREATE INDEX` ([CommandComplete](https://www.postgresql.org/docs/current/protocol-message-formats.html)).

@@ -88,25 +88,13 @@ pub async fn run_plan(
         }
         let started = Instant::now();
         if run.already_done(step).await? {
-            run.records.push(StepRecord::new(
-                step,
-                StepOutcome::Skipped,
-                0,
-                started,
-                None,
-            ));
+            run.ended(i, StepRecord::new(step, StepOutcome::Skipped, 0, started, None));
             continue;
         }
         match run.run_step(i, step).await? {
             StepEnd::Done { attempts } => {
                 run.done.push(i);
-                run.records.push(StepRecord::new(
-                    step,
-                    StepOutcome::Done,
-                    attempts,
-                    started,
-                    None,
-                ));
+                run.ended(i, StepRecord::new(step, StepOutcome::Done, attempts, started, None));
             }
             StepEnd::Failed { attempts, error } => {
                 let record = StepRecord::new(
@@ -116,13 +104,13 @@ pub async fn run_plan(
                     started,
                     Some(error.clone()),
                 );
-                run.records.push(record);
+                run.ended(i, record);
                 return run.fail(error).await;
             }
             StepEnd::Interrupted { attempts } => {
                 let record =
                     StepRecord::new(step, StepOutcome::Interrupted, attempts, started, None);
-                run.records.push(record);
+                run.ended(i, record);
                 return Ok(PlanOutcome::ClientGone(run.records));
             }
         }
@@ -171,6 +159,12 @@ enum Attempt {
 impl<C: PlanConn, W: Watch> PlanRun<'_, C, W> {
     /// Stops at the safe point before a step: a cancel fails the plan, a client gone leaves it
     /// resumable.
+    /// Step `i` ended as `record` says: reported to the watch, kept for the outcome.
+    fn ended(&mut self, i: usize, record: StepRecord) {
+        self.watch.step_ended(i, &record.audit());
+        self.records.push(record);
+    }
+
     async fn stop_between_steps(self) -> Result<PlanOutcome, ProxyError> {
         if self.watch.cancelled() {
             return self.fail(cancel_error()).await;

@@ -35,6 +35,9 @@ pub trait Watch {
     /// Progress: `step` is the index of the step running, `rows` the rows a backfill has
     /// written so far (durable jobs record it).
     fn progress(&mut self, _step: usize, _rows: u64) {}
+
+    /// Step `step` of the plan ended (done, skipped, failed or interrupted), as `record` says.
+    fn step_ended(&mut self, _step: usize, _record: &crate::enforce::AuditStep) {}
 }
 
 impl ClientWatch<'_> {
@@ -57,6 +60,10 @@ impl<W: Watch + ?Sized> Watch for &mut W {
 
     fn progress(&mut self, step: usize, rows: u64) {
         (**self).progress(step, rows);
+    }
+
+    fn step_ended(&mut self, step: usize, record: &crate::enforce::AuditStep) {
+        (**self).step_ended(step, record);
     }
 }
 

@@ -83,8 +83,25 @@ impl Gate<'_> {
             plan: d.plan.as_ref().map(|p| p.summary.clone()),
             steps,
             outcome,
+            plan_id: None,
+            step: None,
+            cause: None,
         }
         .emit();
+    }
+
+    /// The audit trail of a run of the plan of `d` (a statement of `origin`), with a fresh id.
+    pub fn trail(&self, origin: &Origin<'_>, d: &Decision, action: Action) -> enforce::PlanTrail {
+        enforce::PlanTrail {
+            id: enforce::new_plan_id(),
+            session: self.info.clone(),
+            protocol: protocol(origin.protocol),
+            sql: logged(&redacted(d.text(origin.sql))),
+            rules: d.findings.iter().map(|f| f.rule.as_str()).collect(),
+            action,
+            observe_only: self.enforcer.observe_only(),
+            plan: d.plan.as_ref().map(|p| p.summary.clone()),
+        }
     }
 
     /// Audits a statement the gateway ran: `Completed` or `Failed`.

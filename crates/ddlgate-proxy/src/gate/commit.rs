@@ -19,7 +19,7 @@ use super::conn::{GateConn, Ran};
 use super::datacheck::Scope;
 use super::follow::drop_deferred;
 use super::Gate;
-use crate::enforce::{Action, AuditOutcome};
+use crate::enforce::{Action, AuditOutcome, PlanTrail};
 use crate::exec::{self, OnFailure, PlanOutcome, QueryResult, StepRecord, Watch};
 use crate::jobs::durable::{self, Ending};
 use crate::jobs::{self, JobState, JobWatch};
@@ -310,6 +310,8 @@ struct RunEnd {
     past_deadline: bool,
     /// Whether this connection holds the job's lock.
     held: bool,
+    /// The run's audit trail (none when it did not start).
+    trail: Option<PlanTrail>,
 }
 
 /// Phase 3: runs one deferred plan (after waiting for its lock if another runner has it).
@@ -330,6 +332,7 @@ async fn run_one(
                 outcome: PlanOutcome::Failed(Vec::new(), e),
                 past_deadline: false,
                 held: false,
+                trail: None,
             });
         }
     }
@@ -353,14 +356,29 @@ async fn run_one(
         (Some(client), Some(id)) => Some(jobs::progress_writer(client.clone(), id)),
         _ => None,
     };
+    let origin = Origin {
+        protocol: job.protocol,
+        sql: &job.text,
+    };
+    let trail = books.gate.trail(&origin, &job.decision, Action::Rewrite);
+    trail.emit(Vec::new(), AuditOutcome::PlanStarted);
     let mut jw = JobWatch::new(AfterCommit { client: watch }, progress);
     jw.deadline = deadline;
+    jw.trail = Some(trail.clone());
     let cfg = &books.gate.enforcer.policy.execution;
-    let outcome = exec::run_plan(conn, &plan, 0, OnFailure::Keep, cfg, &mut jw).await?;
+    let outcome = match exec::run_plan(conn, &plan, 0, OnFailure::Keep, cfg, &mut jw).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            let cause = format!("the session's server connection failed after COMMIT: {e}");
+            trail.interrupted(Vec::new(), &cause);
+            return Err(e);
+        }
+    };
     Ok(RunEnd {
         outcome,
         past_deadline: jw.past_deadline() && !jw.cancelled(),
         held: true,
+        trail: Some(trail),
     })
 }
 
@@ -408,9 +426,12 @@ async fn report(
         _ => AuditOutcome::Failed,
     };
     let steps = records.iter().map(|r| r.audit()).collect();
-    books
-        .gate
-        .audit(&origin, &job.decision, Action::Rewrite, steps, outcome);
+    match &run.trail {
+        Some(trail) => trail.emit(steps, outcome),
+        None => books
+            .gate
+            .audit(&origin, &job.decision, Action::Rewrite, steps, outcome),
+    }
     if handed_over {
         hand_over(conn, books, q).await?;
         return Ok(false);

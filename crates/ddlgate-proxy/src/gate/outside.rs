@@ -76,9 +76,19 @@ pub async fn run(
         _ => None,
     };
     let cfg = &gate.enforcer.policy.execution;
+    let trail = gate.trail(origin, d, Action::Rewrite);
+    trail.emit(Vec::new(), AuditOutcome::PlanStarted);
     let mut jw = JobWatch::new(&mut *watch, progress);
-    let outcome = exec::run_plan(conn, plan, 0, OnFailure::RollBack, cfg, &mut jw).await?;
+    jw.trail = Some(trail.clone());
+    let run = exec::run_plan(conn, plan, 0, OnFailure::RollBack, cfg, &mut jw).await;
     drop(jw);
+    let outcome = match run {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            trail.interrupted(Vec::new(), &format!("the session's server connection failed: {e}"));
+            return Err(e);
+        }
+    };
     let ended = ended(outcome, id.is_some(), d.text(origin.sql));
     let end = Ending {
         from: 0,
@@ -91,7 +101,7 @@ pub async fn run(
         durable::hand_over(scope, id);
     }
     let steps = ended.records.iter().map(|r| r.audit()).collect();
-    gate.audit(origin, d, Action::Rewrite, steps, ended.audit);
+    trail.emit(steps, ended.audit);
     Ok(ended.answer)
 }
 

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::store::{self, Job, JobState};
 use super::{connect, ControlConn, JobError, Jobs};
+use crate::enforce::{AuditStep, PlanTrail};
 use crate::exec::{self, OnFailure, PlanOutcome, StepRecord, Watch};
 
 /// Wraps a watch: records progress in the job row (through a writer task, so the plan never
@@ -26,6 +27,8 @@ pub struct JobWatch<W> {
     pub deadline: Option<Instant>,
     /// The step index last reported.
     pub step: usize,
+    /// The run's audit trail: each ended step is reported to it.
+    pub trail: Option<PlanTrail>,
 }
 
 impl<W: Watch> JobWatch<W> {
@@ -36,6 +39,7 @@ impl<W: Watch> JobWatch<W> {
             progress,
             deadline: None,
             step: 0,
+            trail: None,
         }
     }
 
@@ -60,6 +64,13 @@ impl<W: Watch> Watch for JobWatch<W> {
             let _ = tx.send((step, rows));
         }
         self.inner.progress(step, rows);
+    }
+
+    fn step_ended(&mut self, step: usize, record: &AuditStep) {
+        if let Some(t) = &self.trail {
+            t.step_ended(step, record.clone());
+        }
+        self.inner.step_ended(step, record);
     }
 }
 
