@@ -33,7 +33,10 @@ fn unfinished(lines: &str, now: &str) -> Vec<Value> {
             "plan-started" => {
                 open.insert(id, event);
             }
-            "step-ended" => done.entry(id).or_default().extend(event["steps"].as_array().cloned().unwrap_or_default()),
+            "step-ended" => done
+                .entry(id)
+                .or_default()
+                .extend(event["steps"].as_array().cloned().unwrap_or_default()),
             _ if !NOT_FINAL.contains(&outcome) => {
                 open.remove(&id);
             }
@@ -60,7 +63,10 @@ pub fn report(path: &Path) {
         return;
     };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if file.seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES))).is_err() {
+    if file
+        .seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES)))
+        .is_err()
+    {
         return;
     }
     let mut bytes = Vec::new();

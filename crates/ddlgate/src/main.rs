@@ -91,6 +91,7 @@ fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     .context("starting the runtime")?;
     runtime.block_on(async {
+        let streams = signal_streams()?;
         let listener = tokio::net::TcpListener::bind(config.listen.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen.addr))?;
@@ -102,7 +103,7 @@ fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         let (shutdown_tx, shutdown) = tokio::sync::oneshot::channel::<()>();
         let (hurry_tx, hurry) = tokio::sync::oneshot::channel::<()>();
-        let signals = tokio::spawn(watch_signals(shutdown_tx, hurry_tx));
+        let signals = tokio::spawn(watch_signals(streams, shutdown_tx, hurry_tx));
         let shutdown = async move {
             let _ = shutdown.await;
         };
@@ -118,18 +119,34 @@ fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// SIGINT, SIGTERM and SIGHUP, as streams.
+type SignalStreams = (
+    tokio::signal::unix::Signal,
+    tokio::signal::unix::Signal,
+    tokio::signal::unix::Signal,
+);
+
+/// Installs the handlers for SIGINT, SIGTERM and SIGHUP.
+fn signal_streams() -> anyhow::Result<SignalStreams> {
+    use tokio::signal::unix::{signal, SignalKind};
+    Ok((
+        signal(SignalKind::interrupt())?,
+        signal(SignalKind::terminate())?,
+        signal(SignalKind::hangup())?,
+    ))
+}
+
 /// Watches the signals a server answers: the first SIGINT or SIGTERM starts the graceful
 /// shutdown (`shutdown`), a second SIGINT (Ctrl-C again) closes the remaining sessions at once
 /// (`hurry`); SIGHUP is logged and otherwise ignored (its default action would kill the
 /// process) until configuration reload exists.
+/// The handlers are installed by [`signal_streams`] before the gateway listens, so that no
+/// signal arriving once it accepts connections meets the default action.
 async fn watch_signals(
+    (mut int, mut term, mut hup): SignalStreams,
     shutdown: tokio::sync::oneshot::Sender<()>,
     hurry: tokio::sync::oneshot::Sender<()>,
 ) -> anyhow::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut hup = signal(SignalKind::hangup())?;
     let (mut shutdown, mut hurry) = (Some(shutdown), Some(hurry));
     loop {
         tokio::select! {

@@ -58,7 +58,10 @@ fn setup(prefix: &str) -> (String, tempfile::TempDir, std::path::PathBuf, String
         ),
     )
     .expect("config");
-    let url = format!("postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable", SUPER.name);
+    let url = format!(
+        "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
+        SUPER.name
+    );
     (db, dir, audit, url, port)
 }
 
@@ -74,8 +77,13 @@ async fn a_killed_gateway_reports_the_interrupted_plan_when_it_starts_again() {
     let id = backfilling(&audit).await;
     gw.0.kill().expect("kill -9 the gateway");
     let _ = gw.0.wait();
-    assert!(alter.await.expect("task").is_err(), "the client lost its connection");
-    assert!(!events(&audit).iter().any(|e| e["plan_id"] == id.as_str() && e["outcome"] == "interrupted"));
+    assert!(
+        alter.await.expect("task").is_err(),
+        "the client lost its connection"
+    );
+    assert!(!events(&audit)
+        .iter()
+        .any(|e| e["plan_id"] == id.as_str() && e["outcome"] == "interrupted"));
 
     let _again = start(&config, port).await;
     eventually_async(Duration::from_secs(10), "the interrupted event", || {
@@ -84,9 +92,13 @@ async fn a_killed_gateway_reports_the_interrupted_plan_when_it_starts_again() {
             .find(|e| e["plan_id"] == id.as_str() && e["outcome"] == "interrupted");
         async move {
             found.is_some_and(|e| {
-                e["sql"].as_str().is_some_and(|s| s.contains("ADD COLUMN token"))
+                e["sql"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("ADD COLUMN token"))
                     && e["steps"].as_array().is_some_and(|s| s.len() == 2)
-                    && e["cause"].as_str().is_some_and(|c| c.contains("gateway stopped"))
+                    && e["cause"]
+                        .as_str()
+                        .is_some_and(|c| c.contains("gateway stopped"))
             })
         }
     })
@@ -107,13 +119,20 @@ async fn a_lost_server_connection_interrupts_the_plan_with_its_cause() {
         &db,
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
     );
-    assert!(alter.await.expect("task").is_err(), "the client gets an error");
+    assert!(
+        alter.await.expect("task").is_err(),
+        "the client gets an error"
+    );
     eventually_async(Duration::from_secs(10), "the interrupted event", || {
         let found = events(&audit)
             .into_iter()
             .find(|e| e["plan_id"] == id.as_str() && e["outcome"] == "interrupted");
         async move {
-            found.is_some_and(|e| e["cause"].as_str().is_some_and(|c| c.contains("server connection")))
+            found.is_some_and(|e| {
+                e["cause"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("server connection"))
+            })
         }
     })
     .await;

@@ -210,20 +210,20 @@ async fn a_failed_job_is_resumed_or_abandoned_with_the_cli() {
         &db,
         "CREATE TABLE customer (id int PRIMARY KEY); INSERT INTO customer SELECT g FROM generate_series(1, 100) g; \
          CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int, amount int); \
-         INSERT INTO orders SELECT g, 1 + g % 100, g FROM generate_series(1, 20000) g; \
-         INSERT INTO orders VALUES (0, 999, 0); ANALYZE",
+         INSERT INTO orders SELECT g, 1 + g % 100, g FROM generate_series(1, 20000) g; ANALYZE",
     );
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let config = write_config(dir.path(), pg, port, &db, "");
     let _gw = start(&config, port).await;
     let client = connect(&url(port, &db)).await.expect("connect");
-    client
-        .batch_execute(
-            "BEGIN; ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customer (id); COMMIT",
-        )
-        .await
-        .expect("COMMIT succeeds; validation fails after it");
+    commit_past_a_racing_row(
+        &client,
+        &pg.direct_url(SUPER, &db),
+        "INSERT INTO orders VALUES (0, 999, 0)",
+        "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customer (id)",
+    )
+    .await;
     let (ok, listed) = jobs_cli(&config, &db, &["list"]);
     eprintln!("{listed}");
     assert!(ok, "{listed}");
@@ -243,12 +243,13 @@ async fn a_failed_job_is_resumed_or_abandoned_with_the_cli() {
         "t"
     );
     // Another failing job, abandoned: it stays as it is and is never resumed.
-    client
-        .batch_execute(
-            "BEGIN; ALTER TABLE orders ADD CONSTRAINT orders_amount_check CHECK (amount > 5); COMMIT",
-        )
-        .await
-        .expect("commit");
+    commit_past_a_racing_row(
+        &client,
+        &pg.direct_url(SUPER, &db),
+        "INSERT INTO orders VALUES (-1, 1, -5)",
+        "ALTER TABLE orders ADD CONSTRAINT orders_amount_check CHECK (amount >= 0)",
+    )
+    .await;
     let id2 = pg.psql(&db, "SELECT id FROM ddlgate.jobs WHERE state = 'failed'");
     let (ok, out) = jobs_cli(&config, &db, &["abandon", &id2]);
     assert!(ok, "{out}");
@@ -263,6 +264,39 @@ async fn a_failed_job_is_resumed_or_abandoned_with_the_cli() {
         ),
         "abandoned"
     );
+}
+
+/// Runs `BEGIN; alter; COMMIT` through the gateway while another session's `row` — not yet
+/// committed when the statement's data is checked, committed before its constraint is added —
+/// makes the validation after COMMIT fail: the race the checks cannot see.
+async fn commit_past_a_racing_row(
+    client: &tokio_postgres::Client,
+    direct: &str,
+    row: &str,
+    alter: &str,
+) {
+    let other = connect(direct).await.expect("direct");
+    other
+        .batch_execute(&format!("BEGIN; {row}"))
+        .await
+        .expect("racing row");
+    let later = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        other
+            .batch_execute("COMMIT")
+            .await
+            .expect("commit the racing row");
+    });
+    client.batch_execute("BEGIN").await.expect("begin");
+    client
+        .batch_execute(alter)
+        .await
+        .expect("checked before the row committed");
+    later.await.expect("racing session");
+    client
+        .batch_execute("COMMIT")
+        .await
+        .expect("COMMIT succeeds; validation fails after it");
 }
 
 /// The state of the job whose statement mentions `column`, if there is one.

@@ -64,8 +64,13 @@ async fn a_long_reader_in_the_way_does_not_stall_the_application() {
         (worst, reads)
     });
 
-    let url = format!("postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable", SUPER.name);
-    let (c, mut notices) = connect_with_notices(&url).await.expect("through the gateway");
+    let url = format!(
+        "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
+        SUPER.name
+    );
+    let (c, mut notices) = connect_with_notices(&url)
+        .await
+        .expect("through the gateway");
     let t = Instant::now();
     c.batch_execute("ALTER TABLE big ADD COLUMN c int")
         .await
@@ -82,15 +87,24 @@ async fn a_long_reader_in_the_way_does_not_stall_the_application() {
             retries += 1;
         }
     }
-    assert!(took >= Duration::from_millis(2500), "it waited for the report: {took:?}");
+    assert!(
+        took >= Duration::from_millis(2500),
+        "it waited for the report: {took:?}"
+    );
     assert!(retries >= 3, "short attempts, retried: {retries}");
     assert!(reads >= 50, "the app kept reading: {reads}");
     // The old default (lock_timeout 2 s) made every read wait 2 s per attempt; the default
     // now bounds a read's wait by one 100 ms attempt. The bound here is generous (a shared,
     // noisy machine): what it rules out is waiting out whole seconds behind the gateway.
-    assert!(worst < Duration::from_millis(1000), "worst app read: {worst:?}");
+    assert!(
+        worst < Duration::from_millis(1000),
+        "worst app read: {worst:?}"
+    );
     assert_eq!(
-        pg.psql(&db, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'big'::regclass AND attname = 'c'"),
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'big'::regclass AND attname = 'c'"
+        ),
         "1"
     );
 }

@@ -3,7 +3,9 @@
 //! the COMMIT) with the server's own error, and nothing is committed. Ground truth: the same
 //! script on a direct connection to a twin database.
 
-use ddlgate_testkit::{connect, connect_with_notices, shared_pg, GatewayHandle, GatewayOptions, Pg, SUPER};
+use ddlgate_testkit::{
+    connect, connect_with_notices, shared_pg, GatewayHandle, GatewayOptions, Pg, SUPER,
+};
 use tokio_postgres::error::DbError;
 use tokio_postgres::Client;
 
@@ -66,7 +68,9 @@ async fn twins(prefix: &str) -> (&'static Pg, String, String, GatewayHandle) {
 #[tokio::test]
 async fn in_a_transaction_the_statement_fails_with_the_servers_error_and_nothing_is_committed() {
     let (pg, direct, through, gw) = twins("atomic_tx").await;
-    let d = connect(&pg.direct_url(SUPER, &direct)).await.expect("direct");
+    let d = connect(&pg.direct_url(SUPER, &direct))
+        .await
+        .expect("direct");
     let g = connect(&gw.url(SUPER, &through)).await.expect("gateway");
     for sql in VIOLATING {
         let mut seen = Vec::new();
@@ -76,8 +80,13 @@ async fn in_a_transaction_the_statement_fails_with_the_servers_error_and_nothing
                 .expect("begin");
             let failed = error_of(c, sql).await;
             let after = error_of(c, "INSERT INTO migrations VALUES ('again')").await;
-            assert!(after.starts_with("25P02"), "{sql}: the transaction is aborted: {after}");
-            c.batch_execute("COMMIT").await.expect("COMMIT of a failed block rolls back");
+            assert!(
+                after.starts_with("25P02"),
+                "{sql}: the transaction is aborted: {after}"
+            );
+            c.batch_execute("COMMIT")
+                .await
+                .expect("COMMIT of a failed block rolls back");
             seen.push(failed);
         }
         assert_eq!(seen[1], seen[0], "through the gateway vs direct, for {sql}");
@@ -89,7 +98,9 @@ async fn in_a_transaction_the_statement_fails_with_the_servers_error_and_nothing
 #[tokio::test]
 async fn outside_a_transaction_the_statement_fails_with_the_servers_error() {
     let (pg, direct, through, gw) = twins("atomic_auto").await;
-    let d = connect(&pg.direct_url(SUPER, &direct)).await.expect("direct");
+    let d = connect(&pg.direct_url(SUPER, &direct))
+        .await
+        .expect("direct");
     let g = connect(&gw.url(SUPER, &through)).await.expect("gateway");
     for sql in VIOLATING {
         let want = error_of(&d, sql).await;
@@ -115,10 +126,23 @@ async fn duplicates_written_later_in_the_transaction_fail_the_commit() {
         "23505 could not create unique index \"accounts_id_idx\" | detail=Some(\"Key (id)=(5) is duplicated.\") \
          schema=Some(\"public\") table=Some(\"accounts\") column=None constraint=Some(\"accounts_id_idx\")"
     );
-    assert_eq!(pg.psql(&db, SCHEMA), before, "rolled back: no index, no bookkeeping row");
-    assert_eq!(pg.psql(&db, "SELECT count(*) FROM accounts WHERE id = 5"), "1");
-    let first = c.query_one("SELECT txid_current()", &[]).await.expect("usable");
-    let second = c.query_one("SELECT txid_current()", &[]).await.expect("usable");
+    assert_eq!(
+        pg.psql(&db, SCHEMA),
+        before,
+        "rolled back: no index, no bookkeeping row"
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM accounts WHERE id = 5"),
+        "1"
+    );
+    let first = c
+        .query_one("SELECT txid_current()", &[])
+        .await
+        .expect("usable");
+    let second = c
+        .query_one("SELECT txid_current()", &[])
+        .await
+        .expect("usable");
     assert_ne!(
         first.get::<_, i64>(0),
         second.get::<_, i64>(0),
@@ -129,7 +153,9 @@ async fn duplicates_written_later_in_the_transaction_fail_the_commit() {
 #[tokio::test]
 async fn a_deferred_plan_failing_after_commit_does_not_skip_an_independent_one() {
     let (pg, _, db, gw) = twins("atomic_indep").await;
-    let (c, mut notices) = connect_with_notices(&gw.url(SUPER, &db)).await.expect("gateway");
+    let (c, mut notices) = connect_with_notices(&gw.url(SUPER, &db))
+        .await
+        .expect("gateway");
     // An operator class: its equality is not checked before COMMIT, so the build fails after.
     c.batch_execute(
         "BEGIN; CREATE UNIQUE INDEX accounts_email_pattern ON accounts (email text_pattern_ops); \
@@ -144,11 +170,20 @@ async fn a_deferred_plan_failing_after_commit_does_not_skip_an_independent_one()
         }
     }
     assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert!(warnings[0].contains("could not create unique index"), "{warnings:?}");
+    assert!(
+        warnings[0].contains("could not create unique index"),
+        "{warnings:?}"
+    );
     assert_eq!(
         pg.psql(&db, "SELECT attnotnull, (SELECT count(*) FROM accounts WHERE token IS NULL) FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'token'"),
         "t|0",
         "the other plan ran to the end"
     );
-    assert_eq!(pg.psql(&db, "SELECT count(*) FROM pg_class WHERE relname = 'accounts_email_pattern'"), "0");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_class WHERE relname = 'accounts_email_pattern'"
+        ),
+        "0"
+    );
 }

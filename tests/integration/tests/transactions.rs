@@ -315,7 +315,10 @@ async fn a_deferred_step_failing_after_commit_warns_and_keeps_the_commit() {
         .expect("an orphan, not committed yet");
     let commit_later = tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        other.batch_execute("COMMIT").await.expect("commit the orphan");
+        other
+            .batch_execute("COMMIT")
+            .await
+            .expect("commit the orphan");
     });
     let (c, mut notices) = connect_with_notices(&gw.url(SUPER, &db))
         .await

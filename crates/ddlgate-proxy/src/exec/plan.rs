@@ -88,13 +88,19 @@ pub async fn run_plan(
         }
         let started = Instant::now();
         if run.already_done(step).await? {
-            run.ended(i, StepRecord::new(step, StepOutcome::Skipped, 0, started, None));
+            run.ended(
+                i,
+                StepRecord::new(step, StepOutcome::Skipped, 0, started, None),
+            );
             continue;
         }
         match run.run_step(i, step).await? {
             StepEnd::Done { attempts } => {
                 run.done.push(i);
-                run.ended(i, StepRecord::new(step, StepOutcome::Done, attempts, started, None));
+                run.ended(
+                    i,
+                    StepRecord::new(step, StepOutcome::Done, attempts, started, None),
+                );
             }
             StepEnd::Failed { attempts, error } => {
                 let record = StepRecord::new(

@@ -9,6 +9,7 @@
 //! block aborts the client's transaction on the server, as the failed statement would have.
 
 use ddlgate_ddl::plan::datacheck::{DataCheck, Names, Violation, ViolationKind};
+use ddlgate_ddl::quote_literal;
 use ddlgate_wire::encode::{ErrorObjects, Notice, Severity};
 use ddlgate_wire::SqlState;
 
@@ -28,7 +29,32 @@ pub enum Scope {
 
 const SAVEPOINT: &str = "ddlgate_check";
 
+/// Whether the client's transaction already holds a lock on a checked table that stops its
+/// writers (SHARE or stronger): a read then would keep them waiting for as long as it runs.
+fn holding_sql(checks: &[DataCheck]) -> String {
+    let tables: Vec<String> = checks
+        .iter()
+        .map(|c| {
+            format!(
+                "pg_catalog.to_regclass({})",
+                quote_literal(&c.table().quoted())
+            )
+        })
+        .collect();
+    format!(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks WHERE pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() AND locktype OPERATOR(pg_catalog.=) 'relation' AND granted \
+         AND mode OPERATOR(pg_catalog.=) ANY (ARRAY['ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock']) \
+         AND relation OPERATOR(pg_catalog.=) ANY (ARRAY[{}]::pg_catalog.oid[]))",
+        tables.join(", ")
+    )
+}
+
 /// The server's error for the first check some row violates, or `None`.
+///
+/// Inside a block whose transaction already holds a lock that stops a checked table's
+/// writers (an earlier `ADD COLUMN` of the same migration), nothing is read: the read would
+/// stall the application behind the client's own lock; a violation then fails the deferred
+/// step after COMMIT instead.
 pub async fn first_violation(
     conn: &mut impl GateConn,
     checks: &[DataCheck],
@@ -46,19 +72,31 @@ pub async fn first_violation(
     {
         return Ok(None);
     }
+    if scope == Scope::InBlock && conn.query(&holding_sql(checks)).await?.scalar() == Some("t") {
+        // Reading the table now would keep its writers waiting behind the client's own lock
+        // for as long as the read runs: not checked (a violation fails the deferred step
+        // after COMMIT instead).
+        tracing::debug!(
+            "data checks skipped: the transaction holds a lock that stops the table's writers"
+        );
+        conn.query(&format!("RELEASE SAVEPOINT {SAVEPOINT}"))
+            .await?;
+        return Ok(None);
+    }
+
     let found = match find(conn, checks).await? {
         Ok(found) => found,
         Err(e) => {
             tracing::debug!(error = %e.message, "a data check could not run; nothing checked");
-            if scope == Scope::InBlock {
-                conn.query(&format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}"))
-                    .await?;
-            }
             None
         }
     };
     if scope == Scope::InBlock {
-        conn.query(&format!("RELEASE SAVEPOINT {SAVEPOINT}")).await?;
+        // The reads changed nothing to keep.
+        conn.query(&format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}"))
+            .await?;
+        conn.query(&format!("RELEASE SAVEPOINT {SAVEPOINT}"))
+            .await?;
     }
     let Some(v) = found else { return Ok(None) };
     let notice = notice(v);
@@ -94,7 +132,11 @@ async fn find(
             if let Some(e) = r.error {
                 return Ok(Err(e));
             }
-            referenced = r.rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect();
+            referenced = r
+                .rows
+                .into_iter()
+                .filter_map(|r| r.into_iter().next().flatten())
+                .collect();
         }
         let Some(sql) = check.query(&referenced) else {
             continue;

@@ -85,7 +85,10 @@ pub async fn run(
     let outcome = match run {
         Ok(outcome) => outcome,
         Err(e) => {
-            trail.interrupted(Vec::new(), &format!("the session's server connection failed: {e}"));
+            trail.interrupted(
+                Vec::new(),
+                &format!("the session's server connection failed: {e}"),
+            );
             return Err(e);
         }
     };
