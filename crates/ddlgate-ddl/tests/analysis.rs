@@ -236,7 +236,7 @@ fn locks_follow_the_model() {
 
 #[test]
 fn fail_closed_and_configurable() {
-    let sql = "ALTER TABLE t ALTER COLUMN c TYPE text COLLATE \"C\"";
+    let sql = "ALTER TABLE m MERGE PARTITIONS (a, b) INTO c";
     let d = &analyze(sql, &Facts::default(), &AnalysisConfig::default())[0];
     assert_eq!(d.verdict, Verdict::Block);
     let cfg = AnalysisConfig {
@@ -591,4 +591,39 @@ fn a_quoted_function_name_is_the_same_function() {
             "{sql}"
         );
     }
+}
+
+#[test]
+fn a_type_change_with_a_collation_is_read_as_a_type_change() {
+    // PostgreSQL 15 (measured): varchar → text COLLATE "C" keeps the table's file and rebuilds
+    // the column's index; the same collation again keeps both.
+    let mut facts = Facts::default();
+    let mut t = ddlgate_ddl::TableFacts::default();
+    t.columns.push(ddlgate_ddl::ColumnFacts {
+        name: "c".into(),
+        data_type: "character varying(50)".into(),
+        not_null: false,
+    });
+    facts.tables.insert("t".into(), t);
+    for sql in [
+        "ALTER TABLE t ALTER COLUMN c TYPE text COLLATE \"C\"",
+        "ALTER TABLE t ALTER c SET DATA TYPE text COLLATE pg_catalog.\"C\"",
+        "ALTER TABLE t ALTER COLUMN c TYPE text COLLATE \"C\", ALTER COLUMN c SET STATISTICS 100",
+    ] {
+        let d = &analyze(sql, &facts, &AnalysisConfig::default())[0];
+        let rules: Vec<&str> = d.findings.iter().map(|f| f.rule.as_str()).collect();
+        assert!(!rules.contains(&"unparseable-ddl"), "{sql}: {rules:?}");
+        let f = d
+            .findings
+            .iter()
+            .find(|f| f.rule.as_str() == "changing-column-type")
+            .unwrap_or_else(|| panic!("{sql}: {rules:?}"));
+        assert!(f.message.contains("rebuilds its indexes"), "{sql}: {}", f.message);
+    }
+    // Without facts the old type is unknown: a possible rewrite, refused by the type rule.
+    let d = &analyze("ALTER TABLE t ALTER COLUMN c TYPE text COLLATE \"C\"", &Facts::default(), &AnalysisConfig::default())[0];
+    assert!(d.findings.iter().any(|f| f.rule.as_str() == "changing-column-type"));
+    // A COLLATE inside USING belongs to the expression; a bare COLLATE is still unreadable.
+    let d = &analyze("ALTER TABLE t ALTER COLUMN c TYPE text COLLATE", &Facts::default(), &AnalysisConfig::default())[0];
+    assert!(d.findings.iter().any(|f| f.rule.as_str() == "unparseable-ddl"));
 }

@@ -85,10 +85,14 @@ mod tests {
             assert_eq!(SqlState::from_code(s.code().as_bytes()), Some(s));
         }
         assert_eq!(
-            SqlState::from_code(b"23505"),
-            Some(SqlState::Other(*b"23505"))
+            SqlState::from_code(b"22012"),
+            Some(SqlState::Other(*b"22012"))
         );
-        assert_eq!(SqlState::Other(*b"23505").code(), "23505");
+        assert_eq!(SqlState::Other(*b"22012").code(), "22012");
+        assert_eq!(
+            SqlState::from_code(b"23505"),
+            Some(SqlState::UniqueViolation)
+        );
         assert_eq!(SqlState::from_code(b"bad"), None);
     }
 }

@@ -277,6 +277,7 @@ pub(crate) fn normalize_type(text: &str) -> (TypeSpec, bool) {
                 mods: Vec::new(),
                 array: false,
                 text: text.trim().to_owned(),
+                collation: None,
             },
             serial,
         );
@@ -304,6 +305,7 @@ pub(crate) fn normalize_type(text: &str) -> (TypeSpec, bool) {
             mods,
             array,
             text: text.trim().to_owned(),
+            collation: None,
         },
         serial,
     )

@@ -83,6 +83,9 @@ pub struct TypeSpec {
     pub array: bool,
     /// The type as written in the statement.
     pub text: String,
+    /// `COLLATE` given with the type (`ALTER COLUMN … TYPE text COLLATE "C"`), as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
 }
 
 /// A default / generation expression: its source text (sliced from the original statement,

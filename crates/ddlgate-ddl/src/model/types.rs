@@ -55,6 +55,11 @@ pub fn type_change_form(old: Option<&str>, new: &TypeSpec, using: bool) -> DdlFo
         _ => false,
     };
     if metadata_only {
+        // A new collation keeps the rows but not the indexes on the column, which are
+        // rebuilt (their order changes), unless it is the collation they already have.
+        if new.collation.is_some() {
+            return DdlForm::AlterTypeIndexRebuild;
+        }
         return DdlForm::AlterTypeMetadataOnly;
     }
     if matches!((o, n), ("citext", "text") | ("text", "citext")) {
