@@ -80,8 +80,8 @@ pub fn dependencies(sql: &str) -> Vec<String> {
         .map(|j| text(j).to_ascii_lowercase())
         .collect();
     let mut found = Vec::new();
-    for i in 0..toks.len() {
-        match toks[i].kind {
+    for (i, tok) in toks.iter().enumerate() {
+        match tok.kind {
             TokKind::Word => {
                 let w = text(i).to_ascii_lowercase();
                 let next_is_paren = kind(i + 1) == Some(TokKind::LParen);
@@ -113,8 +113,9 @@ pub fn dependencies(sql: &str) -> Vec<String> {
                         found.push(format!("relation {}", text(target)));
                     }
                 }
+                // `DISTINCT` compares with `=` only in `IS [NOT] DISTINCT FROM`.
                 if IMPLICIT_OPERATORS.contains(&w.as_str())
-                    && !(w == "distinct" && !word_is(i + 1, "from"))
+                    && (w != "distinct" || word_is(i + 1, "from"))
                 {
                     found.push(format!("operator behind {w}"));
                 }

@@ -618,12 +618,30 @@ fn a_type_change_with_a_collation_is_read_as_a_type_change() {
             .iter()
             .find(|f| f.rule.as_str() == "changing-column-type")
             .unwrap_or_else(|| panic!("{sql}: {rules:?}"));
-        assert!(f.message.contains("rebuilds its indexes"), "{sql}: {}", f.message);
+        assert!(
+            f.message.contains("rebuilds its indexes"),
+            "{sql}: {}",
+            f.message
+        );
     }
     // Without facts the old type is unknown: a possible rewrite, refused by the type rule.
-    let d = &analyze("ALTER TABLE t ALTER COLUMN c TYPE text COLLATE \"C\"", &Facts::default(), &AnalysisConfig::default())[0];
-    assert!(d.findings.iter().any(|f| f.rule.as_str() == "changing-column-type"));
+    let d = &analyze(
+        "ALTER TABLE t ALTER COLUMN c TYPE text COLLATE \"C\"",
+        &Facts::default(),
+        &AnalysisConfig::default(),
+    )[0];
+    assert!(d
+        .findings
+        .iter()
+        .any(|f| f.rule.as_str() == "changing-column-type"));
     // A COLLATE inside USING belongs to the expression; a bare COLLATE is still unreadable.
-    let d = &analyze("ALTER TABLE t ALTER COLUMN c TYPE text COLLATE", &Facts::default(), &AnalysisConfig::default())[0];
-    assert!(d.findings.iter().any(|f| f.rule.as_str() == "unparseable-ddl"));
+    let d = &analyze(
+        "ALTER TABLE t ALTER COLUMN c TYPE text COLLATE",
+        &Facts::default(),
+        &AnalysisConfig::default(),
+    )[0];
+    assert!(d
+        .findings
+        .iter()
+        .any(|f| f.rule.as_str() == "unparseable-ddl"));
 }

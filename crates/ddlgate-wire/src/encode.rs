@@ -54,8 +54,9 @@ pub struct Notice {
     pub detail: Option<String>,
     /// Optional `H` hint.
     pub hint: Option<String>,
-    /// The objects an integrity error is about (`s`, `t`, `c`, `n`).
-    pub objects: ErrorObjects,
+    /// The objects an integrity error is about (`s`, `t`, `c`, `n`); boxed, as most notices
+    /// have none.
+    pub objects: Option<Box<ErrorObjects>>,
 }
 
 /// The schema, table, column and constraint fields of an error
@@ -81,13 +82,13 @@ impl Notice {
             message: message.into(),
             detail: None,
             hint: None,
-            objects: ErrorObjects::default(),
+            objects: None,
         }
     }
 
     /// Adds the objects the error is about.
     pub fn objects(mut self, objects: ErrorObjects) -> Self {
-        self.objects = objects;
+        self.objects = Some(Box::new(objects));
         self
     }
 
@@ -116,15 +117,16 @@ impl Notice {
         if let Some(h) = &self.hint {
             f.push((b'H', h.clone()));
         }
-        let o = &self.objects;
-        for (code, value) in [
-            (b's', &o.schema),
-            (b't', &o.table),
-            (b'c', &o.column),
-            (b'n', &o.constraint),
-        ] {
-            if let Some(v) = value {
-                f.push((code, v.clone()));
+        if let Some(o) = &self.objects {
+            for (code, value) in [
+                (b's', &o.schema),
+                (b't', &o.table),
+                (b'c', &o.column),
+                (b'n', &o.constraint),
+            ] {
+                if let Some(v) = value {
+                    f.push((code, v.clone()));
+                }
             }
         }
         f

@@ -32,10 +32,16 @@ async fn the_client_sees_the_server_not_the_gateway() {
     // BackendKeyData, pg_backend_pid() and the own notification's pid agree.
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let mut raw = RawClient::connect(addr).await;
-    raw.send(&startup_packet(0, &[("user", SUPER.name), ("database", &db)]))
-        .await;
+    raw.send(&startup_packet(
+        0,
+        &[("user", SUPER.name), ("database", &db)],
+    ))
+    .await;
     let opening = raw.read_until(b'Z').await;
-    let key = opening.iter().find(|m| m.tag == b'K').expect("BackendKeyData");
+    let key = opening
+        .iter()
+        .find(|m| m.tag == b'K')
+        .expect("BackendKeyData");
     let pid = u32::from_be_bytes([key.body[0], key.body[1], key.body[2], key.body[3]]);
     raw.send(&query(b"LISTEN ch; NOTIFY ch; SELECT pg_backend_pid()"))
         .await;
@@ -49,7 +55,10 @@ async fn the_client_sees_the_server_not_the_gateway() {
         pid
     );
 
-    let url = format!("postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable", SUPER.name);
+    let url = format!(
+        "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
+        SUPER.name
+    );
     let c = connect(&url).await.expect("through the gateway");
     for sql in [
         "DROP TABLE victim",
@@ -62,5 +71,11 @@ async fn the_client_sees_the_server_not_the_gateway() {
         assert_eq!(e.routine(), None, "no routine from the DO block: {sql}");
         assert_eq!(e.file(), None, "{sql}");
     }
-    assert_eq!(pg.psql(&db, "SELECT count(*) FROM pg_class WHERE relname = 'victim'"), "1");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_class WHERE relname = 'victim'"
+        ),
+        "1"
+    );
 }

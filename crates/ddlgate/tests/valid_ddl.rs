@@ -32,8 +32,13 @@ async fn valid_ddl_that_cannot_hurt_passes_the_binary() {
     )
     .expect("config");
     let _gw = start(&config.display().to_string(), port).await;
-    let url = format!("postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable", SUPER.name);
-    let (c, _notices) = connect_with_notices(&url).await.expect("through the gateway");
+    let url = format!(
+        "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
+        SUPER.name
+    );
+    let (c, _notices) = connect_with_notices(&url)
+        .await
+        .expect("through the gateway");
 
     for (sql, check, want) in [
         (
@@ -82,5 +87,9 @@ async fn valid_ddl_that_cannot_hurt_passes_the_binary() {
         .expect_err("no provider");
     let e = e.as_db_error().expect("a server error");
     assert!(!e.message().contains("ddlgate"), "{}", e.message());
-    assert!(e.message().contains("security label providers"), "{}", e.message());
+    assert!(
+        e.message().contains("security label providers"),
+        "{}",
+        e.message()
+    );
 }

@@ -151,12 +151,14 @@ fn from_action(
         ConstraintKind::Check {
             not_null_of: Some(column),
         } if sets_not_null(later, &column) => {
-            if !filled {
-                out.push(DataCheck::NotNull {
-                    table: table.clone(),
-                    column,
-                });
+            // Filled by the plan first: nothing the original statement would have found.
+            if filled {
+                return;
             }
+            out.push(DataCheck::NotNull {
+                table: table.clone(),
+                column,
+            });
         }
         ConstraintKind::Check { .. } => {
             if let Some(expr) = query::check_expression(def) {
