@@ -29,6 +29,15 @@ impl Deferred {
     pub fn statement(&self) -> String {
         super::audit::redacted(self.decision.text(&self.text))
     }
+
+    /// Whether this plan needs something `other` was to build, validate or fill (its index,
+    /// constraint or column). Plans that merely share a table are independent.
+    pub fn needs(&self, other: &Deferred) -> bool {
+        let theirs = ddlgate_ddl::plan::deferral::pending(&other.steps);
+        ddlgate_ddl::plan::deferral::pending(&self.steps)
+            .iter()
+            .any(|p| !matches!(p, Pending::Table { .. }) && theirs.contains(p))
+    }
 }
 
 /// The client's open transaction block, as far as the gateway is concerned.

@@ -1,15 +1,16 @@
 //! The client's COMMIT of a block with steps deferred to it. The gateway forwards the COMMIT
 //! and, once it has succeeded, runs the deferred steps on the same upstream connection, then
-//! answers the COMMIT. In phases: record the jobs ([`record_jobs`]), commit, run each plan
-//! ([`run_one`]), and report how it ended ([`report`]). A failed or rolled-back COMMIT drops
-//! them ([`drop_uncommitted`]).
+//! answers the COMMIT. In phases: check again the data nothing enforced since the statements
+//! ran ([`recheck`]: a violation rolls back and fails the COMMIT with the server's error),
+//! record the jobs ([`record_jobs`]), commit, run each plan ([`run_one`]; a plan needing one
+//! that failed is skipped, the others run), and report how it ended ([`report`]). A failed or
+//! rolled-back COMMIT drops them ([`drop_uncommitted`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ddlgate_ddl::plan::datacheck::{self, DataCheck, Recheck};
-use ddlgate_ddl::plan::deferral::pending;
-use ddlgate_ddl::{Pending, Plan};
+use ddlgate_ddl::Plan;
 use ddlgate_wire::encode::{Notice, Severity};
 use ddlgate_wire::{SqlState, TransactionStatus};
 
@@ -18,6 +19,7 @@ use super::block::{BlockEnd, Deferred, TxWork};
 use super::conn::{GateConn, Ran};
 use super::datacheck::Scope;
 use super::follow::drop_deferred;
+use super::traced::run_traced;
 use super::Gate;
 use crate::enforce::{Action, AuditOutcome, PlanTrail};
 use crate::exec::{self, OnFailure, PlanOutcome, QueryResult, StepRecord, Watch};
@@ -176,7 +178,7 @@ async fn commit_and_run<'g>(
         .then(|| Instant::now() + Duration::from_secs(cfg.commit_wait_secs));
     let mut failed: Vec<&Deferred> = Vec::new();
     for q in &queued {
-        if let Some(on) = failed.iter().find(|f| depends_on(q.job, f)) {
+        if let Some(on) = failed.iter().find(|f| q.job.needs(f)) {
             skip_after_failure(conn, &books, q, on).await?;
             continue;
         }
@@ -200,15 +202,6 @@ async fn recheck(
         .filter(|c| c.recheck() == Recheck::AtCommit)
         .collect();
     super::datacheck::first_violation(conn, &checks, Scope::InBlock).await
-}
-
-/// Whether `later` needs something `failed` was to build, validate or fill (its index,
-/// constraint or column). Plans that merely share a table are independent.
-fn depends_on(later: &Deferred, failed: &Deferred) -> bool {
-    let theirs = pending(&failed.steps);
-    pending(&later.steps)
-        .iter()
-        .any(|p| !matches!(p, Pending::Table { .. }) && theirs.contains(p))
 }
 
 /// Phase 1: records each deferred plan as a job (with a control role) and takes its lock.
@@ -361,19 +354,14 @@ async fn run_one(
         sql: &job.text,
     };
     let trail = books.gate.trail(&origin, &job.decision, Action::Rewrite);
-    trail.emit(Vec::new(), AuditOutcome::PlanStarted);
     let mut jw = JobWatch::new(AfterCommit { client: watch }, progress);
     jw.deadline = deadline;
-    jw.trail = Some(trail.clone());
-    let cfg = &books.gate.enforcer.policy.execution;
-    let outcome = match exec::run_plan(conn, &plan, 0, OnFailure::Keep, cfg, &mut jw).await {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            let cause = format!("the session's server connection failed after COMMIT: {e}");
-            trail.interrupted(Vec::new(), &cause);
-            return Err(e);
-        }
-    };
+    let run = (
+        &plan,
+        OnFailure::Keep,
+        &books.gate.enforcer.policy.execution,
+    );
+    let outcome = run_traced(conn, run, &mut jw, &trail, " after COMMIT").await?;
     Ok(RunEnd {
         outcome,
         past_deadline: jw.past_deadline() && !jw.cancelled(),

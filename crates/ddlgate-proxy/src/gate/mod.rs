@@ -36,6 +36,7 @@ mod state;
 mod substitute;
 #[cfg(test)]
 mod tests;
+mod traced;
 mod wanted;
 
 use std::sync::atomic::{AtomicBool, Ordering};

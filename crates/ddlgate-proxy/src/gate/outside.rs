@@ -13,9 +13,10 @@ use ddlgate_ddl::{Decision, Plan};
 use super::audit::Origin;
 use super::conn::{GateConn, Ran};
 use super::datacheck::{self, Scope};
+use super::traced::run_traced;
 use super::Gate;
 use crate::enforce::{self, Action, AuditOutcome};
-use crate::exec::{self, OnFailure, PlanOutcome, ServerError, StepRecord, Watch};
+use crate::exec::{OnFailure, PlanOutcome, ServerError, StepRecord, Watch};
 use crate::jobs::durable::{self, Ending};
 use crate::jobs::{self, JobState, JobWatch};
 use crate::ProxyError;
@@ -77,21 +78,10 @@ pub async fn run(
     };
     let cfg = &gate.enforcer.policy.execution;
     let trail = gate.trail(origin, d, Action::Rewrite);
-    trail.emit(Vec::new(), AuditOutcome::PlanStarted);
     let mut jw = JobWatch::new(&mut *watch, progress);
-    jw.trail = Some(trail.clone());
-    let run = exec::run_plan(conn, plan, 0, OnFailure::RollBack, cfg, &mut jw).await;
+    let run = (plan, OnFailure::RollBack, cfg);
+    let outcome = run_traced(conn, run, &mut jw, &trail, "").await?;
     drop(jw);
-    let outcome = match run {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            trail.interrupted(
-                Vec::new(),
-                &format!("the session's server connection failed: {e}"),
-            );
-            return Err(e);
-        }
-    };
     let ended = ended(outcome, id.is_some(), d.text(origin.sql));
     let end = Ending {
         from: 0,
