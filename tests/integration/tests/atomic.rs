@@ -107,6 +107,16 @@ async fn outside_a_transaction_the_statement_fails_with_the_servers_error() {
         assert_eq!(error_of(&g, sql).await, want, "{sql}");
         assert_eq!(pg.psql(&through, SCHEMA), pg.psql(&direct, SCHEMA), "{sql}");
     }
+    // IF NOT EXISTS of a name already taken does nothing, duplicates or not.
+    for db in [&direct, &through] {
+        pg.psql(db, "CREATE INDEX accounts_email_any ON accounts (email)");
+    }
+    let sql = "CREATE UNIQUE INDEX IF NOT EXISTS accounts_email_any ON accounts (email)";
+    d.batch_execute(sql).await.expect("direct: skipped");
+    g.batch_execute(sql)
+        .await
+        .expect("through the gateway: skipped too");
+    assert_eq!(pg.psql(&through, SCHEMA), pg.psql(&direct, SCHEMA));
 }
 
 #[tokio::test]

@@ -31,6 +31,8 @@ pub enum DataCheck {
         index: String,
         /// Its key and predicate.
         key: IndexKey,
+        /// What the statement does when a relation of that name exists.
+        present: WhenPresent,
     },
     /// Every non-NULL key of `columns` exists in `references`.
     ForeignKey {
@@ -61,6 +63,16 @@ pub enum DataCheck {
         /// The column.
         column: String,
     },
+}
+
+/// What `CREATE INDEX` does when its index's name is taken: with `IF NOT EXISTS` it does
+/// nothing (so there is nothing to check), otherwise it fails by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenPresent {
+    /// `IF NOT EXISTS`: skipped.
+    Skip,
+    /// Fails with "relation already exists".
+    Fail,
 }
 
 /// When a check must hold: before the statement's steps run, and — for what no constraint
@@ -113,12 +125,23 @@ pub fn checks(steps: &[Step]) -> Vec<DataCheck> {
                 name,
                 table,
                 unique: true,
+                if_not_exists,
                 tail_text: Some(tail),
                 ..
             } => {
                 if let Some(key) = IndexKey::parse(&tail) {
                     let index = name.map_or_else(|| key.generated_name(&table), |n| n.name);
-                    out.push(DataCheck::Unique { table, index, key });
+                    let present = if if_not_exists {
+                        WhenPresent::Skip
+                    } else {
+                        WhenPresent::Fail
+                    };
+                    out.push(DataCheck::Unique {
+                        table,
+                        index,
+                        key,
+                        present,
+                    });
                 }
             }
             Stmt::AlterTable { table, actions } => {

@@ -8,7 +8,7 @@ use crate::lexer::{ident_value, significant, TokKind, Token};
 use crate::quote::{quote_ident, quote_literal};
 
 use super::key::{group_end, Nulls};
-use super::DataCheck;
+use super::{DataCheck, WhenPresent};
 
 const EQ: &str = "OPERATOR(pg_catalog.=)";
 
@@ -43,8 +43,24 @@ impl DataCheck {
             Self::ForeignKey { references, .. } => name_of(references),
             _ => "NULL".to_owned(),
         };
+        // `CREATE UNIQUE INDEX IF NOT EXISTS` of a name already taken does nothing.
+        let skipped = match self {
+            Self::Unique {
+                table,
+                index,
+                present: WhenPresent::Skip,
+                ..
+            } => {
+                let name = QualifiedName {
+                    schema: table.schema.clone(),
+                    name: index.clone(),
+                };
+                format!(" AND {} IS NULL", to_regclass(&name))
+            }
+            _ => String::new(),
+        };
         format!(
-            "SELECT n.nspname, c.relname, {referenced} FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid {EQ} c.relnamespace WHERE c.oid {EQ} {}",
+            "SELECT n.nspname, c.relname, {referenced} FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid {EQ} c.relnamespace WHERE c.oid {EQ} {}{skipped}",
             to_regclass(self.table())
         )
     }
@@ -68,9 +84,15 @@ impl DataCheck {
 
     /// The read returning one violating row (the values PostgreSQL would show), or none.
     /// `referenced` is what [`DataCheck::key_query`] found, when it was asked; `None` when
-    /// the key cannot be matched (no primary key, other arity).
+    /// the key cannot be matched (no primary key, other arity) — or when the client's text in
+    /// it would make it more than one statement (it is sent as a simple Query).
     #[must_use]
     pub fn query(&self, referenced: &[String]) -> Option<String> {
+        self.read(referenced)
+            .filter(|sql| crate::split::count_statements(sql) == 1)
+    }
+
+    fn read(&self, referenced: &[String]) -> Option<String> {
         match self {
             Self::Unique { table, key, .. } => {
                 let exprs: Vec<&str> = key.parts.iter().map(|p| p.expr.as_str()).collect();

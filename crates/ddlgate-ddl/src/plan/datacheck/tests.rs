@@ -203,3 +203,29 @@ fn check_reads_name_catalogs_and_functions_through_pg_catalog() {
         assert!(deps.is_empty(), "{q}: {deps:?}");
     }
 }
+
+#[test]
+fn a_read_is_always_one_statement() {
+    let t = QualifiedName {
+        schema: None,
+        name: "t".into(),
+    };
+    let forged = DataCheck::Check {
+        table: t,
+        constraint: "k".into(),
+        expr: "a > 0); DROP TABLE x; SELECT (1".into(),
+    };
+    assert_eq!(forged.query(&[]), None);
+}
+
+#[test]
+fn if_not_exists_checks_nothing_when_the_name_is_taken() {
+    let c = checks_of("CREATE UNIQUE INDEX IF NOT EXISTS u ON s.t (a)");
+    let q = c[0].names_query();
+    assert!(
+        q.ends_with("AND pg_catalog.to_regclass('s.u') IS NULL"),
+        "{q}"
+    );
+    let c = checks_of("CREATE UNIQUE INDEX u ON s.t (a)");
+    assert!(!c[0].names_query().contains("IS NULL"));
+}
