@@ -9,12 +9,14 @@ mod error;
 mod guard;
 mod model;
 mod policy;
+mod scope;
 
 pub use control::Control;
 pub use error::ConfigError;
 pub use guard::Guard;
 pub use model::*;
 pub use policy::{Execution, Policy, PolicyMode, RuleAction};
+pub use scope::{Cidr, Scope, ScopeAction, StatementKind};
 
 use std::path::Path;
 

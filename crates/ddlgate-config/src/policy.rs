@@ -50,6 +50,9 @@ pub struct Policy {
     pub unparseable: RuleAction,
     /// How the gateway executes plans.
     pub execution: Execution,
+    /// `[[policy.scope]]`: who may run which DDL where (see [`crate::Scope`]).
+    #[serde(rename = "scope")]
+    pub scopes: Vec<crate::Scope>,
 }
 
 impl Default for Policy {
@@ -61,6 +64,7 @@ impl Default for Policy {
             small_table_bytes: 10 << 20,
             unparseable: RuleAction::Block,
             execution: Execution::default(),
+            scopes: Vec::new(),
         }
     }
 }
@@ -124,6 +128,7 @@ impl Default for Execution {
 }
 
 pub(crate) fn validate(p: &Policy) -> Result<(), ConfigError> {
+    crate::scope::validate(&p.scopes)?;
     let e = &p.execution;
     if e.lock_timeout_ms == 0 {
         return Err(ConfigError::invalid(

@@ -4,6 +4,7 @@
 mod action;
 mod audit;
 mod block;
+pub mod scope;
 mod trail;
 
 pub use action::{resolve, Action, Enforcer};

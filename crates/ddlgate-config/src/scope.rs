@@ -1,0 +1,185 @@
+//! `[[policy.scope]]`: who may run which DDL where. Every scope that matches a statement is
+//! evaluated and the strictest action wins (block > require-approval > rewrite > warn >
+//! allow), whatever the order in the file — exceptions are written as `except_roles` on the
+//! strict scope, never as a later allow (Cedar's forbid-overrides, not ProxySQL's first
+//! match). The global `[policy]` (the safety rules) is the floor every scope starts from.
+
+use ddlgate_ddl::RuleId;
+use serde::Deserialize;
+
+use crate::ConfigError;
+
+/// What a scope does with the statements it matches, least strict first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScopeAction {
+    /// No restriction beyond the safety rules.
+    Allow,
+    /// Run it, with a WARNING naming the scope.
+    Warn,
+    /// Only as its safe plan (blocked when there is none).
+    Rewrite,
+    /// Not run until another identity approves this very statement.
+    RequireApproval,
+    /// Refused with SQLSTATE 42501.
+    Block,
+}
+
+/// The kinds of statement a scope can name (`statements = [...]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StatementKind {
+    /// Any DDL, including `DO` blocks that run DDL and function bodies that do.
+    Ddl,
+    /// `DROP TABLE` (also a drop through `CASCADE`).
+    DropTable,
+    /// `ALTER TABLE … DROP COLUMN` (also through `CASCADE`).
+    DropColumn,
+    /// `DROP SCHEMA`.
+    DropSchema,
+    /// `TRUNCATE`.
+    Truncate,
+    /// `DROP DATABASE`.
+    DropDatabase,
+    /// Renames of tables, columns, indexes; moves to another schema.
+    Rename,
+    /// `CREATE`/`ALTER`/`DROP ROLE` and `GRANT`/`REVOKE` of roles.
+    Role,
+}
+
+/// One `[[policy.scope]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    /// Its name: the rule id the client, the audit log and `policy explain` show.
+    pub name: String,
+    /// Matches when the session's role (`session_user` or `current_user`) is a member of one
+    /// of these (directly or through other roles, as `pg_has_role(…, 'MEMBER')` says). Empty:
+    /// every role.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// …unless it is a member of one of these.
+    #[serde(default)]
+    pub except_roles: Vec<String>,
+    /// Databases (as the client named them). Empty: all.
+    #[serde(default)]
+    pub databases: Vec<String>,
+    /// `application_name` values. Asserted by the client, so a scope naming them may only
+    /// restrict (its action cannot be `allow`).
+    #[serde(default)]
+    pub applications: Vec<String>,
+    /// Client addresses, as CIDR blocks (`10.0.0.0/8`, `::1/128`) or single addresses.
+    #[serde(default)]
+    pub clients: Vec<String>,
+    /// Statement kinds. Empty: any DDL.
+    #[serde(default)]
+    pub statements: Vec<StatementKind>,
+    /// Analyser rule ids: matches when one of them fired. Empty: whatever fired.
+    #[serde(default)]
+    pub rules: Vec<RuleId>,
+    /// What to do.
+    pub action: ScopeAction,
+    /// Record what the scope would have done (`would_action` in the audit log) without doing
+    /// it, to try a new scope on production traffic.
+    #[serde(default)]
+    pub observe: bool,
+}
+
+/// A client address block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    /// Network address.
+    pub addr: std::net::IpAddr,
+    /// Prefix length.
+    pub prefix: u8,
+}
+
+impl Cidr {
+    /// Parses `addr/prefix` or a single address.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a.parse().ok()?, Some(p.parse::<u8>().ok()?)),
+            None => (s.parse().ok()?, None),
+        };
+        let max = match addr {
+            std::net::IpAddr::V4(_) => 32,
+            std::net::IpAddr::V6(_) => 128,
+        };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(Self { addr, prefix })
+    }
+
+    /// Whether `ip` is in the block (an IPv4 address in IPv6 form counts as IPv4).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr::{V4, V6};
+        let ip = match ip {
+            V6(v6) => v6.to_ipv4_mapped().map_or(V6(v6), V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (V4(net), V4(ip)) => prefix_eq(&net.octets(), &ip.octets(), self.prefix),
+            (V6(net), V6(ip)) => prefix_eq(&net.octets(), &ip.octets(), self.prefix),
+            _ => false,
+        }
+    }
+}
+
+fn prefix_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
+    let (bytes, bits) = (usize::from(prefix / 8), prefix % 8);
+    if a[..bytes] != b[..bytes] {
+        return false;
+    }
+    bits == 0 || (a[bytes] ^ b[bytes]) >> (8 - bits) == 0
+}
+
+pub(crate) fn validate(scopes: &[Scope]) -> Result<(), ConfigError> {
+    let mut names = std::collections::BTreeSet::new();
+    for s in scopes {
+        let field = |f: &str| format!("policy.scope \"{}\" {f}", s.name);
+        if s.name.trim().is_empty() {
+            return Err(ConfigError::invalid(
+                "policy.scope.name",
+                "must not be empty",
+            ));
+        }
+        if !names.insert(s.name.as_str()) {
+            return Err(ConfigError::invalid(field("name"), "is used by two scopes"));
+        }
+        if !s.applications.is_empty() && s.action == ScopeAction::Allow {
+            return Err(ConfigError::invalid(
+                field("applications"),
+                "application_name is asserted by the client: a scope naming it may only restrict (warn, rewrite, require-approval or block), never allow",
+            ));
+        }
+        if let Some(bad) = s.clients.iter().find(|c| Cidr::parse(c).is_none()) {
+            return Err(ConfigError::invalid(
+                field("clients"),
+                format!("{bad:?} is not an address or a CIDR block"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_blocks_contain_what_they_should() {
+        let c = Cidr::parse("10.1.0.0/16").expect("cidr");
+        assert!(c.contains("10.1.200.3".parse().expect("ip")));
+        assert!(!c.contains("10.2.0.1".parse().expect("ip")));
+        assert!(c.contains("::ffff:10.1.0.9".parse().expect("ip")));
+        let one = Cidr::parse("127.0.0.1").expect("address");
+        assert!(one.contains("127.0.0.1".parse().expect("ip")));
+        assert!(!one.contains("127.0.0.2".parse().expect("ip")));
+        assert!(Cidr::parse("fd00::/8")
+            .expect("v6")
+            .contains("fd12::1".parse().expect("ip")));
+        assert!(Cidr::parse("10.0.0.0/33").is_none());
+        assert!(Cidr::parse("ten").is_none());
+        let any = Cidr::parse("0.0.0.0/0").expect("all");
+        assert!(any.contains("192.168.1.1".parse().expect("ip")));
+    }
+}

@@ -1,0 +1,163 @@
+//! `[[policy.scope]]` applied to one statement: which scopes match who is asking and what the
+//! statement is, and the strictest action among them. Pure: the identity comes from the
+//! server (read on the session's own connection at decision time), the statement from the
+//! analyser.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use ddlgate_config::{Cidr, Scope, ScopeAction, StatementKind};
+use ddlgate_ddl::ir::{AlterAction, Stmt};
+use ddlgate_ddl::{Decision, RuleId, StatementClass};
+
+/// Who is asking. The roles are what the server says at the moment of the decision, so a
+/// `SET ROLE` earlier in the session is followed.
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    /// `session_user`.
+    pub session_user: String,
+    /// `current_user`.
+    pub current_user: String,
+    /// Roles `session_user` is a member of, itself included.
+    pub session_roles: BTreeSet<String>,
+    /// Roles `current_user` is a member of, itself included.
+    pub current_roles: BTreeSet<String>,
+    /// The database, as the client named it.
+    pub database: String,
+    /// `application_name` from the startup packet (the client's claim).
+    pub application_name: String,
+    /// The client's address.
+    pub client: Option<IpAddr>,
+}
+
+/// What the scopes say about one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeVerdict {
+    /// The strictest action of the enforcing scopes that matched.
+    pub action: ScopeAction,
+    /// The scopes that decided it (those with that action).
+    pub by: Vec<String>,
+    /// The strictest action had observe-only scopes been enforced, when stricter.
+    pub would: Option<(ScopeAction, Vec<String>)>,
+}
+
+/// Whether the analyser's decision is DDL (a `DO` block counts when its body runs DDL).
+pub fn is_ddl(d: &Decision) -> bool {
+    if d.class != StatementClass::MaybeDdl {
+        return false;
+    }
+    match &d.statement {
+        Stmt::NotDdl | Stmt::Tx(_) | Stmt::Set { .. } | Stmt::Reset { .. } | Stmt::Call => false,
+        Stmt::Do { .. } => d.findings.iter().any(|f| f.rule == RuleId::DynamicDdl),
+        _ => true,
+    }
+}
+
+/// The kinds `d` is, for `statements = [...]`.
+pub fn kinds(d: &Decision) -> BTreeSet<StatementKind> {
+    let mut out = BTreeSet::new();
+    if !is_ddl(d) {
+        return out;
+    }
+    out.insert(StatementKind::Ddl);
+    match &d.statement {
+        Stmt::DropTable { .. } => {
+            out.insert(StatementKind::DropTable);
+        }
+        Stmt::DropSchema { .. } => {
+            out.insert(StatementKind::DropSchema);
+        }
+        Stmt::Truncate { .. } => {
+            out.insert(StatementKind::Truncate);
+        }
+        Stmt::DropDatabase { .. } => {
+            out.insert(StatementKind::DropDatabase);
+        }
+        Stmt::Role { .. } => {
+            out.insert(StatementKind::Role);
+        }
+        Stmt::AlterIndex { rename: true, .. } => {
+            out.insert(StatementKind::Rename);
+        }
+        Stmt::AlterTable { actions, .. } => {
+            out.extend(actions.iter().filter_map(|a| match a {
+                AlterAction::DropColumn { .. } => Some(StatementKind::DropColumn),
+                AlterAction::RenameColumn { .. }
+                | AlterAction::RenameTable { .. }
+                | AlterAction::SetSchema => Some(StatementKind::Rename),
+                _ => None,
+            }));
+        }
+        _ => {}
+    }
+    // Drops and renames the analyser found another way (`DROP TYPE … CASCADE`, …).
+    out.extend(d.findings.iter().filter_map(|f| match f.rule {
+        RuleId::DroppingTable => Some(StatementKind::DropTable),
+        RuleId::DroppingColumn => Some(StatementKind::DropColumn),
+        RuleId::RenamingColumn | RuleId::RenamingTable | RuleId::RenamingSchema => {
+            Some(StatementKind::Rename)
+        }
+        _ => None,
+    }));
+    out
+}
+
+/// Whether `scope` applies to a session whose role is a member of `roles`.
+fn role_matches(scope: &Scope, roles: &BTreeSet<String>) -> bool {
+    (scope.roles.is_empty() || scope.roles.iter().any(|r| roles.contains(r)))
+        && !scope.except_roles.iter().any(|r| roles.contains(r))
+}
+
+/// Whether `scope` applies to `d` sent by `id` (with the role set `roles`).
+fn matches(scope: &Scope, id: &Identity, roles: &BTreeSet<String>, d: &Decision) -> bool {
+    let kinds = kinds(d);
+    if kinds.is_empty() {
+        return false;
+    }
+    let listed = |list: &[String], value: &str| list.is_empty() || list.iter().any(|v| v == value);
+    role_matches(scope, roles)
+        && listed(&scope.databases, &id.database)
+        && listed(&scope.applications, &id.application_name)
+        && (scope.clients.is_empty()
+            || id.client.is_some_and(|ip| {
+                scope
+                    .clients
+                    .iter()
+                    .filter_map(|c| Cidr::parse(c))
+                    .any(|c| c.contains(ip))
+            }))
+        && (scope.statements.is_empty() || scope.statements.iter().any(|k| kinds.contains(k)))
+        && (scope.rules.is_empty() || d.findings.iter().any(|f| scope.rules.contains(&f.rule)))
+}
+
+/// The strictest action of `scopes` that match; `(Allow, [])` when none does.
+fn strictest<'s>(scopes: impl Iterator<Item = &'s Scope>) -> (ScopeAction, Vec<String>) {
+    let mut best = (ScopeAction::Allow, Vec::new());
+    for s in scopes {
+        if s.action > best.0 {
+            best = (s.action, vec![s.name.clone()]);
+        } else if s.action == best.0 && s.action != ScopeAction::Allow {
+            best.1.push(s.name.clone());
+        }
+    }
+    best
+}
+
+/// Applies `scopes` to `d` sent by `id`. A scope is checked against both `session_user`'s and
+/// `current_user`'s roles and matches if either does, so `SET ROLE` can only add limits.
+pub fn evaluate(scopes: &[Scope], id: &Identity, d: &Decision) -> ScopeVerdict {
+    let matched: Vec<&Scope> = scopes
+        .iter()
+        .filter(|s| matches(s, id, &id.session_roles, d) || matches(s, id, &id.current_roles, d))
+        .collect();
+    let (action, by) = strictest(matched.iter().copied().filter(|s| !s.observe));
+    let (would, would_by) = strictest(matched.iter().copied());
+    ScopeVerdict {
+        action,
+        by,
+        would: (would > action).then_some((would, would_by)),
+    }
+}
+
+#[cfg(test)]
+mod tests;
