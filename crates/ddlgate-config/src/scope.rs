@@ -53,9 +53,9 @@ pub enum StatementKind {
 pub struct Scope {
     /// Its name: the rule id the client, the audit log and `policy explain` show.
     pub name: String,
-    /// Matches when the session's role (`session_user` or `current_user`) is a member of one
-    /// of these (directly or through other roles, as `pg_has_role(…, 'MEMBER')` says). Empty:
-    /// every role.
+    /// Matches when the session's role (`session_user` or `current_user`) is one of these or a
+    /// member of one (directly or through other roles, as `pg_auth_members` says: a superuser
+    /// is not a member of every role here). Empty: every role.
     #[serde(default)]
     pub roles: Vec<String>,
     /// …unless it is a member of one of these.
@@ -149,6 +149,12 @@ pub(crate) fn validate(scopes: &[Scope]) -> Result<(), ConfigError> {
             return Err(ConfigError::invalid(
                 field("applications"),
                 "application_name is asserted by the client: a scope naming it may only restrict (warn, rewrite, require-approval or block), never allow",
+            ));
+        }
+        if s.action == ScopeAction::RequireApproval {
+            return Err(ConfigError::invalid(
+                field("action"),
+                "require-approval is not available in this version yet (approvals are being built); use block",
             ));
         }
         if let Some(bad) = s.clients.iter().find(|c| Cidr::parse(c).is_none()) {

@@ -41,13 +41,20 @@ pub struct ScopeVerdict {
     pub would: Option<(ScopeAction, Vec<String>)>,
 }
 
-/// Whether the analyser's decision is DDL (a `DO` block counts when its body runs DDL).
+/// Whether the analyser's decision is DDL (a `DO` block counts when its body runs DDL;
+/// `LOCK`, `VACUUM`/`ANALYZE` and `CALL` do not).
 pub fn is_ddl(d: &Decision) -> bool {
     if d.class != StatementClass::MaybeDdl {
         return false;
     }
     match &d.statement {
-        Stmt::NotDdl | Stmt::Tx(_) | Stmt::Set { .. } | Stmt::Reset { .. } | Stmt::Call => false,
+        Stmt::NotDdl
+        | Stmt::Tx(_)
+        | Stmt::Set { .. }
+        | Stmt::Reset { .. }
+        | Stmt::Call
+        | Stmt::LockTable { .. }
+        | Stmt::Vacuum { .. } => false,
         Stmt::Do { .. } => d.findings.iter().any(|f| f.rule == RuleId::DynamicDdl),
         _ => true,
     }

@@ -15,6 +15,7 @@ pub mod conn;
 mod created;
 mod domains;
 mod guarded;
+pub mod identity;
 pub(crate) mod inblock;
 mod outcome;
 pub(crate) mod plan;

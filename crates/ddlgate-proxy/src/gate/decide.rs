@@ -208,14 +208,19 @@ impl GateState {
                 }
             }
         }
-        // Statements that depend on work deferred to COMMIT are refused.
+        // Scopes refuse what the role may not run; statements that depend on work deferred to
+        // COMMIT are refused.
+        let scoped = super::scoped::apply(gate, conn, (sql, &decisions), &mut actions).await?;
         let tx = &self.tx;
         let conflicts: Vec<Option<Notice>> = decisions
             .iter()
-            .map(|d| {
+            .zip(scoped)
+            .map(|(d, scoped)| {
                 let text = d.text(sql);
-                ddlgate_ddl::plan::deferral::conflict(text, &tx.pending)
-                    .map(|p| conflict_notice(text, p, tx))
+                scoped.or_else(|| {
+                    ddlgate_ddl::plan::deferral::conflict(text, &tx.pending)
+                        .map(|p| conflict_notice(text, p, tx))
+                })
             })
             .collect();
         let blocked = block_notices(&decisions, &actions, &conflicts);

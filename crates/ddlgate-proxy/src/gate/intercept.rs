@@ -14,7 +14,7 @@ use ddlgate_wire::FeTag;
 use super::audit::Origin;
 use super::conn::{follow_reported, GateConn};
 use super::decide::{Decided, Statement};
-use super::refusals::{needs_catalog, settings_may_change};
+use super::refusals::{needs_catalog, needs_identity, settings_may_change};
 use super::state::{Discard, GateState};
 use super::substitute::{block_notices, parse_frame_with, substitute_blocked};
 use super::Gate;
@@ -142,6 +142,10 @@ impl GateState {
             // Only the catalog can say whether it renames a table, and the gateway cannot ask
             // in the middle of a batch.
             return self.refuse_in_batch(frame, &needs_catalog(), session);
+        }
+        let scoped = !gate.enforcer.policy.scopes.is_empty();
+        if scoped && decisions.iter().any(crate::enforce::scope::is_ddl) {
+            return self.refuse_in_batch(frame, &needs_identity(), session);
         }
         let actions: Vec<Action> = decisions
             .iter()

@@ -31,6 +31,7 @@ mod outside;
 mod planned;
 mod redecide;
 mod refusals;
+mod scoped;
 mod screen;
 mod state;
 mod substitute;

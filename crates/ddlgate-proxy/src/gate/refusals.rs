@@ -22,3 +22,14 @@ pub fn needs_catalog() -> Notice {
     )
     .hint("send it in a batch of its own (Parse/Bind/Execute/Sync)")
 }
+
+/// The refusal of DDL in an open batch when `[[policy.scope]]` decides by role: the role is
+/// read from the server, which the gateway cannot ask in the middle of a batch.
+pub fn needs_identity() -> Notice {
+    Notice::new(
+        ddlgate_wire::encode::Severity::Error,
+        ddlgate_wire::SqlState::InsufficientPrivilege,
+        "ddlgate: the policy decides DDL by the session's role, which the gateway reads from the server; it cannot do that in the middle of an extended-protocol batch",
+    )
+    .hint("send it in a batch of its own (Parse/Bind/Execute/Sync)")
+}

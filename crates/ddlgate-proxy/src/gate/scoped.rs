@@ -1,0 +1,120 @@
+//! `[[policy.scope]]` in the gate: when a text holds DDL and scopes are configured, the
+//! session's identity is read from the server and every statement's scope verdict joins the
+//! safety rules' action — the stricter wins. A scope's block is SQLSTATE 42501 naming it.
+
+use ddlgate_config::ScopeAction;
+use ddlgate_ddl::{Decision, Verdict};
+use ddlgate_wire::encode::{Notice, Severity};
+use ddlgate_wire::SqlState;
+
+use super::conn::GateConn;
+use super::Gate;
+use crate::enforce::scope::{self, Identity, ScopeVerdict};
+use crate::enforce::{self, Action};
+use crate::exec::identity;
+use crate::ProxyError;
+
+/// Applies the scopes to `decisions` of `sql`: raises `actions` where a scope is stricter and
+/// returns the refusal of each statement a scope blocks.
+pub(super) async fn apply(
+    gate: &Gate<'_>,
+    conn: &mut impl GateConn,
+    (sql, decisions): (&str, &[Decision]),
+    actions: &mut [Action],
+) -> Result<Vec<Option<Notice>>, ProxyError> {
+    let scopes = &gate.enforcer.policy.scopes;
+    let mut refusals = vec![None; decisions.len()];
+    if scopes.is_empty() || !decisions.iter().any(scope::is_ddl) {
+        return Ok(refusals);
+    }
+    let info = gate.info;
+    let asked = Identity {
+        database: info.database.clone(),
+        application_name: info.application_name.clone(),
+        client: Some(info.client.ip()),
+        ..Identity::default()
+    };
+    let id = match identity::read(conn, asked).await? {
+        Ok(id) => id,
+        // A failed transaction: the statements fail there anyway (25P02); refuse them.
+        Err(e) => {
+            tracing::debug!(error = %e.message, "identity not readable; DDL refused");
+            for (d, r) in decisions.iter().zip(&mut refusals) {
+                if scope::is_ddl(d) {
+                    *r = Some(unreadable());
+                }
+            }
+            return Ok(refusals);
+        }
+    };
+    for ((d, action), refusal) in decisions.iter().zip(actions.iter_mut()).zip(&mut refusals) {
+        let v = scope::evaluate(scopes, &id, d);
+        if let Some((would, by)) = &v.would {
+            tracing::info!(scopes = ?by, would = ?would, statement = %enforce::command_tag(d.text(sql)), "an observed scope would act");
+        }
+        match v.action {
+            // `require-approval` is refused by the configuration until approvals exist.
+            ScopeAction::Block | ScopeAction::RequireApproval => {
+                *refusal = Some(refused(d.text(sql), &id, &v));
+            }
+            ScopeAction::Rewrite => {
+                let planned = d.plan.is_some() && d.verdict == Verdict::Rewrite;
+                let wanted = if planned {
+                    Action::Rewrite
+                } else {
+                    Action::Block
+                };
+                *action = (*action).max(wanted);
+            }
+            ScopeAction::Warn => {
+                if *action == Action::Allow {
+                    *action = Action::Warn;
+                }
+                conn.notice(&warned(d.text(sql), &v)).await?;
+            }
+            ScopeAction::Allow => {}
+        }
+    }
+    Ok(refusals)
+}
+
+/// A statement a scope refuses.
+fn refused(text: &str, id: &Identity, v: &ScopeVerdict) -> Notice {
+    let names = v.by.join("\", \"");
+    Notice::new(
+        Severity::Error,
+        SqlState::InsufficientPrivilege,
+        format!(
+            "ddlgate: {} is not allowed for role \"{}\" here [policy scope \"{names}\"]",
+            enforce::command_tag(text),
+            id.current_user
+        ),
+    )
+    .detail(format!(
+        "session_user \"{}\", current_user \"{}\", database \"{}\": the gateway's [[policy.scope]] \"{names}\" refuses this statement",
+        id.session_user, id.current_user, id.database
+    ))
+    .hint("run it as a role the policy allows, or ask the team that owns the gateway's policy")
+}
+
+/// The warning of a scope that warns.
+fn warned(text: &str, v: &ScopeVerdict) -> Notice {
+    Notice::new(
+        Severity::Warning,
+        SqlState::Warning,
+        format!(
+            "ddlgate: {} matches policy scope \"{}\"",
+            enforce::command_tag(text),
+            v.by.join("\", \"")
+        ),
+    )
+}
+
+/// DDL when the identity cannot be read.
+fn unreadable() -> Notice {
+    Notice::new(
+        Severity::Error,
+        SqlState::InsufficientPrivilege,
+        "ddlgate: the session's role could not be read, so the policy cannot allow DDL now",
+    )
+}
