@@ -62,11 +62,49 @@ pub enum Command {
         #[command(subcommand)]
         action: JobsAction,
     },
+    /// The gateway's policy, offline.
+    Policy {
+        #[command(subcommand)]
+        action: PolicyAction,
+    },
     /// Validate a configuration file and exit (0 when valid).
     CheckConfig {
         /// The TOML file to check.
         #[arg(long, short)]
         config: PathBuf,
+    },
+}
+
+/// What `ddlgate policy` does.
+#[derive(Debug, Subcommand)]
+pub enum PolicyAction {
+    /// Which safety rules and [[policy.scope]] entries match SQL sent by a user, and the
+    /// action that results (exit 0 whatever the action).
+    Explain {
+        /// The gateway's configuration file.
+        #[arg(long, short, env = "DDLGATE_CONFIG")]
+        config: PathBuf,
+        /// The login role sending the SQL.
+        #[arg(long, short)]
+        user: String,
+        /// The database it is sent to.
+        #[arg(long, short)]
+        database: String,
+        /// Its application_name.
+        #[arg(long, default_value = "")]
+        app: String,
+        /// The client's address.
+        #[arg(long)]
+        client: Option<std::net::IpAddr>,
+        /// Roles the user is a member of. Without it, they are read from the server through
+        /// the [control] role (when one is configured).
+        #[arg(long = "member-of")]
+        member_of: Vec<String>,
+        /// PostgreSQL major version to analyse for.
+        #[arg(long, default_value_t = 15)]
+        pg_version: u32,
+        /// The SQL text.
+        sql: String,
     },
 }
 

@@ -3,6 +3,7 @@
 
 mod cli;
 mod embedded;
+mod explain;
 mod interrupted;
 mod jobs;
 mod logging;
@@ -58,6 +59,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::load(&config).with_context(|| format!("{}", config.display()))?;
             jobs::run(config, &database, action)
         }
+        Some(Command::Policy { action }) => explain::run(action),
         None => serve(cli.run),
     }
 }

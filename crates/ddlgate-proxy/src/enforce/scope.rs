@@ -10,6 +10,8 @@ use ddlgate_config::{Cidr, Scope, ScopeAction, StatementKind};
 use ddlgate_ddl::ir::{AlterAction, Stmt};
 use ddlgate_ddl::{Decision, RuleId, StatementClass};
 
+use super::Action;
+
 /// Who is asking. The roles are what the server says at the moment of the decision, so a
 /// `SET ROLE` earlier in the session is followed.
 #[derive(Debug, Clone, Default)]
@@ -135,6 +137,18 @@ fn matches(scope: &Scope, id: &Identity, roles: &BTreeSet<String>, d: &Decision)
             }))
         && (scope.statements.is_empty() || scope.statements.iter().any(|k| kinds.contains(k)))
         && (scope.rules.is_empty() || d.findings.iter().any(|f| scope.rules.contains(&f.rule)))
+}
+
+/// The gateway's action for a statement: the safety rules' `safety`, made stricter by the
+/// scopes' `scoped`. `planned`: the statement has a safe plan it can run as.
+pub fn joined(safety: Action, scoped: ScopeAction, planned: bool) -> Action {
+    match scoped {
+        ScopeAction::Block | ScopeAction::RequireApproval => Action::Block,
+        ScopeAction::Rewrite if planned => safety.max(Action::Rewrite),
+        ScopeAction::Rewrite => Action::Block,
+        ScopeAction::Warn => safety.max(Action::Warn),
+        ScopeAction::Allow => safety,
+    }
 }
 
 /// The strictest action of `scopes` that match; `(Allow, [])` when none does.

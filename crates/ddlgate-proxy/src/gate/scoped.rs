@@ -52,27 +52,15 @@ pub(super) async fn apply(
         if let Some((would, by)) = &v.would {
             tracing::info!(scopes = ?by, would = ?would, statement = %enforce::command_tag(d.text(sql)), "an observed scope would act");
         }
+        let planned = d.plan.is_some() && d.verdict == Verdict::Rewrite;
+        *action = scope::joined(*action, v.action, planned);
         match v.action {
             // `require-approval` is refused by the configuration until approvals exist.
             ScopeAction::Block | ScopeAction::RequireApproval => {
                 *refusal = Some(refused(d.text(sql), &id, &v));
             }
-            ScopeAction::Rewrite => {
-                let planned = d.plan.is_some() && d.verdict == Verdict::Rewrite;
-                let wanted = if planned {
-                    Action::Rewrite
-                } else {
-                    Action::Block
-                };
-                *action = (*action).max(wanted);
-            }
-            ScopeAction::Warn => {
-                if *action == Action::Allow {
-                    *action = Action::Warn;
-                }
-                conn.notice(&warned(d.text(sql), &v)).await?;
-            }
-            ScopeAction::Allow => {}
+            ScopeAction::Warn => conn.notice(&warned(d.text(sql), &v)).await?,
+            ScopeAction::Rewrite | ScopeAction::Allow => {}
         }
     }
     Ok(refusals)

@@ -1,0 +1,198 @@
+//! `ddlgate policy explain`: the gateway's decision for SQL sent by a user, with what decided
+//! it — the safety rules that fired and the `[[policy.scope]]` entries that matched — computed
+//! by the same functions the gateway runs.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use ddlgate_config::{Config, ScopeAction};
+use ddlgate_ddl::{analyze, Facts};
+use ddlgate_proxy::enforce::scope::{self, Identity};
+use ddlgate_proxy::enforce::{self, Action, Enforcer};
+
+use crate::cli::PolicyAction;
+
+/// The roles `$1` is a member of, itself included (the gateway's own membership reading).
+const MEMBERSHIP: &str = "WITH RECURSIVE m (oid) AS (\
+     SELECT oid FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1 \
+     UNION SELECT a.roleid FROM m JOIN pg_catalog.pg_auth_members a ON a.member OPERATOR(pg_catalog.=) m.oid) \
+     SELECT r.rolname::pg_catalog.text FROM m JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.oid";
+
+/// Runs `ddlgate policy explain`.
+pub fn run(action: PolicyAction) -> anyhow::Result<ExitCode> {
+    let PolicyAction::Explain {
+        config,
+        user,
+        database,
+        app,
+        client,
+        member_of,
+        pg_version,
+        sql,
+    } = action;
+    let config = Config::load(&config).with_context(|| format!("{}", config.display()))?;
+    let mut roles: BTreeSet<String> = member_of.into_iter().collect();
+    roles.insert(user.clone());
+    if roles.len() == 1 {
+        match server_roles(&config, &database, &user) {
+            Ok(Some(found)) => roles.extend(found),
+            Ok(None) => {
+                eprintln!("note: no [control] role: memberships not read (pass --member-of)")
+            }
+            Err(e) => {
+                eprintln!("note: memberships not read from the server ({e:#}); pass --member-of")
+            }
+        }
+    }
+    let id = Identity {
+        session_user: user.clone(),
+        current_user: user,
+        session_roles: roles.clone(),
+        current_roles: roles,
+        database,
+        application_name: app,
+        client,
+    };
+    print!("{}", explain(&config, &id, &sql, pg_version));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The roles `user` is a member of, read through the control role; `None` without one.
+fn server_roles(
+    config: &Config,
+    database: &str,
+    user: &str,
+) -> anyhow::Result<Option<Vec<String>>> {
+    if !config.control.enabled() {
+        return Ok(None);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let upstream = config
+            .route(database)
+            .with_context(|| format!("no route for database {database}"))?;
+        let client = ddlgate_proxy::jobs::connect(upstream, &config.control, database).await?;
+        let rows = client.query(MEMBERSHIP, &[&user]).await?;
+        Ok(Some(rows.iter().map(|r| r.get::<_, String>(0)).collect()))
+    })
+}
+
+/// The report, one paragraph per statement.
+fn explain(config: &Config, id: &Identity, sql: &str, pg_version: u32) -> String {
+    let enforcer = Enforcer::new(config.policy.clone());
+    let facts = Facts {
+        server_version_num: pg_version * 10_000,
+        ..Facts::default()
+    };
+    let members: Vec<String> = id.session_roles.iter().cloned().collect();
+    let mut out = format!(
+        "user {} (member of: {}), database {}\n",
+        id.session_user,
+        members.join(", "),
+        id.database
+    );
+    for (i, d) in analyze(sql, &facts, &enforcer.analysis).iter().enumerate() {
+        let safety = enforce::resolve(d, &enforcer, true);
+        let v = scope::evaluate(&config.policy.scopes, id, d);
+        let rules: Vec<String> = d
+            .findings
+            .iter()
+            .map(|f| format!("{} ({:?})", f.rule.as_str(), f.severity).to_lowercase())
+            .collect();
+        let rules = if rules.is_empty() {
+            "none".to_owned()
+        } else {
+            rules.join(", ")
+        };
+        let scopes = if v.by.is_empty() {
+            "none".to_owned()
+        } else {
+            format!("{} ({})", v.by.join(", "), scope_name(v.action))
+        };
+        let planned = d.plan.is_some() && d.verdict == ddlgate_ddl::Verdict::Rewrite;
+        let action = scope::joined(safety, v.action, planned);
+        out.push_str(&format!("\nstatement {}: {}\n", i + 1, d.text(sql).trim()));
+        out.push_str(&format!("  safety rules: {rules} -> {}\n", name(safety)));
+        out.push_str(&format!("  scopes: {scopes}\n"));
+        if let Some((would, by)) = &v.would {
+            out.push_str(&format!(
+                "  observed scopes would: {} ({})\n",
+                by.join(", "),
+                scope_name(*would)
+            ));
+        }
+        out.push_str(&format!("  action: {}\n", name(action)));
+    }
+    out
+}
+
+fn name(a: Action) -> &'static str {
+    match a {
+        Action::Allow => "allow",
+        Action::Warn => "warn",
+        Action::Guard => "guard (short lock_timeout, retried)",
+        Action::Rewrite => "rewrite (safe phased plan)",
+        Action::Block => "block",
+    }
+}
+
+fn scope_name(a: ScopeAction) -> &'static str {
+    match a {
+        ScopeAction::Allow => "allow",
+        ScopeAction::Warn => "warn",
+        ScopeAction::Rewrite => "rewrite",
+        ScopeAction::RequireApproval => "require-approval",
+        ScopeAction::Block => "block",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        Config::from_toml_str(
+            "[databases.\"*\"]\nhost = \"127.0.0.1\"\n\
+             [[policy.scope]]\nname = \"developer-destructive\"\nroles = [\"developer\"]\nstatements = [\"drop-table\"]\naction = \"block\"\n",
+        )
+        .expect("config")
+    }
+
+    fn alice() -> Identity {
+        let roles: BTreeSet<String> = ["alice", "developer"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        Identity {
+            session_user: "alice".into(),
+            current_user: "alice".into(),
+            session_roles: roles.clone(),
+            current_roles: roles,
+            database: "app".into(),
+            ..Identity::default()
+        }
+    }
+
+    #[test]
+    fn the_report_names_the_rules_the_scopes_and_the_action() {
+        let out = explain(&config(), &alice(), "DROP TABLE t", 15);
+        assert!(out.contains("statement 1: DROP TABLE t\n"), "{out}");
+        assert!(out.contains("dropping-table (warning)"), "{out}");
+        assert!(
+            out.ends_with("scopes: developer-destructive (block)\n  action: block\n"),
+            "{out}"
+        );
+        let out = explain(&config(), &alice(), "CREATE INDEX i ON t (a)", 15);
+        assert!(
+            out.contains("require-concurrent-index-creation (error)"),
+            "{out}"
+        );
+        assert!(
+            out.ends_with("scopes: none\n  action: rewrite (safe phased plan)\n"),
+            "{out}"
+        );
+    }
+}
