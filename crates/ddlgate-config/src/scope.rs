@@ -5,12 +5,12 @@
 //! match). The global `[policy]` (the safety rules) is the floor every scope starts from.
 
 use ddlgate_ddl::RuleId;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ConfigError;
 
 /// What a scope does with the statements it matches, least strict first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScopeAction {
     /// No restriction beyond the safety rules.

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::auth::{relay_authentication, AuthOutcome, ServerConn};
+use crate::enforce::scope::PolicyLog;
 use crate::enforce::SessionInfo;
 use crate::gate::{Gate, GateState};
 use crate::guard::Approver;
@@ -277,6 +278,7 @@ async fn relay_session(
         ctl: &ctl_tx,
         ctl_pending: &ctl_pending,
     };
+    let policy_log = Mutex::new(PolicyLog::default());
     let gate = Gate {
         enforcer: &gw.enforcer,
         info: &info,
@@ -284,6 +286,7 @@ async fn relay_session(
         config: &gw.config,
         jobs: gw.jobs.as_ref(),
         approver,
+        policy_log: &policy_log,
     };
     let up = ClientPump {
         src: cr,

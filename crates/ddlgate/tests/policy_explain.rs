@@ -5,9 +5,8 @@ use std::process::Command;
 
 use ddlgate_testkit::{shared_pg, SUPER};
 
-mod common;
-
-use common::BIN;
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_ddlgate");
 
 #[test]
 fn explain_names_the_action_and_what_matched() {
@@ -38,19 +37,30 @@ fn explain_names_the_action_and_what_matched() {
             .arg(sql)
             .output()
             .expect("run ddlgate");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     // Nested membership, read from the server: alice → team → developer.
     let out = run(&format!("{db}_alice"), &[], "DROP TABLE t");
     assert!(out.contains(&format!("{db}_developer")), "{out}");
-    assert!(out.contains("scopes: developer-destructive (block)"), "{out}");
+    assert!(
+        out.contains("scopes: developer-destructive (block)"),
+        "{out}"
+    );
     assert!(out.trim_end().ends_with("action: block"), "{out}");
     // Another role: the safety rules alone.
     let out = run(SUPER.name, &[], "CREATE INDEX i ON t (a)");
     assert!(out.contains("scopes: none"), "{out}");
     assert!(out.contains("action: rewrite"), "{out}");
     // Memberships given on the command line.
-    let out = run("bob", &["--member-of", &format!("{db}_developer")], "DROP TABLE t");
+    let out = run(
+        "bob",
+        &["--member-of", &format!("{db}_developer")],
+        "DROP TABLE t",
+    );
     assert!(out.contains("action: block"), "{out}");
 }

@@ -27,6 +27,9 @@ pub struct Enforcer {
     pub policy: Policy,
     /// Analyser configuration derived from it.
     pub analysis: AnalysisConfig,
+    /// The policy's version: the first 12 hex digits of the SHA-256 of its settings, in the
+    /// audit events of every decision (two gateways with the same version decide alike).
+    pub version: String,
 }
 
 impl Enforcer {
@@ -43,7 +46,14 @@ impl Enforcer {
             },
             ..AnalysisConfig::default()
         };
-        Self { policy, analysis }
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("{policy:?}").as_bytes());
+        let version = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        Self {
+            policy,
+            analysis,
+            version,
+        }
     }
 
     /// Whether the gateway only records.

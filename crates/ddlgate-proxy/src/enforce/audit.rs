@@ -76,6 +76,32 @@ pub struct AuditEvent<'a> {
     /// For `interrupted`: what ended the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+    /// Who the server said the session was when the statement was decided, and what the
+    /// `[[policy.scope]]` entries said (present when scopes are configured).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyFields>,
+}
+
+/// The policy part of an audit event.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PolicyFields {
+    /// The policy's version ([`super::Enforcer::version`]).
+    pub policy_version: String,
+    /// `session_user` at the decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_user: Option<String>,
+    /// `current_user` at the decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_user: Option<String>,
+    /// The scopes that decided the statement.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// What observe-only scopes would have done, when stricter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_action: Option<ddlgate_config::ScopeAction>,
+    /// The observe-only scopes that would have done it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub would_scopes: Vec<String>,
 }
 
 /// How one step of a plan (or a guarded statement) went.

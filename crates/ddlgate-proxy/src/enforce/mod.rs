@@ -9,7 +9,8 @@ mod trail;
 
 pub use action::{resolve, Action, Enforcer};
 pub use audit::{
-    now_rfc3339, AuditEvent, AuditOutcome, AuditProtocol, AuditStep, SessionInfo, StepOutcome,
+    now_rfc3339, AuditEvent, AuditOutcome, AuditProtocol, AuditStep, PolicyFields, SessionInfo,
+    StepOutcome,
 };
 pub use block::{block_notice, raise_statement, rewrite_notice, warn_notice};
 pub use trail::{new_plan_id, PlanTrail};

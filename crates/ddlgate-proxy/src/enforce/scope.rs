@@ -43,6 +43,31 @@ pub struct ScopeVerdict {
     pub would: Option<(ScopeAction, Vec<String>)>,
 }
 
+/// Who asked and what the scopes said about each statement of the text decided last, for the
+/// audit events of those statements (one per session).
+#[derive(Debug, Default)]
+pub struct PolicyLog {
+    /// The identity read for that text.
+    pub identity: Option<Identity>,
+    verdicts: Vec<(String, ScopeVerdict)>,
+}
+
+impl PolicyLog {
+    /// Records the identity and the verdict for each statement text.
+    pub fn record(&mut self, identity: Identity, verdicts: Vec<(String, ScopeVerdict)>) {
+        self.identity = Some(identity);
+        self.verdicts = verdicts;
+    }
+
+    /// The verdict recorded for `statement`.
+    pub fn verdict(&self, statement: &str) -> Option<&ScopeVerdict> {
+        self.verdicts
+            .iter()
+            .find(|(s, _)| s == statement)
+            .map(|(_, v)| v)
+    }
+}
+
 /// Whether the analyser's decision is DDL (a `DO` block counts when its body runs DDL;
 /// `LOCK`, `VACUUM`/`ANALYZE` and `CALL` do not).
 pub fn is_ddl(d: &Decision) -> bool {

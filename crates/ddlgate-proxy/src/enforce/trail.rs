@@ -30,6 +30,8 @@ pub struct PlanTrail {
     pub observe_only: bool,
     /// The plan's summary.
     pub plan: Option<String>,
+    /// The policy fields of the statement's decision.
+    pub policy: Option<super::PolicyFields>,
 }
 
 impl PlanTrail {
@@ -48,6 +50,7 @@ impl PlanTrail {
             plan_id: Some(&self.id),
             step: None,
             cause: None,
+            policy: self.policy.clone(),
         }
     }
 

@@ -86,8 +86,29 @@ impl Gate<'_> {
             plan_id: None,
             step: None,
             cause: None,
+            policy: self.policy_fields(d.text(origin.sql)),
         }
         .emit();
+    }
+
+    /// The policy fields of an audit event for `statement`, when scopes are configured.
+    pub fn policy_fields(&self, statement: &str) -> Option<enforce::PolicyFields> {
+        if self.enforcer.policy.scopes.is_empty() {
+            return None;
+        }
+        let log = crate::sync::lock_any(self.policy_log);
+        let verdict = log.verdict(statement);
+        let id = log.identity.as_ref();
+        Some(enforce::PolicyFields {
+            policy_version: self.enforcer.version.clone(),
+            session_user: id.map(|i| i.session_user.clone()),
+            current_user: id.map(|i| i.current_user.clone()),
+            scopes: verdict.map(|v| v.by.clone()).unwrap_or_default(),
+            would_action: verdict.and_then(|v| v.would.as_ref().map(|w| w.0)),
+            would_scopes: verdict
+                .and_then(|v| v.would.as_ref().map(|w| w.1.clone()))
+                .unwrap_or_default(),
+        })
     }
 
     /// The audit trail of a run of the plan of `d` (a statement of `origin`), with a fresh id.
@@ -101,6 +122,7 @@ impl Gate<'_> {
             action,
             observe_only: self.enforcer.observe_only(),
             plan: d.plan.as_ref().map(|p| p.summary.clone()),
+            policy: self.policy_fields(d.text(origin.sql)),
         }
     }
 

@@ -67,6 +67,8 @@ pub struct Gate<'a> {
     pub jobs: Option<&'a Arc<Jobs>>,
     /// Guard approvals, when the database-side guard is enabled.
     pub approver: Option<&'a Approver>,
+    /// Who asked and what the scopes said, for the audit events.
+    pub policy_log: &'a std::sync::Mutex<crate::enforce::scope::PolicyLog>,
 }
 
 impl Gate<'_> {

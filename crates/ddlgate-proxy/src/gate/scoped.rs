@@ -47,6 +47,7 @@ pub(super) async fn apply(
             return Ok(refusals);
         }
     };
+    let mut verdicts = Vec::with_capacity(decisions.len());
     for ((d, action), refusal) in decisions.iter().zip(actions.iter_mut()).zip(&mut refusals) {
         let v = scope::evaluate(scopes, &id, d);
         if let Some((would, by)) = &v.would {
@@ -62,7 +63,9 @@ pub(super) async fn apply(
             ScopeAction::Warn => conn.notice(&warned(d.text(sql), &v)).await?,
             ScopeAction::Rewrite | ScopeAction::Allow => {}
         }
+        verdicts.push((d.text(sql).to_owned(), v));
     }
+    crate::sync::lock_any(gate.policy_log).record(id, verdicts);
     Ok(refusals)
 }
 

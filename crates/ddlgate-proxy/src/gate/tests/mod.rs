@@ -29,6 +29,7 @@ pub struct Env {
     info: SessionInfo,
     cancel: AtomicBool,
     config: Arc<Config>,
+    policy_log: Mutex<crate::enforce::scope::PolicyLog>,
 }
 
 impl Env {
@@ -52,6 +53,7 @@ impl Env {
             },
             cancel: AtomicBool::new(false),
             config: Arc::new(config),
+            policy_log: Default::default(),
         }
     }
 
@@ -64,6 +66,7 @@ impl Env {
             config: &self.config,
             jobs: None,
             approver: None,
+            policy_log: &self.policy_log,
         }
     }
 }
