@@ -227,7 +227,7 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
             ));
         }
     }
-    crate::policy::validate(&c.policy)?;
+    crate::policy::validate(&c.policy, &c.control)?;
     let l = &c.listen;
     if l.max_message_bytes < 1024 {
         return Err(ConfigError::invalid(

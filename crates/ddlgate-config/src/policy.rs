@@ -127,8 +127,8 @@ impl Default for Execution {
     }
 }
 
-pub(crate) fn validate(p: &Policy) -> Result<(), ConfigError> {
-    crate::scope::validate(&p.scopes)?;
+pub(crate) fn validate(p: &Policy, control: &crate::Control) -> Result<(), ConfigError> {
+    crate::scope::validate(&p.scopes, control)?;
     let e = &p.execution;
     if e.lock_timeout_ms == 0 {
         return Err(ConfigError::invalid(

@@ -83,6 +83,24 @@ pub struct Scope {
     /// it, to try a new scope on production traffic.
     #[serde(default)]
     pub observe: bool,
+    /// For `require-approval`: roles whose members may approve (never the requester).
+    #[serde(default)]
+    pub approvers: Vec<String>,
+    /// For `require-approval`: how many different approvers it takes. Default 1.
+    #[serde(default = "one")]
+    pub min_approvals: u32,
+    /// For `require-approval`: seconds a request waits for its approvals, and a grant for
+    /// its single use. Default 3600.
+    #[serde(default = "hour")]
+    pub approval_ttl_secs: u64,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn hour() -> u64 {
+    3600
 }
 
 /// A client address block.
@@ -132,7 +150,7 @@ fn prefix_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
     bits == 0 || (a[bytes] ^ b[bytes]) >> (8 - bits) == 0
 }
 
-pub(crate) fn validate(scopes: &[Scope]) -> Result<(), ConfigError> {
+pub(crate) fn validate(scopes: &[Scope], control: &crate::Control) -> Result<(), ConfigError> {
     let mut names = std::collections::BTreeSet::new();
     for s in scopes {
         let field = |f: &str| format!("policy.scope \"{}\" {f}", s.name);
@@ -152,10 +170,18 @@ pub(crate) fn validate(scopes: &[Scope]) -> Result<(), ConfigError> {
             ));
         }
         if s.action == ScopeAction::RequireApproval {
-            return Err(ConfigError::invalid(
-                field("action"),
-                "require-approval is not available in this version yet (approvals are being built); use block",
-            ));
+            if s.approvers.is_empty() || s.min_approvals == 0 || s.approval_ttl_secs == 0 {
+                return Err(ConfigError::invalid(
+                    field("approvers"),
+                    "require-approval needs approvers, min_approvals >= 1 and approval_ttl_secs >= 1",
+                ));
+            }
+            if !control.enabled() {
+                return Err(ConfigError::invalid(
+                    field("action"),
+                    "require-approval stores its requests through the [control] role: configure one",
+                ));
+            }
         }
         if let Some(bad) = s.clients.iter().find(|c| Cidr::parse(c).is_none()) {
             return Err(ConfigError::invalid(

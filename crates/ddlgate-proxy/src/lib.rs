@@ -6,6 +6,7 @@
 //! advisory locks, session `SET`s, temporary tables and LISTEN all behave exactly as they do
 //! against the server directly.
 
+pub mod approvals;
 mod auth;
 mod cancel;
 mod connection;

@@ -68,6 +68,9 @@ sqlstates! {
     AdminShutdown = "57P01",
     CannotConnectNow = "57P03",
     ConfigFileError = "F0000",
+    /// ddlgate's own: the statement waits for an approval (`[[policy.scope]]`
+    /// `require-approval`); the DETAIL names the request.
+    ApprovalRequired = "DG001",
     InternalError = "XX000",
 }
 

@@ -62,6 +62,19 @@ pub enum Command {
         #[command(subcommand)]
         action: JobsAction,
     },
+    /// Requests for statements a `require-approval` scope holds: list them, approve or reject
+    /// one. The person acting is the PostgreSQL role they log in as (PGUSER, PGPASSWORD),
+    /// verified by logging in to the database.
+    Approvals {
+        /// The gateway's configuration file (route and control role).
+        #[arg(long, short, env = "DDLGATE_CONFIG")]
+        config: PathBuf,
+        /// The database whose requests these are.
+        #[arg(long, short)]
+        database: String,
+        #[command(subcommand)]
+        action: ApprovalsAction,
+    },
     /// The gateway's policy, offline.
     Policy {
         #[command(subcommand)]
@@ -72,6 +85,23 @@ pub enum Command {
         /// The TOML file to check.
         #[arg(long, short)]
         config: PathBuf,
+    },
+}
+
+/// What `ddlgate approvals` does.
+#[derive(Debug, Subcommand)]
+pub enum ApprovalsAction {
+    /// Requests, newest first.
+    List,
+    /// Approve a request (not your own; you must be a member of one of its approver roles).
+    Approve {
+        /// The request id (in the DETAIL of the statement's error).
+        id: i64,
+    },
+    /// Reject a request.
+    Reject {
+        /// The request id.
+        id: i64,
     },
 }
 

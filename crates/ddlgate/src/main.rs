@@ -1,6 +1,7 @@
 //! The `ddlgate` binary: command-line parsing, logging setup, configuration loading, and the
 //! embedded throwaway PostgreSQL for running with no configuration at all.
 
+mod approvals;
 mod cli;
 mod embedded;
 mod explain;
@@ -60,6 +61,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             jobs::run(config, &database, action)
         }
         Some(Command::Policy { action }) => explain::run(action),
+        Some(Command::Approvals {
+            config,
+            database,
+            action,
+        }) => {
+            let config = Config::load(&config).with_context(|| format!("{}", config.display()))?;
+            approvals::run(&config, &database, action)
+        }
         None => serve(cli.run),
     }
 }

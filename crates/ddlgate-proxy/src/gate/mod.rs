@@ -15,6 +15,7 @@
 //! session may be lent to the fast relay. The gate is generic over the connection, so its
 //! dispatch is unit-tested with a scripted fake (`tests`).
 
+mod approval;
 mod attention;
 mod audit;
 mod block;

@@ -7,6 +7,7 @@ use ddlgate_ddl::{Decision, Verdict};
 use ddlgate_wire::encode::{Notice, Severity};
 use ddlgate_wire::SqlState;
 
+use super::approval::{approve_or_refuse, once_granted};
 use super::conn::GateConn;
 use super::Gate;
 use crate::enforce::scope::{self, Identity, ScopeVerdict};
@@ -49,16 +50,30 @@ pub(super) async fn apply(
     };
     let mut verdicts = Vec::with_capacity(decisions.len());
     for ((d, action), refusal) in decisions.iter().zip(actions.iter_mut()).zip(&mut refusals) {
-        let v = scope::evaluate(scopes, &id, d);
+        let text = d.text(sql);
+        let mut v = scope::evaluate(scopes, &id, d);
         if let Some((would, by)) = &v.would {
-            tracing::info!(scopes = ?by, would = ?would, statement = %enforce::command_tag(d.text(sql)), "an observed scope would act");
+            tracing::info!(scopes = ?by, would = ?would, statement = %enforce::command_tag(text), "an observed scope would act");
+        }
+        if v.action == ScopeAction::RequireApproval {
+            match approve_or_refuse(gate, &id, text, &v).await? {
+                Ok(grant) => {
+                    tracing::info!(grant, statement = %enforce::command_tag(text), "approved statement runs");
+                    v = scope::evaluate(&once_granted(scopes), &id, d);
+                }
+                Err(waiting) => {
+                    *action = Action::Block;
+                    *refusal = Some(waiting);
+                    verdicts.push((text.to_owned(), v));
+                    continue;
+                }
+            }
         }
         let planned = d.plan.is_some() && d.verdict == Verdict::Rewrite;
         *action = scope::joined(*action, v.action, planned);
         match v.action {
-            // `require-approval` is refused by the configuration until approvals exist.
             ScopeAction::Block | ScopeAction::RequireApproval => {
-                *refusal = Some(refused(d.text(sql), &id, &v));
+                *refusal = Some(refused(text, &id, &v));
             }
             ScopeAction::Warn => conn.notice(&warned(d.text(sql), &v)).await?,
             ScopeAction::Rewrite | ScopeAction::Allow => {}

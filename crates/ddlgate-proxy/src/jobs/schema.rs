@@ -31,6 +31,26 @@ const MIGRATIONS: &[&str] = &[
         finished_at timestamptz
     );
     CREATE INDEX jobs_active ON ddlgate.jobs (state) WHERE state IN ('awaiting-commit', 'running', 'queued')",
+    // 2: approval requests ([[policy.scope]] require-approval).
+    "CREATE TABLE ddlgate.approvals (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        state text NOT NULL CHECK (state IN ('pending', 'approved', 'rejected', 'used')),
+        database text NOT NULL,
+        requester text NOT NULL,
+        fingerprint text NOT NULL,
+        statement text NOT NULL,
+        scope text NOT NULL,
+        policy_version text NOT NULL,
+        approvers text[] NOT NULL,
+        min_approvals integer NOT NULL,
+        ttl_secs bigint NOT NULL,
+        approved_by text[] NOT NULL DEFAULT '{}',
+        decided_by text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL,
+        used_at timestamptz
+    );
+    CREATE INDEX approvals_open ON ddlgate.approvals (database, requester, fingerprint) WHERE state IN ('pending', 'approved')",
 ];
 
 /// Creates or upgrades the schema.

@@ -1,0 +1,104 @@
+//! A statement a `require-approval` scope holds: the gate uses a grant for it when there is
+//! one (single use), otherwise opens (or finds) its request and refuses it with SQLSTATE
+//! DG001, the request's id in the DETAIL and how to get it approved in the HINT.
+
+use ddlgate_config::{Scope, ScopeAction};
+use ddlgate_wire::encode::{Notice, Severity};
+use ddlgate_wire::SqlState;
+
+use super::Gate;
+use crate::approvals::{self, Request, Standing};
+use crate::enforce;
+use crate::enforce::scope::{Identity, ScopeVerdict};
+use crate::jobs::durable;
+use crate::ProxyError;
+
+/// Uses or requests the approval of `statement` that `v` says it needs: `Ok(id)` of the grant
+/// used, or the refusal to send.
+pub(super) async fn approve_or_refuse(
+    gate: &Gate<'_>,
+    id: &Identity,
+    statement: &str,
+    v: &ScopeVerdict,
+) -> Result<Result<i64, Notice>, ProxyError> {
+    let scopes = &gate.enforcer.policy.scopes;
+    let Some(scope) = scopes
+        .iter()
+        .find(|s| s.action == ScopeAction::RequireApproval && v.by.contains(&s.name))
+    else {
+        return Ok(Err(unavailable("no approving scope")));
+    };
+    let Some(store) = durable::control(gate.job_scope()).await else {
+        return Ok(Err(unavailable("the control role is unavailable")));
+    };
+    let request = Request {
+        database: &gate.info.database,
+        requester: &id.session_user,
+        statement: (statement, super::audit::redacted(statement)),
+        scope,
+        policy_version: &gate.enforcer.version,
+    };
+    match approvals::use_or_request(&store, &request).await {
+        Ok(Standing::Granted(n)) => Ok(Ok(n)),
+        Ok(Standing::Waiting {
+            id: request_id,
+            expires,
+            approvals,
+        }) => Ok(Err(waiting(
+            statement,
+            scope,
+            &gate.info.database,
+            (request_id, &expires, approvals),
+        ))),
+        Err(e) => {
+            tracing::warn!(error = %e, "approval store unavailable");
+            Ok(Err(unavailable("the approval store is unavailable")))
+        }
+    }
+}
+
+/// The scopes without those that need approvals: what still applies once one is granted.
+pub(super) fn once_granted(scopes: &[Scope]) -> Vec<Scope> {
+    scopes
+        .iter()
+        .filter(|s| s.action != ScopeAction::RequireApproval)
+        .cloned()
+        .collect()
+}
+
+/// The refusal of a statement waiting for approval.
+fn waiting(
+    statement: &str,
+    scope: &Scope,
+    database: &str,
+    (id, expires, (have, need)): (i64, &str, (i32, i32)),
+) -> Notice {
+    Notice::new(
+        Severity::Error,
+        SqlState::ApprovalRequired,
+        format!(
+            "ddlgate: {} needs an approval [policy scope \"{}\"]",
+            enforce::command_tag(statement),
+            scope.name
+        ),
+    )
+    .detail(format!(
+        "request {id}: statement fingerprint {}, {have} of {need} approval(s), expires {expires}",
+        approvals::fingerprint(statement)
+    ))
+    .hint(format!(
+        "a member of {} other than you runs `ddlgate approvals --config <gateway config> --database {database} approve {id}`; then run the identical statement again (a grant is used once)",
+        scope.approvers.join(" or ")
+    ))
+}
+
+/// The refusal when approvals cannot be checked (fail closed).
+fn unavailable(why: &str) -> Notice {
+    Notice::new(
+        Severity::Error,
+        SqlState::ApprovalRequired,
+        format!(
+            "ddlgate: this statement needs an approval, and approvals cannot be checked now: {why}"
+        ),
+    )
+}

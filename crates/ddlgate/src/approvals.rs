@@ -1,0 +1,105 @@
+//! `ddlgate approvals`: list, approve or reject the requests of one database. The store is
+//! read and written through the control role; the person deciding is whoever logs in to the
+//! database with PGUSER / PGPASSWORD (as libpq reads them: PGUSER defaults to the operating
+//! system user), never a name typed on the command line.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use ddlgate_config::{Config, Control};
+use ddlgate_proxy::approvals::{self, Decided};
+use ddlgate_proxy::jobs;
+
+use crate::cli::ApprovalsAction;
+
+/// `current_user` and every role it is a member of (nested), on the actor's own connection.
+const ACTOR: &str = "WITH RECURSIVE m (oid) AS (\
+     SELECT oid FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) current_user \
+     UNION SELECT a.roleid FROM m JOIN pg_catalog.pg_auth_members a ON a.member OPERATOR(pg_catalog.=) m.oid) \
+     SELECT current_user::pg_catalog.text, r.rolname::pg_catalog.text FROM m JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.oid";
+
+/// Runs one `ddlgate approvals` action.
+pub fn run(config: &Config, database: &str, action: ApprovalsAction) -> anyhow::Result<ExitCode> {
+    if !config.control.enabled() {
+        bail!("no control role configured: set [control] user (and password_env) in the configuration");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async {
+        let upstream = config
+            .route(database)
+            .with_context(|| format!("no route for database {database}"))?;
+        let store = jobs::connect(upstream, &config.control, database)
+            .await
+            .context("connecting as the control role")?;
+        jobs::migrate(&store).await.context("ddlgate schema")?;
+        let (id, approve) = match action {
+            ApprovalsAction::List => return list(&store, database).await,
+            ApprovalsAction::Approve { id } => (id, true),
+            ApprovalsAction::Reject { id } => (id, false),
+        };
+        let (actor, roles) = actor(upstream, database).await?;
+        match approvals::decide(&store, (database, id), (&actor, &roles), approve).await? {
+            Ok(Decided::Approved(have, need)) if have >= need => {
+                println!("request {id}: approved by {actor}; the statement may now run once");
+                Ok(ExitCode::SUCCESS)
+            }
+            Ok(Decided::Approved(have, need)) => {
+                println!("request {id}: approved by {actor} ({have} of {need})");
+                Ok(ExitCode::SUCCESS)
+            }
+            Ok(Decided::Rejected) => {
+                println!("request {id}: rejected by {actor}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(refusal) => {
+                eprintln!("ddlgate: {refusal}");
+                Ok(ExitCode::from(1))
+            }
+        }
+    })
+}
+
+/// Who is acting: logs in as PGUSER with PGPASSWORD and asks the server.
+async fn actor(
+    upstream: &ddlgate_config::Upstream,
+    database: &str,
+) -> anyhow::Result<(String, BTreeSet<String>)> {
+    let user = std::env::var("PGUSER")
+        .or_else(|_| std::env::var("USER"))
+        .context("PGUSER is not set")?;
+    let login = Control {
+        user: Some(user.clone()),
+        password_env: Some("PGPASSWORD".into()),
+        ..Control::default()
+    };
+    let client = jobs::connect(upstream, &login, database)
+        .await
+        .with_context(|| format!("logging in as {user} (PGUSER/PGPASSWORD)"))?;
+    let rows = client.query(ACTOR, &[]).await?;
+    let actor = rows.first().map(|r| r.get::<_, String>(0)).unwrap_or(user);
+    Ok((actor, rows.iter().map(|r| r.get::<_, String>(1)).collect()))
+}
+
+async fn list(store: &tokio_postgres::Client, database: &str) -> anyhow::Result<ExitCode> {
+    println!(
+        "{:>6}  {:<9} {:<16} {:<24} {:>9}  {:<20}  STATEMENT",
+        "ID", "STATE", "REQUESTER", "SCOPE", "APPROVALS", "EXPIRES"
+    );
+    for r in approvals::list(store, database).await? {
+        println!(
+            "{:>6}  {:<9} {:<16} {:<24} {:>9}  {:<20}  {}",
+            r.id,
+            r.state,
+            r.requester,
+            r.scope,
+            format!("{}/{}", r.approved_by.len(), r.min_approvals),
+            r.expires,
+            r.statement
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

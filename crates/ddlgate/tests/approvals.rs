@@ -1,0 +1,137 @@
+//! `require-approval` end to end through two gateway binaries sharing one database: the
+//! developer's destructive statement is refused with DG001 and a request id; the requester
+//! cannot approve it; a member of the approver role can; the identical statement then runs
+//! once — through the other gateway too — and a second run needs a new approval; an expired
+//! grant is refused.
+
+use std::process::Command;
+
+use ddlgate_testkit::{connect, free_port, shared_pg, Pg, SUPER};
+use tokio_postgres::Client;
+
+mod common;
+
+use common::{start, BIN};
+
+const PW: &str = "approve-pw";
+
+fn config(dir: &std::path::Path, pg: &Pg, db: &str, port: u16) -> String {
+    let path = dir.join(format!("gw-{port}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "[listen]\naddr = \"127.0.0.1:{port}\"\n[databases.\"*\"]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"disable\"\n\
+             [control]\nuser = \"{}\"\n\
+             [[policy.scope]]\nname = \"developer-destructive\"\nroles = [\"{db}_developer\"]\n\
+             statements = [\"drop-table\", \"truncate\"]\naction = \"require-approval\"\napprovers = [\"{db}_security\"]\napproval_ttl_secs = 600\n",
+            pg.port(),
+            SUPER.name
+        ),
+    )
+    .expect("config");
+    path.display().to_string()
+}
+
+/// `ddlgate approvals …` run as `user`: exit success and output.
+fn approvals(config: &str, db: &str, user: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(BIN)
+        .args(["approvals", "--config", config, "--database", db])
+        .args(args)
+        .env("PGUSER", user)
+        .env("PGPASSWORD", PW)
+        .output()
+        .expect("run ddlgate approvals");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Runs `sql` with the extended protocol; the request id when it is held for approval.
+async fn held(c: &Client, sql: &str) -> Option<i64> {
+    let e = c.execute(sql, &[]).await.err()?;
+    let db = e.as_db_error().unwrap_or_else(|| panic!("{e}"));
+    assert_eq!(db.code().code(), "DG001", "{}", db.message());
+    assert!(
+        db.message().contains("developer-destructive"),
+        "{}",
+        db.message()
+    );
+    let detail = db.detail().expect("a DETAIL");
+    let id = detail
+        .strip_prefix("request ")
+        .and_then(|r| r.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no request id in {detail:?}"));
+    assert!(
+        db.hint().is_some_and(|h| h.contains("approve")),
+        "{:?}",
+        db.hint()
+    );
+    Some(id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destructive_statement_runs_once_after_another_identity_approves_it() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("bin_approve");
+    pg.psql(
+        &db,
+        &format!(
+            "CREATE ROLE {db}_developer NOLOGIN; CREATE ROLE {db}_security NOLOGIN; \
+             CREATE ROLE {db}_alice LOGIN PASSWORD '{PW}' IN ROLE {db}_developer; \
+             CREATE ROLE {db}_sam LOGIN PASSWORD '{PW}' IN ROLE {db}_security; \
+             CREATE TABLE t (a int); INSERT INTO t VALUES (1); ALTER TABLE t OWNER TO {db}_alice"
+        ),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (p1, p2) = (free_port(), free_port());
+    let (c1, c2) = (
+        config(dir.path(), pg, &db, p1),
+        config(dir.path(), pg, &db, p2),
+    );
+    let _gw1 = start(&c1, p1).await;
+    let _gw2 = start(&c2, p2).await;
+    let alice = format!("{db}_alice");
+    let sam = format!("{db}_sam");
+    let login = |port: u16| {
+        let url = format!("postgres://{alice}:{PW}@127.0.0.1:{port}/{db}?sslmode=disable");
+        async move { connect(&url).await.expect("alice") }
+    };
+    let (a1, a2) = (login(p1).await, login(p2).await);
+
+    let id = held(&a1, "TRUNCATE t").await.expect("held for approval");
+    assert_eq!(pg.psql(&db, "SELECT count(*) FROM t"), "1");
+    // Asking again finds the same request.
+    assert_eq!(held(&a1, "TRUNCATE t").await, Some(id));
+    let (ok, out) = approvals(&c1, &db, &alice, &["approve", &id.to_string()]);
+    assert!(!ok && out.contains("someone else"), "{out}");
+    let (ok, out) = approvals(&c1, &db, &sam, &["approve", &id.to_string()]);
+    assert!(ok, "{out}");
+    // Approved: the identical statement runs once, through the other gateway.
+    a2.execute("TRUNCATE t", &[]).await.expect("approved");
+    assert_eq!(pg.psql(&db, "SELECT count(*) FROM t"), "0");
+    // Single use: the next run needs a new approval.
+    let next = held(&a2, "TRUNCATE t").await.expect("held again");
+    assert_ne!(next, id);
+    // An expired grant is refused.
+    let (ok, out) = approvals(&c2, &db, &sam, &["approve", &next.to_string()]);
+    assert!(ok, "{out}");
+    pg.psql(&db, &format!("UPDATE ddlgate.approvals SET expires_at = now() - interval '1 second' WHERE id = {next}"));
+    let after = held(&a1, "TRUNCATE t").await.expect("expired grant");
+    assert!(after > next);
+    // Simple protocol too; and a rejected request stays rejected.
+    let e = a1.batch_execute("DROP TABLE t").await.expect_err("held");
+    assert_eq!(e.code().map(|c| c.code()), Some("DG001"));
+    let (ok, out) = approvals(&c1, &db, &sam, &["reject", &after.to_string()]);
+    assert!(ok, "{out}");
+    let (ok, out) = approvals(&c1, &db, &SUPER.name.to_string(), &["list"]);
+    assert!(ok, "{out}");
+    for state in ["used", "expired", "rejected", "pending"] {
+        assert!(out.contains(state), "{state} in:\n{out}");
+    }
+}
