@@ -53,6 +53,8 @@ pub struct Policy {
     /// `[[policy.scope]]`: who may run which DDL where (see [`crate::Scope`]).
     #[serde(rename = "scope")]
     pub scopes: Vec<crate::Scope>,
+    /// `[policy.breakglass]`: who may suspend the scopes' refusals for themselves, for a while.
+    pub breakglass: crate::Breakglass,
 }
 
 impl Default for Policy {
@@ -65,6 +67,7 @@ impl Default for Policy {
             unparseable: RuleAction::Block,
             execution: Execution::default(),
             scopes: Vec::new(),
+            breakglass: crate::Breakglass::default(),
         }
     }
 }
@@ -129,6 +132,7 @@ impl Default for Execution {
 
 pub(crate) fn validate(p: &Policy, control: &crate::Control) -> Result<(), ConfigError> {
     crate::scope::validate(&p.scopes, control)?;
+    crate::scope::validate_breakglass(&p.breakglass, control)?;
     let e = &p.execution;
     if e.lock_timeout_ms == 0 {
         return Err(ConfigError::invalid(

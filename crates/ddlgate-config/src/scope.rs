@@ -103,6 +103,61 @@ fn hour() -> u64 {
     3600
 }
 
+/// `[policy.breakglass]`: who may open a time-boxed window in which the scopes' `block` and
+/// `require-approval` only warn, for that role alone, every event tagged with the window.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Breakglass {
+    /// Roles whose members may open a window (for themselves). Empty: nobody.
+    pub roles: Vec<String>,
+    /// A regular expression the reason must match (e.g. an incident id, `^INC-[0-9]+`).
+    pub reason_pattern: String,
+    /// Longest window, in seconds. Default 3600.
+    pub max_ttl_secs: u64,
+}
+
+impl Default for Breakglass {
+    fn default() -> Self {
+        Self {
+            roles: Vec::new(),
+            reason_pattern: ".+".into(),
+            max_ttl_secs: 3600,
+        }
+    }
+}
+
+impl Breakglass {
+    /// Whether `reason` is acceptable.
+    pub fn reason_ok(&self, reason: &str) -> bool {
+        regex::Regex::new(&self.reason_pattern).is_ok_and(|r| r.is_match(reason))
+    }
+}
+
+pub(crate) fn validate_breakglass(
+    b: &Breakglass,
+    control: &crate::Control,
+) -> Result<(), ConfigError> {
+    if let Err(e) = regex::Regex::new(&b.reason_pattern) {
+        return Err(ConfigError::invalid(
+            "policy.breakglass.reason_pattern",
+            e.to_string(),
+        ));
+    }
+    if b.max_ttl_secs == 0 {
+        return Err(ConfigError::invalid(
+            "policy.breakglass.max_ttl_secs",
+            "must be at least 1",
+        ));
+    }
+    if !b.roles.is_empty() && !control.enabled() {
+        return Err(ConfigError::invalid(
+            "policy.breakglass.roles",
+            "break-glass windows are stored through the [control] role: configure one",
+        ));
+    }
+    Ok(())
+}
+
 /// A client address block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cidr {

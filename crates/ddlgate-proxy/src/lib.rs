@@ -8,6 +8,7 @@
 
 pub mod approvals;
 mod auth;
+pub mod breakglass;
 mod cancel;
 mod connection;
 pub mod enforce;

@@ -1,4 +1,5 @@
-//! `ddlgate approvals`: list, approve or reject the requests of one database. The store is
+//! `ddlgate approvals`: list, approve or reject the requests of one database; and
+//! `ddlgate breakglass`: open or close one's own break-glass window. The store is
 //! read and written through the control role; the person deciding is whoever logs in to the
 //! database with PGUSER / PGPASSWORD (as libpq reads them: PGUSER defaults to the operating
 //! system user), never a name typed on the command line.
@@ -9,9 +10,10 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use ddlgate_config::{Config, Control};
 use ddlgate_proxy::approvals::{self, Decided};
+use ddlgate_proxy::breakglass;
 use ddlgate_proxy::jobs;
 
-use crate::cli::ApprovalsAction;
+use crate::cli::{ApprovalsAction, BreakglassAction};
 
 /// `current_user` and every role it is a member of (nested), on the actor's own connection.
 const ACTOR: &str = "WITH RECURSIVE m (oid) AS (\
@@ -58,6 +60,63 @@ pub fn run(config: &Config, database: &str, action: ApprovalsAction) -> anyhow::
             Err(refusal) => {
                 eprintln!("ddlgate: {refusal}");
                 Ok(ExitCode::from(1))
+            }
+        }
+    })
+}
+
+/// Runs one `ddlgate breakglass` action for the role logged in as.
+pub fn breakglass(
+    config: &Config,
+    database: &str,
+    action: BreakglassAction,
+) -> anyhow::Result<ExitCode> {
+    let bg = &config.policy.breakglass;
+    if bg.roles.is_empty() {
+        bail!("no [policy.breakglass] roles configured: nobody may open a window");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async {
+        let upstream = config
+            .route(database)
+            .with_context(|| format!("no route for database {database}"))?;
+        let (actor, roles) = actor(upstream, database).await?;
+        let store = jobs::connect(upstream, &config.control, database)
+            .await
+            .context("connecting as the control role")?;
+        jobs::migrate(&store).await.context("ddlgate schema")?;
+        match action {
+            BreakglassAction::Close => {
+                let n = breakglass::close(&store, database, &actor).await?;
+                println!("{n} break-glass window(s) of {actor} closed");
+                Ok(ExitCode::SUCCESS)
+            }
+            BreakglassAction::Open { reason, ttl } => {
+                if !bg.roles.iter().any(|r| roles.contains(r)) {
+                    eprintln!(
+                        "ddlgate: {actor} is not a member of a break-glass role ({})",
+                        bg.roles.join(", ")
+                    );
+                    return Ok(ExitCode::from(1));
+                }
+                if !bg.reason_ok(&reason) {
+                    eprintln!("ddlgate: the reason must match {:?}", bg.reason_pattern);
+                    return Ok(ExitCode::from(1));
+                }
+                if ttl.as_secs() == 0 || ttl.as_secs() > bg.max_ttl_secs {
+                    eprintln!("ddlgate: --ttl must be between 1s and {}s", bg.max_ttl_secs);
+                    return Ok(ExitCode::from(1));
+                }
+                let w =
+                    breakglass::open(&store, (database, &actor), &reason, ttl.as_secs()).await?;
+                println!(
+                    "break-glass window {} opened for {actor} until {} ({})",
+                    w.id, w.expires, w.reason
+                );
+                Ok(ExitCode::SUCCESS)
             }
         }
     })

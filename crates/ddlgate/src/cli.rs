@@ -75,6 +75,18 @@ pub enum Command {
         #[command(subcommand)]
         action: ApprovalsAction,
     },
+    /// Open or close your own break-glass window ([policy.breakglass]): while it is open, the
+    /// scopes' refusals only warn for you. You are the role you log in as (PGUSER/PGPASSWORD).
+    Breakglass {
+        /// The gateway's configuration file (route, control role, [policy.breakglass]).
+        #[arg(long, short, env = "DDLGATE_CONFIG")]
+        config: PathBuf,
+        /// The database.
+        #[arg(long, short)]
+        database: String,
+        #[command(subcommand)]
+        action: BreakglassAction,
+    },
     /// The gateway's policy, offline.
     Policy {
         #[command(subcommand)]
@@ -103,6 +115,22 @@ pub enum ApprovalsAction {
         /// The request id.
         id: i64,
     },
+}
+
+/// What `ddlgate breakglass` does.
+#[derive(Debug, Subcommand)]
+pub enum BreakglassAction {
+    /// Open a window (closing one you had open).
+    Open {
+        /// Why (must match [policy.breakglass] reason_pattern, e.g. an incident id).
+        #[arg(long)]
+        reason: String,
+        /// How long, e.g. `30m`, `1h` (at most max_ttl_secs).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        ttl: std::time::Duration,
+    },
+    /// Close your open window now.
+    Close,
 }
 
 /// What `ddlgate policy` does.

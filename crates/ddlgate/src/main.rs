@@ -61,6 +61,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             jobs::run(config, &database, action)
         }
         Some(Command::Policy { action }) => explain::run(action),
+        Some(Command::Breakglass {
+            config,
+            database,
+            action,
+        }) => {
+            let config = Config::load(&config).with_context(|| format!("{}", config.display()))?;
+            approvals::breakglass(&config, &database, action)
+        }
         Some(Command::Approvals {
             config,
             database,

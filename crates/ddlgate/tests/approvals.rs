@@ -23,9 +23,12 @@ fn config(dir: &std::path::Path, pg: &Pg, db: &str, port: u16) -> String {
             "[listen]\naddr = \"127.0.0.1:{port}\"\n[databases.\"*\"]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"disable\"\n\
              [control]\nuser = \"{}\"\n\
              [[policy.scope]]\nname = \"developer-destructive\"\nroles = [\"{db}_developer\"]\n\
-             statements = [\"drop-table\", \"truncate\"]\naction = \"require-approval\"\napprovers = [\"{db}_security\"]\napproval_ttl_secs = 600\n",
+             statements = [\"drop-table\", \"truncate\"]\naction = \"require-approval\"\napprovers = [\"{db}_security\"]\napproval_ttl_secs = 600\n\
+             [policy.breakglass]\nroles = [\"{db}_oncall\"]\nreason_pattern = \"^INC-[0-9]+$\"\nmax_ttl_secs = 3600\n\
+             [log]\naudit_file = \"{}\"\n",
             pg.port(),
-            SUPER.name
+            SUPER.name,
+            dir.join(format!("audit-{port}.jsonl")).display()
         ),
     )
     .expect("config");
@@ -85,6 +88,9 @@ async fn a_destructive_statement_runs_once_after_another_identity_approves_it() 
             "CREATE ROLE {db}_developer NOLOGIN; CREATE ROLE {db}_security NOLOGIN; \
              CREATE ROLE {db}_alice LOGIN PASSWORD '{PW}' IN ROLE {db}_developer; \
              CREATE ROLE {db}_sam LOGIN PASSWORD '{PW}' IN ROLE {db}_security; \
+             CREATE ROLE {db}_oncall NOLOGIN; \
+             CREATE ROLE {db}_olga LOGIN PASSWORD '{PW}' IN ROLE {db}_developer, {db}_oncall; \
+             GRANT {db}_alice TO {db}_olga; \
              CREATE TABLE t (a int); INSERT INTO t VALUES (1); ALTER TABLE t OWNER TO {db}_alice"
         ),
     );
@@ -134,4 +140,101 @@ async fn a_destructive_statement_runs_once_after_another_identity_approves_it() 
     for state in ["used", "expired", "rejected", "pending"] {
         assert!(out.contains(state), "{state} in:\n{out}");
     }
+}
+
+/// `ddlgate breakglass …` run as `user`.
+fn breakglass(config: &str, db: &str, user: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(BIN)
+        .args(["breakglass", "--config", config, "--database", db])
+        .args(args)
+        .env("PGUSER", user)
+        .env("PGPASSWORD", PW)
+        .output()
+        .expect("run ddlgate breakglass");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn break_glass_turns_refusals_into_warnings_for_its_opener_only() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("bin_glass");
+    pg.psql(
+        &db,
+        &format!(
+            "CREATE ROLE {db}_developer NOLOGIN; CREATE ROLE {db}_security NOLOGIN; \
+             CREATE ROLE {db}_alice LOGIN PASSWORD '{PW}' IN ROLE {db}_developer; \
+             CREATE ROLE {db}_sam LOGIN PASSWORD '{PW}' IN ROLE {db}_security; \
+             CREATE ROLE {db}_oncall NOLOGIN; \
+             CREATE ROLE {db}_olga LOGIN PASSWORD '{PW}' IN ROLE {db}_developer, {db}_oncall; \
+             GRANT {db}_alice TO {db}_olga; \
+             CREATE TABLE t (a int); INSERT INTO t VALUES (1); ALTER TABLE t OWNER TO {db}_alice"
+        ),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let cfg = config(dir.path(), pg, &db, port);
+    let _gw = start(&cfg, port).await;
+    let (alice, olga) = (format!("{db}_alice"), format!("{db}_olga"));
+    let login = |user: String| {
+        let url = format!("postgres://{user}:{PW}@127.0.0.1:{port}/{db}?sslmode=disable");
+        async move {
+            ddlgate_testkit::connect_with_notices(&url)
+                .await
+                .expect("login")
+        }
+    };
+    let (o, mut notices) = login(olga.clone()).await;
+    let (a, _) = login(alice.clone()).await;
+    assert!(held(&o, "TRUNCATE t").await.is_some());
+    let (ok, out) = breakglass(
+        &cfg,
+        &db,
+        &olga,
+        &["open", "--reason", "fixing things", "--ttl", "10m"],
+    );
+    assert!(!ok && out.contains("must match"), "{out}");
+    let (ok, out) = breakglass(
+        &cfg,
+        &db,
+        &alice,
+        &["open", "--reason", "INC-42", "--ttl", "10m"],
+    );
+    assert!(!ok && out.contains("not a member"), "{out}");
+    let (ok, out) = breakglass(
+        &cfg,
+        &db,
+        &olga,
+        &["open", "--reason", "INC-42", "--ttl", "10m"],
+    );
+    assert!(ok, "{out}");
+    o.execute("SET ROLE NONE", &[]).await.expect("no-op");
+    o.execute("TRUNCATE t", &[])
+        .await
+        .expect("break-glass: runs, with a warning");
+    assert_eq!(pg.psql(&db, "SELECT count(*) FROM t"), "0");
+    let mut warned = false;
+    while let Ok(n) = notices.try_recv() {
+        warned |= n.message().contains("break-glass window");
+    }
+    assert!(warned, "a WARNING names the window");
+    // Only its opener.
+    assert!(held(&a, "TRUNCATE t").await.is_some());
+    let (ok, out) = breakglass(&cfg, &db, &olga, &["close"]);
+    assert!(ok && out.contains("1 break-glass window"), "{out}");
+    assert!(held(&o, "TRUNCATE t").await.is_some());
+    let audit =
+        std::fs::read_to_string(dir.path().join(format!("audit-{port}.jsonl"))).expect("audit");
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("\"breakglass\":") && l.contains("TRUNCATE t")),
+        "an event tagged with the window:\n{audit}"
+    );
 }

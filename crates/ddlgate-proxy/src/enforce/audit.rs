@@ -102,6 +102,9 @@ pub struct PolicyFields {
     /// The observe-only scopes that would have done it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub would_scopes: Vec<String>,
+    /// The break-glass window the statement ran under (its refusal became a warning).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breakglass: Option<i64>,
 }
 
 /// How one step of a plan (or a guarded statement) went.

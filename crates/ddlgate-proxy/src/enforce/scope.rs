@@ -41,6 +41,8 @@ pub struct ScopeVerdict {
     pub by: Vec<String>,
     /// The strictest action had observe-only scopes been enforced, when stricter.
     pub would: Option<(ScopeAction, Vec<String>)>,
+    /// The break-glass window that turned a refusal into a warning (set by the gateway).
+    pub breakglass: Option<i64>,
 }
 
 /// Who asked and what the scopes said about each statement of the text decided last, for the
@@ -202,6 +204,7 @@ pub fn evaluate(scopes: &[Scope], id: &Identity, d: &Decision) -> ScopeVerdict {
         action,
         by,
         would: (would > action).then_some((would, would_by)),
+        breakglass: None,
     }
 }
 

@@ -8,6 +8,7 @@ use ddlgate_wire::SqlState;
 
 use super::Gate;
 use crate::approvals::{self, Request, Standing};
+use crate::breakglass;
 use crate::enforce;
 use crate::enforce::scope::{Identity, ScopeVerdict};
 use crate::jobs::durable;
@@ -55,6 +56,43 @@ pub(super) async fn approve_or_refuse(
             Ok(Err(unavailable("the approval store is unavailable")))
         }
     }
+}
+
+/// The break-glass window `id`'s session_user has open here, when it may have one (a member
+/// of a `[policy.breakglass]` role); the warning that replaces the scope's refusal.
+pub(super) async fn breakglass(
+    gate: &Gate<'_>,
+    id: &Identity,
+    statement: &str,
+    v: &ScopeVerdict,
+) -> Option<(i64, Notice)> {
+    let bg = &gate.enforcer.policy.breakglass;
+    if !bg.roles.iter().any(|r| id.session_roles.contains(r)) {
+        return None;
+    }
+    let store = durable::control(gate.job_scope()).await?;
+    let window = match breakglass::open_window(&store, &gate.info.database, &id.session_user).await
+    {
+        Ok(w) => w?,
+        Err(e) => {
+            tracing::warn!(error = %e, "break-glass store unavailable");
+            return None;
+        }
+    };
+    tracing::warn!(window = window.id, reason = %window.reason, statement = %enforce::command_tag(statement), scopes = ?v.by, "break-glass: a scope's refusal became a warning");
+    let n = Notice::new(
+        Severity::Warning,
+        SqlState::Warning,
+        format!(
+            "ddlgate: break-glass window {} ({}) is open until {}: policy scope \"{}\" would have refused {}",
+            window.id,
+            window.reason,
+            window.expires,
+            v.by.join("\", \""),
+            enforce::command_tag(statement)
+        ),
+    );
+    Some((window.id, n))
 }
 
 /// The scopes without those that need approvals: what still applies once one is granted.

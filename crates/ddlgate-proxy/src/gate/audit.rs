@@ -108,6 +108,7 @@ impl Gate<'_> {
             would_scopes: verdict
                 .and_then(|v| v.would.as_ref().map(|w| w.1.clone()))
                 .unwrap_or_default(),
+            breakglass: verdict.and_then(|v| v.breakglass),
         })
     }
 

@@ -7,7 +7,7 @@ use ddlgate_ddl::{Decision, Verdict};
 use ddlgate_wire::encode::{Notice, Severity};
 use ddlgate_wire::SqlState;
 
-use super::approval::{approve_or_refuse, once_granted};
+use super::approval::{approve_or_refuse, breakglass, once_granted};
 use super::conn::GateConn;
 use super::Gate;
 use crate::enforce::scope::{self, Identity, ScopeVerdict};
@@ -54,6 +54,16 @@ pub(super) async fn apply(
         let mut v = scope::evaluate(scopes, &id, d);
         if let Some((would, by)) = &v.would {
             tracing::info!(scopes = ?by, would = ?would, statement = %enforce::command_tag(text), "an observed scope would act");
+        }
+        if v.action >= ScopeAction::RequireApproval {
+            if let Some((window, warning)) = breakglass(gate, &id, text, &v).await {
+                conn.notice(&warning).await?;
+                v.action = ScopeAction::Warn;
+                v.breakglass = Some(window);
+                *action = (*action).max(Action::Warn);
+                verdicts.push((text.to_owned(), v));
+                continue;
+            }
         }
         if v.action == ScopeAction::RequireApproval {
             match approve_or_refuse(gate, &id, text, &v).await? {

@@ -51,6 +51,16 @@ const MIGRATIONS: &[&str] = &[
         used_at timestamptz
     );
     CREATE INDEX approvals_open ON ddlgate.approvals (database, requester, fingerprint) WHERE state IN ('pending', 'approved')",
+    // 3: break-glass windows.
+    "CREATE TABLE ddlgate.breakglass (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        database text NOT NULL,
+        role text NOT NULL,
+        reason text NOT NULL,
+        opened_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL,
+        closed_at timestamptz
+    )",
 ];
 
 /// Creates or upgrades the schema.
