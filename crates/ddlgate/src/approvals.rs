@@ -2,7 +2,8 @@
 //! `ddlgate breakglass`: open or close one's own break-glass window. The store is
 //! read and written through the control role; the person deciding is whoever logs in to the
 //! database with PGUSER / PGPASSWORD (as libpq reads them: PGUSER defaults to the operating
-//! system user), never a name typed on the command line.
+//! system user; PGHOST and PGPORT override the configuration's route), never a name typed on
+//! the command line.
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -31,9 +32,7 @@ pub fn run(config: &Config, database: &str, action: ApprovalsAction) -> anyhow::
         .build()
         .context("starting the runtime")?;
     runtime.block_on(async {
-        let upstream = config
-            .route(database)
-            .with_context(|| format!("no route for database {database}"))?;
+        let upstream = &route(config, database)?;
         let store = jobs::connect(upstream, &config.control, database)
             .await
             .context("connecting as the control role")?;
@@ -80,9 +79,7 @@ pub fn breakglass(
         .build()
         .context("starting the runtime")?;
     runtime.block_on(async {
-        let upstream = config
-            .route(database)
-            .with_context(|| format!("no route for database {database}"))?;
+        let upstream = &route(config, database)?;
         let (actor, roles) = actor(upstream, database).await?;
         let store = jobs::connect(upstream, &config.control, database)
             .await
@@ -120,6 +117,25 @@ pub fn breakglass(
             }
         }
     })
+}
+
+/// The server to log in to: the configuration's route for `database`, with PGHOST and PGPORT
+/// taking precedence as they do for libpq.
+pub(crate) fn route(
+    config: &Config,
+    database: &str,
+) -> anyhow::Result<ddlgate_config::Upstream> {
+    let mut upstream = config
+        .route(database)
+        .with_context(|| format!("no route for database {database}"))?
+        .clone();
+    if let Ok(host) = std::env::var("PGHOST") {
+        upstream.host = host;
+    }
+    if let Ok(port) = std::env::var("PGPORT") {
+        upstream.port = port.parse().context("PGPORT")?;
+    }
+    Ok(upstream)
 }
 
 /// Who is acting: logs in as PGUSER with PGPASSWORD and asks the server.

@@ -155,7 +155,7 @@ pub enum PolicyAction {
         #[arg(long)]
         client: Option<std::net::IpAddr>,
         /// Roles the user is a member of. Without it, they are read from the server through
-        /// the [control] role (when one is configured).
+        /// the [control] role (when one is configured; PGHOST/PGPORT override the route).
         #[arg(long = "member-of")]
         member_of: Vec<String>,
         /// PostgreSQL major version to analyse for.

@@ -71,10 +71,8 @@ fn server_roles(
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let upstream = config
-            .route(database)
-            .with_context(|| format!("no route for database {database}"))?;
-        let client = ddlgate_proxy::jobs::connect(upstream, &config.control, database).await?;
+        let upstream = crate::approvals::route(config, database)?;
+        let client = ddlgate_proxy::jobs::connect(&upstream, &config.control, database).await?;
         let rows = client.query(MEMBERSHIP, &[&user]).await?;
         Ok(Some(rows.iter().map(|r| r.get::<_, String>(0)).collect()))
     })
