@@ -121,10 +121,7 @@ pub fn breakglass(
 
 /// The server to log in to: the configuration's route for `database`, with PGHOST and PGPORT
 /// taking precedence as they do for libpq.
-pub(crate) fn route(
-    config: &Config,
-    database: &str,
-) -> anyhow::Result<ddlgate_config::Upstream> {
+pub(crate) fn route(config: &Config, database: &str) -> anyhow::Result<ddlgate_config::Upstream> {
     let mut upstream = config
         .route(database)
         .with_context(|| format!("no route for database {database}"))?

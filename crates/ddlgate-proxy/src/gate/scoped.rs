@@ -51,47 +51,59 @@ pub(super) async fn apply(
     let mut verdicts = Vec::with_capacity(decisions.len());
     for ((d, action), refusal) in decisions.iter().zip(actions.iter_mut()).zip(&mut refusals) {
         let text = d.text(sql);
-        let mut v = scope::evaluate(scopes, &id, d);
-        if let Some((would, by)) = &v.would {
-            tracing::info!(scopes = ?by, would = ?would, statement = %enforce::command_tag(text), "an observed scope would act");
-        }
-        if v.action >= ScopeAction::RequireApproval {
-            if let Some((window, warning)) = breakglass(gate, &id, text, &v).await {
-                conn.notice(&warning).await?;
-                v.action = ScopeAction::Warn;
-                v.breakglass = Some(window);
-                *action = (*action).max(Action::Warn);
-                verdicts.push((text.to_owned(), v));
-                continue;
-            }
-        }
-        if v.action == ScopeAction::RequireApproval {
-            match approve_or_refuse(gate, &id, text, &v).await? {
-                Ok(grant) => {
-                    tracing::info!(grant, statement = %enforce::command_tag(text), "approved statement runs");
-                    v = scope::evaluate(&once_granted(scopes), &id, d);
-                }
-                Err(waiting) => {
-                    *action = Action::Block;
-                    *refusal = Some(waiting);
-                    verdicts.push((text.to_owned(), v));
-                    continue;
-                }
-            }
-        }
-        let planned = d.plan.is_some() && d.verdict == Verdict::Rewrite;
-        *action = scope::joined(*action, v.action, planned);
-        match v.action {
-            ScopeAction::Block | ScopeAction::RequireApproval => {
-                *refusal = Some(refused(text, &id, &v));
-            }
-            ScopeAction::Warn => conn.notice(&warned(d.text(sql), &v)).await?,
-            ScopeAction::Rewrite | ScopeAction::Allow => {}
-        }
-        verdicts.push((d.text(sql).to_owned(), v));
+        let (v, refused) = decide_one(gate, conn, (&id, d, text), action).await?;
+        *refusal = refused;
+        verdicts.push((text.to_owned(), v));
     }
     crate::sync::lock_any(gate.policy_log).record(id, verdicts);
     Ok(refusals)
+}
+
+/// One statement `d` (its `text`) sent by `id`: its scope verdict (after break-glass and
+/// approvals) joined into `action`, and its refusal when it is refused.
+async fn decide_one(
+    gate: &Gate<'_>,
+    conn: &mut impl GateConn,
+    (id, d, text): (&Identity, &Decision, &str),
+    action: &mut Action,
+) -> Result<(ScopeVerdict, Option<Notice>), ProxyError> {
+    let scopes = &gate.enforcer.policy.scopes;
+    let mut v = scope::evaluate(scopes, id, d);
+    if let Some((would, by)) = &v.would {
+        tracing::info!(scopes = ?by, would = ?would, statement = %enforce::command_tag(text), "an observed scope would act");
+    }
+    if v.action >= ScopeAction::RequireApproval {
+        if let Some((window, warning)) = breakglass(gate, id, text, &v).await {
+            conn.notice(&warning).await?;
+            v.action = ScopeAction::Warn;
+            v.breakglass = Some(window);
+            *action = (*action).max(Action::Warn);
+            return Ok((v, None));
+        }
+    }
+    if v.action == ScopeAction::RequireApproval {
+        match approve_or_refuse(gate, id, text, &v).await? {
+            Ok(grant) => {
+                tracing::info!(grant, statement = %enforce::command_tag(text), "approved statement runs");
+                v = scope::evaluate(&once_granted(scopes), id, d);
+            }
+            Err(waiting) => {
+                *action = Action::Block;
+                return Ok((v, Some(waiting)));
+            }
+        }
+    }
+    let planned = d.plan.is_some() && d.verdict == Verdict::Rewrite;
+    *action = scope::joined(*action, v.action, planned);
+    let refusal = match v.action {
+        ScopeAction::Block | ScopeAction::RequireApproval => Some(refused(text, id, &v)),
+        ScopeAction::Warn => {
+            conn.notice(&warned(text, &v)).await?;
+            None
+        }
+        ScopeAction::Rewrite | ScopeAction::Allow => None,
+    };
+    Ok((v, refusal))
 }
 
 /// A statement a scope refuses.

@@ -4,9 +4,7 @@
 
 use ddlgate_testkit::{connect_with_notices, free_port, shared_pg, SUPER};
 
-mod common;
-
-use common::start;
+use crate::common::start;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn valid_ddl_that_cannot_hurt_passes_the_binary() {

@@ -7,9 +7,7 @@ use std::net::SocketAddr;
 use ddlgate_testkit::raw::{query, startup_packet, RawClient};
 use ddlgate_testkit::{connect, free_port, shared_pg, SUPER};
 
-mod common;
-
-use common::start;
+use crate::common::start;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_sees_the_server_not_the_gateway() {

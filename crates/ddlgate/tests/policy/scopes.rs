@@ -6,9 +6,7 @@
 use ddlgate_testkit::{connect, free_port, shared_pg, SUPER};
 use serde_json::Value;
 
-mod common;
-
-use common::start;
+use crate::common::start;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scope_decisions_are_enforced_and_audited_with_the_identity() {

@@ -5,8 +5,7 @@ use std::process::Command;
 
 use ddlgate_testkit::{shared_pg, SUPER};
 
-/// The binary under test.
-const BIN: &str = env!("CARGO_BIN_EXE_ddlgate");
+use crate::common::BIN;
 
 #[test]
 fn explain_names_the_action_and_what_matched() {

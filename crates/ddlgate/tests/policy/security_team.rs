@@ -32,12 +32,18 @@ fn cli(db: &str, pg_port: u16, user: &str, (args, n): (&[&str], usize)) -> (bool
         .expect("run ddlgate");
     (
         out.status.success(),
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
     )
 }
 
 fn code(e: &tokio_postgres::Error) -> String {
-    e.code().map(|c| c.code().to_owned()).unwrap_or_else(|| e.to_string())
+    e.code()
+        .map(|c| c.code().to_owned())
+        .unwrap_or_else(|| e.to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,26 +71,44 @@ async fn the_security_team_example_works_as_documented() {
     let child = Command::new(env!("CARGO_BIN_EXE_ddlgate"))
         .args(["--config", &example()])
         .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--upstream", &format!("127.0.0.1:{}", pg.port()), "--upstream-tls", "disable"])
+        .args([
+            "--upstream",
+            &format!("127.0.0.1:{}", pg.port()),
+            "--upstream-tls",
+            "disable",
+        ])
         .env("DDLGATE_CONTROL_PASSWORD", CONTROL_PW)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn ddlgate");
     let _gw = KillOnDrop(child);
-    eventually_async(std::time::Duration::from_secs(60), "listening", || async move {
-        tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
-    })
+    eventually_async(
+        std::time::Duration::from_secs(60),
+        "listening",
+        || async move {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+        },
+    )
     .await;
     let login = |who: &str| {
         let url = format!("postgres://{db}_{who}:{PW}@127.0.0.1:{port}/{db}?sslmode=disable");
         async move { connect(&url).await.expect("login") }
     };
-    let (web, mig, dev, oc): (Client, Client, Client, Client) =
-        (login("web").await, login("mig").await, login("dev").await, login("oc").await);
+    let (web, mig, dev, oc): (Client, Client, Client, Client) = (
+        login("web").await,
+        login("mig").await,
+        login("dev").await,
+        login("oc").await,
+    );
 
     // app_runtime: no DDL at all (it is also an app_migrator member: the strictest wins).
-    let e = web.batch_execute("CREATE TABLE x (a int)").await.expect_err("runtime");
+    let e = web
+        .batch_execute("CREATE TABLE x (a int)")
+        .await
+        .expect_err("runtime");
     assert_eq!(code(&e), "42501", "{e}");
     // app_migrator: the safety defaults.
     mig.batch_execute("SET ROLE app_migrator; CREATE TABLE m (a int); DROP TABLE m")
@@ -93,27 +117,77 @@ async fn the_security_team_example_works_as_documented() {
     // developer: destructive DDL waits for security.
     let e = dev.execute("TRUNCATE t", &[]).await.expect_err("held");
     assert_eq!(code(&e), "DG001", "{e}");
-    let detail = e.as_db_error().and_then(|d| d.detail()).unwrap_or_default().to_owned();
+    let detail = e
+        .as_db_error()
+        .and_then(|d| d.detail())
+        .unwrap_or_default()
+        .to_owned();
     let id = detail
         .strip_prefix("request ")
         .and_then(|r| r.split(':').next())
         .unwrap_or_else(|| panic!("{detail}"))
         .to_owned();
-    let (ok, out) = cli(&db, pg.port(), &format!("{db}_sec"), (&["approvals", "approve", &id], 1));
+    let (ok, out) = cli(
+        &db,
+        pg.port(),
+        &format!("{db}_sec"),
+        (&["approvals", "approve", &id], 1),
+    );
     assert!(ok, "{out}");
-    dev.execute("SET ROLE app_migrator", &[]).await.expect("set role");
-    dev.execute("TRUNCATE t", &[]).await.expect("approved, once");
-    dev.execute("CREATE INDEX t_a ON t (a)", &[]).await.expect("other DDL as app_migrator");
+    dev.execute("SET ROLE app_migrator", &[])
+        .await
+        .expect("set role");
+    dev.execute("TRUNCATE t", &[])
+        .await
+        .expect("approved, once");
+    dev.execute("CREATE INDEX t_a ON t (a)", &[])
+        .await
+        .expect("other DDL as app_migrator");
     // oncall: as developer, and break-glass.
     let e = oc.execute("DROP TABLE u", &[]).await.expect_err("held");
     assert_eq!(code(&e), "DG001", "{e}");
-    let (ok, out) = cli(&db, pg.port(), &format!("{db}_oc"), (&["breakglass", "open", "--reason", "INC-7", "--ttl", "15m"], 1));
+    let (ok, out) = cli(
+        &db,
+        pg.port(),
+        &format!("{db}_oc"),
+        (
+            &["breakglass", "open", "--reason", "INC-7", "--ttl", "15m"],
+            1,
+        ),
+    );
     assert!(ok, "{out}");
-    oc.batch_execute("SET ROLE app_migrator; DROP TABLE u").await.expect("break-glass");
+    oc.batch_execute("SET ROLE app_migrator; DROP TABLE u")
+        .await
+        .expect("break-glass");
     assert_eq!(pg.psql(&db, "SELECT to_regclass('u') IS NULL"), "t");
-    let (ok, out) = cli(&db, pg.port(), &format!("{db}_dev"), (&["breakglass", "open", "--reason", "INC-8", "--ttl", "15m"], 1));
+    let (ok, out) = cli(
+        &db,
+        pg.port(),
+        &format!("{db}_dev"),
+        (
+            &["breakglass", "open", "--reason", "INC-8", "--ttl", "15m"],
+            1,
+        ),
+    );
     assert!(!ok && out.contains("not a member"), "{out}");
     // policy explain agrees.
-    let (ok, out) = cli(&db, pg.port(), "unused", (&["policy", "explain", "--user", &format!("{db}_web"), "CREATE TABLE y (a int)"], 2));
-    assert!(ok && out.contains("app-runtime-no-ddl (block)") && out.contains("action: block"), "{out}");
+    let (ok, out) = cli(
+        &db,
+        pg.port(),
+        "unused",
+        (
+            &[
+                "policy",
+                "explain",
+                "--user",
+                &format!("{db}_web"),
+                "CREATE TABLE y (a int)",
+            ],
+            2,
+        ),
+    );
+    assert!(
+        ok && out.contains("app-runtime-no-ddl (block)") && out.contains("action: block"),
+        "{out}"
+    );
 }

@@ -9,9 +9,7 @@ use std::time::Duration;
 use ddlgate_testkit::{connect, eventually_async, free_port, shared_pg, SUPER};
 use serde_json::Value;
 
-mod common;
-
-use common::start;
+use crate::common::start;
 
 fn events(audit: &Path) -> Vec<Value> {
     std::fs::read_to_string(audit)

@@ -9,9 +9,7 @@ use std::process::Command;
 use ddlgate_testkit::{connect, free_port, shared_pg, Pg, SUPER};
 use tokio_postgres::Client;
 
-mod common;
-
-use common::{start, BIN};
+use crate::common::{start, BIN};
 
 const PW: &str = "approve-pw";
 

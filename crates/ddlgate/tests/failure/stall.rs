@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 
 use ddlgate_testkit::{connect, connect_with_notices, free_port, shared_pg, SUPER};
 
-mod common;
-
-use common::start;
+use crate::common::start;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_reader_in_the_way_does_not_stall_the_application() {
