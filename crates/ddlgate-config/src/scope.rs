@@ -47,6 +47,71 @@ pub enum StatementKind {
     Role,
 }
 
+/// A day of the week (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    /// Monday.
+    Mon,
+    /// Tuesday.
+    Tue,
+    /// Wednesday.
+    Wed,
+    /// Thursday.
+    Thu,
+    /// Friday.
+    Fri,
+    /// Saturday.
+    Sat,
+    /// Sunday.
+    Sun,
+}
+
+impl Weekday {
+    /// The day of a time, in seconds since the Unix epoch (1970-01-01 was a Thursday).
+    pub fn of_unix(secs: u64) -> Self {
+        const DAYS: [Weekday; 7] = [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+            Weekday::Sat,
+            Weekday::Sun,
+        ];
+        DAYS[((secs / 86_400 + 3) % 7) as usize]
+    }
+}
+
+/// `"HH:MM-HH:MM"` as minutes of the day, `[start, end)`; `None` when malformed.
+pub fn parse_hours(s: &str) -> Option<(u32, u32)> {
+    let minute = |t: &str| {
+        let (h, m) = t.trim().split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60).then_some(h * 60 + m)
+    };
+    let (a, b) = s.split_once('-')?;
+    Some((minute(a)?, minute(b)?))
+}
+
+impl Scope {
+    /// Whether the scope applies at `secs` since the Unix epoch (UTC).
+    pub fn applies_at(&self, secs: u64) -> bool {
+        if !self.days.is_empty() && !self.days.contains(&Weekday::of_unix(secs)) {
+            return false;
+        }
+        let Some((start, end)) = self.hours.as_deref().and_then(parse_hours) else {
+            return true;
+        };
+        let now = ((secs % 86_400) / 60) as u32;
+        if start <= end {
+            (start..end).contains(&now)
+        } else {
+            now >= start || now < end
+        }
+    }
+}
+
 /// One `[[policy.scope]]`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,6 +136,13 @@ pub struct Scope {
     /// Client addresses, as CIDR blocks (`10.0.0.0/8`, `::1/128`) or single addresses.
     #[serde(default)]
     pub clients: Vec<String>,
+    /// Days (UTC) on which the scope applies: `mon` … `sun`. Empty: every day.
+    #[serde(default)]
+    pub days: Vec<Weekday>,
+    /// Hours (UTC) in which the scope applies, `"HH:MM-HH:MM"`; a range past midnight
+    /// (`"18:00-08:00"`) wraps. Absent: all day.
+    #[serde(default)]
+    pub hours: Option<String>,
     /// Statement kinds. Empty: any DDL.
     #[serde(default)]
     pub statements: Vec<StatementKind>,
@@ -238,6 +310,12 @@ pub(crate) fn validate(scopes: &[Scope], control: &crate::Control) -> Result<(),
                 ));
             }
         }
+        if let Some(h) = s.hours.as_deref().filter(|h| parse_hours(h).is_none()) {
+            return Err(ConfigError::invalid(
+                field("hours"),
+                format!("{h:?} is not \"HH:MM-HH:MM\" (UTC)"),
+            ));
+        }
         if let Some(bad) = s.clients.iter().find(|c| Cidr::parse(c).is_none()) {
             return Err(ConfigError::invalid(
                 field("clients"),
@@ -251,6 +329,40 @@ pub(crate) fn validate(scopes: &[Scope], control: &crate::Control) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_windows_follow_days_and_hours_in_utc() {
+        // 2026-12-07 (a Monday) 10:30 UTC.
+        let monday_1030 = 1_796_639_400;
+        assert_eq!(Weekday::of_unix(monday_1030), Weekday::Mon);
+        assert_eq!(Weekday::of_unix(0), Weekday::Thu);
+        let scope = |days: Vec<Weekday>, hours: Option<&str>| Scope {
+            name: "s".into(),
+            roles: Vec::new(),
+            except_roles: Vec::new(),
+            databases: Vec::new(),
+            applications: Vec::new(),
+            clients: Vec::new(),
+            days,
+            hours: hours.map(str::to_owned),
+            statements: Vec::new(),
+            rules: Vec::new(),
+            action: ScopeAction::Block,
+            observe: false,
+            approvers: Vec::new(),
+            min_approvals: 1,
+            approval_ttl_secs: 3600,
+        };
+        assert!(scope(vec![], None).applies_at(monday_1030));
+        assert!(scope(vec![Weekday::Mon], Some("09:00-17:00")).applies_at(monday_1030));
+        assert!(!scope(vec![Weekday::Sat, Weekday::Sun], None).applies_at(monday_1030));
+        assert!(!scope(vec![], Some("11:00-12:00")).applies_at(monday_1030));
+        // Past midnight: 18:00 to 08:00.
+        assert!(!scope(vec![], Some("18:00-08:00")).applies_at(monday_1030));
+        assert!(scope(vec![], Some("18:00-08:00")).applies_at(monday_1030 + 12 * 3600));
+        assert_eq!(parse_hours("25:00-01:00"), None);
+        assert_eq!(parse_hours("9:05-17:30"), Some((545, 1050)));
+    }
 
     #[test]
     fn cidr_blocks_contain_what_they_should() {

@@ -53,6 +53,10 @@ pub fn run(action: PolicyAction) -> anyhow::Result<ExitCode> {
         database,
         application_name: app,
         client,
+        at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs()),
     };
     print!("{}", explain(&config, &id, &sql, pg_version));
     Ok(ExitCode::SUCCESS)

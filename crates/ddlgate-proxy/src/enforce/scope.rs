@@ -30,6 +30,9 @@ pub struct Identity {
     pub application_name: String,
     /// The client's address.
     pub client: Option<IpAddr>,
+    /// When it asks, in seconds since the Unix epoch (scopes with `days`/`hours`); `None`:
+    /// such scopes apply whatever the time.
+    pub at: Option<u64>,
 }
 
 /// What the scopes say about one statement.
@@ -162,6 +165,7 @@ fn matches(scope: &Scope, id: &Identity, roles: &BTreeSet<String>, d: &Decision)
                     .filter_map(|c| Cidr::parse(c))
                     .any(|c| c.contains(ip))
             }))
+        && id.at.is_none_or(|t| scope.applies_at(t))
         && (scope.statements.is_empty() || scope.statements.iter().any(|k| kinds.contains(k)))
         && (scope.rules.is_empty() || d.findings.iter().any(|f| scope.rules.contains(&f.rule)))
 }

@@ -47,6 +47,7 @@ fn id(roles: &[&str], current: &[&str]) -> Identity {
         database: "prod".into(),
         application_name: "psql".into(),
         client: Some("10.1.2.3".parse().expect("ip")),
+        at: None,
     }
 }
 
@@ -145,4 +146,33 @@ fn a_scope_on_application_name_cannot_allow() {
     ))
     .expect_err("refused");
     assert!(err.to_string().contains("may only restrict"), "{err}");
+}
+
+#[test]
+fn a_scope_outside_its_time_window_does_not_apply() {
+    let toml = "[[policy.scope]]\nname = \"weekend-freeze\"\ndays = [\"sat\", \"sun\"]\naction = \"block\"\n\
+                [[policy.scope]]\nname = \"night-freeze\"\nhours = \"18:00-08:00\"\naction = \"block\"\n";
+    let scopes = scopes(toml);
+    let d = analyze(
+        "CREATE TABLE x (a int)",
+        &Facts::default(),
+        &Default::default(),
+    )
+    .remove(0);
+    let mut who = id(&["carol"], &["carol"]);
+    // Monday 2026-12-07, 10:30 UTC: neither applies.
+    who.at = Some(1_796_639_400);
+    assert_eq!(evaluate(&scopes, &who, &d).action, ScopeAction::Allow);
+    // Monday 22:30: the night freeze.
+    who.at = Some(1_796_639_400 + 12 * 3600);
+    assert_eq!(
+        evaluate(&scopes, &who, &d).by,
+        vec!["night-freeze".to_owned()]
+    );
+    // Saturday 10:30: the weekend freeze.
+    who.at = Some(1_796_639_400 + 5 * 86_400);
+    assert_eq!(
+        evaluate(&scopes, &who, &d).by,
+        vec!["weekend-freeze".to_owned()]
+    );
 }
