@@ -11,6 +11,7 @@ use ddlgate_config::Scope;
 use sha2::{Digest, Sha256};
 use tokio_postgres::Client;
 
+use crate::breakglass::EXPIRES;
 use crate::jobs::JobError;
 
 /// The fingerprint of a statement: SHA-256 of its significant tokens (comments and the
@@ -70,9 +71,11 @@ pub async fn use_or_request(client: &Client, r: &Request<'_>) -> Result<Standing
     }
     let open = client
         .query_opt(
-            "SELECT id, to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), cardinality(approved_by), min_approvals \
-             FROM ddlgate.approvals WHERE database = $1 AND requester = $2 AND fingerprint = $3 AND policy_version = $4 \
-             AND state = 'pending' AND expires_at > now() ORDER BY id DESC LIMIT 1",
+            &format!(
+                "SELECT id, {EXPIRES}, cardinality(approved_by), min_approvals \
+                 FROM ddlgate.approvals WHERE database = $1 AND requester = $2 AND fingerprint = $3 AND policy_version = $4 \
+                 AND state = 'pending' AND expires_at > now() ORDER BY id DESC LIMIT 1"
+            ),
             &[&r.database, &r.requester, &fp, &r.policy_version],
         )
         .await?;
@@ -83,10 +86,12 @@ pub async fn use_or_request(client: &Client, r: &Request<'_>) -> Result<Standing
             let min = i32::try_from(r.scope.min_approvals).unwrap_or(i32::MAX);
             client
                 .query_one(
-                    "INSERT INTO ddlgate.approvals (state, database, requester, fingerprint, statement, scope, policy_version, \
-                     approvers, min_approvals, ttl_secs, expires_at) \
-                     VALUES ('pending', $1, $2, $3, $4, $5, $6, $7, $8, $9::pg_catalog.int8, now() + make_interval(secs => $9::pg_catalog.int8::pg_catalog.float8)) \
-                     RETURNING id, to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), cardinality(approved_by), min_approvals",
+                    &format!(
+                        "INSERT INTO ddlgate.approvals (state, database, requester, fingerprint, statement, scope, policy_version, \
+                         approvers, min_approvals, ttl_secs, expires_at) \
+                         VALUES ('pending', $1, $2, $3, $4, $5, $6, $7, $8, $9::pg_catalog.int8, now() + make_interval(secs => $9::pg_catalog.int8::pg_catalog.float8)) \
+                         RETURNING id, {EXPIRES}, cardinality(approved_by), min_approvals"
+                    ),
                     &[
                         &r.database,
                         &r.requester,
@@ -134,10 +139,11 @@ pub struct Listed {
 pub async fn list(client: &Client, database: &str) -> Result<Vec<Listed>, JobError> {
     let rows = client
         .query(
-            "SELECT id, CASE WHEN state IN ('pending', 'approved') AND expires_at <= now() THEN 'expired' ELSE state END, \
-             requester, scope, statement, approved_by, min_approvals, \
-             to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
-             FROM ddlgate.approvals WHERE database = $1 ORDER BY id DESC LIMIT 200",
+            &format!(
+                "SELECT id, CASE WHEN state IN ('pending', 'approved') AND expires_at <= now() THEN 'expired' ELSE state END, \
+                 requester, scope, statement, approved_by, min_approvals, {EXPIRES} \
+                 FROM ddlgate.approvals WHERE database = $1 ORDER BY id DESC LIMIT 200"
+            ),
             &[&database],
         )
         .await?;

@@ -18,7 +18,9 @@ pub struct Window {
     pub expires: String,
 }
 
-const EXPIRES: &str = "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+/// `expires_at` as RFC 3339 UTC, as approval requests and windows report it.
+pub(crate) const EXPIRES: &str =
+    "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
 
 /// The window `role` has open on `database`, if any.
 pub async fn open_window(

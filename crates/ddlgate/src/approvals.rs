@@ -12,15 +12,10 @@ use anyhow::{bail, Context};
 use ddlgate_config::{Config, Control};
 use ddlgate_proxy::approvals::{self, Decided};
 use ddlgate_proxy::breakglass;
+use ddlgate_proxy::exec::identity;
 use ddlgate_proxy::jobs;
 
 use crate::cli::{ApprovalsAction, BreakglassAction};
-
-/// `current_user` and every role it is a member of (nested), on the actor's own connection.
-const ACTOR: &str = "WITH RECURSIVE m (oid) AS (\
-     SELECT oid FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) current_user \
-     UNION SELECT a.roleid FROM m JOIN pg_catalog.pg_auth_members a ON a.member OPERATOR(pg_catalog.=) m.oid) \
-     SELECT current_user::pg_catalog.text, r.rolname::pg_catalog.text FROM m JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.oid";
 
 /// Runs one `ddlgate approvals` action.
 pub fn run(config: &Config, database: &str, action: ApprovalsAction) -> anyhow::Result<ExitCode> {
@@ -151,9 +146,12 @@ async fn actor(
     let client = jobs::connect(upstream, &login, database)
         .await
         .with_context(|| format!("logging in as {user} (PGUSER/PGPASSWORD)"))?;
-    let rows = client.query(ACTOR, &[]).await?;
-    let actor = rows.first().map(|r| r.get::<_, String>(0)).unwrap_or(user);
-    Ok((actor, rows.iter().map(|r| r.get::<_, String>(1)).collect()))
+    let actor: String = client
+        .query_one("SELECT current_user::pg_catalog.text", &[])
+        .await?
+        .get(0);
+    let rows = client.query(identity::MEMBERSHIP, &[&actor]).await?;
+    Ok((actor, rows.iter().map(|r| r.get::<_, String>(0)).collect()))
 }
 
 async fn list(store: &tokio_postgres::Client, database: &str) -> anyhow::Result<ExitCode> {

@@ -10,14 +10,9 @@ use ddlgate_config::{Config, ScopeAction};
 use ddlgate_ddl::{analyze, Facts};
 use ddlgate_proxy::enforce::scope::{self, Identity};
 use ddlgate_proxy::enforce::{self, Action, Enforcer};
+use ddlgate_proxy::exec::identity;
 
 use crate::cli::PolicyAction;
-
-/// The roles `$1` is a member of, itself included (the gateway's own membership reading).
-const MEMBERSHIP: &str = "WITH RECURSIVE m (oid) AS (\
-     SELECT oid FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1 \
-     UNION SELECT a.roleid FROM m JOIN pg_catalog.pg_auth_members a ON a.member OPERATOR(pg_catalog.=) m.oid) \
-     SELECT r.rolname::pg_catalog.text FROM m JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.oid";
 
 /// Runs `ddlgate policy explain`.
 pub fn run(action: PolicyAction) -> anyhow::Result<ExitCode> {
@@ -53,10 +48,7 @@ pub fn run(action: PolicyAction) -> anyhow::Result<ExitCode> {
         database,
         application_name: app,
         client,
-        at: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()
-            .map(|d| d.as_secs()),
+        at: scope::unix_now(),
     };
     print!("{}", explain(&config, &id, &sql, pg_version));
     Ok(ExitCode::SUCCESS)
@@ -77,7 +69,7 @@ fn server_roles(
     runtime.block_on(async {
         let upstream = crate::approvals::route(config, database)?;
         let client = ddlgate_proxy::jobs::connect(&upstream, &config.control, database).await?;
-        let rows = client.query(MEMBERSHIP, &[&user]).await?;
+        let rows = client.query(identity::MEMBERSHIP, &[&user]).await?;
         Ok(Some(rows.iter().map(|r| r.get::<_, String>(0)).collect()))
     })
 }

@@ -35,6 +35,14 @@ pub struct Identity {
     pub at: Option<u64>,
 }
 
+/// Now, in seconds since the Unix epoch, for [`Identity::at`].
+pub fn unix_now() -> Option<u64> {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs())
+}
+
 /// What the scopes say about one statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScopeVerdict {

@@ -22,6 +22,14 @@ pub(crate) const IDENTITY: &str = "WITH RECURSIVE m (w, oid) AS (\
      SELECT 'S', session_user::pg_catalog.text UNION ALL SELECT 'C', current_user::pg_catalog.text \
      UNION ALL SELECT m.w, r.rolname::pg_catalog.text FROM m JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.oid";
 
+/// The roles the role named `$1` is a member of, itself included, one per row — the same
+/// membership graph as [`IDENTITY`], for a role named by the caller (`policy explain`,
+/// `ddlgate approvals`).
+pub const MEMBERSHIP: &str = "WITH RECURSIVE m (oid) AS (\
+     SELECT oid FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1 \
+     UNION SELECT a.roleid FROM m JOIN pg_catalog.pg_auth_members a ON a.member OPERATOR(pg_catalog.=) m.oid) \
+     SELECT r.rolname::pg_catalog.text FROM m JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.oid";
+
 /// Reads the identity; `Err` with the server's error when it cannot (a failed transaction).
 pub async fn read(
     conn: &mut impl PlanConn,
@@ -56,7 +64,9 @@ pub async fn read(
 mod tests {
     #[test]
     fn the_identity_query_cannot_be_answered_by_the_clients_objects() {
-        let deps = ddlgate_ddl::search_path::dependencies(super::IDENTITY);
-        assert!(deps.is_empty(), "{deps:?}");
+        for q in [super::IDENTITY, super::MEMBERSHIP] {
+            let deps = ddlgate_ddl::search_path::dependencies(q);
+            assert!(deps.is_empty(), "{deps:?}");
+        }
     }
 }

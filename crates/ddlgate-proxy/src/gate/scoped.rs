@@ -33,10 +33,7 @@ pub(super) async fn apply(
         database: info.database.clone(),
         application_name: info.application_name.clone(),
         client: Some(info.client.ip()),
-        at: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()
-            .map(|d| d.as_secs()),
+        at: scope::unix_now(),
         ..Identity::default()
     };
     let id = match identity::read(conn, asked).await? {
