@@ -29,3 +29,18 @@ pub async fn start(config: &str, port: u16) -> KillOnDrop {
     .await;
     KillOnDrop(child)
 }
+
+/// Writes `dir/gw-<port>.toml`: listening on `port`, every database routed to the server on
+/// `pg_port` without TLS, then `extra` (more TOML). Returns its path.
+#[allow(dead_code)] // Not every test binary writes its own configuration.
+pub fn write_config(dir: &std::path::Path, port: u16, pg_port: u16, extra: &str) -> String {
+    let path = dir.join(format!("gw-{port}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "[listen]\naddr = \"127.0.0.1:{port}\"\n[databases.\"*\"]\nhost = \"127.0.0.1\"\nport = {pg_port}\ntls = \"disable\"\n{extra}"
+        ),
+    )
+    .expect("write config");
+    path.display().to_string()
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 use ddlgate_testkit::{connect, eventually_async, free_port, shared_pg, SUPER};
 use serde_json::Value;
 
-use crate::common::start;
+use crate::common::{start, write_config};
 
 fn events(audit: &Path) -> Vec<Value> {
     std::fs::read_to_string(audit)
@@ -36,7 +36,17 @@ async fn backfilling(audit: &Path) -> String {
     id
 }
 
-fn setup(prefix: &str) -> (String, tempfile::TempDir, std::path::PathBuf, String, u16) {
+/// A database with a 400 000-row table and a gateway configuration with an audit file.
+struct Setup {
+    db: String,
+    _dir: tempfile::TempDir,
+    audit: std::path::PathBuf,
+    url: String,
+    port: u16,
+    config: String,
+}
+
+fn setup(prefix: &str) -> Setup {
     let pg = shared_pg();
     let db = pg.fresh_db(prefix);
     pg.psql(
@@ -46,29 +56,38 @@ fn setup(prefix: &str) -> (String, tempfile::TempDir, std::path::PathBuf, String
     let dir = tempfile::tempdir().expect("tempdir");
     let audit = dir.path().join("audit.jsonl");
     let port = free_port();
-    let config = dir.path().join("gw.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[listen]\naddr = \"127.0.0.1:{port}\"\n[databases.\"*\"]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"disable\"\n[log]\naudit_file = \"{}\"\n",
-            pg.port(),
-            audit.display()
-        ),
-    )
-    .expect("config");
+    let config = write_config(
+        dir.path(),
+        port,
+        pg.port(),
+        &format!("[log]\naudit_file = \"{}\"\n", audit.display()),
+    );
     let url = format!(
         "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
         SUPER.name
     );
-    (db, dir, audit, url, port)
+    Setup {
+        db,
+        _dir: dir,
+        audit,
+        url,
+        port,
+        config,
+    }
 }
 
 const ALTER: &str = "ALTER TABLE big ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid()";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_gateway_reports_the_interrupted_plan_when_it_starts_again() {
-    let (_db, dir, audit, url, port) = setup("bin_crash_gw");
-    let config = dir.path().join("gw.toml").display().to_string();
+    let Setup {
+        audit,
+        url,
+        port,
+        config,
+        _dir,
+        ..
+    } = setup("bin_crash_gw");
     let mut gw = start(&config, port).await;
     let c = connect(&url).await.expect("through the gateway");
     let alter = tokio::spawn(async move { c.batch_execute(ALTER).await });
@@ -105,8 +124,14 @@ async fn a_killed_gateway_reports_the_interrupted_plan_when_it_starts_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_server_connection_interrupts_the_plan_with_its_cause() {
-    let (db, dir, audit, url, port) = setup("bin_crash_pg");
-    let config = dir.path().join("gw.toml").display().to_string();
+    let Setup {
+        db,
+        audit,
+        url,
+        port,
+        config,
+        _dir,
+    } = setup("bin_crash_pg");
     let _gw = start(&config, port).await;
     let c = connect(&url).await.expect("through the gateway");
     let alter = tokio::spawn(async move { c.batch_execute(ALTER).await });

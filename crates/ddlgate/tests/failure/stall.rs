@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use ddlgate_testkit::{connect, connect_with_notices, free_port, shared_pg, SUPER};
 
-use crate::common::start;
+use crate::common::{start, write_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_reader_in_the_way_does_not_stall_the_application() {
@@ -20,17 +20,9 @@ async fn a_long_reader_in_the_way_does_not_stall_the_application() {
     );
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let config = dir.path().join("gw.toml");
     // Nothing about execution: the defaults are what is tested.
-    std::fs::write(
-        &config,
-        format!(
-            "[listen]\naddr = \"127.0.0.1:{port}\"\n[databases.\"*\"]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"disable\"\n",
-            pg.port()
-        ),
-    )
-    .expect("config");
-    let _gw = start(&config.display().to_string(), port).await;
+    let config = write_config(dir.path(), port, pg.port(), "");
+    let _gw = start(&config, port).await;
     let direct = pg.direct_url(SUPER, &db);
 
     // The report: ACCESS SHARE on big for 3 s.

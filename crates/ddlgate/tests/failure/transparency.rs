@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use ddlgate_testkit::raw::{query, startup_packet, RawClient};
 use ddlgate_testkit::{connect, free_port, shared_pg, SUPER};
 
-use crate::common::start;
+use crate::common::{start, write_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_sees_the_server_not_the_gateway() {
@@ -16,16 +16,13 @@ async fn the_client_sees_the_server_not_the_gateway() {
     pg.psql(&db, "CREATE TABLE victim (a int)");
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let config = dir.path().join("gw.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[listen]\naddr = \"127.0.0.1:{port}\"\n[databases.\"*\"]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"disable\"\n[policy.rules]\n\"dropping-table\" = \"block\"\n",
-            pg.port()
-        ),
-    )
-    .expect("config");
-    let _gw = start(&config.display().to_string(), port).await;
+    let config = write_config(
+        dir.path(),
+        port,
+        pg.port(),
+        "[policy.rules]\n\"dropping-table\" = \"block\"\n",
+    );
+    let _gw = start(&config, port).await;
 
     // BackendKeyData, pg_backend_pid() and the own notification's pid agree.
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");

@@ -4,7 +4,7 @@
 
 use ddlgate_testkit::{connect_with_notices, free_port, shared_pg, SUPER};
 
-use crate::common::start;
+use crate::common::{start, write_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn valid_ddl_that_cannot_hurt_passes_the_binary() {
@@ -20,16 +20,8 @@ async fn valid_ddl_that_cannot_hurt_passes_the_binary() {
     );
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let config = dir.path().join("gw.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[listen]\naddr = \"127.0.0.1:{port}\"\n[databases.\"*\"]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"disable\"\n",
-            pg.port()
-        ),
-    )
-    .expect("config");
-    let _gw = start(&config.display().to_string(), port).await;
+    let config = write_config(dir.path(), port, pg.port(), "");
+    let _gw = start(&config, port).await;
     let url = format!(
         "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
         SUPER.name

@@ -9,39 +9,54 @@ use std::process::Command;
 use ddlgate_testkit::{connect, free_port, shared_pg, Pg, SUPER};
 use tokio_postgres::Client;
 
-use crate::common::{start, BIN};
+use crate::common::{start, write_config, BIN};
 
 const PW: &str = "approve-pw";
 
 fn config(dir: &std::path::Path, pg: &Pg, db: &str, port: u16) -> String {
-    let path = dir.join(format!("gw-{port}.toml"));
-    std::fs::write(
-        &path,
-        format!(
-            "[listen]\naddr = \"127.0.0.1:{port}\"\n[databases.\"*\"]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"disable\"\n\
-             [control]\nuser = \"{}\"\n\
+    write_config(
+        dir,
+        port,
+        pg.port(),
+        &format!(
+            "[control]\nuser = \"{}\"\n\
              [[policy.scope]]\nname = \"developer-destructive\"\nroles = [\"{db}_developer\"]\n\
              statements = [\"drop-table\", \"truncate\"]\naction = \"require-approval\"\napprovers = [\"{db}_security\"]\napproval_ttl_secs = 600\n\
              [policy.breakglass]\nroles = [\"{db}_oncall\"]\nreason_pattern = \"^INC-[0-9]+$\"\nmax_ttl_secs = 3600\n\
              [log]\naudit_file = \"{}\"\n",
-            pg.port(),
             SUPER.name,
             dir.join(format!("audit-{port}.jsonl")).display()
         ),
     )
-    .expect("config");
-    path.display().to_string()
 }
 
-/// `ddlgate approvals …` run as `user`: exit success and output.
-fn approvals(config: &str, db: &str, user: &str, args: &[&str]) -> (bool, String) {
+/// Roles (cluster-wide, so prefixed with the database's name): developers alice and olga
+/// (olga also on call, and able to act as alice), security's sam; alice owns `t` (one row).
+fn roles(pg: &Pg, db: &str) {
+    pg.psql(
+        db,
+        &format!(
+            "CREATE ROLE {db}_developer NOLOGIN; CREATE ROLE {db}_security NOLOGIN; \
+             CREATE ROLE {db}_alice LOGIN PASSWORD '{PW}' IN ROLE {db}_developer; \
+             CREATE ROLE {db}_sam LOGIN PASSWORD '{PW}' IN ROLE {db}_security; \
+             CREATE ROLE {db}_oncall NOLOGIN; \
+             CREATE ROLE {db}_olga LOGIN PASSWORD '{PW}' IN ROLE {db}_developer, {db}_oncall; \
+             GRANT {db}_alice TO {db}_olga; \
+             CREATE TABLE t (a int); INSERT INTO t VALUES (1); ALTER TABLE t OWNER TO {db}_alice"
+        ),
+    );
+}
+
+/// `ddlgate <command> --config <config> --database <db> <args>` run as `user`: exit success
+/// and output.
+fn cli(command: &str, config: &str, db: &str, user: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new(BIN)
-        .args(["approvals", "--config", config, "--database", db])
+        .args([command, "--config", config, "--database", db])
         .args(args)
         .env("PGUSER", user)
         .env("PGPASSWORD", PW)
         .output()
-        .expect("run ddlgate approvals");
+        .expect("run ddlgate");
     (
         out.status.success(),
         format!(
@@ -50,6 +65,11 @@ fn approvals(config: &str, db: &str, user: &str, args: &[&str]) -> (bool, String
             String::from_utf8_lossy(&out.stderr)
         ),
     )
+}
+
+/// `ddlgate approvals …` run as `user`.
+fn approvals(config: &str, db: &str, user: &str, args: &[&str]) -> (bool, String) {
+    cli("approvals", config, db, user, args)
 }
 
 /// Runs `sql` with the extended protocol; the request id when it is held for approval.
@@ -80,18 +100,7 @@ async fn held(c: &Client, sql: &str) -> Option<i64> {
 async fn a_destructive_statement_runs_once_after_another_identity_approves_it() {
     let pg = shared_pg();
     let db = pg.fresh_db("bin_approve");
-    pg.psql(
-        &db,
-        &format!(
-            "CREATE ROLE {db}_developer NOLOGIN; CREATE ROLE {db}_security NOLOGIN; \
-             CREATE ROLE {db}_alice LOGIN PASSWORD '{PW}' IN ROLE {db}_developer; \
-             CREATE ROLE {db}_sam LOGIN PASSWORD '{PW}' IN ROLE {db}_security; \
-             CREATE ROLE {db}_oncall NOLOGIN; \
-             CREATE ROLE {db}_olga LOGIN PASSWORD '{PW}' IN ROLE {db}_developer, {db}_oncall; \
-             GRANT {db}_alice TO {db}_olga; \
-             CREATE TABLE t (a int); INSERT INTO t VALUES (1); ALTER TABLE t OWNER TO {db}_alice"
-        ),
-    );
+    roles(pg, &db);
     let dir = tempfile::tempdir().expect("tempdir");
     let (p1, p2) = (free_port(), free_port());
     let (c1, c2) = (
@@ -142,39 +151,14 @@ async fn a_destructive_statement_runs_once_after_another_identity_approves_it() 
 
 /// `ddlgate breakglass …` run as `user`.
 fn breakglass(config: &str, db: &str, user: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(BIN)
-        .args(["breakglass", "--config", config, "--database", db])
-        .args(args)
-        .env("PGUSER", user)
-        .env("PGPASSWORD", PW)
-        .output()
-        .expect("run ddlgate breakglass");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    cli("breakglass", config, db, user, args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn break_glass_turns_refusals_into_warnings_for_its_opener_only() {
     let pg = shared_pg();
     let db = pg.fresh_db("bin_glass");
-    pg.psql(
-        &db,
-        &format!(
-            "CREATE ROLE {db}_developer NOLOGIN; CREATE ROLE {db}_security NOLOGIN; \
-             CREATE ROLE {db}_alice LOGIN PASSWORD '{PW}' IN ROLE {db}_developer; \
-             CREATE ROLE {db}_sam LOGIN PASSWORD '{PW}' IN ROLE {db}_security; \
-             CREATE ROLE {db}_oncall NOLOGIN; \
-             CREATE ROLE {db}_olga LOGIN PASSWORD '{PW}' IN ROLE {db}_developer, {db}_oncall; \
-             GRANT {db}_alice TO {db}_olga; \
-             CREATE TABLE t (a int); INSERT INTO t VALUES (1); ALTER TABLE t OWNER TO {db}_alice"
-        ),
-    );
+    roles(pg, &db);
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let cfg = config(dir.path(), pg, &db, port);
