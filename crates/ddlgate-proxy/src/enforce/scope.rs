@@ -155,12 +155,14 @@ fn role_matches(scope: &Scope, roles: &BTreeSet<String>) -> bool {
         && !scope.except_roles.iter().any(|r| roles.contains(r))
 }
 
-/// Whether `scope` applies to `d` sent by `id` (with the role set `roles`).
-fn matches(scope: &Scope, id: &Identity, roles: &BTreeSet<String>, d: &Decision) -> bool {
-    let kinds = kinds(d);
-    if kinds.is_empty() {
-        return false;
-    }
+/// Whether `scope` applies to `d` (of `kinds`, not empty) sent by `id` (with the role set
+/// `roles`).
+fn matches(
+    scope: &Scope,
+    id: &Identity,
+    roles: &BTreeSet<String>,
+    (d, kinds): (&Decision, &BTreeSet<StatementKind>),
+) -> bool {
     let listed = |list: &[String], value: &str| list.is_empty() || list.iter().any(|v| v == value);
     role_matches(scope, roles)
         && listed(&scope.databases, &id.database)
@@ -206,10 +208,18 @@ fn strictest<'s>(scopes: impl Iterator<Item = &'s Scope>) -> (ScopeAction, Vec<S
 /// Applies `scopes` to `d` sent by `id`. A scope is checked against both `session_user`'s and
 /// `current_user`'s roles and matches if either does, so `SET ROLE` can only add limits.
 pub fn evaluate(scopes: &[Scope], id: &Identity, d: &Decision) -> ScopeVerdict {
-    let matched: Vec<&Scope> = scopes
-        .iter()
-        .filter(|s| matches(s, id, &id.session_roles, d) || matches(s, id, &id.current_roles, d))
-        .collect();
+    let kinds = kinds(d);
+    let of = (d, &kinds);
+    let matched: Vec<&Scope> = if kinds.is_empty() {
+        Vec::new()
+    } else {
+        scopes
+            .iter()
+            .filter(|s| {
+                matches(s, id, &id.session_roles, of) || matches(s, id, &id.current_roles, of)
+            })
+            .collect()
+    };
     let (action, by) = strictest(matched.iter().copied().filter(|s| !s.observe));
     let (would, would_by) = strictest(matched.iter().copied());
     ScopeVerdict {
