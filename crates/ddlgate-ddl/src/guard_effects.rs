@@ -60,6 +60,16 @@ pub fn effects(sql: &str) -> Vec<Effect> {
     out
 }
 
+/// Whether `sql` may run user functions as it executes (a query, DML, `DO`, `CALL`, `CREATE
+/// TABLE AS`, …), read in both `standard_conforming_strings` modes: such a function can do
+/// anything the session may, `set_config('role', …)` included.
+#[must_use]
+pub fn runs_functions(sql: &str) -> bool {
+    [Strings::Standard, Strings::BackslashEscapes]
+        .into_iter()
+        .any(|strings| statements(sql, strings).iter().any(|w| executes(w)))
+}
+
 /// Whether a statement (its upper-cased words) may run user functions as it executes: anything
 /// but DDL that evaluates no expression, grants, comments, transaction control and settings.
 fn executes(words: &[String]) -> bool {
@@ -173,6 +183,17 @@ mod tests {
             effects("BEGIN; CREATE TABLE n (a int); ALTER TABLE t RENAME TO u; COMMIT"),
             vec![Rewrite, Rename]
         );
+    }
+
+    #[test]
+    fn what_runs_functions() {
+        use super::runs_functions;
+        assert!(runs_functions("SELECT f()"));
+        assert!(runs_functions("INSERT INTO t VALUES (1)"));
+        assert!(runs_functions("DO $$ BEGIN END $$"));
+        assert!(!runs_functions("SET ROLE x"));
+        assert!(!runs_functions("ALTER TABLE t ADD COLUMN c int"));
+        assert!(!runs_functions("CREATE TABLE t (a int)"));
     }
 
     #[test]

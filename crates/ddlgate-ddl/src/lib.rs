@@ -42,6 +42,7 @@ mod parse;
 pub mod plan;
 pub mod quote;
 pub mod redact;
+pub mod role_change;
 pub mod rules;
 pub mod search_path;
 pub mod session;

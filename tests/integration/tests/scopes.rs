@@ -26,7 +26,8 @@ async fn gateway(pg: &Pg, db: &str) -> GatewayHandle {
         "[databases.\"*\"]\nhost = \"127.0.0.1\"\n\
          [[policy.scope]]\nname = \"runtime-no-ddl\"\nroles = [\"{db}_runtime\"]\naction = \"block\"\n\
          [[policy.scope]]\nname = \"developer-destructive\"\nroles = [\"{db}_developer\"]\n\
-         statements = [\"drop-table\", \"drop-column\", \"drop-schema\", \"truncate\"]\naction = \"block\"\n"
+         statements = [\"drop-table\", \"drop-column\", \"drop-schema\", \"truncate\"]\naction = \"block\"\n\
+         [[policy.scope]]\nname = \"owner-no-ddl\"\nroles = [\"{db}_owner\"]\nexcept_roles = [\"{db}_developer\"]\naction = \"block\"\n"
     );
     let scopes = ddlgate_config::Config::from_toml_str(&toml)
         .expect("config")
@@ -113,9 +114,7 @@ async fn the_developer_runs_ddl_but_not_destructive_ddl() {
     let gw = gateway(pg, &db).await;
     let alice = login(&gw, &format!("{db}_alice"), &db).await;
     alice
-        .batch_execute(&format!(
-            "SET ROLE {db}_owner; CREATE INDEX t_a ON t (a); ALTER TABLE t ADD COLUMN b int"
-        ))
+        .batch_execute("CREATE INDEX t_a ON t (a); ALTER TABLE t ADD COLUMN b int")
         .await
         .expect("other DDL as the safety rules say (small table)");
     for sql in ["DROP TABLE t2", "ALTER TABLE t DROP COLUMN b", "TRUNCATE t"] {
@@ -130,4 +129,48 @@ async fn the_developer_runs_ddl_but_not_destructive_ddl() {
         .await
         .expect("no scope applies");
     assert!(!exists(pg, &db, "t2"));
+}
+
+#[tokio::test]
+async fn a_role_switched_to_earlier_in_the_same_string_is_checked_too() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("scope_sw");
+    roles(pg, &db);
+    let gw = gateway(pg, &db).await;
+    // alice is excepted from owner-no-ddl (she is a developer); the owner role alone is not.
+    let alice = login(&gw, &format!("{db}_alice"), &db).await;
+    alice
+        .batch_execute("CREATE TABLE mine (a int)")
+        .await
+        .expect("alice's own DDL");
+    for sql in [
+        format!("SET ROLE {db}_owner; CREATE TABLE x (a int)"),
+        format!("SET LOCAL ROLE '{db}_owner'; CREATE TABLE x (a int)"),
+        format!("SET role = {db}_owner; CREATE TABLE x (a int)"),
+        // A function may call set_config('role', …): any role alice may take counts.
+        format!("SELECT set_config('role', '{db}_owner', false); CREATE TABLE x (a int)"),
+    ] {
+        let e = alice.batch_execute(&sql).await.expect_err(&sql);
+        let err = e.as_db_error().expect("server error");
+        assert_eq!(err.code().code(), "42501", "{sql}: {}", err.message());
+        assert!(!exists(pg, &db, "x"), "{sql}");
+    }
+    // The same switch in an earlier query is read from the server.
+    alice
+        .batch_execute(&format!("SET ROLE {db}_owner"))
+        .await
+        .expect("set role");
+    let e = alice
+        .batch_execute("CREATE TABLE x (a int)")
+        .await
+        .expect_err("as the owner role");
+    refused(&e, "owner-no-ddl");
+    // SET ROLE NONE goes back to alice before the CREATE.
+    alice
+        .batch_execute(&format!(
+            "SET ROLE {db}_owner; SET ROLE NONE; CREATE TABLE x (a int)"
+        ))
+        .await
+        .expect("back to alice");
+    assert!(exists(pg, &db, "x"));
 }

@@ -208,6 +208,18 @@ fn strictest<'s>(scopes: impl Iterator<Item = &'s Scope>) -> (ScopeAction, Vec<S
 /// Applies `scopes` to `d` sent by `id`. A scope is checked against both `session_user`'s and
 /// `current_user`'s roles and matches if either does, so `SET ROLE` can only add limits.
 pub fn evaluate(scopes: &[Scope], id: &Identity, d: &Decision) -> ScopeVerdict {
+    evaluate_as(scopes, id, &[&id.session_roles, &id.current_roles], d)
+}
+
+/// [`evaluate`] against the role sets `as_roles` (a role with its memberships, each): those
+/// of `session_user` and of every role the statement may run as, which an earlier statement
+/// of its text may have switched ([`later`]).
+pub fn evaluate_as(
+    scopes: &[Scope],
+    id: &Identity,
+    as_roles: &[&BTreeSet<String>],
+    d: &Decision,
+) -> ScopeVerdict {
     let kinds = kinds(d);
     let of = (d, &kinds);
     let matched: Vec<&Scope> = if kinds.is_empty() {
@@ -215,9 +227,7 @@ pub fn evaluate(scopes: &[Scope], id: &Identity, d: &Decision) -> ScopeVerdict {
     } else {
         scopes
             .iter()
-            .filter(|s| {
-                matches(s, id, &id.session_roles, of) || matches(s, id, &id.current_roles, of)
-            })
+            .filter(|s| as_roles.iter().any(|roles| matches(s, id, roles, of)))
             .collect()
     };
     let (action, by) = strictest(matched.iter().copied().filter(|s| !s.observe));
@@ -230,5 +240,6 @@ pub fn evaluate(scopes: &[Scope], id: &Identity, d: &Decision) -> ScopeVerdict {
     }
 }
 
+pub mod later;
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use super::conn::{PlanConn, ServerError};
+use crate::enforce::scope::later::RoleGraph;
 use crate::enforce::scope::Identity;
 use crate::ProxyError;
 
@@ -29,6 +30,38 @@ pub const MEMBERSHIP: &str = "WITH RECURSIVE m (oid) AS (\
      SELECT oid FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1 \
      UNION SELECT a.roleid FROM m JOIN pg_catalog.pg_auth_members a ON a.member OPERATOR(pg_catalog.=) m.oid) \
      SELECT r.rolname::pg_catalog.text FROM m JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.oid";
+
+/// Every role of the cluster with whether it is a superuser and, one row each, the roles it is
+/// a direct member of (NULL when none): the graph [`RoleGraph`] walks.
+pub(crate) const ROLES: &str =
+    "SELECT r.rolname::pg_catalog.text, r.rolsuper::pg_catalog.text, p.rolname::pg_catalog.text \
+     FROM pg_catalog.pg_roles r \
+     LEFT JOIN pg_catalog.pg_auth_members a ON a.member OPERATOR(pg_catalog.=) r.oid \
+     LEFT JOIN pg_catalog.pg_roles p ON p.oid OPERATOR(pg_catalog.=) a.roleid";
+
+/// Reads the role graph; `Err` with the server's error when it cannot.
+pub async fn read_roles(
+    conn: &mut impl PlanConn,
+) -> Result<Result<RoleGraph, ServerError>, ProxyError> {
+    let r = conn.query(ROLES).await?;
+    if let Some(e) = r.error {
+        return Ok(Err(e));
+    }
+    let mut g = RoleGraph::default();
+    for row in r.rows {
+        let Some(Some(name)) = row.first() else {
+            continue;
+        };
+        let parents = g.parents.entry(name.clone()).or_default();
+        if let Some(Some(parent)) = row.get(2) {
+            parents.push(parent.clone());
+        }
+        if row.get(1).and_then(|v| v.as_deref()) == Some("true") {
+            g.superusers.insert(name.clone());
+        }
+    }
+    Ok(Ok(g))
+}
 
 /// Reads the identity; `Err` with the server's error when it cannot (a failed transaction).
 pub async fn read(
@@ -64,7 +97,7 @@ pub async fn read(
 mod tests {
     #[test]
     fn the_identity_query_cannot_be_answered_by_the_clients_objects() {
-        for q in [super::IDENTITY, super::MEMBERSHIP] {
+        for q in [super::IDENTITY, super::MEMBERSHIP, super::ROLES] {
             let deps = ddlgate_ddl::search_path::dependencies(q);
             assert!(deps.is_empty(), "{deps:?}");
         }

@@ -2,6 +2,8 @@
 //! session's identity is read from the server and every statement's scope verdict joins the
 //! safety rules' action — the stricter wins. A scope's block is SQLSTATE 42501 naming it.
 
+use std::collections::BTreeSet;
+
 use ddlgate_config::ScopeAction;
 use ddlgate_ddl::{Decision, Verdict};
 use ddlgate_wire::encode::{Notice, Severity};
@@ -10,7 +12,7 @@ use ddlgate_wire::SqlState;
 use super::approval::{approve_or_refuse, breakglass, once_granted};
 use super::conn::GateConn;
 use super::Gate;
-use crate::enforce::scope::{self, Identity, ScopeVerdict};
+use crate::enforce::scope::{self, later, Identity, ScopeVerdict};
 use crate::enforce::{self, Action};
 use crate::exec::identity;
 use crate::ProxyError;
@@ -49,10 +51,19 @@ pub(super) async fn apply(
             return Ok(refusals);
         }
     };
+    let Some(also) = switched_roles(gate, conn, (sql, decisions), &id).await? else {
+        for (d, r) in decisions.iter().zip(&mut refusals) {
+            if scope::is_ddl(d) {
+                *r = Some(unreadable());
+            }
+        }
+        return Ok(refusals);
+    };
     let mut verdicts = Vec::with_capacity(decisions.len());
-    for ((d, action), refusal) in decisions.iter().zip(actions.iter_mut()).zip(&mut refusals) {
+    let each = decisions.iter().zip(actions.iter_mut()).zip(&mut refusals);
+    for (((d, action), refusal), also) in each.zip(&also) {
         let text = d.text(sql);
-        let (v, refused) = decide_one(gate, conn, (&id, d, text), action).await?;
+        let (v, refused) = decide_one(gate, conn, (&id, also, d, text), action).await?;
         *refusal = refused;
         verdicts.push((text.to_owned(), v));
     }
@@ -60,16 +71,56 @@ pub(super) async fn apply(
     Ok(refusals)
 }
 
-/// One statement `d` (its `text`) sent by `id`: its scope verdict (after break-glass and
+/// For each statement, the role sets it may run as besides `session_user`'s: `current_user`'s
+/// unless an earlier statement of the same text surely switched away from it, and those that
+/// statement may have switched to ([`later`]); `None` when those matter but the server's roles
+/// cannot be read.
+async fn switched_roles(
+    gate: &Gate<'_>,
+    conn: &mut impl GateConn,
+    (sql, decisions): (&str, &[Decision]),
+    id: &Identity,
+) -> Result<Option<Vec<Vec<BTreeSet<String>>>>, ProxyError> {
+    let texts: Vec<&str> = decisions.iter().map(|d| d.text(sql)).collect();
+    let switched = later::per_statement(&texts);
+    let mut out = vec![Vec::new(); decisions.len()];
+    for (s, o) in switched.iter().zip(&mut out) {
+        if !s.replaced {
+            o.push(id.current_roles.clone());
+        }
+    }
+    let matters = |(d, s): (&Decision, &later::Switched)| scope::is_ddl(d) && !s.is_empty();
+    if !decisions.iter().zip(&switched).any(matters) {
+        return Ok(Some(out));
+    }
+    let graph = match identity::read_roles(conn).await? {
+        Ok(g) => g,
+        Err(e) => {
+            tracing::debug!(error = %e.message, "roles not readable; DDL refused");
+            return Ok(None);
+        }
+    };
+    let who = (id.session_user.as_str(), gate.info.user.as_str());
+    for ((d, s), o) in decisions.iter().zip(&switched).zip(&mut out) {
+        if matters((d, s)) {
+            o.extend(graph.role_sets(s, who));
+        }
+    }
+    Ok(Some(out))
+}
+
+/// One statement `d` (its `text`) sent by `id`, which may run as `session_user` or as one of
+/// the role sets `also`: its scope verdict (after break-glass and
 /// approvals) joined into `action`, and its refusal when it is refused.
 async fn decide_one(
     gate: &Gate<'_>,
     conn: &mut impl GateConn,
-    (id, d, text): (&Identity, &Decision, &str),
+    (id, also, d, text): (&Identity, &[BTreeSet<String>], &Decision, &str),
     action: &mut Action,
 ) -> Result<(ScopeVerdict, Option<Notice>), ProxyError> {
     let scopes = &gate.enforcer.policy.scopes;
-    let mut v = scope::evaluate(scopes, id, d);
+    let as_roles: Vec<&BTreeSet<String>> = std::iter::once(&id.session_roles).chain(also).collect();
+    let mut v = scope::evaluate_as(scopes, id, &as_roles, d);
     if let Some((would, by)) = &v.would {
         tracing::info!(scopes = ?by, would = ?would, statement = %enforce::command_tag(text), "an observed scope would act");
     }
@@ -86,7 +137,7 @@ async fn decide_one(
         match approve_or_refuse(gate, id, text, &v).await? {
             Ok(grant) => {
                 tracing::info!(grant, statement = %enforce::command_tag(text), "approved statement runs");
-                v = scope::evaluate(&once_granted(scopes), id, d);
+                v = scope::evaluate_as(&once_granted(scopes), id, &as_roles, d);
             }
             Err(waiting) => {
                 *action = Action::Block;
