@@ -16,6 +16,7 @@ const LAYERS: &[&[&str]] = &[
         "search_path",
         "client_text",
         "guard_effects",
+        "role_change",
     ],
     // The project-owned statement representation.
     &["ir"],

@@ -38,6 +38,8 @@ pub enum Command {
         /// Output: text, json, sarif or github.
         #[arg(long, default_value = "text")]
         format: ddlgate_ddl::lint::Format,
+        #[command(flatten)]
+        policy: LintPolicyArgs,
     },
     /// Print the decision for SQL and its safe phased plan, as commented SQL.
     Plan {
@@ -98,6 +100,29 @@ pub enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+}
+
+/// `ddlgate lint --config`: the gateway's own policy, offline.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LintPolicyArgs {
+    /// The gateway's configuration file: its [policy] (rule actions, thresholds, unparseable
+    /// DDL) and [[policy.scope]] entries decide, as the gateway would. Without it, the
+    /// default policy.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// The login role that will run the files (for the scopes); without it, only scopes that
+    /// name no roles apply.
+    #[arg(long, requires = "config")]
+    pub user: Option<String>,
+    /// Roles that user is a member of (repeat; nothing is read from a server).
+    #[arg(long = "member-of", requires = "user")]
+    pub member_of: Vec<String>,
+    /// The database the files run in (for scopes naming databases).
+    #[arg(long, requires = "config")]
+    pub database: Option<String>,
+    /// The application_name they run with (for scopes naming applications).
+    #[arg(long, default_value = "", requires = "config")]
+    pub app: String,
 }
 
 /// What `ddlgate approvals` does.

@@ -7,6 +7,7 @@ mod embedded;
 mod explain;
 mod interrupted;
 mod jobs;
+mod lint_policy;
 mod logging;
 mod offline;
 
@@ -46,7 +47,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             pg_version,
             assume_in_transaction,
             format,
-        }) => offline::lint(&paths, pg_version, assume_in_transaction, format),
+            policy,
+        }) => offline::lint(&paths, (pg_version, assume_in_transaction), format, &policy),
         Some(Command::Plan {
             sql,
             file,

@@ -5,8 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use ddlgate_config::Config;
 use ddlgate_ddl::lint::{self, Format, LintOptions};
 use ddlgate_ddl::{analyze, Facts};
+
+use crate::cli::LintPolicyArgs;
 
 /// Collects `*.sql` files under `path` (or `path` itself), sorted for stable output.
 fn sql_files(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
@@ -27,13 +30,19 @@ fn sql_files(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the linter and prints its report.
+/// Runs the linter and prints its report: under the default policy, or under the gateway
+/// configuration's (`--config`), decided by the gateway's own functions.
 pub fn lint(
     paths: &[PathBuf],
-    pg_version: u32,
-    assume_in_transaction: bool,
+    (pg_version, assume_in_transaction): (u32, bool),
     format: Format,
+    policy: &LintPolicyArgs,
 ) -> anyhow::Result<ExitCode> {
+    let config = policy
+        .config
+        .as_deref()
+        .map(|c| Config::load(c).with_context(|| format!("{}", c.display())))
+        .transpose()?;
     let mut files = Vec::new();
     for p in paths {
         sql_files(p, &mut files)?;
@@ -51,10 +60,11 @@ pub fn lint(
         .iter()
         .map(|(p, c)| (p.as_str(), c.as_str()))
         .collect();
-    let report = lint::lint(
-        &borrowed,
-        &LintOptions::new(pg_version, assume_in_transaction),
-    );
+    let opts = LintOptions::new(pg_version, assume_in_transaction);
+    let report = match &config {
+        Some(config) => crate::lint_policy::lint(config, policy, &borrowed, opts),
+        None => lint::lint(&borrowed, &opts),
+    };
     print!("{}", lint::render(&report, format));
     Ok(ExitCode::from(
         u8::try_from(report.exit_code()).unwrap_or(1),

@@ -113,3 +113,59 @@ fn plan_prints_phased_sql() {
     let (_, out) = run(&["plan", "CREATE INDEX i ON t (a)"]);
     assert!(out.contains("CREATE INDEX CONCURRENTLY"), "{out}");
 }
+
+#[test]
+fn lint_with_the_gateways_configuration_applies_its_policy_and_scopes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("0042_cleanup.sql");
+    std::fs::write(
+        &f,
+        "CREATE TABLE audit_new (a int);\nDROP TABLE audit_old;\n",
+    )
+    .expect("write");
+    let file = f.to_str().expect("utf8");
+    let config =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/examples/security-team.toml");
+    let config = config.to_str().expect("utf8");
+    let lint_as = |who: &[&str]| {
+        let mut args = vec!["lint", "--config", config];
+        args.extend_from_slice(who);
+        args.push(file);
+        run(&args)
+    };
+    // The migration role: the safety rules alone (a drop only warns).
+    let (code, out) = lint_as(&["--user", "deploy", "--member-of", "app_migrator"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("policy-scope"), "{out}");
+    // A developer: the drop waits for approval, as the gateway would hold it.
+    let (code, out) = lint_as(&["--user", "alice", "--member-of", "developer"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("error[policy-scope]: DROP TABLE by role \"alice\" needs approval (SQLSTATE DG001) [policy scope \"destructive-ddl-needs-security\"]")
+            && out.contains("0042_cleanup.sql:2:1"),
+        "{out}"
+    );
+    // The runtime role: no DDL at all; JSON names the scope.
+    let (code, out) = lint_as(&[
+        "--user",
+        "web",
+        "--member-of",
+        "app_runtime",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let items: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let scoped: Vec<&serde_json::Value> = items
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|i| i["rule"] == "policy-scope")
+        .collect();
+    assert_eq!(scoped.len(), 2, "{out}");
+    assert_eq!(scoped[0]["scopes"][0], "app-runtime-no-ddl");
+    assert_eq!(scoped[0]["verdict"], "block");
+    // No user: scopes that name roles do not apply.
+    let (code, out) = lint_as(&[]);
+    assert_eq!(code, 0, "{out}");
+}

@@ -13,7 +13,7 @@ fn label(s: Severity) -> &'static str {
 }
 
 fn one(out: &mut String, f: &FileReport, d: &Diagnostic) {
-    let _ = writeln!(out, "{}[{}]: {}", label(d.severity), d.rule, d.message);
+    let _ = writeln!(out, "{}[{}]: {}", label(d.severity), d.id(), d.message);
     let _ = writeln!(out, "  --> {}:{}:{}", f.path, d.start.line, d.start.column);
     let width = d.end.line.to_string().len();
     let pad = " ".repeat(width);
@@ -44,7 +44,7 @@ fn one(out: &mut String, f: &FileReport, d: &Diagnostic) {
     }
     let _ = writeln!(out, "{pad} |");
     let _ = writeln!(out, "{pad} = help: {}", d.help);
-    let _ = writeln!(out, "{pad} = note: see {}", d.rule.docs_path());
+    let _ = writeln!(out, "{pad} = note: see {}", d.docs());
     out.push('\n');
 }
 
@@ -57,12 +57,7 @@ pub fn text(report: &LintReport) -> String {
     }
     let errors = report.count(Severity::Error);
     let warnings = report.count(Severity::Warning);
-    let blocked = report
-        .files
-        .iter()
-        .flat_map(|f| f.decisions.iter())
-        .filter(|d| matches!(d.verdict, crate::Verdict::Block | crate::Verdict::Rewrite))
-        .count();
+    let blocked = report.stopped();
     let _ = writeln!(
         out,
         "{} file(s): {errors} error(s), {warnings} warning(s); {blocked} statement(s) would be blocked or rewritten",
@@ -101,12 +96,12 @@ pub fn github(report: &LintReport) -> String {
             d.start.column,
             d.end.line,
             d.end.column,
-            esc_prop(d.rule.as_str()),
+            esc_prop(d.id()),
             esc_data(&format!(
                 "{}\nhelp: {}\nsee {}",
                 d.message,
                 d.help,
-                d.rule.docs_path()
+                d.docs()
             ))
         );
     }

@@ -63,8 +63,11 @@ pub fn position(src: &str, offset: usize) -> Position {
 /// One finding located in a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
-    /// Rule.
-    pub rule: RuleId,
+    /// The analyser's rule; `None` for a policy scope's finding.
+    pub rule: Option<RuleId>,
+    /// The `[[policy.scope]]` names behind a policy finding (`lint --config`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
     /// Severity.
     pub severity: Severity,
     /// Message.
@@ -81,6 +84,49 @@ pub struct Diagnostic {
     pub end: Position,
 }
 
+/// The id a policy scope's finding is reported under.
+pub const POLICY_SCOPE: &str = "policy-scope";
+
+impl Diagnostic {
+    /// The rule id shown: the analyser's rule, or [`POLICY_SCOPE`].
+    #[must_use]
+    pub fn id(&self) -> &'static str {
+        self.rule.map_or(POLICY_SCOPE, RuleId::as_str)
+    }
+
+    /// The documentation page, repository-relative.
+    #[must_use]
+    pub fn docs(&self) -> String {
+        self.rule.map_or_else(
+            || "README.md#central-policy-who-may-run-what-where".to_owned(),
+            |r| r.docs_path(),
+        )
+    }
+}
+
+/// What a gateway configuration does with one statement (`ddlgate lint --config`): its
+/// verdict, and the scopes that made it stricter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyOutcome {
+    /// What the gateway does with the statement.
+    pub verdict: Verdict,
+    /// A policy finding to report (scopes that refuse, hold or warn), if any.
+    pub scope: Option<ScopeFinding>,
+}
+
+/// A policy scope's finding on one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeFinding {
+    /// The scopes.
+    pub names: Vec<String>,
+    /// How serious.
+    pub severity: Severity,
+    /// What happens.
+    pub message: String,
+    /// What to do.
+    pub help: String,
+}
+
 /// The lint result for one file.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileReport {
@@ -91,6 +137,10 @@ pub struct FileReport {
     /// Per-statement decisions.
     #[serde(skip)]
     pub decisions: Vec<Decision>,
+    /// What the policy does with each statement: the analyser's verdict, or the gateway
+    /// configuration's (`lint --config`).
+    #[serde(skip)]
+    pub verdicts: Vec<Verdict>,
     /// The file contents (for carets).
     #[serde(skip)]
     pub source: String,
@@ -122,11 +172,51 @@ impl LintReport {
     /// Would any statement be blocked or rewritten under the policy? (Warnings alone: no.)
     #[must_use]
     pub fn should_fail(&self) -> bool {
-        self.files.iter().any(|f| {
-            f.decisions
-                .iter()
-                .any(|d| matches!(d.verdict, Verdict::Block | Verdict::Rewrite))
-        })
+        self.stopped() > 0
+    }
+
+    /// How many statements the policy would block or rewrite.
+    #[must_use]
+    pub fn stopped(&self) -> usize {
+        self.files
+            .iter()
+            .flat_map(|f| &f.verdicts)
+            .filter(|v| matches!(v, Verdict::Block | Verdict::Rewrite))
+            .count()
+    }
+
+    /// Replaces each statement's verdict by what `policy` says of it (given its text and
+    /// decision), adding the policy's findings in statement order.
+    pub fn apply_policy(&mut self, policy: impl Fn(&str, &Decision) -> PolicyOutcome) {
+        for f in &mut self.files {
+            let mut diagnostics = Vec::with_capacity(f.diagnostics.len());
+            let mut rest = std::mem::take(&mut f.diagnostics).into_iter().peekable();
+            for (i, d) in f.decisions.iter().enumerate() {
+                let outcome = policy(d.text(&f.source), d);
+                f.verdicts[i] = outcome.verdict;
+                while let Some(x) = rest.next_if(|x| x.span == d.span) {
+                    diagnostics.push(Diagnostic {
+                        verdict: outcome.verdict,
+                        ..x
+                    });
+                }
+                if let Some(sc) = outcome.scope {
+                    diagnostics.push(Diagnostic {
+                        rule: None,
+                        scopes: sc.names,
+                        severity: sc.severity,
+                        message: sc.message,
+                        help: sc.help,
+                        verdict: outcome.verdict,
+                        span: d.span.clone(),
+                        start: position(&f.source, d.span.start),
+                        end: position(&f.source, d.span.end),
+                    });
+                }
+            }
+            diagnostics.extend(rest);
+            f.diagnostics = diagnostics;
+        }
     }
 
     /// Process exit status: 1 when [`Self::should_fail`], else 0.
@@ -152,7 +242,8 @@ pub fn lint(files: &[(&str, &str)], opts: &LintOptions) -> LintReport {
                 .iter()
                 .flat_map(|d| {
                     d.findings.iter().map(|f| Diagnostic {
-                        rule: f.rule,
+                        rule: Some(f.rule),
+                        scopes: Vec::new(),
                         severity: f.severity,
                         message: f.message.clone(),
                         help: f.help.clone(),
@@ -166,6 +257,7 @@ pub fn lint(files: &[(&str, &str)], opts: &LintOptions) -> LintReport {
             FileReport {
                 path: (*path).to_owned(),
                 diagnostics,
+                verdicts: decisions.iter().map(|d| d.verdict).collect(),
                 decisions,
                 source: (*src).to_owned(),
             }

@@ -6,25 +6,30 @@ use crate::rules::RULES;
 use serde_json::{json, Value};
 
 /// JSON: an array of `{file, line, column, end_line, end_column, level, rule, message, help,
-/// docs, verdict}` (`docs`: the rule's page, `docs/rules/<id>.md`, repository-relative).
+/// docs, verdict}` (`docs`: the rule's page, `docs/rules/<id>.md`, repository-relative), and
+/// `scopes` for a policy scope's finding (`rule` = `policy-scope`, `lint --config`).
 #[must_use]
 pub fn json(report: &LintReport) -> String {
     let items: Vec<Value> = report
         .diagnostics()
         .map(|(f, d)| {
-            json!({
+            let mut item = json!({
                 "file": f.path,
                 "line": d.start.line,
                 "column": d.start.column,
                 "end_line": d.end.line,
                 "end_column": d.end.column,
                 "level": d.severity.as_str(),
-                "rule": d.rule.as_str(),
+                "rule": d.id(),
                 "message": d.message,
                 "help": d.help,
-                "docs": d.rule.docs_path(),
+                "docs": d.docs(),
                 "verdict": d.verdict,
-            })
+            });
+            if !d.scopes.is_empty() {
+                item["scopes"] = json!(d.scopes);
+            }
+            item
         })
         .collect();
     serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".to_owned())
@@ -64,9 +69,8 @@ pub fn sarif(report: &LintReport) -> String {
     let results: Vec<Value> = report
         .diagnostics()
         .map(|(f, d)| {
-            json!({
-                "ruleId": d.rule.as_str(),
-                "ruleIndex": d.rule as usize,
+            let mut result = json!({
+                "ruleId": d.id(),
                 "level": level(d.severity),
                 "message": { "text": format!("{}\nhelp: {}", d.message, d.help) },
                 "locations": [{
@@ -80,7 +84,14 @@ pub fn sarif(report: &LintReport) -> String {
                         }
                     }
                 }],
-            })
+            });
+            if let Some(rule) = d.rule {
+                result["ruleIndex"] = json!(rule as usize);
+            }
+            if !d.scopes.is_empty() {
+                result["properties"] = json!({ "scopes": d.scopes });
+            }
+            result
         })
         .collect();
     let log = json!({
