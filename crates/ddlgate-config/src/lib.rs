@@ -16,7 +16,7 @@ pub use error::ConfigError;
 pub use guard::Guard;
 pub use model::*;
 pub use policy::{Execution, Policy, PolicyMode, RuleAction};
-pub use scope::{Breakglass, Cidr, Scope, ScopeAction, StatementKind, Weekday};
+pub use scope::{parse_hours, Breakglass, Cidr, Scope, ScopeAction, StatementKind, Weekday};
 
 use std::path::Path;
 

@@ -27,6 +27,9 @@ pub enum Effect {
     DropColumn,
     /// Renaming a relation or column, moving it to another schema or changing its owner.
     Rename,
+    /// Any DDL a `[[policy.scope]]` the guard enforces may refuse: the gateway decided the
+    /// scopes of the text itself.
+    Scope,
 }
 
 impl Effect {
@@ -38,6 +41,7 @@ impl Effect {
             Self::Drop => "drop",
             Self::DropColumn => "drop-column",
             Self::Rename => "rename",
+            Self::Scope => "scope",
         }
     }
 }
@@ -45,6 +49,13 @@ impl Effect {
 /// The effects `sql` may have, sorted and without repeats.
 #[must_use]
 pub fn effects(sql: &str) -> Vec<Effect> {
+    effects_for(sql, false)
+}
+
+/// [`effects`], with [`Effect::Scope`] for its DDL when `scoped` (the guard enforces scopes in
+/// the database).
+#[must_use]
+pub fn effects_for(sql: &str, scoped: bool) -> Vec<Effect> {
     let mut out = Vec::new();
     for strings in [Strings::Standard, Strings::BackslashEscapes] {
         let statements = statements(sql, strings);
@@ -53,6 +64,9 @@ pub fn effects(sql: &str) -> Vec<Effect> {
         }
         for words in statements {
             out.extend(statement_effects(&words));
+            if scoped && is_ddl(&words) {
+                out.push(Effect::Scope);
+            }
         }
     }
     out.sort_unstable();
@@ -134,6 +148,14 @@ fn statements(sql: &str, strings: Strings) -> Vec<Vec<String>> {
     out
 }
 
+/// Whether a statement that runs no functions is DDL an event trigger fires for.
+fn is_ddl(words: &[String]) -> bool {
+    matches!(
+        words.first().map(String::as_str),
+        Some("CREATE" | "ALTER" | "DROP" | "COMMENT" | "GRANT" | "REVOKE" | "SECURITY")
+    )
+}
+
 fn statement_effects(words: &[String]) -> Vec<Effect> {
     let has = |w: &str| words.iter().any(|x| x == w);
     let follows = |a: &str, b: &str| words.windows(2).any(|p| p[0] == a && p[1] == b);
@@ -183,6 +205,19 @@ mod tests {
             effects("BEGIN; CREATE TABLE n (a int); ALTER TABLE t RENAME TO u; COMMIT"),
             vec![Rewrite, Rename]
         );
+    }
+
+    #[test]
+    fn scoped_ddl_is_approved_for_the_scopes() {
+        use super::effects_for;
+        assert_eq!(effects_for("CREATE TABLE t (a int)", true), vec![Scope]);
+        assert!(effects_for("CREATE TABLE t (a int)", false).is_empty());
+        assert_eq!(
+            effects_for("BEGIN; DROP TABLE t; COMMIT", true),
+            vec![Drop, DropColumn, Scope]
+        );
+        assert!(effects_for("SELECT f(); CREATE TABLE t (a int)", true).is_empty());
+        assert!(effects_for("SET ROLE x", true).is_empty());
     }
 
     #[test]

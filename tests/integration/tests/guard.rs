@@ -322,3 +322,117 @@ async fn the_guard_is_installed_where_sessions_go_and_put_back_when_removed() {
     }
     drop(gw);
 }
+
+/// `[[policy.scope]]` refusals held in the database too: the runtime role runs no DDL over a
+/// direct connection, a developer's drop hidden in a DO block is refused, and what the gateway
+/// let through after its own scope decision (a break-glass window) runs.
+#[tokio::test]
+async fn scopes_hold_in_the_database_too() {
+    let pg = shared_pg();
+    let db = victim_db(pg, "guard_scopes");
+    let pw = "scope-pw";
+    pg.psql(
+        &db,
+        &format!(
+            "CREATE ROLE {db}_runtime NOLOGIN; CREATE ROLE {db}_dev NOLOGIN; \
+             CREATE ROLE {db}_web LOGIN PASSWORD '{pw}' IN ROLE {db}_runtime, {r}; \
+             CREATE ROLE {db}_alice LOGIN PASSWORD '{pw}' IN ROLE {db}_dev, {r}; \
+             GRANT ALL ON SCHEMA app TO {db}_web, {db}_alice",
+            r = SCRAM.name
+        ),
+    );
+    let toml = format!(
+        "[databases.\"*\"]\nhost = \"127.0.0.1\"\n[control]\nuser = \"{su}\"\n\
+         [[policy.scope]]\nname = \"runtime-no-ddl\"\nroles = [\"{db}_runtime\"]\naction = \"block\"\n\
+         [[policy.scope]]\nname = \"dev-drops\"\nroles = [\"{db}_dev\"]\nstatements = [\"drop-table\", \"drop-column\"]\n\
+         action = \"require-approval\"\napprovers = [\"{su}\"]\n\
+         [policy.breakglass]\nroles = [\"{db}_dev\"]\n",
+        su = SUPER.name
+    );
+    let policy = ddlgate_config::Config::from_toml_str(&toml)
+        .expect("config")
+        .policy;
+    let gw = GatewayHandle::start(
+        pg,
+        GatewayOptions::tweaked(move |c| {
+            c.control.user = Some(SUPER.name.into());
+            c.guard.enabled = true;
+            c.policy.scopes = policy.scopes;
+            c.policy.breakglass = policy.breakglass;
+        }),
+    )
+    .await;
+    let url = |who: &str, direct: bool| {
+        let at = if direct {
+            format!("127.0.0.1:{}", pg.port())
+        } else {
+            gw.addr.to_string()
+        };
+        format!("postgres://{who}:{pw}@{at}/{db}?sslmode=disable")
+    };
+    let web = connect(&url(&format!("{db}_web"), false)).await;
+    web.batch_execute("SELECT 1")
+        .await
+        .expect("installs the guard");
+    let scope_of = |r: Result<(), tokio_postgres::Error>| {
+        let e = r.expect_err("refused");
+        let d = e.as_db_error().expect("server error");
+        assert_eq!(d.code().code(), "42501", "{}", d.message());
+        assert!(d.message().starts_with("ddlgate guard:"), "{}", d.message());
+        d.message().to_owned()
+    };
+    // The runtime role over a direct connection: no DDL, named by the scope.
+    let web_direct = connect(&url(&format!("{db}_web"), true)).await;
+    let m = scope_of(web_direct.batch_execute("CREATE TABLE app.x (a int)").await);
+    assert!(m.contains("[policy scope \"runtime-no-ddl\"]"), "{m}");
+    // SET ROLE to a role no scope names does not help.
+    let m = scope_of(
+        web_direct
+            .batch_execute(&format!(
+                "SET ROLE {}; CREATE TABLE app.x (a int)",
+                SCRAM.name
+            ))
+            .await,
+    );
+    assert!(m.contains("runtime-no-ddl"), "{m}");
+    // A developer: DDL runs directly, but drops wait for an approval only the gateway asks for.
+    let alice_direct = connect(&url(&format!("{db}_alice"), true)).await;
+    alice_direct
+        .batch_execute("CREATE TABLE app.mine (a int, b int)")
+        .await
+        .expect("other DDL");
+    let m = scope_of(
+        alice_direct
+            .batch_execute("ALTER TABLE app.mine DROP COLUMN b")
+            .await,
+    );
+    assert!(m.contains("[policy scope \"dev-drops\"]"), "{m}");
+    // Through the gateway, a drop hidden in a DO block (the gateway sees DDL it allows) is
+    // refused by the database.
+    let alice = connect(&url(&format!("{db}_alice"), false)).await;
+    let m = scope_of(
+        alice
+            .batch_execute("DO $$ BEGIN EXECUTE 'DROP TABLE app.mine'; END $$")
+            .await,
+    );
+    assert!(m.contains("dev-drops"), "{m}");
+    // With a break-glass window, the gateway lets the plain drop through and approves it.
+    let su = connect(&pg.direct_url(SUPER, &db)).await;
+    ddlgate_proxy::jobs::migrate(&su)
+        .await
+        .expect("control schema");
+    ddlgate_proxy::breakglass::open(&su, (&db, &format!("{db}_alice")), "INC-7", 600)
+        .await
+        .expect("window");
+    alice
+        .batch_execute("DROP TABLE app.mine")
+        .await
+        .expect("approved by the gateway");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_class WHERE relname IN ('x', 'mine')"
+        ),
+        "0"
+    );
+}

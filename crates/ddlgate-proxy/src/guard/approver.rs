@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use ddlgate_ddl::guard_effects::{effects, Effect};
+use ddlgate_ddl::guard_effects::{effects_for, Effect};
 use ddlgate_wire::{decode, FeTag, FrameHeader};
 use sha2::{Digest, Sha256};
 
@@ -68,11 +68,12 @@ impl Approver {
     /// not UTF-8 is not approved: the guard refuses what it would have needed (it compares
     /// texts converted to UTF-8; other client encodings fail closed).
     pub async fn approve(&self, bytes: &[u8]) {
+        let scoped = self.link.scoped();
         let keys: Vec<i64> = texts(bytes)
             .into_iter()
             .filter_map(|t| std::str::from_utf8(t).ok())
             .flat_map(|sql| {
-                effects(sql)
+                effects_for(sql, scoped)
                     .into_iter()
                     .map(move |e| approval_key(self.pid, e, sql))
             })

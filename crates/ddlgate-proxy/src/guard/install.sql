@@ -8,6 +8,19 @@ CREATE SCHEMA IF NOT EXISTS ddlgate_guard;
 REVOKE ALL ON SCHEMA ddlgate_guard FROM PUBLIC;
 CREATE TABLE IF NOT EXISTS ddlgate_guard.settings (no_ddl_roles name[] NOT NULL);
 REVOKE ALL ON ddlgate_guard.settings FROM PUBLIC;
+-- The gateway's [[policy.scope]] refusals the database can enforce (guard/scopes.rs): a
+-- scope matches when every condition it has holds; empty arrays mean "any".
+CREATE TABLE IF NOT EXISTS ddlgate_guard.scopes (
+  name text NOT NULL,
+  roles name[] NOT NULL,
+  except_roles name[] NOT NULL,
+  applications text[] NOT NULL,
+  clients cidr[] NOT NULL,
+  days int4[] NOT NULL,          -- ISO day numbers, Monday 1
+  from_minute int4,              -- UTC minutes of the day [from, to), wrapping; NULL: all day
+  to_minute int4,
+  kinds text[] NOT NULL);        -- 'ddl', 'drop-table', 'drop-column', 'drop-schema', 'rename'
+REVOKE ALL ON ddlgate_guard.scopes FROM PUBLIC;
 
 -- Was `effect` of the statement this backend runs approved by a gateway? A gateway approves
 -- a statement by holding, on a superuser connection, an advisory lock whose 64-bit key is a
@@ -100,20 +113,87 @@ BEGIN
         'functions, DO blocks, triggers or direct connections is checked by the guard.';
 END $fn$;
 
--- Is the logged-in role, or a role it is a member of (directly or not), one with no DDL at
--- all? (pg_has_role would say yes for every superuser.)
-CREATE OR REPLACE FUNCTION ddlgate_guard.without_ddl() RETURNS boolean
-LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
-  WITH RECURSIVE member_of(roleid) AS (
-    SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) SESSION_USER
+-- `who` and every role it is a member of, directly or not, from the membership graph itself
+-- (pg_has_role would say yes for every superuser).
+CREATE OR REPLACE FUNCTION ddlgate_guard.member_of(who name) RETURNS name[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+  WITH RECURSIVE m(roleid) AS (
+    SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) who
     UNION
     SELECT a.roleid FROM pg_catalog.pg_auth_members a
-      JOIN member_of m ON a.member OPERATOR(pg_catalog.=) m.roleid)
-  SELECT EXISTS (
-    SELECT FROM member_of m
-      JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.roleid
-      JOIN ddlgate_guard.settings s ON r.rolname OPERATOR(pg_catalog.=) ANY (s.no_ddl_roles))
+      JOIN m ON a.member OPERATOR(pg_catalog.=) m.roleid)
+  SELECT coalesce(pg_catalog.array_agg(r.rolname), '{}')
+    FROM m JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.roleid
 $fn$;
+
+-- Is the logged-in role, or a role it is a member of, one with no DDL at all?
+CREATE OR REPLACE FUNCTION ddlgate_guard.without_ddl() RETURNS boolean
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+  SELECT EXISTS (SELECT FROM ddlgate_guard.settings s
+                  WHERE ddlgate_guard.member_of(SESSION_USER) OPERATOR(pg_catalog.&&) s.no_ddl_roles)
+$fn$;
+
+-- The session's current role, as SET ROLE left it: the triggers run SECURITY DEFINER, where
+-- CURRENT_USER is the guard's owner, but the `role` setting is the session's.
+CREATE OR REPLACE FUNCTION ddlgate_guard.acting_role() RETURNS name
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+  SELECT CASE pg_catalog.current_setting('role') WHEN 'none' THEN SESSION_USER
+              ELSE pg_catalog.current_setting('role')::name END
+$fn$;
+
+-- The first scope (by name) that refuses a statement of `kind` now, checked against both
+-- session_user's and the acting role's roles (the strictest wins, so SET ROLE only adds
+-- limits); NULL when none does. The role that installed the guard (the gateway's control
+-- role, the owner of this schema) is not subject to scopes: it keeps the gateway's own
+-- tables.
+CREATE OR REPLACE FUNCTION ddlgate_guard.refusing_scope(kind text) RETURNS text
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+  WITH who(roles) AS (
+    SELECT ddlgate_guard.member_of(SESSION_USER)
+    UNION ALL SELECT ddlgate_guard.member_of(ddlgate_guard.acting_role())),
+  now_utc(t) AS (SELECT pg_catalog.timezone('UTC', pg_catalog.clock_timestamp())),
+  minute(m) AS (SELECT (pg_catalog.date_part('hour', t) OPERATOR(pg_catalog.*) 60
+                        OPERATOR(pg_catalog.+) pg_catalog.date_part('minute', t))::pg_catalog.int4
+                  FROM now_utc)
+  SELECT s.name FROM ddlgate_guard.scopes s, who w, now_utc n, minute mn
+   WHERE SESSION_USER OPERATOR(pg_catalog.<>) (SELECT o.rolname FROM pg_catalog.pg_namespace ns
+           JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) ns.nspowner
+          WHERE ns.nspname OPERATOR(pg_catalog.=) 'ddlgate_guard')
+     AND (s.kinds OPERATOR(pg_catalog.=) '{}' OR 'ddl' OPERATOR(pg_catalog.=) ANY (s.kinds)
+          OR kind OPERATOR(pg_catalog.=) ANY (s.kinds))
+     AND (s.roles OPERATOR(pg_catalog.=) '{}' OR s.roles OPERATOR(pg_catalog.&&) w.roles)
+     AND NOT s.except_roles OPERATOR(pg_catalog.&&) w.roles
+     AND (s.applications OPERATOR(pg_catalog.=) '{}'
+          OR pg_catalog.current_setting('application_name') OPERATOR(pg_catalog.=) ANY (s.applications))
+     AND (s.clients OPERATOR(pg_catalog.=) '{}'
+          OR pg_catalog.inet_client_addr() OPERATOR(pg_catalog.<<=) ANY (s.clients::pg_catalog.inet[]))
+     AND (s.days OPERATOR(pg_catalog.=) '{}'
+          OR pg_catalog.date_part('isodow', n.t)::pg_catalog.int4 OPERATOR(pg_catalog.=) ANY (s.days))
+     AND (s.from_minute IS NULL
+          OR (s.from_minute OPERATOR(pg_catalog.<=) s.to_minute
+              AND mn.m OPERATOR(pg_catalog.>=) s.from_minute AND mn.m OPERATOR(pg_catalog.<) s.to_minute)
+          OR (s.from_minute OPERATOR(pg_catalog.>) s.to_minute
+              AND (mn.m OPERATOR(pg_catalog.>=) s.from_minute OR mn.m OPERATOR(pg_catalog.<) s.to_minute)))
+   ORDER BY s.name LIMIT 1
+$fn$;
+
+-- Refuses `what` when a scope refuses a statement of `kind` and no gateway approved it (the
+-- gateway decided the scopes of every text it lets through).
+CREATE OR REPLACE FUNCTION ddlgate_guard.check_scopes(kind text, what text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  scope text := ddlgate_guard.refusing_scope(kind);
+BEGIN
+  IF scope IS NOT NULL AND NOT ddlgate_guard.approved('scope') THEN
+    RAISE EXCEPTION USING ERRCODE = '42501',
+      MESSAGE = pg_catalog.format('ddlgate guard: %s is not allowed for role "%s" here [policy scope "%s"]',
+                                  what, ddlgate_guard.acting_role(), scope),
+      DETAIL = pg_catalog.format('session_user "%s", current_user "%s": the gateway''s [[policy.scope]] "%s" '
+                                 'refuses it in the database too (docs/guard.md)',
+                                 SESSION_USER, ddlgate_guard.acting_role(), scope),
+      HINT = 'Run it as a role the policy allows, through ddlgate (where approvals are requested).';
+  END IF;
+END $fn$;
 
 CREATE OR REPLACE FUNCTION ddlgate_guard.on_ddl_command_start() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
@@ -122,6 +202,8 @@ BEGIN
     PERFORM ddlgate_guard.refuse('guard-no-ddl',
       pg_catalog.format('%s by role %s', tg_tag, SESSION_USER));
   END IF;
+  PERFORM ddlgate_guard.check_scopes(
+    CASE tg_tag WHEN 'DROP SCHEMA' THEN 'drop-schema' ELSE 'ddl' END, tg_tag);
 END $fn$;
 
 CREATE OR REPLACE FUNCTION ddlgate_guard.on_ddl_command_end() RETURNS event_trigger
@@ -134,6 +216,10 @@ BEGIN
       OR c.classid OPERATOR(pg_catalog.<>) 'pg_catalog.pg_class'::pg_catalog.regclass
       OR c.command_tag NOT LIKE 'ALTER %'
       OR NOT ddlgate_guard.lasting(c.objid);
+    IF c.objsubid OPERATOR(pg_catalog.<>) 0 OR ddlgate_guard.renamed_here(c.objid) THEN
+      PERFORM ddlgate_guard.check_scopes('rename',
+        pg_catalog.format('renaming %s %s', c.object_type, c.object_identity));
+    END IF;
     -- An ALTER reports a column of a relation only for RENAME COLUMN / RENAME ATTRIBUTE.
     IF c.objsubid OPERATOR(pg_catalog.<>) 0 AND NOT ddlgate_guard.approved('rename') THEN
       PERFORM ddlgate_guard.refuse('guard-rename',
@@ -156,6 +242,11 @@ BEGIN
   FOR o IN SELECT * FROM pg_catalog.pg_event_trigger_dropped_objects() LOOP
     CONTINUE WHEN o.is_temporary
       OR o.object_type NOT IN ('table', 'table column', 'materialized view', 'foreign table');
+    IF o.object_type IN ('table', 'table column') THEN
+      PERFORM ddlgate_guard.check_scopes(
+        CASE o.object_type WHEN 'table' THEN 'drop-table' ELSE 'drop-column' END,
+        pg_catalog.format('dropping %s %s', o.object_type, o.object_identity));
+    END IF;
     IF NOT ddlgate_guard.approved(CASE o.object_type WHEN 'table column' THEN 'drop-column'
                                                      ELSE 'drop' END) THEN
       PERFORM ddlgate_guard.refuse('guard-drop',

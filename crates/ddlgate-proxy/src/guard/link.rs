@@ -8,6 +8,8 @@ use std::sync::Arc;
 use ddlgate_config::{Config, Upstream};
 use tokio_postgres::Client;
 
+use super::install::Settings;
+use super::scopes::{self, GuardScope};
 use crate::jobs::{self, JobError};
 
 /// The approvals connection of one database.
@@ -15,6 +17,7 @@ pub struct Link {
     upstream: Upstream,
     config: Arc<Config>,
     database: String,
+    scopes: Vec<GuardScope>,
     client: tokio::sync::Mutex<Option<Client>>,
 }
 
@@ -22,11 +25,26 @@ impl Link {
     /// A link to `database` (connected on first use).
     pub fn new(upstream: Upstream, config: Arc<Config>, database: &str) -> Self {
         Self {
+            scopes: scopes::for_database(&config.policy, database),
             upstream,
             config,
             database: database.to_owned(),
             client: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// What the guard enforces in this database.
+    pub fn settings(&self) -> Settings<'_> {
+        Settings {
+            no_ddl_roles: &self.config.guard.no_ddl_roles,
+            scopes: &self.scopes,
+        }
+    }
+
+    /// Whether the guard enforces scopes here (the gateway then approves the DDL it lets
+    /// through for them).
+    pub fn scoped(&self) -> bool {
+        !self.scopes.is_empty()
     }
 
     /// The database this link serves.

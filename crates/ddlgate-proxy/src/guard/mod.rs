@@ -11,6 +11,7 @@
 mod approver;
 mod install;
 mod link;
+mod scopes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,7 +81,7 @@ impl Guard {
             .ok_or(GuardError::Connect(JobError::NotConfigured))?;
         let link = Link::new(upstream.clone(), self.config.clone(), database);
         let client = link.connect().await?;
-        install::install(&client, &self.config.guard.no_ddl_roles).await?;
+        install::install(&client, link.settings()).await?;
         tracing::info!(database, "ddlgate guard installed");
         Ok(Arc::new(link))
     }
@@ -112,13 +113,12 @@ impl Guard {
 
     async fn check(&self, link: &Link) -> Result<(), GuardError> {
         let client = link.connect().await?;
-        let roles = &self.config.guard.no_ddl_roles;
-        if !install::is_current(&client, roles).await? {
+        if !install::is_current(&client, link.settings()).await? {
             tracing::warn!(
                 database = link.database(),
                 "ddlgate guard missing or changed: putting it back"
             );
-            install::install(&client, roles).await?;
+            install::install(&client, link.settings()).await?;
         }
         Ok(())
     }
