@@ -12,6 +12,7 @@ use anyhow::{bail, Context};
 use ddlgate_config::{Config, Control};
 use ddlgate_proxy::approvals::{self, Decided};
 use ddlgate_proxy::breakglass;
+use ddlgate_proxy::enforce::{Enforcer, PolicyAction, PolicyEvent, PolicyVia};
 use ddlgate_proxy::exec::identity;
 use ddlgate_proxy::jobs;
 
@@ -38,25 +39,53 @@ pub fn run(config: &Config, database: &str, action: ApprovalsAction) -> anyhow::
             ApprovalsAction::Reject { id } => (id, false),
         };
         let (actor, roles) = actor(upstream, database).await?;
-        match approvals::decide(&store, (database, id), (&actor, &roles), approve).await? {
-            Ok(Decided::Approved(have, need)) if have >= need => {
-                println!("request {id}: approved by {actor}; the statement may now run once");
-                Ok(ExitCode::SUCCESS)
-            }
-            Ok(Decided::Approved(have, need)) => {
-                println!("request {id}: approved by {actor} ({have} of {need})");
-                Ok(ExitCode::SUCCESS)
-            }
-            Ok(Decided::Rejected) => {
-                println!("request {id}: rejected by {actor}");
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(refusal) => {
-                eprintln!("ddlgate: {refusal}");
-                Ok(ExitCode::from(1))
-            }
+        let decided = approvals::decide(&store, (database, id), (&actor, &roles), approve).await?;
+        let (event, said, code) = match decided {
+            Ok(Decided::Approved(have, need)) if have >= need => (
+                PolicyAction::Approved,
+                format!("request {id}: approved by {actor}; the statement may now run once"),
+                ExitCode::SUCCESS,
+            ),
+            Ok(Decided::Approved(have, need)) => (
+                PolicyAction::Approved,
+                format!("request {id}: approved by {actor} ({have} of {need})"),
+                ExitCode::SUCCESS,
+            ),
+            Ok(Decided::Rejected) => (
+                PolicyAction::Rejected,
+                format!("request {id}: rejected by {actor}"),
+                ExitCode::SUCCESS,
+            ),
+            Err(refusal) => (
+                PolicyAction::DecisionRefused,
+                refusal.to_string(),
+                ExitCode::from(1),
+            ),
+        };
+        let version = Enforcer::new(config.policy.clone()).version;
+        let mut e = PolicyEvent::new((event, PolicyVia::Cli), (database, &actor), &version);
+        e.request = Some(id);
+        e.detail = Some(said.clone());
+        e.emit();
+        if code == ExitCode::SUCCESS {
+            println!("{said}");
+        } else {
+            eprintln!("ddlgate: {said}");
         }
+        Ok(code)
     })
+}
+
+/// Emits a break-glass event by `actor`.
+fn audit_breakglass<'a>(
+    version: &'a str,
+    (database, actor): (&'a str, &'a str),
+    event: PolicyAction,
+    fill: impl FnOnce(&mut PolicyEvent<'a>),
+) {
+    let mut e = PolicyEvent::new((event, PolicyVia::Cli), (database, actor), version);
+    fill(&mut e);
+    e.emit();
 }
 
 /// Runs one `ddlgate breakglass` action for the role logged in as.
@@ -76,6 +105,7 @@ pub fn breakglass(
     runtime.block_on(async {
         let upstream = &route(config, database)?;
         let (actor, roles) = actor(upstream, database).await?;
+        let version = Enforcer::new(config.policy.clone()).version;
         let store = jobs::connect(upstream, &config.control, database)
             .await
             .context("connecting as the control role")?;
@@ -83,27 +113,56 @@ pub fn breakglass(
         match action {
             BreakglassAction::Close => {
                 let n = breakglass::close(&store, database, &actor).await?;
-                println!("{n} break-glass window(s) of {actor} closed");
+                let said = format!("{n} break-glass window(s) of {actor} closed");
+                audit_breakglass(
+                    &version,
+                    (database, &actor),
+                    PolicyAction::BreakglassClosed,
+                    |e| {
+                        e.detail = Some(said.clone());
+                    },
+                );
+                println!("{said}");
                 Ok(ExitCode::SUCCESS)
             }
             BreakglassAction::Open { reason, ttl } => {
-                if !bg.roles.iter().any(|r| roles.contains(r)) {
-                    eprintln!(
-                        "ddlgate: {actor} is not a member of a break-glass role ({})",
+                let refused = if !bg.roles.iter().any(|r| roles.contains(r)) {
+                    Some(format!(
+                        "{actor} is not a member of a break-glass role ({})",
                         bg.roles.join(", ")
+                    ))
+                } else if !bg.reason_ok(&reason) {
+                    Some(format!("the reason must match {:?}", bg.reason_pattern))
+                } else if ttl.as_secs() == 0 || ttl.as_secs() > bg.max_ttl_secs {
+                    Some(format!("--ttl must be between 1s and {}s", bg.max_ttl_secs))
+                } else {
+                    None
+                };
+                if let Some(why) = refused {
+                    audit_breakglass(
+                        &version,
+                        (database, &actor),
+                        PolicyAction::BreakglassRefused,
+                        |e| {
+                            e.reason = Some(&reason);
+                            e.detail = Some(why.clone());
+                        },
                     );
-                    return Ok(ExitCode::from(1));
-                }
-                if !bg.reason_ok(&reason) {
-                    eprintln!("ddlgate: the reason must match {:?}", bg.reason_pattern);
-                    return Ok(ExitCode::from(1));
-                }
-                if ttl.as_secs() == 0 || ttl.as_secs() > bg.max_ttl_secs {
-                    eprintln!("ddlgate: --ttl must be between 1s and {}s", bg.max_ttl_secs);
+                    eprintln!("ddlgate: {why}");
                     return Ok(ExitCode::from(1));
                 }
                 let w =
                     breakglass::open(&store, (database, &actor), &reason, ttl.as_secs()).await?;
+                audit_breakglass(
+                    &version,
+                    (database, &actor),
+                    PolicyAction::BreakglassOpened,
+                    |e| {
+                        e.breakglass = Some(w.id);
+                        e.reason = Some(&w.reason);
+                        e.expires_at = Some(&w.expires);
+                    },
+                );
                 println!(
                     "break-glass window {} opened for {actor} until {} ({})",
                     w.id, w.expires, w.reason

@@ -16,6 +16,7 @@ use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::filter::{filter_fn, Targets};
 use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
@@ -68,6 +69,38 @@ where
     }
 }
 
+/// The audit stream: bare JSON lines to `[log] audit_file` (appended) or stderr.
+fn audit_layer<S>(log: &Log) -> anyhow::Result<impl Layer<S>>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let writer = match &log.audit_file {
+        Some(path) => {
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening audit file {}", path.display()))?;
+            BoxMakeWriter::new(Mutex::new(file))
+        }
+        None => BoxMakeWriter::new(std::io::stderr),
+    };
+    Ok(tracing_subscriber::fmt::layer()
+        .event_format(MessageOnly)
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_filter(Targets::new().with_target(AUDIT_TARGET, Level::INFO)))
+}
+
+/// Installs a subscriber with the audit stream alone, for commands that act on the policy
+/// (`ddlgate approvals`, `ddlgate breakglass`): their events go where the gateway's do.
+pub fn init_audit_only(log: &Log) -> anyhow::Result<()> {
+    tracing_subscriber::registry()
+        .with(audit_layer(log)?)
+        .init();
+    Ok(())
+}
+
 /// Installs the global subscriber.
 pub fn init(log: &Log) -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&log.level));
@@ -82,26 +115,7 @@ pub fn init(log: &Log) -> anyhow::Result<()> {
         m.target() != AUDIT_TARGET && !silenced(m.target())
     }))
     .with_filter(filter);
-    let audit_only = Targets::new().with_target(AUDIT_TARGET, Level::INFO);
-    let audit = match &log.audit_file {
-        Some(path) => {
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("opening audit file {}", path.display()))?;
-            tracing_subscriber::fmt::layer()
-                .event_format(MessageOnly)
-                .with_writer(Mutex::new(file))
-                .with_ansi(false)
-                .boxed()
-        }
-        None => tracing_subscriber::fmt::layer()
-            .event_format(MessageOnly)
-            .with_writer(std::io::stderr)
-            .boxed(),
-    }
-    .with_filter(audit_only);
+    let audit = audit_layer(log)?;
     tracing_subscriber::registry()
         .with(human)
         .with(audit)

@@ -69,6 +69,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             action,
         }) => {
             let config = Config::load(&config).with_context(|| format!("{}", config.display()))?;
+            logging::init_audit_only(&config.log)?;
             approvals::breakglass(&config, &database, action)
         }
         Some(Command::Approvals {
@@ -77,6 +78,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             action,
         }) => {
             let config = Config::load(&config).with_context(|| format!("{}", config.display()))?;
+            logging::init_audit_only(&config.log)?;
             approvals::run(&config, &database, action)
         }
         None => serve(cli.run),

@@ -105,6 +105,9 @@ pub struct PolicyFields {
     /// The break-glass window the statement ran under (its refusal became a warning).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breakglass: Option<i64>,
+    /// The approval request holding the statement, or whose grant it used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<i64>,
 }
 
 /// How one step of a plan (or a guarded statement) went.

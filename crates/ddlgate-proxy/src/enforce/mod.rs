@@ -4,6 +4,7 @@
 mod action;
 mod audit;
 mod block;
+mod policy_event;
 pub mod scope;
 mod trail;
 
@@ -13,6 +14,7 @@ pub use audit::{
     StepOutcome,
 };
 pub use block::{block_notice, raise_statement, rewrite_notice, warn_notice};
+pub use policy_event::{PolicyAction, PolicyEvent, PolicyVia};
 pub use trail::{new_plan_id, PlanTrail};
 
 /// The command tag PostgreSQL reports for a DDL statement's text, e.g. `ALTER TABLE` or

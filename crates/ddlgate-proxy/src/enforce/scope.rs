@@ -54,6 +54,9 @@ pub struct ScopeVerdict {
     pub would: Option<(ScopeAction, Vec<String>)>,
     /// The break-glass window that turned a refusal into a warning (set by the gateway).
     pub breakglass: Option<i64>,
+    /// The approval request that holds the statement, or whose grant it used (set by the
+    /// gateway).
+    pub approval: Option<i64>,
 }
 
 /// Who asked and what the scopes said about each statement of the text decided last, for the
@@ -237,6 +240,7 @@ pub fn evaluate_as(
         by,
         would: (would > action).then_some((would, would_by)),
         breakglass: None,
+        approval: None,
     }
 }
 

@@ -15,22 +15,22 @@ use crate::jobs::durable;
 use crate::ProxyError;
 
 /// Uses or requests the approval of `statement` that `v` says it needs: `Ok(id)` of the grant
-/// used, or the refusal to send.
+/// used, or the refusal to send with the id of the request that waits.
 pub(super) async fn approve_or_refuse(
     gate: &Gate<'_>,
     id: &Identity,
     statement: &str,
     v: &ScopeVerdict,
-) -> Result<Result<i64, Notice>, ProxyError> {
+) -> Result<Result<i64, (Notice, Option<i64>)>, ProxyError> {
     let scopes = &gate.enforcer.policy.scopes;
     let Some(scope) = scopes
         .iter()
         .find(|s| s.action == ScopeAction::RequireApproval && v.by.contains(&s.name))
     else {
-        return Ok(Err(unavailable("no approving scope")));
+        return Ok(Err((unavailable("no approving scope"), None)));
     };
     let Some(store) = durable::control(gate.job_scope()).await else {
-        return Ok(Err(unavailable("the control role is unavailable")));
+        return Ok(Err((unavailable("the control role is unavailable"), None)));
     };
     let request = Request {
         database: &gate.info.database,
@@ -45,15 +45,21 @@ pub(super) async fn approve_or_refuse(
             id: request_id,
             expires,
             approvals,
-        }) => Ok(Err(waiting(
-            statement,
-            scope,
-            &gate.info.database,
-            (request_id, &expires, approvals),
+        }) => Ok(Err((
+            waiting(
+                statement,
+                scope,
+                &gate.info.database,
+                (request_id, &expires, approvals),
+            ),
+            Some(request_id),
         ))),
         Err(e) => {
             tracing::warn!(error = %e, "approval store unavailable");
-            Ok(Err(unavailable("the approval store is unavailable")))
+            Ok(Err((
+                unavailable("the approval store is unavailable"),
+                None,
+            )))
         }
     }
 }

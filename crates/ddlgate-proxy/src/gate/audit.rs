@@ -109,6 +109,7 @@ impl Gate<'_> {
                 .and_then(|v| v.would.as_ref().map(|w| w.1.clone()))
                 .unwrap_or_default(),
             breakglass: verdict.and_then(|v| v.breakglass),
+            approval: verdict.and_then(|v| v.approval),
         })
     }
 

@@ -138,9 +138,11 @@ async fn decide_one(
             Ok(grant) => {
                 tracing::info!(grant, statement = %enforce::command_tag(text), "approved statement runs");
                 v = scope::evaluate_as(&once_granted(scopes), id, &as_roles, d);
+                v.approval = Some(grant);
             }
-            Err(waiting) => {
+            Err((waiting, request)) => {
                 *action = Action::Block;
+                v.approval = request;
                 return Ok((v, Some(waiting)));
             }
         }

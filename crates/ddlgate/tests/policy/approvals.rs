@@ -147,6 +147,42 @@ async fn a_destructive_statement_runs_once_after_another_identity_approves_it() 
     for state in ["used", "expired", "rejected", "pending"] {
         assert!(out.contains(state), "{state} in:\n{out}");
     }
+    // Each decision is an audit event of its own, the refused one included.
+    let events = audit_events(dir.path(), p1);
+    let find = |event: &str, actor: &str, request: i64| {
+        events.iter().any(|e| {
+            e["event"] == event
+                && e["actor"] == actor
+                && e["request"] == request
+                && e["via"] == "cli"
+        })
+    };
+    assert!(find("decision-refused", &alice, id), "{events:?}");
+    assert!(find("approved", &sam, id), "{events:?}");
+    assert!(find("rejected", &sam, after), "{events:?}");
+    // The gateways' decisions name the request: held on one, its grant used on the other.
+    assert!(
+        events
+            .iter()
+            .any(|e| e["approval"] == id && e["outcome"] == "blocked"),
+        "{events:?}"
+    );
+    let used = audit_events(dir.path(), p2);
+    assert!(
+        used.iter()
+            .any(|e| e["approval"] == id && e["outcome"] != "blocked"),
+        "{used:?}"
+    );
+}
+
+/// The audit events (JSON lines) of the gateway on `port` and the commands run with its
+/// configuration.
+fn audit_events(dir: &std::path::Path, port: u16) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join(format!("audit-{port}.jsonl")))
+        .expect("audit")
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
 }
 
 /// `ddlgate breakglass …` run as `user`.
@@ -219,4 +255,21 @@ async fn break_glass_turns_refusals_into_warnings_for_its_opener_only() {
             .any(|l| l.contains("\"breakglass\":") && l.contains("TRUNCATE t")),
         "an event tagged with the window:\n{audit}"
     );
+    let events = audit_events(dir.path(), port);
+    let by = |event: &str, actor: &str| {
+        events
+            .iter()
+            .find(|e| e["event"] == event && e["actor"] == actor)
+            .unwrap_or_else(|| panic!("{event} by {actor} in {events:?}"))
+    };
+    assert!(by("breakglass-refused", &olga)["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("must match")));
+    assert!(by("breakglass-refused", &alice)["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("not a member")));
+    let opened = by("breakglass-opened", &olga);
+    assert_eq!(opened["reason"], "INC-42");
+    assert!(opened["breakglass"].as_i64().is_some() && opened["expires_at"].is_string());
+    by("breakglass-closed", &olga);
 }
