@@ -32,6 +32,8 @@ const DDL: &[&str] = &[
     "alter", "create", "drop", "truncate", "reindex", "vacuum", "cluster", "comment", "grant",
     "revoke", "analyze", "analyse", "lock", "do", "call", "refresh", "security", "import",
     "reassign", "rename",
+    // Not SQL: the gateway's own commands (`DDLGATE BREAKGLASS …`), answered by the gate.
+    "ddlgate",
 ];
 const TX: &[&str] = &[
     "begin",

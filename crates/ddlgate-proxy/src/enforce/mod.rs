@@ -4,6 +4,7 @@
 mod action;
 mod audit;
 mod block;
+pub mod inband;
 mod policy_event;
 pub mod scope;
 mod trail;

@@ -141,6 +141,14 @@ impl GateState {
             end_block(gate, &mut self.tx);
         }
         catch_up(gate, &mut self.tx, idle_points);
+        if st.tag == FeTag::Query && super::inband::holds_command(&st.sql) {
+            let status = super::inband::answer(gate, conn, &st.sql, status).await?;
+            let mut rfq = bytes::BytesMut::new();
+            encode::ready_for_query(status, &mut rfq);
+            conn.send_client(&rfq).await?;
+            lock(session).answered_locally(status);
+            return Ok(Decided::Answered);
+        }
         // After catching up: what an ended block created is no longer new.
         let facts = self.base_facts(&lock(session));
         let analysis = self.analyse(gate, conn, st, facts).await?;
@@ -217,7 +225,7 @@ impl GateState {
             .zip(scoped)
             .map(|(d, scoped)| {
                 let text = d.text(sql);
-                scoped.or_else(|| {
+                scoped.or_else(|| inband_elsewhere(text)).or_else(|| {
                     ddlgate_ddl::plan::deferral::conflict(text, &tx.pending)
                         .map(|p| conflict_notice(text, p, tx))
                 })
@@ -420,5 +428,17 @@ fn hold_named(frame: &[u8], st: &Statement, a: &Analysis) -> Option<Decided> {
             held: Held::ByGateway,
             redecide: true,
         }))
+    })
+}
+
+/// The refusal of an in-band command sent where the gateway does not answer one (an
+/// extended-protocol Parse).
+fn inband_elsewhere(text: &str) -> Option<Notice> {
+    crate::enforce::inband::is_inband(text).then(|| {
+        Notice::new(
+            ddlgate_wire::encode::Severity::Error,
+            ddlgate_wire::SqlState::FeatureNotSupported,
+            "ddlgate: DDLGATE commands are answered in a simple Query only (psql, or your driver's unprepared execution)",
+        )
     })
 }

@@ -26,6 +26,7 @@ mod datacheck;
 mod decide;
 mod dispatch;
 mod follow;
+mod inband;
 mod inblock;
 mod intercept;
 mod outside;

@@ -273,3 +273,114 @@ async fn break_glass_turns_refusals_into_warnings_for_its_opener_only() {
     assert!(opened["breakglass"].as_i64().is_some() && opened["expires_at"].is_string());
     by("breakglass-closed", &olga);
 }
+
+/// The in-band statement opens and closes the session's own window: the gateway answers it,
+/// PostgreSQL never sees it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn break_glass_in_band_is_answered_by_the_gateway_for_the_sessions_own_role() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("bin_glass_inband");
+    roles(pg, &db);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let cfg = config(dir.path(), pg, &db, port);
+    let _gw = start(&cfg, port).await;
+    let (alice, olga) = (format!("{db}_alice"), format!("{db}_olga"));
+    let login = |user: String| {
+        let url = format!("postgres://{user}:{PW}@127.0.0.1:{port}/{db}?sslmode=disable");
+        async move {
+            ddlgate_testkit::connect_with_notices(&url)
+                .await
+                .expect("login")
+        }
+    };
+    let (o, mut notices) = login(olga.clone()).await;
+    let (a, _) = login(alice.clone()).await;
+    let open = "DDLGATE BREAKGLASS OPEN REASON 'INC-77' FOR '10m'";
+    let code = |r: Result<(), tokio_postgres::Error>| {
+        let e = r.expect_err("refused");
+        let d = e.as_db_error().unwrap_or_else(|| panic!("{e}"));
+        (d.code().code().to_owned(), d.message().to_owned())
+    };
+    let (c, m) = code(a.batch_execute(open).await);
+    assert!(c == "42501" && m.contains("not a member"), "{c} {m}");
+    let (c, m) = code(
+        o.batch_execute("DDLGATE BREAKGLASS OPEN REASON 'because' FOR '10m'")
+            .await,
+    );
+    assert!(c == "42501" && m.contains("must match"), "{c} {m}");
+    let (c, m) = code(
+        o.batch_execute("DDLGATE BREAKGLASS OPEN REASON 'INC-1' FOR '2h'")
+            .await,
+    );
+    assert!(c == "42501" && m.contains("duration"), "{c} {m}");
+    let (c, _) = code(o.batch_execute("DDLGATE BREAKGLASS OPEN").await);
+    assert_eq!(c, "42601");
+    let (c, _) = code(o.batch_execute(&format!("{open}; SELECT 1")).await);
+    assert_eq!(c, "42601");
+    // Inside a block, a refusal fails the block as any error would.
+    o.batch_execute("BEGIN").await.expect("begin");
+    let (c, _) = code(
+        o.batch_execute("DDLGATE BREAKGLASS OPEN REASON 'x' FOR '1m'")
+            .await,
+    );
+    assert_eq!(c, "42501");
+    let (c, _) = code(o.batch_execute("SELECT 1").await);
+    assert_eq!(c, "25P02", "the block failed");
+    o.batch_execute("ROLLBACK").await.expect("rollback");
+    // The extended protocol is refused (the gateway answers simple Queries only).
+    let e = o.execute(open, &[]).await.expect_err("extended");
+    assert_eq!(e.code().map(|c| c.code()), Some("0A000"), "{e}");
+    assert!(held(&o, "TRUNCATE t").await.is_some());
+    while notices.try_recv().is_ok() {}
+    o.batch_execute(open).await.expect("opened in band");
+    let mut said = String::new();
+    while let Ok(n) = notices.try_recv() {
+        said.push_str(n.message());
+    }
+    assert!(
+        said.contains("break-glass window") && said.contains("INC-77"),
+        "{said}"
+    );
+    o.execute("TRUNCATE t", &[])
+        .await
+        .expect("runs, with a warning");
+    assert_eq!(pg.psql(&db, "SELECT count(*) FROM t"), "0");
+    assert!(held(&a, "TRUNCATE t").await.is_some(), "only its opener");
+    // psql, as an operator would send it.
+    let bin = ddlgate_localpg::find_bin_dir().expect("server binaries");
+    let psql = std::process::Command::new(bin.join("psql"))
+        .args([
+            "-X",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            "DDLGATE BREAKGLASS CLOSE",
+        ])
+        .arg(format!(
+            "postgres://{olga}:{PW}@127.0.0.1:{port}/{db}?sslmode=disable"
+        ))
+        .output()
+        .expect("psql");
+    let out =
+        String::from_utf8_lossy(&psql.stdout).to_string() + &String::from_utf8_lossy(&psql.stderr);
+    assert!(
+        psql.status.success() && out.contains("1 break-glass window"),
+        "{out}"
+    );
+    assert!(held(&o, "TRUNCATE t").await.is_some(), "closed");
+    let events = audit_events(dir.path(), port);
+    for (event, actor) in [
+        ("breakglass-refused", &alice),
+        ("breakglass-refused", &olga),
+        ("breakglass-opened", &olga),
+        ("breakglass-closed", &olga),
+    ] {
+        assert!(
+            events
+                .iter()
+                .any(|e| e["event"] == event && e["actor"] == *actor && e["via"] == "in-band"),
+            "{event} by {actor}: {events:?}"
+        );
+    }
+}
