@@ -129,6 +129,13 @@ pub struct Scope {
     /// Databases (as the client named them). Empty: all.
     #[serde(default)]
     pub databases: Vec<String>,
+    /// Schemas (as the catalog spells them): matches a statement that acts on an object in
+    /// one of them — a relation it locks or creates, the object it names, a schema it
+    /// creates, alters, drops or moves something to — with unqualified names placed by the
+    /// session's search path. A statement the gateway cannot place matches (fail closed).
+    /// Empty: any schema.
+    #[serde(default)]
+    pub schemas: Vec<String>,
     /// `application_name` values. Asserted by the client, so a scope naming them may only
     /// restrict (its action cannot be `allow`).
     #[serde(default)]
@@ -341,6 +348,7 @@ mod tests {
             roles: Vec::new(),
             except_roles: Vec::new(),
             databases: Vec::new(),
+            schemas: Vec::new(),
             applications: Vec::new(),
             clients: Vec::new(),
             days,

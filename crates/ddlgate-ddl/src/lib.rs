@@ -48,6 +48,7 @@ pub mod search_path;
 pub mod session;
 pub mod split;
 pub mod suppress;
+pub mod targets;
 mod tx;
 
 pub use analyze::{analyze, parse_statement};

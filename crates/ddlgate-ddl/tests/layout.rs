@@ -30,7 +30,7 @@ const LAYERS: &[&[&str]] = &[
     // The rule catalogue and the safe plans (independent of each other).
     &["rules", "plan"],
     &["decision"],
-    &["suppress"],
+    &["suppress", "targets"],
     &["analyze"],
     &["lint"],
 ];

@@ -123,6 +123,10 @@ pub struct LintPolicyArgs {
     /// The application_name they run with (for scopes naming applications).
     #[arg(long, default_value = "", requires = "config")]
     pub app: String,
+    /// The schema unqualified names are placed in (the first of the search path), for
+    /// scopes naming schemas.
+    #[arg(long, default_value = "public", requires = "config")]
+    pub search_path: String,
 }
 
 /// What `ddlgate approvals` does.
@@ -183,6 +187,10 @@ pub enum PolicyAction {
         /// the [control] role (when one is configured; PGHOST/PGPORT override the route).
         #[arg(long = "member-of")]
         member_of: Vec<String>,
+        /// The schema unqualified names are placed in (the first of the search path), for
+        /// scopes naming schemas.
+        #[arg(long, default_value = "public")]
+        search_path: String,
         /// PostgreSQL major version to analyse for.
         #[arg(long, default_value_t = 15)]
         pg_version: u32,

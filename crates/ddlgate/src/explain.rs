@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use ddlgate_config::{Config, ScopeAction};
+use ddlgate_ddl::targets::targets;
 use ddlgate_ddl::{analyze, Facts};
-use ddlgate_proxy::enforce::scope::{self, Identity};
+use ddlgate_proxy::enforce::scope::{self, Identity, Places};
 use ddlgate_proxy::enforce::{self, Action, Enforcer};
 use ddlgate_proxy::exec::identity;
 
@@ -23,6 +24,7 @@ pub fn run(action: PolicyAction) -> anyhow::Result<ExitCode> {
         app,
         client,
         member_of,
+        search_path,
         pg_version,
         sql,
     } = action;
@@ -50,7 +52,10 @@ pub fn run(action: PolicyAction) -> anyhow::Result<ExitCode> {
         client,
         at: scope::unix_now(),
     };
-    print!("{}", explain(&config, &id, &sql, pg_version));
+    print!(
+        "{}",
+        explain(&config, (&id, &search_path), &sql, pg_version)
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -75,7 +80,12 @@ fn server_roles(
 }
 
 /// The report, one paragraph per statement.
-fn explain(config: &Config, id: &Identity, sql: &str, pg_version: u32) -> String {
+fn explain(
+    config: &Config,
+    (id, search_path): (&Identity, &str),
+    sql: &str,
+    pg_version: u32,
+) -> String {
     let enforcer = Enforcer::new(config.policy.clone());
     let facts = Facts {
         server_version_num: pg_version * 10_000,
@@ -90,7 +100,8 @@ fn explain(config: &Config, id: &Identity, sql: &str, pg_version: u32) -> String
     );
     for (i, d) in analyze(sql, &facts, &enforcer.analysis).iter().enumerate() {
         let safety = enforce::resolve(d, &enforcer, true);
-        let v = scope::evaluate(&config.policy.scopes, id, d);
+        let places = Places::offline(&targets(d.text(sql), d), search_path);
+        let v = scope::evaluate(&config.policy.scopes, id, (d, &places));
         let rules: Vec<String> = d
             .findings
             .iter()
@@ -172,14 +183,19 @@ mod tests {
 
     #[test]
     fn the_report_names_the_rules_the_scopes_and_the_action() {
-        let out = explain(&config(), &alice(), "DROP TABLE t", 15);
+        let out = explain(&config(), (&alice(), "public"), "DROP TABLE t", 15);
         assert!(out.contains("statement 1: DROP TABLE t\n"), "{out}");
         assert!(out.contains("dropping-table (warning)"), "{out}");
         assert!(
             out.ends_with("scopes: developer-destructive (block)\n  action: block\n"),
             "{out}"
         );
-        let out = explain(&config(), &alice(), "CREATE INDEX i ON t (a)", 15);
+        let out = explain(
+            &config(),
+            (&alice(), "public"),
+            "CREATE INDEX i ON t (a)",
+            15,
+        );
         assert!(
             out.contains("require-concurrent-index-creation (error)"),
             "{out}"

@@ -10,8 +10,9 @@ use std::collections::BTreeSet;
 
 use ddlgate_config::{Config, ScopeAction};
 use ddlgate_ddl::lint::{self, LintOptions, LintReport, PolicyOutcome, ScopeFinding};
+use ddlgate_ddl::targets::targets;
 use ddlgate_ddl::{Decision, Severity, Verdict};
-use ddlgate_proxy::enforce::scope::{self, Identity, ScopeVerdict};
+use ddlgate_proxy::enforce::scope::{self, Identity, Places, ScopeVerdict};
 use ddlgate_proxy::enforce::{self, Action, Enforcer};
 
 use crate::cli::LintPolicyArgs;
@@ -27,7 +28,7 @@ pub fn lint(
     opts.cfg = enforcer.analysis.clone();
     let mut report = lint::lint(files, &opts);
     let id = identity(args);
-    report.apply_policy(|text, d| outcome(&enforcer, &id, text, d));
+    report.apply_policy(|text, d| outcome(&enforcer, (&id, &args.search_path), text, d));
     report
 }
 
@@ -51,9 +52,15 @@ fn identity(args: &LintPolicyArgs) -> Identity {
 }
 
 /// What the gateway does with one statement.
-fn outcome(enforcer: &Enforcer, id: &Identity, text: &str, d: &Decision) -> PolicyOutcome {
+fn outcome(
+    enforcer: &Enforcer,
+    (id, search_path): (&Identity, &str),
+    text: &str,
+    d: &Decision,
+) -> PolicyOutcome {
     let safety = enforce::resolve(d, enforcer, true);
-    let v = scope::evaluate(&enforcer.policy.scopes, id, d);
+    let places = Places::offline(&targets(text, d), search_path);
+    let v = scope::evaluate(&enforcer.policy.scopes, id, (d, &places));
     let planned = d.plan.is_some() && d.verdict == Verdict::Rewrite;
     let verdict = match scope::joined(safety, v.action, planned) {
         Action::Allow => Verdict::Allow,
@@ -138,6 +145,7 @@ mod tests {
             member_of: member_of.iter().map(|s| (*s).to_owned()).collect(),
             database: None,
             app: String::new(),
+            search_path: "public".into(),
         }
     }
 

@@ -436,3 +436,82 @@ async fn scopes_hold_in_the_database_too() {
         "0"
     );
 }
+
+/// A scope naming a schema holds in the database too: placed by where the event's objects are.
+#[tokio::test]
+async fn a_scope_naming_a_schema_holds_in_the_database() {
+    let pg = shared_pg();
+    let db = victim_db(pg, "guard_schema_scope");
+    let pw = "schema-pw";
+    pg.psql(
+        &db,
+        &format!(
+            "CREATE ROLE {db}_dev NOLOGIN; \
+             CREATE ROLE {db}_bob LOGIN PASSWORD '{pw}' IN ROLE {db}_dev, {r}; \
+             CREATE SCHEMA billing AUTHORIZATION {r}; CREATE TABLE billing.inv (a int); \
+             ALTER TABLE billing.inv OWNER TO {r}",
+            r = SCRAM.name
+        ),
+    );
+    let toml = format!(
+        "[databases.\"*\"]\nhost = \"127.0.0.1\"\n\
+         [[policy.scope]]\nname = \"billing-frozen\"\nroles = [\"{db}_dev\"]\nschemas = [\"billing\"]\naction = \"block\"\n"
+    );
+    let policy = ddlgate_config::Config::from_toml_str(&toml)
+        .expect("config")
+        .policy;
+    let gw = GatewayHandle::start(
+        pg,
+        GatewayOptions::tweaked(move |c| {
+            c.control.user = Some(SUPER.name.into());
+            c.guard.enabled = true;
+            c.policy.scopes = policy.scopes;
+        }),
+    )
+    .await;
+    let via = |port: u16| format!("postgres://{db}_bob:{pw}@127.0.0.1:{port}/{db}?sslmode=disable");
+    let through = connect(&via(gw.addr.port())).await;
+    through
+        .batch_execute("SELECT 1")
+        .await
+        .expect("installs the guard");
+    let direct = connect(&via(pg.port())).await;
+    for sql in [
+        "CREATE TABLE billing.x (a int)",
+        "ALTER TABLE billing.inv ADD COLUMN c int",
+        "DROP TABLE billing.inv",
+        "SET search_path = billing; CREATE VIEW v AS SELECT 1",
+        "DROP SCHEMA billing CASCADE",
+    ] {
+        let e = direct.batch_execute(sql).await.expect_err(sql);
+        let _ = direct.batch_execute("RESET search_path").await;
+        let d = e.as_db_error().expect("server error");
+        assert!(
+            d.code().code() == "42501" && d.message().contains("[policy scope \"billing-frozen\"]"),
+            "{sql}: {}",
+            d.message()
+        );
+    }
+    direct
+        .batch_execute(
+            "CREATE TABLE app.elsewhere (a int); ALTER TABLE app.elsewhere ADD COLUMN b int",
+        )
+        .await
+        .expect("outside billing");
+    // Through the gateway, hidden in a DO block: refused by the database.
+    let e = through
+        .batch_execute("DO $$ BEGIN EXECUTE 'CREATE TABLE billing.y (a int)'; END $$")
+        .await
+        .expect_err("DO block");
+    assert!(
+        e.to_string().contains("billing-frozen")
+            || e.as_db_error()
+                .is_some_and(|d| d.message().contains("billing-frozen")),
+        "{e:?}"
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'billing'"),
+        "1",
+        "billing.inv alone"
+    );
+}

@@ -174,3 +174,109 @@ async fn a_role_switched_to_earlier_in_the_same_string_is_checked_too() {
         .expect("back to alice");
     assert!(exists(pg, &db, "x"));
 }
+
+#[tokio::test]
+async fn a_scope_naming_a_schema_follows_the_search_path() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("scope_schema");
+    roles(pg, &db);
+    pg.psql(
+        &db,
+        &format!(
+            "CREATE SCHEMA billing AUTHORIZATION {db}_owner; \
+             CREATE TABLE billing.inv (a int); ALTER TABLE billing.inv OWNER TO {db}_owner; \
+             CREATE FUNCTION public.helper() RETURNS int LANGUAGE sql AS 'SELECT 1'; \
+             ALTER FUNCTION public.helper() OWNER TO {db}_owner"
+        ),
+    );
+    let toml = format!(
+        "[databases.\"*\"]\nhost = \"127.0.0.1\"\n\
+         [[policy.scope]]\nname = \"billing-is-frozen\"\nroles = [\"{db}_developer\"]\nschemas = [\"billing\"]\naction = \"block\"\n"
+    );
+    let scopes = ddlgate_config::Config::from_toml_str(&toml)
+        .expect("config")
+        .policy
+        .scopes;
+    let gw = GatewayHandle::start(
+        pg,
+        GatewayOptions::tweaked(move |c| c.policy.scopes = scopes),
+    )
+    .await;
+    let alice = login(&gw, &format!("{db}_alice"), &db).await;
+    let refused_here = |r: Result<(), tokio_postgres::Error>, what: &str| {
+        let e = r.expect_err(what);
+        refused(&e, "billing-is-frozen");
+    };
+    refused_here(
+        alice
+            .batch_execute("ALTER TABLE billing.inv ADD COLUMN c int")
+            .await,
+        "qualified",
+    );
+    refused_here(
+        alice
+            .batch_execute("CREATE FUNCTION billing.f() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+            .await,
+        "a function there",
+    );
+    refused_here(
+        alice.batch_execute("DROP SCHEMA billing CASCADE").await,
+        "the schema",
+    );
+    refused_here(
+        alice
+            .batch_execute("ALTER TABLE t SET SCHEMA billing")
+            .await,
+        "moving a table there",
+    );
+    // Unqualified names are placed by the session's search path, set in an earlier query…
+    alice
+        .batch_execute("SET search_path = billing, public")
+        .await
+        .expect("set");
+    refused_here(
+        alice
+            .batch_execute("ALTER TABLE inv ADD COLUMN c int")
+            .await,
+        "through the search path",
+    );
+    refused_here(
+        alice.batch_execute("CREATE TABLE n (a int)").await,
+        "created in billing",
+    );
+    // …or in the same text (fail closed: placed before the SET runs).
+    alice
+        .batch_execute("RESET search_path")
+        .await
+        .expect("reset");
+    refused_here(
+        alice
+            .batch_execute("SET search_path = billing; CREATE TABLE n2 (a int)")
+            .await,
+        "search path moved in the text",
+    );
+    // Outside billing: the developer's DDL runs.
+    alice
+        .batch_execute(
+            "CREATE TABLE y (a int); CREATE INDEX y_a ON y (a); ALTER TABLE t ADD COLUMN c int; \
+             CREATE TEMP TABLE scratch (a int); ALTER FUNCTION public.helper() RENAME TO helper2",
+        )
+        .await
+        .expect("DDL in public");
+    // An object the text cannot place (an unqualified function) fails closed.
+    refused_here(
+        alice
+            .batch_execute("ALTER FUNCTION helper2() RENAME TO helper3")
+            .await,
+        "unplaced",
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'billing.inv'::regclass AND attname = 'c'"),
+        "0"
+    );
+    assert!(
+        exists(pg, &db, "public.y")
+            && !exists(pg, &db, "billing.n")
+            && !exists(pg, &db, "billing.n2")
+    );
+}

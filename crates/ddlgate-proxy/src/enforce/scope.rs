@@ -43,6 +43,36 @@ pub fn unix_now() -> Option<u64> {
         .map(|d| d.as_secs())
 }
 
+/// The schemas a statement acts in ([`ddlgate_ddl::targets`], placed by the session's search
+/// path), for scopes that name `schemas`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Places {
+    /// The schemas.
+    pub schemas: BTreeSet<String>,
+    /// Some of it could not be placed: every scope naming schemas matches (fail closed).
+    pub unknown: bool,
+}
+
+impl Places {
+    /// Placed offline (`ddlgate lint`, `policy explain`): unqualified names in `schema` (the
+    /// first schema of the search path assumed).
+    pub fn offline(t: &ddlgate_ddl::targets::Targets, schema: &str) -> Self {
+        let mut schemas = t.schemas.clone();
+        if t.creation_schema || !t.relations.is_empty() {
+            schemas.insert(schema.to_owned());
+        }
+        Self {
+            schemas,
+            unknown: t.unknown,
+        }
+    }
+
+    /// Whether a scope listing `schemas` applies here.
+    fn within(&self, schemas: &[String]) -> bool {
+        schemas.is_empty() || self.unknown || schemas.iter().any(|s| self.schemas.contains(s))
+    }
+}
+
 /// What the scopes say about one statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScopeVerdict {
@@ -164,11 +194,12 @@ fn matches(
     scope: &Scope,
     id: &Identity,
     roles: &BTreeSet<String>,
-    (d, kinds): (&Decision, &BTreeSet<StatementKind>),
+    (d, kinds, places): (&Decision, &BTreeSet<StatementKind>, &Places),
 ) -> bool {
     let listed = |list: &[String], value: &str| list.is_empty() || list.iter().any(|v| v == value);
     role_matches(scope, roles)
         && listed(&scope.databases, &id.database)
+        && places.within(&scope.schemas)
         && listed(&scope.applications, &id.application_name)
         && (scope.clients.is_empty()
             || id.client.is_some_and(|ip| {
@@ -210,8 +241,8 @@ fn strictest<'s>(scopes: impl Iterator<Item = &'s Scope>) -> (ScopeAction, Vec<S
 
 /// Applies `scopes` to `d` sent by `id`. A scope is checked against both `session_user`'s and
 /// `current_user`'s roles and matches if either does, so `SET ROLE` can only add limits.
-pub fn evaluate(scopes: &[Scope], id: &Identity, d: &Decision) -> ScopeVerdict {
-    evaluate_as(scopes, id, &[&id.session_roles, &id.current_roles], d)
+pub fn evaluate(scopes: &[Scope], id: &Identity, of: (&Decision, &Places)) -> ScopeVerdict {
+    evaluate_as(scopes, id, &[&id.session_roles, &id.current_roles], of)
 }
 
 /// [`evaluate`] against the role sets `as_roles` (a role with its memberships, each): those
@@ -221,10 +252,10 @@ pub fn evaluate_as(
     scopes: &[Scope],
     id: &Identity,
     as_roles: &[&BTreeSet<String>],
-    d: &Decision,
+    (d, places): (&Decision, &Places),
 ) -> ScopeVerdict {
     let kinds = kinds(d);
-    let of = (d, &kinds);
+    let of = (d, &kinds, places);
     let matched: Vec<&Scope> = if kinds.is_empty() {
         Vec::new()
     } else {

@@ -18,6 +18,7 @@ mod guarded;
 pub mod identity;
 pub(crate) mod inblock;
 mod outcome;
+pub mod places;
 pub(crate) mod plan;
 pub(crate) mod retry;
 pub(crate) mod settings;

@@ -12,9 +12,9 @@ use ddlgate_wire::SqlState;
 use super::approval::{approve_or_refuse, breakglass, once_granted};
 use super::conn::GateConn;
 use super::Gate;
-use crate::enforce::scope::{self, later, Identity, ScopeVerdict};
+use crate::enforce::scope::{self, later, Identity, Places, ScopeVerdict};
 use crate::enforce::{self, Action};
-use crate::exec::identity;
+use crate::exec::{identity, places};
 use crate::ProxyError;
 
 /// Applies the scopes to `decisions` of `sql`: raises `actions` where a scope is stricter and
@@ -59,11 +59,16 @@ pub(super) async fn apply(
         }
         return Ok(refusals);
     };
+    let places = if scopes.iter().any(|s| !s.schemas.is_empty()) {
+        places::place(conn, (sql, decisions)).await?
+    } else {
+        vec![Places::default(); decisions.len()]
+    };
     let mut verdicts = Vec::with_capacity(decisions.len());
     let each = decisions.iter().zip(actions.iter_mut()).zip(&mut refusals);
-    for (((d, action), refusal), also) in each.zip(&also) {
+    for ((((d, action), refusal), also), places) in each.zip(&also).zip(&places) {
         let text = d.text(sql);
-        let (v, refused) = decide_one(gate, conn, (&id, also, d, text), action).await?;
+        let (v, refused) = decide_one(gate, conn, (&id, also, (d, places), text), action).await?;
         *refusal = refused;
         verdicts.push((text.to_owned(), v));
     }
@@ -115,12 +120,12 @@ async fn switched_roles(
 async fn decide_one(
     gate: &Gate<'_>,
     conn: &mut impl GateConn,
-    (id, also, d, text): (&Identity, &[BTreeSet<String>], &Decision, &str),
+    (id, also, (d, places), text): (&Identity, &[BTreeSet<String>], (&Decision, &Places), &str),
     action: &mut Action,
 ) -> Result<(ScopeVerdict, Option<Notice>), ProxyError> {
     let scopes = &gate.enforcer.policy.scopes;
     let as_roles: Vec<&BTreeSet<String>> = std::iter::once(&id.session_roles).chain(also).collect();
-    let mut v = scope::evaluate_as(scopes, id, &as_roles, d);
+    let mut v = scope::evaluate_as(scopes, id, &as_roles, (d, places));
     if let Some((would, by)) = &v.would {
         tracing::info!(scopes = ?by, would = ?would, statement = %enforce::command_tag(text), "an observed scope would act");
     }
@@ -137,7 +142,7 @@ async fn decide_one(
         match approve_or_refuse(gate, id, text, &v).await? {
             Ok(grant) => {
                 tracing::info!(grant, statement = %enforce::command_tag(text), "approved statement runs");
-                v = scope::evaluate_as(&once_granted(scopes), id, &as_roles, d);
+                v = scope::evaluate_as(&once_granted(scopes), id, &as_roles, (d, places));
                 v.approval = Some(grant);
             }
             Err((waiting, request)) => {

@@ -155,6 +155,7 @@ mod tests {
             days: Vec::new(),
             hours: None,
             kinds: Vec::new(),
+            schemas: Vec::new(),
         };
         let roles = Settings {
             no_ddl_roles: &reporting,
@@ -172,7 +173,7 @@ mod tests {
             no_ddl_roles: &its,
             scopes: std::slice::from_ref(&scope),
         });
-        assert!(s.contains("INSERT INTO ddlgate_guard.scopes VALUES ('s'"));
+        assert!(s.contains("INSERT INTO ddlgate_guard.scopes (name,"));
         assert!(s.contains("ARRAY['it''s']"));
         assert_eq!(s.matches("CREATE EVENT TRIGGER").count(), 4);
     }

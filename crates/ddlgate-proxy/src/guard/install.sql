@@ -19,7 +19,9 @@ CREATE TABLE IF NOT EXISTS ddlgate_guard.scopes (
   days int4[] NOT NULL,          -- ISO day numbers, Monday 1
   from_minute int4,              -- UTC minutes of the day [from, to), wrapping; NULL: all day
   to_minute int4,
-  kinds text[] NOT NULL);        -- 'ddl', 'drop-table', 'drop-column', 'drop-schema', 'rename'
+  kinds text[] NOT NULL,         -- 'ddl', 'drop-table', 'drop-column', 'drop-schema', 'rename'
+  schemas name[] NOT NULL DEFAULT '{}');  -- where the statement's objects are
+ALTER TABLE ddlgate_guard.scopes ADD COLUMN IF NOT EXISTS schemas name[] NOT NULL DEFAULT '{}';
 REVOKE ALL ON ddlgate_guard.scopes FROM PUBLIC;
 
 -- Was `effect` of the statement this backend runs approved by a gateway? A gateway approves
@@ -143,10 +145,14 @@ $fn$;
 
 -- The first scope (by name) that refuses a statement of `kind` now, checked against both
 -- session_user's and the acting role's roles (the strictest wins, so SET ROLE only adds
--- limits); NULL when none does. The role that installed the guard (the gateway's control
+-- limits); NULL when none does. Scopes naming schemas match when `in_schema` is one of them;
+-- the others when `any_schema`. The role that installed the guard (the gateway's control
 -- role, the owner of this schema) is not subject to scopes: it keeps the gateway's own
 -- tables.
-CREATE OR REPLACE FUNCTION ddlgate_guard.refusing_scope(kind text) RETURNS text
+DROP FUNCTION IF EXISTS ddlgate_guard.refusing_scope(text);
+DROP FUNCTION IF EXISTS ddlgate_guard.check_scopes(text, text);
+CREATE OR REPLACE FUNCTION ddlgate_guard.refusing_scope(kind text, in_schema name, any_schema boolean)
+RETURNS text
 LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
   WITH who(roles) AS (
     SELECT ddlgate_guard.member_of(SESSION_USER)
@@ -161,6 +167,8 @@ LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
           WHERE ns.nspname OPERATOR(pg_catalog.=) 'ddlgate_guard')
      AND (s.kinds OPERATOR(pg_catalog.=) '{}' OR 'ddl' OPERATOR(pg_catalog.=) ANY (s.kinds)
           OR kind OPERATOR(pg_catalog.=) ANY (s.kinds))
+     AND CASE WHEN s.schemas OPERATOR(pg_catalog.=) '{}' THEN any_schema
+              ELSE coalesce(in_schema OPERATOR(pg_catalog.=) ANY (s.schemas), false) END
      AND (s.roles OPERATOR(pg_catalog.=) '{}' OR s.roles OPERATOR(pg_catalog.&&) w.roles)
      AND NOT s.except_roles OPERATOR(pg_catalog.&&) w.roles
      AND (s.applications OPERATOR(pg_catalog.=) '{}'
@@ -177,12 +185,14 @@ LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
    ORDER BY s.name LIMIT 1
 $fn$;
 
--- Refuses `what` when a scope refuses a statement of `kind` and no gateway approved it (the
--- gateway decided the scopes of every text it lets through).
-CREATE OR REPLACE FUNCTION ddlgate_guard.check_scopes(kind text, what text) RETURNS void
+-- Refuses `what` when a scope refuses a statement of `kind` (on an object in `in_schema`,
+-- for scopes naming schemas; scopes that do not when `any_schema`) and no gateway approved
+-- it (the gateway decided the scopes of every text it lets through).
+CREATE OR REPLACE FUNCTION ddlgate_guard.check_scopes(kind text, in_schema name, any_schema boolean,
+                                                      what text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-  scope text := ddlgate_guard.refusing_scope(kind);
+  scope text := ddlgate_guard.refusing_scope(kind, in_schema, any_schema);
 BEGIN
   IF scope IS NOT NULL AND NOT ddlgate_guard.approved('scope') THEN
     RAISE EXCEPTION USING ERRCODE = '42501',
@@ -203,7 +213,7 @@ BEGIN
       pg_catalog.format('%s by role %s', tg_tag, SESSION_USER));
   END IF;
   PERFORM ddlgate_guard.check_scopes(
-    CASE tg_tag WHEN 'DROP SCHEMA' THEN 'drop-schema' ELSE 'ddl' END, tg_tag);
+    CASE tg_tag WHEN 'DROP SCHEMA' THEN 'drop-schema' ELSE 'ddl' END, NULL, true, tg_tag);
 END $fn$;
 
 CREATE OR REPLACE FUNCTION ddlgate_guard.on_ddl_command_end() RETURNS event_trigger
@@ -211,13 +221,21 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
   c record;
 BEGIN
+  -- Scopes naming schemas: where each command's object is (a schema: itself).
+  FOR c IN SELECT * FROM pg_catalog.pg_event_trigger_ddl_commands() LOOP
+    CONTINUE WHEN c.in_extension;
+    PERFORM ddlgate_guard.check_scopes('ddl',
+      coalesce(c.schema_name, CASE WHEN c.object_type OPERATOR(pg_catalog.=) 'schema' THEN
+        (SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.oid OPERATOR(pg_catalog.=) c.objid) END),
+      false, pg_catalog.format('%s %s', c.command_tag, c.object_identity));
+  END LOOP;
   FOR c IN SELECT * FROM pg_catalog.pg_event_trigger_ddl_commands() LOOP
     CONTINUE WHEN c.in_extension
       OR c.classid OPERATOR(pg_catalog.<>) 'pg_catalog.pg_class'::pg_catalog.regclass
       OR c.command_tag NOT LIKE 'ALTER %'
       OR NOT ddlgate_guard.lasting(c.objid);
     IF c.objsubid OPERATOR(pg_catalog.<>) 0 OR ddlgate_guard.renamed_here(c.objid) THEN
-      PERFORM ddlgate_guard.check_scopes('rename',
+      PERFORM ddlgate_guard.check_scopes('rename', c.schema_name, true,
         pg_catalog.format('renaming %s %s', c.object_type, c.object_identity));
     END IF;
     -- An ALTER reports a column of a relation only for RENAME COLUMN / RENAME ATTRIBUTE.
@@ -240,13 +258,19 @@ DECLARE
   o record;
 BEGIN
   FOR o IN SELECT * FROM pg_catalog.pg_event_trigger_dropped_objects() LOOP
-    CONTINUE WHEN o.is_temporary
-      OR o.object_type NOT IN ('table', 'table column', 'materialized view', 'foreign table');
+    CONTINUE WHEN o.is_temporary;
+    -- Scopes naming schemas: where the dropped object was (a schema: itself).
+    PERFORM ddlgate_guard.check_scopes(
+      CASE o.object_type WHEN 'schema' THEN 'drop-schema' ELSE 'ddl' END,
+      coalesce(o.schema_name, CASE o.object_type WHEN 'schema' THEN o.object_name END)::name,
+      false, pg_catalog.format('dropping %s %s', o.object_type, o.object_identity));
     IF o.object_type IN ('table', 'table column') THEN
       PERFORM ddlgate_guard.check_scopes(
         CASE o.object_type WHEN 'table' THEN 'drop-table' ELSE 'drop-column' END,
+        o.schema_name, true,
         pg_catalog.format('dropping %s %s', o.object_type, o.object_identity));
     END IF;
+    CONTINUE WHEN o.object_type NOT IN ('table', 'table column', 'materialized view', 'foreign table');
     IF NOT ddlgate_guard.approved(CASE o.object_type WHEN 'table column' THEN 'drop-column'
                                                      ELSE 'drop' END) THEN
       PERFORM ddlgate_guard.refuse('guard-drop',

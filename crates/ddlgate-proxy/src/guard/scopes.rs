@@ -28,6 +28,8 @@ pub struct GuardScope {
     pub hours: Option<(u32, u32)>,
     /// Statement kinds, as the guard names them (empty: any DDL).
     pub kinds: Vec<&'static str>,
+    /// `schemas` (empty: any).
+    pub schemas: Vec<String>,
 }
 
 /// The kinds an event trigger can see; `None` for those it cannot (`TRUNCATE`, databases and
@@ -75,6 +77,7 @@ fn guard_scope(s: &Scope) -> Option<GuardScope> {
         days: s.days.iter().map(|d| iso_day(*d)).collect(),
         hours: s.hours.as_deref().and_then(ddlgate_config::parse_hours),
         kinds,
+        schemas: s.schemas.clone(),
     })
 }
 
@@ -106,7 +109,7 @@ pub fn insert_sql(scopes: &[GuardScope]) -> String {
                     (f.to_string(), t.to_string())
                 });
             format!(
-                "({}, {}, {}, {}, {}, {}, {from}, {to}, {})",
+                "({}, {}, {}, {}, {}, {}, {from}, {to}, {}, {})",
                 quote_literal(&s.name),
                 array(lit(&s.roles), "name"),
                 array(lit(&s.except_roles), "name"),
@@ -114,6 +117,7 @@ pub fn insert_sql(scopes: &[GuardScope]) -> String {
                 array(lit(&s.clients), "cidr"),
                 array(s.days.iter().map(u8::to_string), "int4"),
                 array(s.kinds.iter().map(|k| quote_literal(k)), "text"),
+                array(lit(&s.schemas), "name"),
             )
         })
         .collect();
@@ -121,7 +125,8 @@ pub fn insert_sql(scopes: &[GuardScope]) -> String {
         String::new()
     } else {
         format!(
-            "INSERT INTO ddlgate_guard.scopes VALUES {};\n",
+            "INSERT INTO ddlgate_guard.scopes (name, roles, except_roles, applications, clients, \
+             days, from_minute, to_minute, kinds, schemas) VALUES {};\n",
             rows.join(",\n  ")
         )
     }
@@ -168,9 +173,9 @@ mod tests {
     #[test]
     fn rows_are_literal_sql() {
         let sql = insert_sql(&for_database(&policy(), "app"));
-        assert!(sql.starts_with("INSERT INTO ddlgate_guard.scopes VALUES ('runtime', ARRAY['app_runtime']::pg_catalog.name[], ARRAY[]::pg_catalog.name[]"), "{sql}");
+        assert!(sql.contains("VALUES ('runtime', ARRAY['app_runtime']::pg_catalog.name[], ARRAY[]::pg_catalog.name[]"), "{sql}");
         assert!(
-            sql.contains("ARRAY[6, 7]::pg_catalog.int4[], 1080, 480, ARRAY[]::pg_catalog.text[])"),
+            sql.contains("ARRAY[6, 7]::pg_catalog.int4[], 1080, 480, ARRAY[]::pg_catalog.text[], ARRAY[]::pg_catalog.name[])"),
             "{sql}"
         );
         assert_eq!(insert_sql(&[]), "");

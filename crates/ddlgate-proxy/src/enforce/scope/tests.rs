@@ -53,7 +53,7 @@ fn id(roles: &[&str], current: &[&str]) -> Identity {
 
 fn verdict(sql: &str, who: &Identity) -> ScopeVerdict {
     let d = analyze(sql, &Facts::default(), &Default::default()).remove(0);
-    evaluate(&scopes(POLICY), who, &d)
+    evaluate(&scopes(POLICY), who, (&d, &Places::default()))
 }
 
 #[test]
@@ -72,7 +72,10 @@ fn the_strictest_matching_scope_wins_whatever_the_order() {
     let mut reversed = scopes(POLICY);
     reversed.reverse();
     let d = analyze("DROP TABLE t", &Facts::default(), &Default::default()).remove(0);
-    assert_eq!(evaluate(&reversed, &dev, &d).action, ScopeAction::Block);
+    assert_eq!(
+        evaluate(&reversed, &dev, (&d, &Places::default())).action,
+        ScopeAction::Block
+    );
     // Not DDL: no scope applies.
     assert_eq!(verdict("SELECT 1", &dev).action, ScopeAction::Allow);
 }
@@ -162,17 +165,53 @@ fn a_scope_outside_its_time_window_does_not_apply() {
     let mut who = id(&["carol"], &["carol"]);
     // Monday 2026-12-07, 10:30 UTC: neither applies.
     who.at = Some(1_796_639_400);
-    assert_eq!(evaluate(&scopes, &who, &d).action, ScopeAction::Allow);
+    assert_eq!(
+        evaluate(&scopes, &who, (&d, &Places::default())).action,
+        ScopeAction::Allow
+    );
     // Monday 22:30: the night freeze.
     who.at = Some(1_796_639_400 + 12 * 3600);
     assert_eq!(
-        evaluate(&scopes, &who, &d).by,
+        evaluate(&scopes, &who, (&d, &Places::default())).by,
         vec!["night-freeze".to_owned()]
     );
     // Saturday 10:30: the weekend freeze.
     who.at = Some(1_796_639_400 + 5 * 86_400);
     assert_eq!(
-        evaluate(&scopes, &who, &d).by,
+        evaluate(&scopes, &who, (&d, &Places::default())).by,
         vec!["weekend-freeze".to_owned()]
     );
+}
+
+#[test]
+fn a_scope_naming_schemas_matches_statements_placed_there_or_not_placed() {
+    let scopes = scopes(
+        "[[policy.scope]]\nname = \"billing\"\nschemas = [\"billing\"]\naction = \"block\"\n",
+    );
+    let who = id(&["alice"], &["alice"]);
+    let verdict = |sql: &str, places: Places| {
+        let d = analyze(sql, &Facts::for_major(15), &Default::default());
+        evaluate(&scopes, &who, (&d[0], &places)).action
+    };
+    let at = |schemas: &[&str], unknown: bool| Places {
+        schemas: schemas.iter().map(|s| (*s).to_owned()).collect(),
+        unknown,
+    };
+    let sql = "ALTER TABLE t ADD COLUMN c int";
+    assert_eq!(verdict(sql, at(&["billing"], false)), ScopeAction::Block);
+    assert_eq!(verdict(sql, at(&["public"], false)), ScopeAction::Allow);
+    assert_eq!(verdict(sql, at(&[], true)), ScopeAction::Block);
+    // Offline: unqualified names in the assumed schema.
+    let d = analyze(
+        "CREATE TABLE billing.x (a int); CREATE TABLE y (a int)",
+        &Facts::for_major(15),
+        &Default::default(),
+    );
+    let text = "CREATE TABLE billing.x (a int); CREATE TABLE y (a int)";
+    let placed: Vec<Places> = d
+        .iter()
+        .map(|d| Places::offline(&ddlgate_ddl::targets::targets(d.text(text), d), "public"))
+        .collect();
+    assert_eq!(placed[0], at(&["billing"], false));
+    assert_eq!(placed[1], at(&["public"], false));
 }
