@@ -210,6 +210,31 @@ impl Breakglass {
     pub fn reason_ok(&self, reason: &str) -> bool {
         regex::Regex::new(&self.reason_pattern).is_ok_and(|r| r.is_match(reason))
     }
+
+    /// Why `actor` (a member of `roles`) may not open a window for `reason` and `ttl_secs`;
+    /// `None` when it may.
+    pub fn refusal(
+        &self,
+        (actor, roles): (&str, &std::collections::BTreeSet<String>),
+        reason: &str,
+        ttl_secs: u64,
+    ) -> Option<String> {
+        if !self.roles.iter().any(|r| roles.contains(r)) {
+            Some(format!(
+                "{actor} is not a member of a break-glass role ({})",
+                self.roles.join(", ")
+            ))
+        } else if !self.reason_ok(reason) {
+            Some(format!("the reason must match {:?}", self.reason_pattern))
+        } else if ttl_secs == 0 || ttl_secs > self.max_ttl_secs {
+            Some(format!(
+                "the duration must be between 1s and {}s",
+                self.max_ttl_secs
+            ))
+        } else {
+            None
+        }
+    }
 }
 
 pub(crate) fn validate_breakglass(

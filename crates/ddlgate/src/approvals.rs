@@ -126,19 +126,7 @@ pub fn breakglass(
                 Ok(ExitCode::SUCCESS)
             }
             BreakglassAction::Open { reason, ttl } => {
-                let refused = if !bg.roles.iter().any(|r| roles.contains(r)) {
-                    Some(format!(
-                        "{actor} is not a member of a break-glass role ({})",
-                        bg.roles.join(", ")
-                    ))
-                } else if !bg.reason_ok(&reason) {
-                    Some(format!("the reason must match {:?}", bg.reason_pattern))
-                } else if ttl.as_secs() == 0 || ttl.as_secs() > bg.max_ttl_secs {
-                    Some(format!("--ttl must be between 1s and {}s", bg.max_ttl_secs))
-                } else {
-                    None
-                };
-                if let Some(why) = refused {
+                if let Some(why) = bg.refusal((&actor, &roles), &reason, ttl.as_secs()) {
                     audit_breakglass(
                         &version,
                         (database, &actor),

@@ -64,18 +64,30 @@ pub(super) async fn answer(
     }
 }
 
-/// Runs `cmd`: its tag and notice, or its refusal.
+/// What an in-band command answers: its tag and notice, or its refusal.
+type Answer = Result<(&'static str, Notice), Notice>;
+
+fn refused(code: SqlState, msg: impl Into<String>) -> Result<Answer, ProxyError> {
+    Ok(Err(Notice::new(Severity::Error, code, msg)))
+}
+
+fn done(tag: &'static str, said: String) -> Result<Answer, ProxyError> {
+    Ok(Ok((
+        tag,
+        Notice::new(Severity::Notice, SqlState::SuccessfulCompletion, said),
+    )))
+}
+
+/// Runs `cmd` for the session's `session_user`.
 async fn run(
     gate: &Gate<'_>,
     conn: &mut impl GateConn,
     cmd: &InBand,
-) -> Result<Result<(&'static str, Notice), Notice>, ProxyError> {
-    let refused = |code, msg: String| Ok(Err(Notice::new(Severity::Error, code, msg)));
-    let bg = &gate.enforcer.policy.breakglass;
-    if bg.roles.is_empty() {
+) -> Result<Answer, ProxyError> {
+    if gate.enforcer.policy.breakglass.roles.is_empty() {
         return refused(
             SqlState::InsufficientPrivilege,
-            "ddlgate: no [policy.breakglass] roles are configured: nobody may open a window".into(),
+            "ddlgate: no [policy.breakglass] roles are configured: nobody may open a window",
         );
     }
     let asked = Identity {
@@ -86,68 +98,70 @@ async fn run(
     let Ok(id) = identity::read(conn, asked).await? else {
         return refused(
             SqlState::InsufficientPrivilege,
-            "ddlgate: the session's role could not be read (a failed transaction?)".into(),
+            "ddlgate: the session's role could not be read (a failed transaction?)",
         );
     };
     let Some(store) = durable::control(gate.job_scope()).await else {
         return refused(
             SqlState::ObjectNotInPrerequisiteState,
-            "ddlgate: break-glass windows are kept through the control role, which is unavailable"
-                .into(),
+            "ddlgate: break-glass windows are kept through the control role, which is unavailable",
         );
     };
-    let (database, actor) = (gate.info.database.as_str(), id.session_user.as_str());
-    let event = |action| {
-        PolicyEvent::new(
-            (action, PolicyVia::InBand),
-            (database, actor),
-            &gate.enforcer.version,
-        )
-    };
-    let (reason, ttl) = match cmd {
-        InBand::BreakglassClose => {
-            let n = match breakglass::close(&store, database, actor).await {
-                Ok(n) => n,
-                Err(e) => return store_down(&e),
-            };
-            let said = format!("ddlgate: {n} break-glass window(s) of {actor} closed");
-            let mut e = event(PolicyAction::BreakglassClosed);
-            e.detail = Some(said.clone());
-            e.emit();
-            return Ok(Ok((
-                cmd.tag(),
-                Notice::new(Severity::Notice, SqlState::SuccessfulCompletion, said),
-            )));
+    match cmd {
+        InBand::BreakglassClose => close(gate, &store, &id, cmd).await,
+        InBand::BreakglassOpen { reason, ttl } => {
+            open(gate, &store, &id, (reason, ttl.as_secs()), cmd.tag()).await
         }
-        InBand::BreakglassOpen { reason, ttl } => (reason, ttl),
+    }
+}
+
+fn event<'a>(gate: &'a Gate<'_>, actor: &'a str, action: PolicyAction) -> PolicyEvent<'a> {
+    PolicyEvent::new(
+        (action, PolicyVia::InBand),
+        (&gate.info.database, actor),
+        &gate.enforcer.version,
+    )
+}
+
+async fn close(
+    gate: &Gate<'_>,
+    store: &tokio_postgres::Client,
+    id: &Identity,
+    cmd: &InBand,
+) -> Result<Answer, ProxyError> {
+    let actor = id.session_user.as_str();
+    let n = match breakglass::close(store, &gate.info.database, actor).await {
+        Ok(n) => n,
+        Err(e) => return store_down(&e),
     };
-    let why = if !bg.roles.iter().any(|r| id.session_roles.contains(r)) {
-        Some(format!(
-            "{actor} is not a member of a break-glass role ({})",
-            bg.roles.join(", ")
-        ))
-    } else if !bg.reason_ok(reason) {
-        Some(format!("the reason must match {:?}", bg.reason_pattern))
-    } else if ttl.as_secs() == 0 || ttl.as_secs() > bg.max_ttl_secs {
-        Some(format!(
-            "the duration must be between 1s and {}s",
-            bg.max_ttl_secs
-        ))
-    } else {
-        None
-    };
-    if let Some(why) = why {
-        let mut e = event(PolicyAction::BreakglassRefused);
+    let said = format!("ddlgate: {n} break-glass window(s) of {actor} closed");
+    let mut e = event(gate, actor, PolicyAction::BreakglassClosed);
+    e.detail = Some(said.clone());
+    e.emit();
+    done(cmd.tag(), said)
+}
+
+async fn open(
+    gate: &Gate<'_>,
+    store: &tokio_postgres::Client,
+    id: &Identity,
+    (reason, ttl_secs): (&str, u64),
+    tag: &'static str,
+) -> Result<Answer, ProxyError> {
+    let bg = &gate.enforcer.policy.breakglass;
+    let actor = id.session_user.as_str();
+    if let Some(why) = bg.refusal((actor, &id.session_roles), reason, ttl_secs) {
+        let mut e = event(gate, actor, PolicyAction::BreakglassRefused);
         e.reason = Some(reason);
         e.detail = Some(why.clone());
         e.emit();
         return refused(SqlState::InsufficientPrivilege, format!("ddlgate: {why}"));
     }
-    let w = match breakglass::open(&store, (database, actor), reason, ttl.as_secs()).await {
+    let w = match breakglass::open(store, (&gate.info.database, actor), reason, ttl_secs).await {
         Ok(w) => w,
         Err(e) => return store_down(&e),
     };
-    let mut e = event(PolicyAction::BreakglassOpened);
+    let mut e = event(gate, actor, PolicyAction::BreakglassOpened);
     e.breakglass = Some(w.id);
     e.reason = Some(&w.reason);
     e.expires_at = Some(&w.expires);
@@ -156,16 +170,11 @@ async fn run(
         "ddlgate: break-glass window {} opened for {actor} until {} ({}): the policy's refusals only warn for {actor} until then",
         w.id, w.expires, w.reason
     );
-    Ok(Ok((
-        cmd.tag(),
-        Notice::new(Severity::Notice, SqlState::SuccessfulCompletion, said),
-    )))
+    done(tag, said)
 }
 
 /// The refusal when the break-glass store fails (logged; the client sees no internals).
-fn store_down(
-    e: &crate::jobs::JobError,
-) -> Result<Result<(&'static str, Notice), Notice>, ProxyError> {
+fn store_down(e: &crate::jobs::JobError) -> Result<Answer, ProxyError> {
     tracing::warn!(error = %e, "break-glass store unavailable");
     Ok(Err(Notice::new(
         Severity::Error,
