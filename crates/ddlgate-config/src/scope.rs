@@ -136,6 +136,11 @@ pub struct Scope {
     /// Empty: any schema.
     #[serde(default)]
     pub schemas: Vec<String>,
+    /// Objects, as `schema.name` (as the catalog spells them): matches a statement that acts
+    /// on one of them, placed as for `schemas` (an index or trigger counts as acting on its
+    /// table). A statement the gateway cannot place matches (fail closed). Empty: any object.
+    #[serde(default)]
+    pub objects: Vec<String>,
     /// `application_name` values. Asserted by the client, so a scope naming them may only
     /// restrict (its action cannot be `allow`).
     #[serde(default)]
@@ -342,6 +347,12 @@ pub(crate) fn validate(scopes: &[Scope], control: &crate::Control) -> Result<(),
                 ));
             }
         }
+        if let Some(bad) = s.objects.iter().find(|o| !o.contains('.')) {
+            return Err(ConfigError::invalid(
+                field("objects"),
+                format!("{bad:?} is not schema-qualified (schema.name)"),
+            ));
+        }
         if let Some(h) = s.hours.as_deref().filter(|h| parse_hours(h).is_none()) {
             return Err(ConfigError::invalid(
                 field("hours"),
@@ -374,6 +385,7 @@ mod tests {
             except_roles: Vec::new(),
             databases: Vec::new(),
             schemas: Vec::new(),
+            objects: Vec::new(),
             applications: Vec::new(),
             clients: Vec::new(),
             days,

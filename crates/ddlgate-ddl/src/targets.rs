@@ -1,4 +1,5 @@
-//! Where a DDL statement acts, for scopes that name schemas: the relations it locks or creates
+//! Where a DDL statement acts, for scopes that name schemas or objects: the relations it locks
+//! or creates
 //! (from the decision), the schemas a `CREATE/ALTER/DROP SCHEMA` names, a `SET SCHEMA`
 //! destination, and the object the statement names (after `ON` for indexes, triggers,
 //! policies, rules, comments, grants and labels). Qualified names give their schema as
@@ -18,14 +19,23 @@ use crate::lexer::{ident_value, significant, TokKind, Token};
 /// Where a statement acts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Targets {
-    /// Schemas named in the statement.
+    /// Schemas named in the statement (those of its qualified objects included).
     pub schemas: BTreeSet<String>,
+    /// Objects named with their schema: `(schema, name)`.
+    pub objects: BTreeSet<(String, String)>,
     /// Unqualified relations whose schema the session's search path decides.
     pub relations: BTreeSet<String>,
-    /// An unqualified new object, created in `current_schema()`.
-    pub creation_schema: bool,
+    /// Unqualified new objects, created in `current_schema()`.
+    pub created: BTreeSet<String>,
     /// An object whose schema the text does not tell.
     pub unknown: bool,
+}
+
+impl Targets {
+    fn qualified(&mut self, schema: String, name: String) {
+        self.schemas.insert(schema.clone());
+        self.objects.insert((schema, name));
+    }
 }
 
 /// Words that may come before the object's name (verbs, kinds, modifiers).
@@ -160,12 +170,13 @@ pub fn targets(text: &str, d: &Decision) -> Targets {
             t.schemas.insert(name);
         }
         Some(QualifiedName {
-            schema: Some(s), ..
-        }) => {
-            t.schemas.insert(s);
-        }
-        Some(QualifiedName { schema: None, .. }) if verb == "CREATE" && !on_target => {
-            t.creation_schema |= !temp;
+            schema: Some(s),
+            name,
+        }) => t.qualified(s, name),
+        Some(QualifiedName { schema: None, name }) if verb == "CREATE" && !on_target => {
+            if !temp {
+                t.created.insert(name);
+            }
         }
         Some(QualifiedName { name, .. }) => {
             t.relations.insert(name);
@@ -178,10 +189,10 @@ pub fn targets(text: &str, d: &Decision) -> Targets {
 
 fn place_relation(t: &mut Targets, name: &QualifiedName, created: bool) {
     match (&name.schema, created) {
-        (Some(s), _) => {
-            t.schemas.insert(s.clone());
+        (Some(s), _) => t.qualified(s.clone(), name.name.clone()),
+        (None, true) => {
+            t.created.insert(name.name.clone());
         }
-        (None, true) => t.creation_schema = true,
         (None, false) => {
             t.relations.insert(name.name.clone());
         }
@@ -355,11 +366,15 @@ mod tests {
         assert_eq!(t.relations, BTreeSet::from(["t".to_owned()]));
         assert!(t.schemas.is_empty() && !t.unknown);
         let t = of("CREATE TABLE n (a int)");
-        assert!(t.creation_schema && t.relations.is_empty());
+        assert!(t.created.contains("n") && t.relations.is_empty());
         let t = of("CREATE TEMP TABLE n (a int)");
-        assert!(!t.creation_schema && !t.unknown);
+        assert!(t.created.is_empty() && !t.unknown);
         let t = of("CREATE VIEW v AS SELECT 1");
-        assert!(t.creation_schema);
+        assert!(t.created.contains("v"));
+        let t = of("ALTER TABLE billing.inv ADD COLUMN c int");
+        assert!(t
+            .objects
+            .contains(&("billing".to_owned(), "inv".to_owned())));
         let t = of("DROP FUNCTION f(int)");
         assert!(t.relations.contains("f") || t.unknown, "{t:?}");
         assert_eq!(of("CREATE ROLE r"), Targets::default());
@@ -367,7 +382,7 @@ mod tests {
         assert_eq!(of("GRANT r TO u"), Targets::default());
         assert_eq!(schemas("GRANT USAGE ON SCHEMA billing TO r"), ["billing"]);
         // A table may be called like a key word.
-        assert!(of("CREATE TABLE data (a int)").creation_schema);
+        assert!(of("CREATE TABLE data (a int)").created.contains("data"));
         // DROP OWNED drops objects anywhere: not placed.
         let owned = of("DROP OWNED BY r");
         assert!(

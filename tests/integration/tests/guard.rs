@@ -455,7 +455,8 @@ async fn a_scope_naming_a_schema_holds_in_the_database() {
     );
     let toml = format!(
         "[databases.\"*\"]\nhost = \"127.0.0.1\"\n\
-         [[policy.scope]]\nname = \"billing-frozen\"\nroles = [\"{db}_dev\"]\nschemas = [\"billing\"]\naction = \"block\"\n"
+         [[policy.scope]]\nname = \"billing-frozen\"\nroles = [\"{db}_dev\"]\nschemas = [\"billing\"]\naction = \"block\"\n\
+         [[policy.scope]]\nname = \"app-t-frozen\"\nroles = [\"{db}_dev\"]\nobjects = [\"app.t\"]\naction = \"block\"\n"
     );
     let policy = ddlgate_config::Config::from_toml_str(&toml)
         .expect("config")
@@ -498,6 +499,24 @@ async fn a_scope_naming_a_schema_holds_in_the_database() {
         )
         .await
         .expect("outside billing");
+    // A scope naming an object: the table, its indexes, its columns.
+    for sql in [
+        "CREATE INDEX t_a ON app.t (a)",
+        "ALTER TABLE app.t ADD COLUMN z int",
+        "ALTER TABLE app.t DROP COLUMN b",
+    ] {
+        let e = direct.batch_execute(sql).await.expect_err(sql);
+        let d = e.as_db_error().expect("server error");
+        assert!(
+            d.message().contains("[policy scope \"app-t-frozen\"]"),
+            "{sql}: {}",
+            d.message()
+        );
+    }
+    direct
+        .batch_execute("ALTER TABLE app.log ADD COLUMN z int; CREATE INDEX log_x ON app.log (x)")
+        .await
+        .expect("another table");
     // Through the gateway, hidden in a DO block: refused by the database.
     let e = through
         .batch_execute("DO $$ BEGIN EXECUTE 'CREATE TABLE billing.y (a int)'; END $$")

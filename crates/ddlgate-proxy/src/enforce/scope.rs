@@ -49,6 +49,8 @@ pub fn unix_now() -> Option<u64> {
 pub struct Places {
     /// The schemas.
     pub schemas: BTreeSet<String>,
+    /// The objects, as `schema.name`.
+    pub objects: BTreeSet<String>,
     /// Some of it could not be placed: every scope naming schemas matches (fail closed).
     pub unknown: bool,
 }
@@ -57,19 +59,36 @@ impl Places {
     /// Placed offline (`ddlgate lint`, `policy explain`): unqualified names in `schema` (the
     /// first schema of the search path assumed).
     pub fn offline(t: &ddlgate_ddl::targets::Targets, schema: &str) -> Self {
-        let mut schemas = t.schemas.clone();
-        if t.creation_schema || !t.relations.is_empty() {
-            schemas.insert(schema.to_owned());
-        }
-        Self {
-            schemas,
+        let mut p = Self {
             unknown: t.unknown,
+            ..Self::default()
+        };
+        for (s, n) in &t.objects {
+            p.add(s, Some(n));
+        }
+        for s in &t.schemas {
+            p.add(s, None);
+        }
+        for n in t.created.iter().chain(&t.relations) {
+            p.add(schema, Some(n));
+        }
+        p
+    }
+
+    /// Places an object `name` (or only the schema) in `schema`.
+    pub fn add(&mut self, schema: &str, name: Option<&str>) {
+        self.schemas.insert(schema.to_owned());
+        if let Some(n) = name {
+            self.objects.insert(format!("{schema}.{n}"));
         }
     }
 
-    /// Whether a scope listing `schemas` applies here.
-    fn within(&self, schemas: &[String]) -> bool {
-        schemas.is_empty() || self.unknown || schemas.iter().any(|s| self.schemas.contains(s))
+    /// Whether a scope listing `schemas` and `objects` applies here.
+    fn within(&self, schemas: &[String], objects: &[String]) -> bool {
+        (schemas.is_empty() || self.unknown || schemas.iter().any(|s| self.schemas.contains(s)))
+            && (objects.is_empty()
+                || self.unknown
+                || objects.iter().any(|o| self.objects.contains(o)))
     }
 }
 
@@ -199,7 +218,7 @@ fn matches(
     let listed = |list: &[String], value: &str| list.is_empty() || list.iter().any(|v| v == value);
     role_matches(scope, roles)
         && listed(&scope.databases, &id.database)
-        && places.within(&scope.schemas)
+        && places.within(&scope.schemas, &scope.objects)
         && listed(&scope.applications, &id.application_name)
         && (scope.clients.is_empty()
             || id.client.is_some_and(|ip| {

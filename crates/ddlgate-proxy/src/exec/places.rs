@@ -126,29 +126,30 @@ fn placed(
     (moved, created_here): (bool, &BTreeSet<String>),
 ) -> Places {
     let mut p = Places {
-        schemas: t.schemas.clone(),
         unknown: t.unknown,
+        ..Places::default()
     };
-    let unqualified = t.creation_schema || !t.relations.is_empty();
-    if moved && unqualified {
+    for (s, n) in &t.objects {
+        p.add(s, Some(n));
+    }
+    for s in &t.schemas {
+        p.add(s, None);
+    }
+    if moved && !(t.created.is_empty() && t.relations.is_empty()) {
         p.unknown = true;
         return p;
     }
-    let mut in_current = t.creation_schema;
+    let mut in_current: Vec<&String> = t.created.iter().collect();
     for r in &t.relations {
         match schema_of.get(r) {
-            Some(s) => {
-                p.schemas.insert(s.clone());
-            }
-            None if created_here.contains(r) => in_current = true,
+            Some(s) => p.add(s, Some(r)),
+            None if created_here.contains(r) => in_current.push(r),
             None => p.unknown = true,
         }
     }
-    if in_current {
+    for n in in_current {
         match current {
-            Some(s) => {
-                p.schemas.insert(s.to_owned());
-            }
+            Some(s) => p.add(s, Some(n)),
             None => p.unknown = true,
         }
     }

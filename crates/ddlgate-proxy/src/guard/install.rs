@@ -156,6 +156,7 @@ mod tests {
             hours: None,
             kinds: Vec::new(),
             schemas: Vec::new(),
+            objects: Vec::new(),
         };
         let roles = Settings {
             no_ddl_roles: &reporting,

@@ -20,8 +20,10 @@ CREATE TABLE IF NOT EXISTS ddlgate_guard.scopes (
   from_minute int4,              -- UTC minutes of the day [from, to), wrapping; NULL: all day
   to_minute int4,
   kinds text[] NOT NULL,         -- 'ddl', 'drop-table', 'drop-column', 'drop-schema', 'rename'
-  schemas name[] NOT NULL DEFAULT '{}');  -- where the statement's objects are
+  schemas name[] NOT NULL DEFAULT '{}',   -- where the statement's objects are
+  objects text[] NOT NULL DEFAULT '{}');  -- which relations, as schema.name
 ALTER TABLE ddlgate_guard.scopes ADD COLUMN IF NOT EXISTS schemas name[] NOT NULL DEFAULT '{}';
+ALTER TABLE ddlgate_guard.scopes ADD COLUMN IF NOT EXISTS objects text[] NOT NULL DEFAULT '{}';
 REVOKE ALL ON ddlgate_guard.scopes FROM PUBLIC;
 
 -- Was `effect` of the statement this backend runs approved by a gateway? A gateway approves
@@ -135,6 +137,19 @@ LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
                   WHERE ddlgate_guard.member_of(SESSION_USER) OPERATOR(pg_catalog.&&) s.no_ddl_roles)
 $fn$;
 
+-- `schema.name` of the relation `objid` of catalog `classid` is (an index: its table's);
+-- NULL for other objects.
+CREATE OR REPLACE FUNCTION ddlgate_guard.relation_name(classid oid, objid oid) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+  SELECT n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) r.relname
+    FROM pg_catalog.pg_class c
+    LEFT JOIN pg_catalog.pg_index i ON i.indexrelid OPERATOR(pg_catalog.=) c.oid
+    JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) coalesce(i.indrelid, c.oid)
+    JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace
+   WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+     AND c.oid OPERATOR(pg_catalog.=) objid
+$fn$;
+
 -- The session's current role, as SET ROLE left it: the triggers run SECURITY DEFINER, where
 -- CURRENT_USER is the guard's owner, but the `role` setting is the session's.
 CREATE OR REPLACE FUNCTION ddlgate_guard.acting_role() RETURNS name
@@ -145,13 +160,16 @@ $fn$;
 
 -- The first scope (by name) that refuses a statement of `kind` now, checked against both
 -- session_user's and the acting role's roles (the strictest wins, so SET ROLE only adds
--- limits); NULL when none does. Scopes naming schemas match when `in_schema` is one of them;
--- the others when `any_schema`. The role that installed the guard (the gateway's control
+-- limits); NULL when none does. Scopes naming schemas (objects) match when `in_schema`
+-- (`in_object`, a relation as schema.name) is one of them; the others when `any_schema`. The role that installed the guard (the gateway's control
 -- role, the owner of this schema) is not subject to scopes: it keeps the gateway's own
 -- tables.
 DROP FUNCTION IF EXISTS ddlgate_guard.refusing_scope(text);
 DROP FUNCTION IF EXISTS ddlgate_guard.check_scopes(text, text);
-CREATE OR REPLACE FUNCTION ddlgate_guard.refusing_scope(kind text, in_schema name, any_schema boolean)
+DROP FUNCTION IF EXISTS ddlgate_guard.refusing_scope(text, name, boolean);
+DROP FUNCTION IF EXISTS ddlgate_guard.check_scopes(text, name, boolean, text);
+CREATE OR REPLACE FUNCTION ddlgate_guard.refusing_scope(kind text, in_schema name, any_schema boolean,
+                                                        in_object text DEFAULT NULL)
 RETURNS text
 LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
   WITH who(roles) AS (
@@ -167,8 +185,12 @@ LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
           WHERE ns.nspname OPERATOR(pg_catalog.=) 'ddlgate_guard')
      AND (s.kinds OPERATOR(pg_catalog.=) '{}' OR 'ddl' OPERATOR(pg_catalog.=) ANY (s.kinds)
           OR kind OPERATOR(pg_catalog.=) ANY (s.kinds))
-     AND CASE WHEN s.schemas OPERATOR(pg_catalog.=) '{}' THEN any_schema
-              ELSE coalesce(in_schema OPERATOR(pg_catalog.=) ANY (s.schemas), false) END
+     AND CASE WHEN s.schemas OPERATOR(pg_catalog.=) '{}' AND s.objects OPERATOR(pg_catalog.=) '{}'
+              THEN any_schema
+              ELSE (s.schemas OPERATOR(pg_catalog.=) '{}'
+                    OR coalesce(in_schema OPERATOR(pg_catalog.=) ANY (s.schemas), false))
+               AND (s.objects OPERATOR(pg_catalog.=) '{}'
+                    OR coalesce(in_object OPERATOR(pg_catalog.=) ANY (s.objects), false)) END
      AND (s.roles OPERATOR(pg_catalog.=) '{}' OR s.roles OPERATOR(pg_catalog.&&) w.roles)
      AND NOT s.except_roles OPERATOR(pg_catalog.&&) w.roles
      AND (s.applications OPERATOR(pg_catalog.=) '{}'
@@ -189,10 +211,11 @@ $fn$;
 -- for scopes naming schemas; scopes that do not when `any_schema`) and no gateway approved
 -- it (the gateway decided the scopes of every text it lets through).
 CREATE OR REPLACE FUNCTION ddlgate_guard.check_scopes(kind text, in_schema name, any_schema boolean,
-                                                      what text) RETURNS void
+                                                      what text, in_object text DEFAULT NULL)
+RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-  scope text := ddlgate_guard.refusing_scope(kind, in_schema, any_schema);
+  scope text := ddlgate_guard.refusing_scope(kind, in_schema, any_schema, in_object);
 BEGIN
   IF scope IS NOT NULL AND NOT ddlgate_guard.approved('scope') THEN
     RAISE EXCEPTION USING ERRCODE = '42501',
@@ -221,13 +244,15 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
   c record;
 BEGIN
-  -- Scopes naming schemas: where each command's object is (a schema: itself).
+  -- Scopes naming schemas or objects: where each command's object is (a schema: itself; an
+  -- index: its table).
   FOR c IN SELECT * FROM pg_catalog.pg_event_trigger_ddl_commands() LOOP
     CONTINUE WHEN c.in_extension;
     PERFORM ddlgate_guard.check_scopes('ddl',
       coalesce(c.schema_name, CASE WHEN c.object_type OPERATOR(pg_catalog.=) 'schema' THEN
         (SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.oid OPERATOR(pg_catalog.=) c.objid) END),
-      false, pg_catalog.format('%s %s', c.command_tag, c.object_identity));
+      false, pg_catalog.format('%s %s', c.command_tag, c.object_identity),
+      ddlgate_guard.relation_name(c.classid, c.objid));
   END LOOP;
   FOR c IN SELECT * FROM pg_catalog.pg_event_trigger_ddl_commands() LOOP
     CONTINUE WHEN c.in_extension
@@ -236,7 +261,8 @@ BEGIN
       OR NOT ddlgate_guard.lasting(c.objid);
     IF c.objsubid OPERATOR(pg_catalog.<>) 0 OR ddlgate_guard.renamed_here(c.objid) THEN
       PERFORM ddlgate_guard.check_scopes('rename', c.schema_name, true,
-        pg_catalog.format('renaming %s %s', c.object_type, c.object_identity));
+        pg_catalog.format('renaming %s %s', c.object_type, c.object_identity),
+        ddlgate_guard.relation_name(c.classid, c.objid));
     END IF;
     -- An ALTER reports a column of a relation only for RENAME COLUMN / RENAME ATTRIBUTE.
     IF c.objsubid OPERATOR(pg_catalog.<>) 0 AND NOT ddlgate_guard.approved('rename') THEN
@@ -256,19 +282,24 @@ CREATE OR REPLACE FUNCTION ddlgate_guard.on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
   o record;
+  rel text;
 BEGIN
   FOR o IN SELECT * FROM pg_catalog.pg_event_trigger_dropped_objects() LOOP
     CONTINUE WHEN o.is_temporary;
     -- Scopes naming schemas: where the dropped object was (a schema: itself).
+    -- A dropped relation, or the table of a dropped column, as schema.name.
+    rel := CASE WHEN o.object_type IN ('table', 'view', 'materialized view', 'foreign table',
+                                       'sequence', 'table column')
+                THEN o.address_names[1] OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) o.address_names[2] END;
     PERFORM ddlgate_guard.check_scopes(
       CASE o.object_type WHEN 'schema' THEN 'drop-schema' ELSE 'ddl' END,
       coalesce(o.schema_name, CASE o.object_type WHEN 'schema' THEN o.object_name END)::name,
-      false, pg_catalog.format('dropping %s %s', o.object_type, o.object_identity));
+      false, pg_catalog.format('dropping %s %s', o.object_type, o.object_identity), rel);
     IF o.object_type IN ('table', 'table column') THEN
       PERFORM ddlgate_guard.check_scopes(
         CASE o.object_type WHEN 'table' THEN 'drop-table' ELSE 'drop-column' END,
         o.schema_name, true,
-        pg_catalog.format('dropping %s %s', o.object_type, o.object_identity));
+        pg_catalog.format('dropping %s %s', o.object_type, o.object_identity), rel);
     END IF;
     CONTINUE WHEN o.object_type NOT IN ('table', 'table column', 'materialized view', 'foreign table');
     IF NOT ddlgate_guard.approved(CASE o.object_type WHEN 'table column' THEN 'drop-column'

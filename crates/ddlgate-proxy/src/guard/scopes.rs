@@ -30,6 +30,8 @@ pub struct GuardScope {
     pub kinds: Vec<&'static str>,
     /// `schemas` (empty: any).
     pub schemas: Vec<String>,
+    /// `objects`, as `schema.name` (empty: any).
+    pub objects: Vec<String>,
 }
 
 /// The kinds an event trigger can see; `None` for those it cannot (`TRUNCATE`, databases and
@@ -78,6 +80,7 @@ fn guard_scope(s: &Scope) -> Option<GuardScope> {
         hours: s.hours.as_deref().and_then(ddlgate_config::parse_hours),
         kinds,
         schemas: s.schemas.clone(),
+        objects: s.objects.clone(),
     })
 }
 
@@ -109,7 +112,7 @@ pub fn insert_sql(scopes: &[GuardScope]) -> String {
                     (f.to_string(), t.to_string())
                 });
             format!(
-                "({}, {}, {}, {}, {}, {}, {from}, {to}, {}, {})",
+                "({}, {}, {}, {}, {}, {}, {from}, {to}, {}, {}, {})",
                 quote_literal(&s.name),
                 array(lit(&s.roles), "name"),
                 array(lit(&s.except_roles), "name"),
@@ -118,6 +121,7 @@ pub fn insert_sql(scopes: &[GuardScope]) -> String {
                 array(s.days.iter().map(u8::to_string), "int4"),
                 array(s.kinds.iter().map(|k| quote_literal(k)), "text"),
                 array(lit(&s.schemas), "name"),
+                array(lit(&s.objects), "text"),
             )
         })
         .collect();
@@ -126,7 +130,7 @@ pub fn insert_sql(scopes: &[GuardScope]) -> String {
     } else {
         format!(
             "INSERT INTO ddlgate_guard.scopes (name, roles, except_roles, applications, clients, \
-             days, from_minute, to_minute, kinds, schemas) VALUES {};\n",
+             days, from_minute, to_minute, kinds, schemas, objects) VALUES {};\n",
             rows.join(",\n  ")
         )
     }
@@ -175,7 +179,7 @@ mod tests {
         let sql = insert_sql(&for_database(&policy(), "app"));
         assert!(sql.contains("VALUES ('runtime', ARRAY['app_runtime']::pg_catalog.name[], ARRAY[]::pg_catalog.name[]"), "{sql}");
         assert!(
-            sql.contains("ARRAY[6, 7]::pg_catalog.int4[], 1080, 480, ARRAY[]::pg_catalog.text[], ARRAY[]::pg_catalog.name[])"),
+            sql.contains("ARRAY[6, 7]::pg_catalog.int4[], 1080, 480, ARRAY[]::pg_catalog.text[], ARRAY[]::pg_catalog.name[], ARRAY[]::pg_catalog.text[])"),
             "{sql}"
         );
         assert_eq!(insert_sql(&[]), "");

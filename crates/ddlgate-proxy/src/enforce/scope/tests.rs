@@ -185,17 +185,18 @@ fn a_scope_outside_its_time_window_does_not_apply() {
 
 #[test]
 fn a_scope_naming_schemas_matches_statements_placed_there_or_not_placed() {
-    let scopes = scopes(
+    let billing = scopes(
         "[[policy.scope]]\nname = \"billing\"\nschemas = [\"billing\"]\naction = \"block\"\n",
     );
     let who = id(&["alice"], &["alice"]);
     let verdict = |sql: &str, places: Places| {
         let d = analyze(sql, &Facts::for_major(15), &Default::default());
-        evaluate(&scopes, &who, (&d[0], &places)).action
+        evaluate(&billing, &who, (&d[0], &places)).action
     };
     let at = |schemas: &[&str], unknown: bool| Places {
         schemas: schemas.iter().map(|s| (*s).to_owned()).collect(),
         unknown,
+        ..Places::default()
     };
     let sql = "ALTER TABLE t ADD COLUMN c int";
     assert_eq!(verdict(sql, at(&["billing"], false)), ScopeAction::Block);
@@ -212,6 +213,29 @@ fn a_scope_naming_schemas_matches_statements_placed_there_or_not_placed() {
         .iter()
         .map(|d| Places::offline(&ddlgate_ddl::targets::targets(d.text(text), d), "public"))
         .collect();
-    assert_eq!(placed[0], at(&["billing"], false));
-    assert_eq!(placed[1], at(&["public"], false));
+    assert_eq!(placed[0].schemas, at(&["billing"], false).schemas);
+    assert!(placed[0].objects.contains("billing.x"));
+    assert_eq!(placed[1].schemas, at(&["public"], false).schemas);
+    assert!(placed[1].objects.contains("public.y"));
+    // A scope naming objects.
+    let users = scopes(
+        "[[policy.scope]]\nname = \"users\"\nobjects = [\"public.users\"]\nstatements = [\"drop-column\"]\naction = \"block\"\n",
+    );
+    let d = analyze(
+        "ALTER TABLE users DROP COLUMN email",
+        &Facts::for_major(15),
+        &Default::default(),
+    );
+    let mut p = Places::default();
+    p.add("public", Some("users"));
+    assert_eq!(
+        evaluate(&users, &who, (&d[0], &p)).action,
+        ScopeAction::Block
+    );
+    let mut q = Places::default();
+    q.add("public", Some("orders"));
+    assert_eq!(
+        evaluate(&users, &who, (&d[0], &q)).action,
+        ScopeAction::Allow
+    );
 }
