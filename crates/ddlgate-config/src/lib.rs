@@ -4,6 +4,7 @@
 //! validation runs once, in [`Config::from_toml_str`]; nothing downstream re-checks values.
 //! An annotated example lives in `config/gateway.example.toml`.
 
+mod admin;
 mod control;
 mod error;
 mod guard;
@@ -11,6 +12,7 @@ mod model;
 mod policy;
 mod scope;
 
+pub use admin::Admin;
 pub use control::Control;
 pub use error::ConfigError;
 pub use guard::Guard;

@@ -31,6 +31,9 @@ pub struct Config {
     /// The database-side guard (event triggers), installed through the control role.
     #[serde(default)]
     pub guard: crate::Guard,
+    /// The HTTP admin API.
+    #[serde(default)]
+    pub admin: crate::Admin,
 }
 
 /// The listening socket and limits.

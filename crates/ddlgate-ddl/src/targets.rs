@@ -173,10 +173,9 @@ pub fn targets(text: &str, d: &Decision) -> Targets {
             schema: Some(s),
             name,
         }) => t.qualified(s, name),
+        Some(QualifiedName { schema: None, .. }) if verb == "CREATE" && !on_target && temp => {}
         Some(QualifiedName { schema: None, name }) if verb == "CREATE" && !on_target => {
-            if !temp {
-                t.created.insert(name);
-            }
+            t.created.insert(name);
         }
         Some(QualifiedName { name, .. }) => {
             t.relations.insert(name);

@@ -52,12 +52,20 @@ pub async fn serve_client(
     );
     async move {
         let _ = tcp.set_nodelay(true);
+        let metrics = crate::metrics::global();
+        metrics.client_connections.inc();
+        metrics.client_connections_current.inc();
         let mut client = ClientConn::new(tcp);
-        let result = run(&gw, &mut client, &stop, permit, id, peer).await;
+        let began = AtomicBool::new(false);
+        let result = run(&gw, &mut client, (&stop, &began), permit, id, peer).await;
+        metrics.client_connections_current.dec();
         match result {
             Ok(()) => tracing::debug!("session closed"),
             Err(e) => {
                 let kind = e.kind().as_str();
+                if !began.load(std::sync::atomic::Ordering::Relaxed) {
+                    metrics.refused(kind);
+                }
                 match e.kind() {
                     ErrorKind::ClientDisconnect => {
                         tracing::debug!(error = %e, kind, "session ended")
@@ -89,7 +97,7 @@ async fn tell(client: &mut ClientConn, notice: &Notice) {
 async fn run(
     gw: &Arc<Gateway>,
     client: &mut ClientConn,
-    stop: &CancellationToken,
+    (stop, began): (&CancellationToken, &AtomicBool),
     permit: Option<OwnedSemaphorePermit>,
     session_id: u64,
     peer: SocketAddr,
@@ -125,6 +133,8 @@ async fn run(
     let AuthOutcome::Ready(cancel_guard) = outcome else {
         return Ok(());
     };
+    began.store(true, std::sync::atomic::Ordering::Relaxed);
+    crate::metrics::global().sessions.inc();
     tracing::info!(server_version = ?session.server_version().map(|v| v.num()), tls = client.is_tls(), "session ready");
     let (client_stream, client_reader) =
         std::mem::replace(client, ClientConn::detached()).into_parts();
@@ -147,15 +157,16 @@ async fn run(
     }
     let approver = approver(gw, &info.database, cancel_guard.as_ref()).await;
     let client = (client_stream, client_reader);
+    let registered = gw.sessions.register(&info, stop.child_token());
     let relayed = relay_session(
         gw,
         (info, approver.as_ref()),
-        &interrupt,
+        (&interrupt, &registered.live),
         client,
         (server, session),
-        stop,
     )
     .await;
+    drop(registered);
     if let Some(a) = &approver {
         a.release().await;
     }
@@ -261,14 +272,15 @@ async fn copy_raw(
 async fn relay_session(
     gw: &Arc<Gateway>,
     (info, approver): (SessionInfo, Option<&Approver>),
-    interrupt: &AtomicBool,
+    (interrupt, live): (&AtomicBool, &crate::sessions::Live),
     (client_stream, client_reader): (Stream, FrameReader),
     (server, session): (ServerConn, Session),
-    stop: &CancellationToken,
 ) -> Result<(), ProxyError> {
+    let stop = live.stop();
     let (cr, cw) = client_stream.into_split();
     let (sr, sw) = server.stream.into_split();
-    let session = Mutex::new(session);
+    let session = Arc::new(Mutex::new(session));
+    live.attach(&session);
     let ready = ReadySignal::default();
     let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
     let ctl_pending = AtomicBool::new(false);
@@ -280,7 +292,9 @@ async fn relay_session(
     };
     let policy_log = Mutex::new(PolicyLog::default());
     let gate = Gate {
-        enforcer: &gw.enforcer,
+        enforcer: gw.enforcer.load_full(),
+        policy: Some(&gw.enforcer),
+        live: Some(live),
         info: &info,
         cancel: interrupt,
         config: &gw.config,
@@ -327,6 +341,7 @@ async fn relay_session(
             return Ok(());
         }
         First::Client(Err(e)) => e,
+        First::Stop if live.closed_by_admin() => ProxyError::ClosedByAdmin,
         First::Stop => ProxyError::ShuttingDown,
     };
     // The client pump goes first: if it had lent the session to the fast relay, the relay

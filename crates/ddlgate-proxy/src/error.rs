@@ -77,6 +77,9 @@ pub enum ProxyError {
     /// The gateway is shutting down.
     #[error("gateway shutting down")]
     ShuttingDown,
+    /// An administrator closed the session (admin API).
+    #[error("session closed by an administrator")]
+    ClosedByAdmin,
     /// The extended-protocol capture was driven out of its contract (a gateway bug).
     #[error("capture: {0}")]
     Capture(String),
@@ -154,7 +157,7 @@ impl ProxyError {
             | Self::UpstreamTls { .. }
             | Self::OnlyChannelBinding
             | Self::ServerGone => ErrorKind::Upstream,
-            Self::ShuttingDown => ErrorKind::Shutdown,
+            Self::ShuttingDown | Self::ClosedByAdmin => ErrorKind::Shutdown,
             Self::TlsConfig(_) => ErrorKind::Config,
             Self::Capture(_) | Self::FastRelayGone | Self::Internal(_) => ErrorKind::Internal,
         }
@@ -204,7 +207,7 @@ impl ProxyError {
             Self::TooManyConnections => fatal(SqlState::TooManyConnections, "sorry, too many clients already"),
             Self::Internal(_) => fatal(SqlState::InternalError, "ddlgate internal error"),
             Self::Capture(_) => fatal(SqlState::InternalError, "ddlgate internal error while answering an extended-protocol batch"),
-            Self::ShuttingDown => fatal(SqlState::AdminShutdown, "terminating connection due to administrator command"),
+            Self::ShuttingDown | Self::ClosedByAdmin => fatal(SqlState::AdminShutdown, "terminating connection due to administrator command"),
         }
     }
 }

@@ -3,8 +3,10 @@
 //! loop (`server`) both use it; it uses neither.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use ddlgate_config::{ClientTlsMode, Config};
 use tokio::sync::Semaphore;
@@ -20,7 +22,12 @@ pub struct Gateway {
     routes: BTreeMap<String, Arc<Route>>,
     pub(crate) tls_acceptor: Option<TlsAcceptor>,
     pub(crate) cancels: Arc<CancelMap>,
-    pub(crate) enforcer: crate::enforce::Enforcer,
+    /// The policy now in force (swapped whole by a reload).
+    pub(crate) enforcer: ArcSwap<crate::enforce::Enforcer>,
+    /// The live sessions (admin API).
+    pub(crate) sessions: crate::sessions::Sessions,
+    /// Set once shutdown has begun.
+    pub(crate) draining: AtomicBool,
     /// Sessions allowed at once.
     pub(crate) connections: Arc<Semaphore>,
     next_session: AtomicU64,
@@ -57,11 +64,15 @@ impl Gateway {
             0 => None,
             n => Some(crate::relay::FastRelay::start(n)?),
         };
+        crate::metrics::global()
+            .set_policy_version(&crate::enforce::Enforcer::new(config.policy.clone()).version);
         Ok(Arc::new(Self {
             fast,
             jobs: crate::jobs::Jobs::new(&config).map(Arc::new),
             guard: crate::guard::Guard::new(&config).map(Arc::new),
-            enforcer: crate::enforce::Enforcer::new(config.policy.clone()),
+            enforcer: ArcSwap::from_pointee(crate::enforce::Enforcer::new(config.policy.clone())),
+            sessions: crate::sessions::Sessions::default(),
+            draining: AtomicBool::new(false),
             connections: Arc::new(Semaphore::new(config.listen.max_connections)),
             config,
             routes,
@@ -90,5 +101,36 @@ impl Gateway {
     /// Number of sessions holding a cancel key (i.e. past authentication and still open).
     pub fn live_sessions(&self) -> usize {
         self.cancels.len()
+    }
+
+    /// The live sessions.
+    pub fn sessions(&self) -> Vec<crate::sessions::SessionView> {
+        self.sessions.list()
+    }
+
+    /// Closes session `id` with a FATAL 57P01; whether it was live.
+    pub fn close_session(&self, id: u64) -> bool {
+        self.sessions.close(id)
+    }
+
+    /// Whether shutdown has begun.
+    pub fn draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// The policy now in force.
+    pub fn policy(&self) -> Arc<crate::enforce::Enforcer> {
+        self.enforcer.load_full()
+    }
+
+    /// The metrics, in the Prometheus text format.
+    pub fn metrics_text(&self) -> String {
+        let fast = self.fast_relay_stats().map(|s| (s.lent, s.returned));
+        crate::metrics::global().encode(fast)
+    }
+
+    /// The configuration the gateway started with.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
     }
 }

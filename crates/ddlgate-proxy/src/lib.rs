@@ -19,11 +19,14 @@ mod gateway;
 pub mod guard;
 mod io;
 pub mod jobs;
+pub mod metrics;
 #[cfg(test)]
 mod qualified;
 mod relay;
 pub use relay::FastRelayStats;
+pub mod reload;
 mod server;
+pub mod sessions;
 mod startup;
 mod stream;
 mod sync;

@@ -67,6 +67,8 @@ impl Gateway {
             }
         }
         drop(listener);
+        self.draining
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         tracker.close();
         let grace = Duration::from_secs(self.config.listen.shutdown_timeout_secs);
         tracing::info!(

@@ -65,6 +65,7 @@ impl GatewayHandle {
             policy: Default::default(),
             control: Default::default(),
             guard: Default::default(),
+            admin: Default::default(),
         };
         config.listen.addr = SocketAddr::from(([127, 0, 0, 1], 0));
         config.listen.shutdown_timeout_secs = 5;

@@ -224,7 +224,7 @@ pub enum JobsAction {
 }
 
 /// Options for running the gateway.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
     /// TOML configuration file (see config/gateway.example.toml).
     #[arg(long, short, env = "DDLGATE_CONFIG")]
@@ -232,6 +232,10 @@ pub struct RunArgs {
     /// Listen address, overriding [listen] addr.
     #[arg(long)]
     pub listen: Option<SocketAddr>,
+    /// Turn the HTTP admin API on at this address, overriding [admin] listen (tokens:
+    /// DDLGATE_ADMIN_TOKEN for admin, DDLGATE_ADMIN_VIEWER_TOKEN for read-only).
+    #[arg(long)]
+    pub admin_listen: Option<SocketAddr>,
     /// Upstream server host:port for every database, replacing [databases].
     #[arg(long)]
     pub upstream: Option<String>,
@@ -305,6 +309,7 @@ impl RunArgs {
                 policy: Default::default(),
                 control: Default::default(),
                 guard: Default::default(),
+                admin: Default::default(),
             },
         };
         let upstream = match (&self.upstream, embedded_port) {
@@ -330,6 +335,9 @@ impl RunArgs {
         }
         if let Some(addr) = self.listen {
             config.listen.addr = addr;
+        }
+        if let Some(addr) = self.admin_listen {
+            config.admin.listen = Some(addr);
         }
         if let Some(f) = self.log_format {
             config.log.format = f;

@@ -86,7 +86,17 @@ fn explain(
     sql: &str,
     pg_version: u32,
 ) -> String {
-    let enforcer = Enforcer::new(config.policy.clone());
+    report(&config.policy, (id, search_path), sql, pg_version)
+}
+
+/// The report under `policy` (also served by the admin API).
+pub(crate) fn report(
+    policy: &ddlgate_config::Policy,
+    (id, search_path): (&Identity, &str),
+    sql: &str,
+    pg_version: u32,
+) -> String {
+    let enforcer = Enforcer::new(policy.clone());
     let facts = Facts {
         server_version_num: pg_version * 10_000,
         ..Facts::default()
@@ -101,7 +111,7 @@ fn explain(
     for (i, d) in analyze(sql, &facts, &enforcer.analysis).iter().enumerate() {
         let safety = enforce::resolve(d, &enforcer, true);
         let places = Places::offline(&targets(d.text(sql), d), search_path);
-        let v = scope::evaluate(&config.policy.scopes, id, (d, &places));
+        let v = scope::evaluate(&policy.scopes, id, (d, &places));
         let rules: Vec<String> = d
             .findings
             .iter()

@@ -1,6 +1,7 @@
 //! The `ddlgate` binary: command-line parsing, logging setup, configuration loading, and the
 //! embedded throwaway PostgreSQL for running with no configuration at all.
 
+mod admin;
 mod approvals;
 mod cli;
 mod embedded;
@@ -94,7 +95,12 @@ fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let config = args.resolve(cluster.as_ref().map(|c| c.port()))?;
+    let embedded_port = cluster.as_ref().map(|c| c.port());
+    let config = args.resolve(embedded_port)?;
+    let reloader: admin::Reloader = {
+        let args = args.clone();
+        Arc::new(move || args.resolve(embedded_port).map_err(|e| format!("{e:#}")))
+    };
     logging::init(&config.log)?;
     if let Some(path) = &config.log.audit_file {
         interrupted::report(path);
@@ -121,12 +127,21 @@ fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
         let addr = listener.local_addr()?;
         let gateway = ddlgate_proxy::Gateway::new(config.clone())?;
         tracing::info!(%addr, "ddlgate listening");
+        if let Some(admin) = admin::start(&config, gateway.clone(), reloader.clone()).await? {
+            eprintln!("ddlgate admin API on http://{admin}");
+        }
         if let Some(cluster) = &cluster {
             embedded::announce(cluster, addr);
         }
         let (shutdown_tx, shutdown) = tokio::sync::oneshot::channel::<()>();
         let (hurry_tx, hurry) = tokio::sync::oneshot::channel::<()>();
-        let signals = tokio::spawn(watch_signals(streams, shutdown_tx, hurry_tx));
+        let reload = {
+            let gateway = gateway.clone();
+            move || {
+                gateway.reload(reloader(), "sighup");
+            }
+        };
+        let signals = tokio::spawn(watch_signals(streams, (shutdown_tx, hurry_tx), reload));
         let shutdown = async move {
             let _ = shutdown.await;
         };
@@ -161,14 +176,16 @@ fn signal_streams() -> anyhow::Result<SignalStreams> {
 
 /// Watches the signals a server answers: the first SIGINT or SIGTERM starts the graceful
 /// shutdown (`shutdown`), a second SIGINT (Ctrl-C again) closes the remaining sessions at once
-/// (`hurry`); SIGHUP is logged and otherwise ignored (its default action would kill the
-/// process) until configuration reload exists.
+/// (`hurry`); SIGHUP reloads the policy from the configuration file (`reload`).
 /// The handlers are installed by [`signal_streams`] before the gateway listens, so that no
 /// signal arriving once it accepts connections meets the default action.
 async fn watch_signals(
     (mut int, mut term, mut hup): SignalStreams,
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    hurry: tokio::sync::oneshot::Sender<()>,
+    (shutdown, hurry): (
+        tokio::sync::oneshot::Sender<()>,
+        tokio::sync::oneshot::Sender<()>,
+    ),
+    reload: impl Fn(),
 ) -> anyhow::Result<()> {
     let (mut shutdown, mut hurry) = (Some(shutdown), Some(hurry));
     loop {
@@ -192,7 +209,8 @@ async fn watch_signals(
                 }
             }
             _ = hup.recv() => {
-                tracing::warn!("SIGHUP received: configuration reload is not supported yet; ddlgate goes on with the configuration it started with");
+                tracing::info!("SIGHUP received: reloading the policy");
+                reload();
             }
         }
     }

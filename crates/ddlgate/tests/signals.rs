@@ -1,5 +1,5 @@
-//! The binary answers signals as a server does: SIGHUP is logged and ignored (no reload yet,
-//! and its default action would kill the process), the first SIGINT drains and says how many
+//! The binary answers signals as a server does: SIGHUP reloads the policy (it does not stop the
+//! process, whose default action it would be), the first SIGINT drains and says how many
 //! sessions it waits for, a second SIGINT closes them at once.
 
 use std::io::Read;

@@ -178,6 +178,7 @@ pub enum AuditOutcome {
 impl AuditEvent<'_> {
     /// Emits the event as one JSON line.
     pub fn emit(&self) {
+        crate::metrics::global().decided(self.action, &self.rules, self.outcome);
         match serde_json::to_string(self) {
             Ok(line) => tracing::info!(target: "ddlgate::audit", "{line}"),
             Err(e) => tracing::warn!(error = %e, "audit event not serialisable"),

@@ -72,11 +72,12 @@ impl Gate<'_> {
         if d.class != StatementClass::MaybeDdl && d.findings.is_empty() {
             return;
         }
+        let sql = logged(&redacted(d.text(origin.sql)));
         AuditEvent {
             time: enforce::now_rfc3339(),
             session: self.info,
             protocol: protocol(origin.protocol),
-            sql: logged(&redacted(d.text(origin.sql))),
+            sql,
             rules: d.findings.iter().map(|f| f.rule.as_str()).collect(),
             action,
             observe_only: self.enforcer.observe_only(),

@@ -183,7 +183,7 @@ impl GateState {
         st: &Statement,
         mut facts: Facts,
     ) -> Result<Analysis, ProxyError> {
-        let (sql, enforcer) = (st.sql.as_str(), gate.enforcer);
+        let (sql, enforcer) = (st.sql.as_str(), &*gate.enforcer);
         let resolve = |d: &[Decision]| -> Vec<Action> {
             d.iter()
                 .map(|d| enforce::resolve(d, enforcer, true))
@@ -207,6 +207,18 @@ impl GateState {
                 }
             }
         }
+        if let (Some(live), Some(d)) = (
+            gate.live,
+            decisions
+                .iter()
+                .rev()
+                .find(|d| crate::enforce::scope::is_ddl(d)),
+        ) {
+            live.set_statement(&super::audit::logged(&super::audit::redacted(d.text(sql))));
+        }
+        crate::metrics::global()
+            .statements_analysed
+            .inc_by(decisions.len() as u64);
         let mut actions = resolve(&decisions);
         if !st.exact {
             // The gateway cannot run its own version of a text it cannot send back as it is.

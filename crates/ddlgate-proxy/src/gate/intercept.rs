@@ -106,7 +106,7 @@ impl GateState {
         let origin = st.origin();
         let clean = self.batch == Batch::Clean;
         for d in &analyze(&st.sql, &facts, &gate.enforcer.analysis) {
-            let action = enforce::resolve(d, gate.enforcer, clean);
+            let action = enforce::resolve(d, &gate.enforcer, clean);
             gate.audit(&origin, d, action, Vec::new(), AuditOutcome::Forwarded);
         }
         if st.tag == FeTag::Parse {
@@ -149,7 +149,7 @@ impl GateState {
         }
         let actions: Vec<Action> = decisions
             .iter()
-            .map(|d| enforce::resolve(d, gate.enforcer, false))
+            .map(|d| enforce::resolve(d, &gate.enforcer, false))
             .collect();
         let origin = st.origin();
         let mut notices = Vec::new();

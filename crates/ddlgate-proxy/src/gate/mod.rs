@@ -55,10 +55,15 @@ use crate::guard::Approver;
 use crate::jobs::durable::JobScope;
 use crate::jobs::Jobs;
 
-/// The enforcement context of one session: fixed for its life.
+/// The enforcement context of one session: fixed for its life, but for the policy, which is
+/// the gateway's current one at each statement (a reload applies to the next statement).
 pub struct Gate<'a> {
-    /// Policy.
-    pub enforcer: &'a Enforcer,
+    /// Policy, as of the statement being decided.
+    pub enforcer: Arc<Enforcer>,
+    /// Where the current policy is read from (`None`: fixed).
+    pub policy: Option<&'a arc_swap::ArcSwap<Enforcer>>,
+    /// The session's entry in the gateway's registry (admin API).
+    pub live: Option<&'a crate::sessions::Live>,
     /// Who is connected (for audit events).
     pub info: &'a SessionInfo,
     /// Raised when the client sends a CancelRequest for this session.
@@ -74,6 +79,16 @@ pub struct Gate<'a> {
 }
 
 impl Gate<'_> {
+    /// Takes the gateway's current policy, for the statement about to be decided.
+    pub fn refresh(&mut self) {
+        if let Some(p) = self.policy {
+            let now = p.load();
+            if !Arc::ptr_eq(&now, &self.enforcer) {
+                self.enforcer = Arc::clone(&now);
+            }
+        }
+    }
+
     /// What job bookkeeping needs of this session.
     pub fn job_scope(&self) -> JobScope<'_> {
         JobScope {

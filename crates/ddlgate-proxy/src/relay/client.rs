@@ -289,6 +289,7 @@ impl ClientPump<'_> {
 
     /// Hands a frame to the gate, and the connection when it needs it.
     async fn take(&mut self, frame: Bytes) -> Result<(), ProxyError> {
+        self.gate.refresh();
         let session = self.shared.session;
         let answered = self.state.answered_all(&lock(session));
         if self.gate.settle_approvals(answered).await {

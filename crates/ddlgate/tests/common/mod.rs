@@ -10,6 +10,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_ddlgate");
 
 /// Starts `ddlgate --config <config>` (output discarded) and waits until it accepts
 /// connections on `port`.
+#[allow(dead_code)] // Not every test binary starts the plain gateway.
 pub async fn start(config: &str, port: u16) -> KillOnDrop {
     let child = Command::new(BIN)
         .args(["--config", config])

@@ -25,7 +25,7 @@ use fake::{Event, FakeConn, FakeWatch};
 
 /// What is fixed for a session: the policy and who is connected.
 pub struct Env {
-    enforcer: Enforcer,
+    enforcer: Arc<Enforcer>,
     info: SessionInfo,
     cancel: AtomicBool,
     config: Arc<Config>,
@@ -43,7 +43,7 @@ impl Env {
         );
         let config = Config::from_toml_str(&text).expect("test config");
         Self {
-            enforcer: Enforcer::new(config.policy.clone()),
+            enforcer: Arc::new(Enforcer::new(config.policy.clone())),
             info: SessionInfo {
                 session: 7,
                 user: "app".into(),
@@ -60,7 +60,9 @@ impl Env {
     /// The gate over this environment (no durable jobs).
     pub fn gate(&self) -> Gate<'_> {
         Gate {
-            enforcer: &self.enforcer,
+            enforcer: Arc::clone(&self.enforcer),
+            policy: None,
+            live: None,
             info: &self.info,
             cancel: &self.cancel,
             config: &self.config,

@@ -1,0 +1,307 @@
+//! The gateway's Prometheus metrics (`prometheus-client`, OpenMetrics text), all named
+//! `ddlgate_…`. Labels are bounded sets (actions, rule ids, outcomes, reasons): nothing per
+//! session or per statement.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::enforce::{Action, AuditOutcome};
+
+/// `action` and `rule` of a DDL decision.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DecisionLabels {
+    /// `allow`, `warn`, `guard`, `rewrite`, `block`.
+    pub action: String,
+    /// The rule id that fired, `none` when none did.
+    pub rule: String,
+}
+
+/// One label: `outcome`, `reason`, `result` or `version`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Outcome {
+    /// The value.
+    pub outcome: String,
+}
+
+/// A `reason` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Reason {
+    /// The value.
+    pub reason: String,
+}
+
+/// A `result` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabel {
+    /// The value.
+    pub result: String,
+}
+
+/// A `version` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Version {
+    /// The value.
+    pub version: String,
+}
+
+/// The process's metrics (one gateway per process; tests that run several share them).
+pub fn global() -> &'static Metrics {
+    static METRICS: std::sync::OnceLock<Metrics> = std::sync::OnceLock::new();
+    METRICS.get_or_init(|| Metrics::new(""))
+}
+
+/// The gateway's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// Client connections accepted.
+    pub client_connections: Counter,
+    /// Client connections open now.
+    pub client_connections_current: Gauge,
+    /// Client connections refused or failed before their session began, by reason.
+    pub client_connections_refused: Family<Reason, Counter>,
+    /// Sessions relayed (authenticated).
+    pub sessions: Counter,
+    /// Statements the gate analysed.
+    pub statements_analysed: Counter,
+    /// DDL decisions, by action and rule id.
+    pub decisions: Family<DecisionLabels, Counter>,
+    /// Plans and guarded statements by outcome (`plan-started`, `completed`, `failed`, …).
+    pub plans: Family<Outcome, Counter>,
+    /// Audit events written.
+    pub audit_events: Counter,
+    /// Policy reloads by result (`ok`, `error`).
+    pub policy_reloads: Family<ResultLabel, Counter>,
+    /// The loaded policy's version (one series, value 1).
+    pub policy_version: Family<Version, Gauge>,
+    /// Sessions the fast relay took over / handed back (read from it at each scrape).
+    pub fast_relay_lends: Counter<u64, AtomicU64>,
+    /// See [`Self::fast_relay_lends`].
+    pub fast_relay_returns: Counter<u64, AtomicU64>,
+    version: Mutex<String>,
+}
+
+impl Metrics {
+    /// The metrics, registered, with the loaded policy's `version`.
+    pub fn new(version: &str) -> Self {
+        let mut m = Self {
+            registry: Registry::default(),
+            client_connections: Counter::default(),
+            client_connections_current: Gauge::default(),
+            client_connections_refused: Family::default(),
+            sessions: Counter::default(),
+            statements_analysed: Counter::default(),
+            decisions: Family::default(),
+            plans: Family::default(),
+            audit_events: Counter::default(),
+            policy_reloads: Family::default(),
+            policy_version: Family::default(),
+            fast_relay_lends: Counter::default(),
+            fast_relay_returns: Counter::default(),
+            version: Mutex::new(String::new()),
+        };
+        let r = &mut m.registry;
+        r.register(
+            "ddlgate_client_connections",
+            "Client connections accepted",
+            m.client_connections.clone(),
+        );
+        r.register(
+            "ddlgate_client_connections_current",
+            "Client connections open now",
+            m.client_connections_current.clone(),
+        );
+        r.register(
+            "ddlgate_client_connections_refused",
+            "Client connections that ended before their session began, by reason",
+            m.client_connections_refused.clone(),
+        );
+        r.register(
+            "ddlgate_sessions",
+            "Sessions relayed after authentication",
+            m.sessions.clone(),
+        );
+        r.register(
+            "ddlgate_statements_analysed",
+            "Statements the gate analysed",
+            m.statements_analysed.clone(),
+        );
+        r.register(
+            "ddlgate_ddl_decisions",
+            "DDL decisions, by action and rule id",
+            m.decisions.clone(),
+        );
+        r.register(
+            "ddlgate_plans",
+            "Plans and guarded statements, by outcome",
+            m.plans.clone(),
+        );
+        r.register(
+            "ddlgate_audit_events",
+            "Audit events written",
+            m.audit_events.clone(),
+        );
+        r.register(
+            "ddlgate_policy_reloads",
+            "Policy reloads, by result",
+            m.policy_reloads.clone(),
+        );
+        r.register(
+            "ddlgate_policy_version",
+            "The loaded policy's version (value 1)",
+            m.policy_version.clone(),
+        );
+        r.register(
+            "ddlgate_fast_relay_lends",
+            "Sessions the fast relay took over",
+            m.fast_relay_lends.clone(),
+        );
+        r.register(
+            "ddlgate_fast_relay_returns",
+            "Sessions the fast relay handed back",
+            m.fast_relay_returns.clone(),
+        );
+        m.set_policy_version(version);
+        m
+    }
+
+    /// Records the policy now loaded.
+    pub fn set_policy_version(&self, version: &str) {
+        let mut current = self.version.lock().unwrap_or_else(|p| p.into_inner());
+        if version.is_empty() {
+            return;
+        }
+        if !current.is_empty() {
+            self.policy_version.remove(&Version {
+                version: current.clone(),
+            });
+        }
+        self.policy_version
+            .get_or_create(&Version {
+                version: version.to_owned(),
+            })
+            .set(1);
+        version.clone_into(&mut current);
+    }
+
+    /// Counts one audited decision: its action and rules, and a plan's outcome.
+    pub fn decided(&self, action: Action, rules: &[&str], outcome: AuditOutcome) {
+        self.audit_events.inc();
+        let plan = match outcome {
+            AuditOutcome::PlanStarted => Some("plan-started"),
+            AuditOutcome::StepEnded => None,
+            AuditOutcome::Completed => Some("completed"),
+            AuditOutcome::Failed => Some("failed"),
+            AuditOutcome::Interrupted => Some("interrupted"),
+            AuditOutcome::Deferred => Some("deferred"),
+            AuditOutcome::ContinuedInBackground => Some("continued-in-background"),
+            _ => None,
+        };
+        if let Some(p) = plan {
+            self.plans
+                .get_or_create(&Outcome {
+                    outcome: p.to_owned(),
+                })
+                .inc();
+        }
+        if matches!(
+            outcome,
+            AuditOutcome::PlanStarted | AuditOutcome::StepEnded | AuditOutcome::Interrupted
+        ) {
+            return;
+        }
+        let action = action_name(action);
+        let rules = if rules.is_empty() {
+            &["none"][..]
+        } else {
+            rules
+        };
+        for rule in rules {
+            self.decisions
+                .get_or_create(&DecisionLabels {
+                    action: action.to_owned(),
+                    rule: (*rule).to_owned(),
+                })
+                .inc();
+        }
+    }
+
+    /// Counts a connection that ended before its session began.
+    pub fn refused(&self, reason: &str) {
+        self.client_connections_refused
+            .get_or_create(&Reason {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The metrics in the Prometheus text format, with the fast relay's counts `fast`
+    /// (lends, returns) brought up to date.
+    pub fn encode(&self, fast: Option<(u64, u64)>) -> String {
+        if let Some((lends, returns)) = fast {
+            catch_up(&self.fast_relay_lends, lends);
+            catch_up(&self.fast_relay_returns, returns);
+        }
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            tracing::warn!("metrics not encodable");
+        }
+        out
+    }
+}
+
+fn catch_up(c: &Counter<u64, AtomicU64>, total: u64) {
+    let now = c.get();
+    if total > now {
+        c.inner().fetch_add(total - now, Ordering::Relaxed);
+    }
+}
+
+/// The label value of an action.
+pub fn action_name(a: Action) -> &'static str {
+    match a {
+        Action::Allow => "allow",
+        Action::Warn => "warn",
+        Action::Guard => "guard",
+        Action::Rewrite => "rewrite",
+        Action::Block => "block",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions_carry_action_and_rule() {
+        let m = Metrics::new("abc");
+        m.decided(
+            Action::Rewrite,
+            &["require-concurrent-index-creation"],
+            AuditOutcome::Completed,
+        );
+        m.decided(Action::Allow, &[], AuditOutcome::Forwarded);
+        m.set_policy_version("def");
+        let text = m.encode(Some((3, 1)));
+        assert!(text.contains("ddlgate_ddl_decisions_total{action=\"rewrite\",rule=\"require-concurrent-index-creation\"} 1"), "{text}");
+        assert!(
+            text.contains("ddlgate_ddl_decisions_total{action=\"allow\",rule=\"none\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ddlgate_plans_total{outcome=\"completed\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ddlgate_policy_version{version=\"def\"} 1"),
+            "{text}"
+        );
+        assert!(!text.contains("version=\"abc\""), "{text}");
+        assert!(text.contains("ddlgate_fast_relay_lends_total 3"), "{text}");
+    }
+}

@@ -1,0 +1,92 @@
+//! The HTTP admin API (`[admin] listen`, `--admin-listen`), on axum: probes and metrics, the
+//! live sessions, the policy (show, validate, reload, explain). Every `/v1` call needs a bearer
+//! token (`auth`); every action is an audit event.
+
+mod auth;
+mod handlers;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use ddlgate_config::Config;
+use ddlgate_proxy::Gateway;
+
+use auth::{Needs, Tokens};
+
+/// Loads the configuration again (the file given at start, with the same flags).
+pub type Reloader = Arc<dyn Fn() -> Result<Config, String> + Send + Sync>;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AdminState {
+    gateway: Arc<Gateway>,
+    reload: Reloader,
+}
+
+/// The API's routes over `state`.
+fn router(state: AdminState, tokens: Arc<Tokens>, open_probes: bool) -> Router {
+    let probes_need = if open_probes {
+        Needs::Nothing
+    } else {
+        Needs::Token
+    };
+    let probes = Router::new()
+        .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(handlers::readyz))
+        .route("/metrics", get(handlers::metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            (tokens.clone(), probes_need),
+            auth::check,
+        ));
+    let v1 = Router::new()
+        .route("/v1/sessions", get(handlers::sessions))
+        .route("/v1/sessions/{id}", delete(handlers::close_session))
+        .route("/v1/policy", get(handlers::policy))
+        .route("/v1/policy:validate", post(handlers::validate))
+        .route("/v1/policy:reload", post(handlers::reload))
+        .route("/v1/policy:explain", post(handlers::explain))
+        .layer(axum::middleware::from_fn_with_state(
+            (tokens, Needs::Token),
+            auth::check,
+        ));
+    probes.merge(v1).with_state(state)
+}
+
+/// Binds the API and serves it until the process ends. Returns the bound address.
+pub async fn start(
+    config: &Config,
+    gateway: Arc<Gateway>,
+    reload: Reloader,
+) -> anyhow::Result<Option<SocketAddr>> {
+    let Some(addr) = config.admin.listen else {
+        return Ok(None);
+    };
+    let tokens = Arc::new(Tokens::load(&config.admin)?);
+    if tokens.is_empty() {
+        tracing::warn!(
+            "admin API without tokens: set {} (or {}); every /v1 call is refused",
+            config.admin.token_env,
+            config.admin.viewer_token_env
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (admin API)"))?;
+    let bound = listener.local_addr()?;
+    let app = router(
+        AdminState { gateway, reload },
+        tokens,
+        config.admin.open_probes,
+    );
+    tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "admin API stopped");
+        }
+    });
+    tracing::info!(addr = %bound, "admin API listening");
+    Ok(Some(bound))
+}

@@ -1,0 +1,178 @@
+//! The admin API through the binary: open probes, tokens, sessions listed and closed, metrics
+//! scraped during a migration, readiness while draining.
+
+use std::time::Duration;
+
+use ddlgate_testkit::{connect, eventually_async, free_port, shared_pg};
+
+use crate::common::write_config;
+use crate::{http, samples, start_with_admin, TOKEN, VIEWER};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_tokens_sessions_and_metrics() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("ops_admin");
+    pg.psql(
+        &db,
+        "CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 100)",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (port, admin) = (free_port(), free_port());
+    let audit = dir.path().join("audit.jsonl");
+    let cfg = write_config(
+        dir.path(),
+        port,
+        pg.port(),
+        &format!("[log]\naudit_file = \"{}\"\n", audit.display()),
+    );
+    let _gw = start_with_admin(&cfg, (port, admin)).await;
+    let api = |path: &str| format!("http://127.0.0.1:{admin}{path}");
+    assert_eq!(http("GET", api("/healthz"), None, None).await.0, 200);
+    assert_eq!(http("GET", api("/readyz"), None, None).await.0, 200);
+    // Without a valid token, every /v1 call is refused.
+    assert_eq!(http("GET", api("/v1/sessions"), None, None).await.0, 401);
+    assert_eq!(
+        http("GET", api("/v1/sessions"), Some("nope"), None).await.0,
+        401
+    );
+    assert_eq!(
+        http("DELETE", api("/v1/sessions/1"), None, None).await.0,
+        401
+    );
+    assert_eq!(
+        http("POST", api("/v1/policy:reload"), None, None).await.0,
+        401
+    );
+    let url = format!(
+        "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable&application_name=ops-probe",
+        ddlgate_testkit::SUPER.name
+    );
+    let client = connect(&url).await.expect("connect");
+    // A migration: the index is built CONCURRENTLY by the gateway's plan.
+    client
+        .batch_execute("CREATE INDEX t_a ON t (a)")
+        .await
+        .expect("rewritten and run");
+    let (code, body) = http("GET", api("/v1/sessions"), Some(VIEWER), None).await;
+    assert_eq!(code, 200, "{body}");
+    let list: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let mine = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|s| s["application_name"] == "ops-probe")
+        .unwrap_or_else(|| panic!("our session in {body}"))
+        .clone();
+    assert_eq!(mine["database"], db.as_str());
+    assert!(
+        mine["last_statement"]
+            .as_str()
+            .is_some_and(|s| s.contains("CREATE INDEX")),
+        "{mine}"
+    );
+    // Metrics: every line parses; the decision is counted with its action and rule.
+    let (code, text) = http("GET", api("/metrics"), None, None).await;
+    assert_eq!(code, 200);
+    let m = samples(&text);
+    let key = "ddlgate_ddl_decisions_total{action=\"rewrite\",rule=\"require-concurrent-index-creation\"}";
+    assert!(m.get(key).is_some_and(|v| *v >= 1.0), "{key} in\n{text}");
+    assert!(
+        m.get("ddlgate_sessions_total").is_some_and(|v| *v >= 1.0),
+        "{text}"
+    );
+    assert!(
+        m.get("ddlgate_plans_total{outcome=\"completed\"}")
+            .is_some_and(|v| *v >= 1.0),
+        "{text}"
+    );
+    assert!(
+        m.keys()
+            .any(|k| k.starts_with("ddlgate_policy_version{version=")),
+        "{text}"
+    );
+    // A viewer may not close a session; an admin may.
+    let id = mine["id"].as_u64().expect("id");
+    let close = api(&format!("/v1/sessions/{id}"));
+    assert_eq!(
+        http("DELETE", close.clone(), Some(VIEWER), None).await.0,
+        403
+    );
+    assert_eq!(
+        http("DELETE", close.clone(), Some(TOKEN), None).await.0,
+        204
+    );
+    assert_eq!(
+        http("DELETE", api("/v1/sessions/999999"), Some(TOKEN), None)
+            .await
+            .0,
+        404
+    );
+    let err = client.simple_query("SELECT 1").await.expect_err("closed");
+    let said = format!("{err:?}");
+    assert!(
+        said.contains("57P01") || err.is_closed() || said.contains("administrator"),
+        "{said}"
+    );
+    eventually_async(
+        Duration::from_secs(10),
+        "session gone from the list",
+        || {
+            let url = api("/v1/sessions");
+            async move {
+                let (_, body) = http("GET", url, Some(TOKEN), None).await;
+                !body.contains("ops-probe")
+            }
+        },
+    )
+    .await;
+    let log = std::fs::read_to_string(&audit).expect("audit");
+    assert!(
+        log.lines().any(|l| l.contains("\"admin-action\"")
+            && l.contains("close-session")
+            && l.contains(&format!("\"session\":{id}"))),
+        "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_flips_while_draining() {
+    let pg = shared_pg();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (port, admin) = (free_port(), free_port());
+    let cfg = write_config(dir.path(), port, pg.port(), "");
+    let gw = start_with_admin(&cfg, (port, admin)).await;
+    let readyz = format!("http://127.0.0.1:{admin}/readyz");
+    assert_eq!(http("GET", readyz.clone(), None, None).await.0, 200);
+    // A session keeps the drain going.
+    let url = format!(
+        "postgres://{}@127.0.0.1:{port}/postgres?sslmode=disable",
+        ddlgate_testkit::SUPER.name
+    );
+    let client = connect(&url).await.expect("connect");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(gw.0.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("SIGTERM");
+    eventually_async(Duration::from_secs(10), "not ready while draining", || {
+        let url = readyz.clone();
+        async move { http("GET", url, None, None).await == (503, "draining\n".to_owned()) }
+    })
+    .await;
+    assert_eq!(
+        http(
+            "GET",
+            format!("http://127.0.0.1:{admin}/healthz"),
+            None,
+            None
+        )
+        .await
+        .0,
+        200,
+        "alive all the same"
+    );
+    client
+        .simple_query("SELECT 1")
+        .await
+        .expect("the session still runs");
+}

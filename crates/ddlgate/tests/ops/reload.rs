@@ -1,0 +1,91 @@
+//! Reloading the policy: SIGHUP and `POST /v1/policy:reload` change a rule's action for the
+//! next statement of a session that stays connected; a bad file keeps the last good policy.
+
+use std::time::Duration;
+
+use ddlgate_testkit::{connect, eventually_async, free_port, shared_pg};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::common::write_config;
+use crate::{http, samples, start_with_admin, TOKEN};
+
+fn rules(action: &str) -> String {
+    format!("[policy.rules]\n\"require-concurrent-index-creation\" = \"{action}\"\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_applies_to_the_next_statement_and_a_bad_file_changes_nothing() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("ops_reload");
+    pg.psql(&db, "CREATE TABLE t (a int)");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (port, admin) = (free_port(), free_port());
+    let cfg = write_config(dir.path(), port, pg.port(), &rules("block"));
+    let gw = start_with_admin(&cfg, (port, admin)).await;
+    let api = |path: &str| format!("http://127.0.0.1:{admin}{path}");
+    let version = || async {
+        let (_, body) = http("GET", api("/v1/policy"), Some(TOKEN), None).await;
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        v["version"].as_str().expect("version").to_owned()
+    };
+    let url = format!(
+        "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
+        ddlgate_testkit::SUPER.name
+    );
+    let client = connect(&url).await.expect("connect");
+    client
+        .batch_execute("CREATE INDEX i1 ON t (a)")
+        .await
+        .expect_err("blocked by the policy it started with");
+    let before = version().await;
+    // SIGHUP: the same session's next statement is decided by the new policy.
+    write_config(dir.path(), port, pg.port(), &rules("warn"));
+    kill(Pid::from_raw(gw.0.id() as i32), Signal::SIGHUP).expect("SIGHUP");
+    eventually_async(Duration::from_secs(10), "new version", || async {
+        version().await != before
+    })
+    .await;
+    client
+        .batch_execute("CREATE INDEX i1 ON t (a)")
+        .await
+        .expect("only warned now, on the same connection");
+    // A broken file: refused, the policy in force stays.
+    let good = version().await;
+    std::fs::write(&cfg, "[policy\nthis is not toml").expect("write");
+    let (code, body) = http("POST", api("/v1/policy:reload"), Some(TOKEN), None).await;
+    assert_eq!(code, 422, "{body}");
+    assert!(body.contains("\"failed\""), "{body}");
+    kill(Pid::from_raw(gw.0.id() as i32), Signal::SIGHUP).expect("SIGHUP");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(version().await, good);
+    client
+        .batch_execute("CREATE INDEX i2 ON t (a)")
+        .await
+        .expect("the last good policy decides");
+    let (_, text) = http("GET", api("/metrics"), None, None).await;
+    let m = samples(&text);
+    assert!(
+        m.get("ddlgate_policy_reloads_total{result=\"ok\"}")
+            .is_some_and(|v| *v >= 1.0),
+        "{text}"
+    );
+    assert!(
+        m.get("ddlgate_policy_reloads_total{result=\"error\"}")
+            .is_some_and(|v| *v >= 2.0),
+        "{text}"
+    );
+    // Through the API, back to block.
+    write_config(dir.path(), port, pg.port(), &rules("block"));
+    let (code, body) = http("POST", api("/v1/policy:reload"), Some(TOKEN), None).await;
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("\"reloaded\""), "{body}");
+    client
+        .batch_execute("CREATE INDEX i3 ON t (a)")
+        .await
+        .expect_err("blocked again");
+    client
+        .simple_query("SELECT 1")
+        .await
+        .expect("the session lived through every reload");
+}
