@@ -291,17 +291,7 @@ async fn relay_session(
         ctl_pending: &ctl_pending,
     };
     let policy_log = Mutex::new(PolicyLog::default());
-    let gate = Gate {
-        enforcer: gw.enforcer.load_full(),
-        policy: Some(&gw.enforcer),
-        live: Some(live),
-        info: &info,
-        cancel: interrupt,
-        config: &gw.config,
-        jobs: gw.jobs.as_ref(),
-        approver,
-        policy_log: &policy_log,
-    };
+    let gate = session_gate(gw, (&info, approver), (interrupt, live), &policy_log);
     let up = ClientPump {
         src: cr,
         dst: sw,
@@ -351,6 +341,26 @@ async fn relay_session(
     // message boundary.)
     drop(up);
     farewell(&shared(), down, error).await
+}
+
+/// The enforcement context of a session.
+fn session_gate<'a>(
+    gw: &'a Gateway,
+    (info, approver): (&'a SessionInfo, Option<&'a Approver>),
+    (interrupt, live): (&'a AtomicBool, &'a crate::sessions::Live),
+    policy_log: &'a Mutex<PolicyLog>,
+) -> Gate<'a> {
+    Gate {
+        enforcer: gw.enforcer.load_full(),
+        policy: Some(&gw.enforcer),
+        live: Some(live),
+        info,
+        cancel: interrupt,
+        config: &gw.config,
+        jobs: gw.jobs.as_ref(),
+        approver,
+        policy_log,
+    }
 }
 
 /// Tells the client why its session ends, at a message boundary, then ends.

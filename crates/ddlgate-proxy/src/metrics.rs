@@ -11,8 +11,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::enforce::{Action, AuditOutcome};
-
 /// `action` and `rule` of a DDL decision.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DecisionLabels {
@@ -105,69 +103,73 @@ impl Metrics {
             fast_relay_returns: Counter::default(),
             version: Mutex::new(String::new()),
         };
-        let r = &mut m.registry;
+        m.register();
+        m.set_policy_version(version);
+        m
+    }
+
+    fn register(&mut self) {
+        let r = &mut self.registry;
         r.register(
             "ddlgate_client_connections",
             "Client connections accepted",
-            m.client_connections.clone(),
+            self.client_connections.clone(),
         );
         r.register(
             "ddlgate_client_connections_current",
             "Client connections open now",
-            m.client_connections_current.clone(),
+            self.client_connections_current.clone(),
         );
         r.register(
             "ddlgate_client_connections_refused",
             "Client connections that ended before their session began, by reason",
-            m.client_connections_refused.clone(),
+            self.client_connections_refused.clone(),
         );
         r.register(
             "ddlgate_sessions",
             "Sessions relayed after authentication",
-            m.sessions.clone(),
+            self.sessions.clone(),
         );
         r.register(
             "ddlgate_statements_analysed",
             "Statements the gate analysed",
-            m.statements_analysed.clone(),
+            self.statements_analysed.clone(),
         );
         r.register(
             "ddlgate_ddl_decisions",
             "DDL decisions, by action and rule id",
-            m.decisions.clone(),
+            self.decisions.clone(),
         );
         r.register(
             "ddlgate_plans",
             "Plans and guarded statements, by outcome",
-            m.plans.clone(),
+            self.plans.clone(),
         );
         r.register(
             "ddlgate_audit_events",
             "Audit events written",
-            m.audit_events.clone(),
+            self.audit_events.clone(),
         );
         r.register(
             "ddlgate_policy_reloads",
             "Policy reloads, by result",
-            m.policy_reloads.clone(),
+            self.policy_reloads.clone(),
         );
         r.register(
             "ddlgate_policy_version",
             "The loaded policy's version (value 1)",
-            m.policy_version.clone(),
+            self.policy_version.clone(),
         );
         r.register(
             "ddlgate_fast_relay_lends",
             "Sessions the fast relay took over",
-            m.fast_relay_lends.clone(),
+            self.fast_relay_lends.clone(),
         );
         r.register(
             "ddlgate_fast_relay_returns",
             "Sessions the fast relay handed back",
-            m.fast_relay_returns.clone(),
+            self.fast_relay_returns.clone(),
         );
-        m.set_policy_version(version);
-        m
     }
 
     /// Records the policy now loaded.
@@ -189,33 +191,8 @@ impl Metrics {
         version.clone_into(&mut current);
     }
 
-    /// Counts one audited decision: its action and rules, and a plan's outcome.
-    pub fn decided(&self, action: Action, rules: &[&str], outcome: AuditOutcome) {
-        self.audit_events.inc();
-        let plan = match outcome {
-            AuditOutcome::PlanStarted => Some("plan-started"),
-            AuditOutcome::StepEnded => None,
-            AuditOutcome::Completed => Some("completed"),
-            AuditOutcome::Failed => Some("failed"),
-            AuditOutcome::Interrupted => Some("interrupted"),
-            AuditOutcome::Deferred => Some("deferred"),
-            AuditOutcome::ContinuedInBackground => Some("continued-in-background"),
-            _ => None,
-        };
-        if let Some(p) = plan {
-            self.plans
-                .get_or_create(&Outcome {
-                    outcome: p.to_owned(),
-                })
-                .inc();
-        }
-        if matches!(
-            outcome,
-            AuditOutcome::PlanStarted | AuditOutcome::StepEnded | AuditOutcome::Interrupted
-        ) {
-            return;
-        }
-        let action = action_name(action);
+    /// Counts one DDL decision with `action` and the `rules` that fired.
+    pub fn decision(&self, action: &str, rules: &[&str]) {
         let rules = if rules.is_empty() {
             &["none"][..]
         } else {
@@ -229,6 +206,15 @@ impl Metrics {
                 })
                 .inc();
         }
+    }
+
+    /// Counts a plan (or guarded statement) reaching `outcome`.
+    pub fn plan(&self, outcome: &str) {
+        self.plans
+            .get_or_create(&Outcome {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
     }
 
     /// Counts a connection that ended before its session began.
@@ -259,17 +245,6 @@ fn catch_up(c: &Counter<u64, AtomicU64>, total: u64) {
     let now = c.get();
     if total > now {
         c.inner().fetch_add(total - now, Ordering::Relaxed);
-    }
-}
-
-/// The label value of an action.
-pub fn action_name(a: Action) -> &'static str {
-    match a {
-        Action::Allow => "allow",
-        Action::Warn => "warn",
-        Action::Guard => "guard",
-        Action::Rewrite => "rewrite",
-        Action::Block => "block",
     }
 }
 

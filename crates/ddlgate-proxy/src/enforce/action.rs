@@ -20,6 +20,19 @@ pub enum Action {
     Block,
 }
 
+impl Action {
+    /// Its name in metrics: `allow`, `warn`, `guard`, `rewrite`, `block`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Warn => "warn",
+            Self::Guard => "guard",
+            Self::Rewrite => "rewrite",
+            Self::Block => "block",
+        }
+    }
+}
+
 /// The policy in the form the relay uses.
 #[derive(Debug)]
 pub struct Enforcer {

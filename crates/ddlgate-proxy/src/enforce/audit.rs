@@ -175,10 +175,41 @@ pub enum AuditOutcome {
     Interrupted,
 }
 
+impl AuditOutcome {
+    /// The `outcome` label of the plans metric, for the outcomes that count there.
+    fn plan_label(self) -> Option<&'static str> {
+        Some(match self {
+            Self::PlanStarted => "plan-started",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Interrupted => "interrupted",
+            Self::Deferred => "deferred",
+            Self::ContinuedInBackground => "continued-in-background",
+            _ => return None,
+        })
+    }
+}
+
 impl AuditEvent<'_> {
+    /// Counts the event in the metrics: every event; a plan's outcome; a decision once (not
+    /// at a plan's start, steps or interruption, which another event of the run concludes).
+    fn count(&self) {
+        let m = crate::metrics::global();
+        m.audit_events.inc();
+        if let Some(label) = self.outcome.plan_label() {
+            m.plan(label);
+        }
+        if !matches!(
+            self.outcome,
+            AuditOutcome::PlanStarted | AuditOutcome::StepEnded | AuditOutcome::Interrupted
+        ) {
+            m.decision(self.action.as_str(), &self.rules);
+        }
+    }
+
     /// Emits the event as one JSON line.
     pub fn emit(&self) {
-        crate::metrics::global().decided(self.action, &self.rules, self.outcome);
+        self.count();
         match serde_json::to_string(self) {
             Ok(line) => tracing::info!(target: "ddlgate::audit", "{line}"),
             Err(e) => tracing::warn!(error = %e, "audit event not serialisable"),
