@@ -255,12 +255,9 @@ mod tests {
     #[test]
     fn decisions_carry_action_and_rule() {
         let m = Metrics::new("abc");
-        m.decided(
-            Action::Rewrite,
-            &["require-concurrent-index-creation"],
-            AuditOutcome::Completed,
-        );
-        m.decided(Action::Allow, &[], AuditOutcome::Forwarded);
+        m.decision("rewrite", &["require-concurrent-index-creation"]);
+        m.plan("completed");
+        m.decision("allow", &[]);
         m.set_policy_version("def");
         let text = m.encode(Some((3, 1)));
         assert!(text.contains("ddlgate_ddl_decisions_total{action=\"rewrite\",rule=\"require-concurrent-index-creation\"} 1"), "{text}");
