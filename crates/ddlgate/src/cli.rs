@@ -94,6 +94,11 @@ pub enum Command {
         #[command(subcommand)]
         action: PolicyAction,
     },
+    /// The audit log's tamper evidence.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Validate a configuration file and exit (0 when valid).
     CheckConfig {
         /// The TOML file to check.
@@ -127,6 +132,17 @@ pub struct LintPolicyArgs {
     /// scopes naming schemas.
     #[arg(long, default_value = "public", requires = "config")]
     pub search_path: String,
+}
+
+/// What `ddlgate audit` does.
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check an audit file's hash chain: exit 0 when every record is intact and in sequence,
+    /// 1 naming the first altered or missing record.
+    Verify {
+        /// The audit file (`[log] audit_file`).
+        file: PathBuf,
+    },
 }
 
 /// What `ddlgate approvals` does.

@@ -11,13 +11,12 @@ use std::io::IsTerminal;
 use std::sync::Mutex;
 
 use anyhow::Context;
+
+use crate::audit_chain::{head_of, seal, Head};
 use ddlgate_config::{Log, LogFormat};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::filter::{filter_fn, Targets};
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::writer::BoxMakeWriter;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -39,9 +38,7 @@ fn silenced(target: &str) -> bool {
     })
 }
 
-/// Writes only an event's message: audit events already are JSON documents.
-struct MessageOnly;
-
+/// An event's message: audit events are JSON documents.
 struct MessageVisitor(String);
 
 impl Visit for MessageVisitor {
@@ -52,44 +49,113 @@ impl Visit for MessageVisitor {
     }
 }
 
-impl<S, N> FormatEvent<S, N> for MessageOnly
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        _ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        let mut v = MessageVisitor(String::new());
-        event.record(&mut v);
-        writeln!(writer, "{}", v.0)
-    }
-}
-
-/// The audit stream: bare JSON lines to `[log] audit_file` (appended) or stderr.
+/// The audit stream: sealed JSON lines ([`crate::audit_chain`]) appended to
+/// `[log] audit_file`, or written to stderr.
 fn audit_layer<S>(log: &Log) -> anyhow::Result<impl Layer<S>>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let writer = match &log.audit_file {
+    let target = match &log.audit_file {
         Some(path) => {
             let file = OpenOptions::new()
                 .create(true)
                 .append(true)
+                .read(true)
                 .open(path)
                 .with_context(|| format!("opening audit file {}", path.display()))?;
-            BoxMakeWriter::new(Mutex::new(file))
+            Target::File { file, len: None }
         }
-        None => BoxMakeWriter::new(std::io::stderr),
+        None => Target::Stderr,
     };
-    Ok(tracing_subscriber::fmt::layer()
-        .event_format(MessageOnly)
-        .with_writer(writer)
-        .with_ansi(false)
-        .with_filter(Targets::new().with_target(AUDIT_TARGET, Level::INFO)))
+    Ok(AuditSink {
+        out: Mutex::new(Out {
+            target,
+            head: Head::default(),
+        }),
+    }
+    .with_filter(Targets::new().with_target(AUDIT_TARGET, Level::INFO)))
+}
+
+/// Where sealed audit lines go.
+enum Target {
+    /// The audit file, and its length after our last write (`None`: not yet read).
+    File {
+        file: std::fs::File,
+        len: Option<u64>,
+    },
+    /// Standard error.
+    Stderr,
+}
+
+struct Out {
+    target: Target,
+    head: Head,
+}
+
+/// Seals and writes audit events one at a time, under one lock, so that the chain follows the
+/// order of the lines; continues the chain from the file's last line when another process
+/// (`ddlgate approvals`, `ddlgate breakglass`) appended to it meanwhile (under an exclusive
+/// file lock, which those commands take too).
+struct AuditSink {
+    out: Mutex<Out>,
+}
+
+impl<S: Subscriber> Layer<S> for AuditSink {
+    fn on_event(&self, event: &Event<'_>, _ctx: tracing_subscriber::layer::Context<'_, S>) {
+        let mut v = MessageVisitor(String::new());
+        event.record(&mut v);
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = out.write(&v.0) {
+            eprintln!("ddlgate: audit event not written: {e}");
+        }
+    }
+}
+
+impl Out {
+    fn write(&mut self, event: &str) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let head = self.head.clone();
+        match &mut self.target {
+            Target::Stderr => {
+                let (line, next) = seal(event, &head).unwrap_or((event.to_owned(), head));
+                writeln!(std::io::stderr(), "{line}")?;
+                self.head = next;
+            }
+            Target::File { file, len } => {
+                file.lock()?;
+                let now = file.metadata()?.len();
+                let head = if *len == Some(now) {
+                    head
+                } else {
+                    tail_head(file)?
+                };
+                let (line, next) = seal(event, &head).unwrap_or((event.to_owned(), head));
+                let written = file.write_all(format!("{line}\n").as_bytes());
+                *len = file.metadata().ok().map(|m| m.len());
+                file.unlock()?;
+                written?;
+                self.head = next;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The chain's head as the file's last line says ([`Head::default`] for an empty file or one
+/// whose last line is not sealed).
+fn tail_head(file: &mut std::fs::File) -> std::io::Result<Head> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let len = file.metadata()?.len();
+    let from = len.saturating_sub(256 * 1024);
+    file.seek(SeekFrom::Start(from))?;
+    let mut tail = String::new();
+    file.take(len - from).read_to_string(&mut tail)?;
+    Ok(tail
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .and_then(head_of)
+        .unwrap_or_default())
 }
 
 /// Installs a subscriber with the audit stream alone, for commands that act on the policy

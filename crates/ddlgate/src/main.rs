@@ -3,6 +3,7 @@
 
 mod admin;
 mod approvals;
+mod audit_chain;
 mod cli;
 mod embedded;
 mod explain;
@@ -64,6 +65,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             jobs::run(config, &database, action)
         }
         Some(Command::Policy { action }) => explain::run(action),
+        Some(Command::Audit {
+            action: cli::AuditAction::Verify { file },
+        }) => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            Ok(match audit_chain::verify(&text) {
+                audit_chain::Verdict::Intact {
+                    records,
+                    first,
+                    last,
+                } => {
+                    println!(
+                        "{}: {records} record(s), seq {first} to {last}: chain intact",
+                        file.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                audit_chain::Verdict::Broken { line, problem } => {
+                    println!("{}: line {line}: {problem}", file.display());
+                    ExitCode::from(1)
+                }
+            })
+        }
         Some(Command::Breakglass {
             config,
             database,

@@ -176,3 +176,88 @@ async fn readiness_flips_while_draining() {
         .await
         .expect("the session still runs");
 }
+
+/// `ddlgate audit verify FILE`: exit status and what it says.
+fn verify(file: &std::path::Path) -> (bool, String) {
+    let out = std::process::Command::new(crate::common::BIN)
+        .args(["audit", "verify"])
+        .arg(file)
+        .output()
+        .expect("run ddlgate audit verify");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_chain_verifies_and_tampering_is_named() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("ops_chain");
+    pg.psql(&db, "CREATE TABLE t (a int)");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (port, admin) = (free_port(), free_port());
+    let audit = dir.path().join("audit.jsonl");
+    let cfg = write_config(
+        dir.path(),
+        port,
+        pg.port(),
+        &format!("[log]\naudit_file = \"{}\"\n", audit.display()),
+    );
+    let gw = start_with_admin(&cfg, (port, admin)).await;
+    let url = format!(
+        "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
+        ddlgate_testkit::SUPER.name
+    );
+    let client = connect(&url).await.expect("connect");
+    for sql in [
+        "CREATE INDEX i1 ON t (a)",
+        "ALTER TABLE t ADD COLUMN b int",
+        "DROP INDEX i1",
+    ] {
+        let _ = client.batch_execute(sql).await;
+    }
+    drop(client);
+    // Restarted on the same file: the chain goes on.
+    drop(gw);
+    let gw = start_with_admin(&cfg, (port, admin)).await;
+    let client = connect(&url).await.expect("connect again");
+    client
+        .batch_execute("ALTER TABLE t ADD COLUMN c int")
+        .await
+        .expect("ddl");
+    drop(client);
+    drop(gw);
+    let (ok, said) = verify(&audit);
+    assert!(ok && said.contains("chain intact"), "{said}");
+    let text = std::fs::read_to_string(&audit).expect("audit");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() >= 4, "{text}");
+    // One character changed in the second record.
+    let altered: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 1 {
+                l.replacen("\"time\":\"", "\"time\":\"1", 1)
+            } else {
+                (*l).to_owned()
+            }
+        })
+        .collect();
+    std::fs::write(&audit, altered.join("\n") + "\n").expect("write");
+    let (ok, said) = verify(&audit);
+    assert!(
+        !ok && said.contains("line 2") && said.contains("altered"),
+        "{said}"
+    );
+    // A record removed.
+    let mut removed: Vec<&str> = lines.clone();
+    removed.remove(2);
+    std::fs::write(&audit, removed.join("\n") + "\n").expect("write");
+    let (ok, said) = verify(&audit);
+    assert!(
+        !ok && said.contains("line 3") && said.contains("missing"),
+        "{said}"
+    );
+}

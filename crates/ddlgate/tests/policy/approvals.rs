@@ -167,6 +167,17 @@ async fn a_destructive_statement_runs_once_after_another_identity_approves_it() 
             .any(|e| e["approval"] == id && e["outcome"] == "blocked"),
         "{events:?}"
     );
+    // The gateway and the commands wrote one chain.
+    let out = Command::new(BIN)
+        .args(["audit", "verify"])
+        .arg(dir.path().join(format!("audit-{p1}.jsonl")))
+        .output()
+        .expect("audit verify");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let used = audit_events(dir.path(), p2);
     assert!(
         used.iter()
