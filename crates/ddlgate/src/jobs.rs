@@ -148,19 +148,49 @@ async fn watch_progress(client: &tokio_postgres::Client) -> anyhow::Result<ExitC
     }
 }
 
-async fn abandon(client: &tokio_postgres::Client, id: i64) -> anyhow::Result<ExitCode> {
+/// What abandoning a job found.
+pub(crate) enum Abandoned {
+    /// No such job.
+    Unknown,
+    /// It is not active (its state).
+    Inactive(&'static str),
+    /// Another process runs it (its advisory lock is held).
+    Running,
+    /// Abandoned: the job as it was.
+    Done(Box<Job>),
+}
+
+/// Abandons job `id` unless it runs elsewhere (shared by `ddlgate jobs` and the admin API).
+pub(crate) async fn abandon_job(
+    client: &tokio_postgres::Client,
+    id: i64,
+) -> anyhow::Result<Abandoned> {
     let Some(job) = jobs::rows::get(client, id).await? else {
-        bail!("no job {id}");
+        return Ok(Abandoned::Unknown);
     };
     if !job.state.active() {
-        println!("job {id} is {}: nothing to abandon", job.state.as_str());
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Abandoned::Inactive(job.state.as_str()));
     }
     if !jobs::rows::try_lock(client, job.key).await? {
-        bail!("job {id} is running (its advisory lock is held); stop that gateway first");
+        return Ok(Abandoned::Running);
     }
     jobs::rows::set_state(client, id, JobState::Abandoned, None, None).await?;
     jobs::rows::unlock(client, job.key).await?;
+    Ok(Abandoned::Done(Box::new(job)))
+}
+
+async fn abandon(client: &tokio_postgres::Client, id: i64) -> anyhow::Result<ExitCode> {
+    let job = match abandon_job(client, id).await? {
+        Abandoned::Unknown => bail!("no job {id}"),
+        Abandoned::Inactive(state) => {
+            println!("job {id} is {state}: nothing to abandon");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Abandoned::Running => {
+            bail!("job {id} is running (its advisory lock is held); stop that gateway first")
+        }
+        Abandoned::Done(job) => job,
+    };
     println!(
         "job {id} abandoned at step {}/{}; remaining steps not run:",
         job.next_step,

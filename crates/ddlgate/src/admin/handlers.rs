@@ -16,7 +16,7 @@ use super::auth::Role;
 use super::AdminState;
 
 /// Writes an admin action to the audit log.
-fn audit(action: &str, role: Role, client: SocketAddr, detail: serde_json::Value) {
+pub(super) fn audit(action: &str, role: Role, client: SocketAddr, detail: serde_json::Value) {
     let event = serde_json::json!({
         "time": ddlgate_proxy::enforce::now_rfc3339(),
         "event": "admin-action",

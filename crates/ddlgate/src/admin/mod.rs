@@ -4,6 +4,7 @@
 
 mod auth;
 mod handlers;
+mod jobs;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,6 +45,8 @@ fn router(state: AdminState, tokens: Arc<Tokens>, open_probes: bool) -> Router {
     let v1 = Router::new()
         .route("/v1/sessions", get(handlers::sessions))
         .route("/v1/sessions/{id}", delete(handlers::close_session))
+        .route("/v1/jobs", get(jobs::list))
+        .route("/v1/jobs/{target}", post(jobs::act))
         .route("/v1/policy", get(handlers::policy))
         .route("/v1/policy:validate", post(handlers::validate))
         .route("/v1/policy:reload", post(handlers::reload))

@@ -261,3 +261,76 @@ async fn the_audit_chain_verifies_and_tampering_is_named() {
         "{said}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_are_listed_and_acted_on() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("ops_jobs");
+    pg.psql(&db, "CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders SELECT generate_series(1, 500)");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (port, admin) = (free_port(), free_port());
+    let cfg = write_config(
+        dir.path(),
+        port,
+        pg.port(),
+        &format!(
+            "[control]\nuser = \"{}\"\n[policy]\nsmall_table_rows = 0\nsmall_table_bytes = 0\n",
+            ddlgate_testkit::SUPER.name
+        ),
+    );
+    let _gw = start_with_admin(&cfg, (port, admin)).await;
+    let url = format!(
+        "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
+        ddlgate_testkit::SUPER.name
+    );
+    let client = connect(&url).await.expect("connect");
+    client
+        .batch_execute(
+            "ALTER TABLE orders ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid()",
+        )
+        .await
+        .expect("phased plan");
+    let api = |path: &str| format!("http://127.0.0.1:{admin}{path}");
+    assert_eq!(
+        http("GET", api(&format!("/v1/jobs?database={db}")), None, None)
+            .await
+            .0,
+        401
+    );
+    let (code, body) = http(
+        "GET",
+        api(&format!("/v1/jobs?database={db}")),
+        Some(VIEWER),
+        None,
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let jobs: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let job = &jobs.as_array().expect("array")[0];
+    assert!(
+        job["statement"]
+            .as_str()
+            .is_some_and(|s| s.contains("ADD COLUMN token")),
+        "{job}"
+    );
+    let id = job["id"].as_i64().expect("id");
+    let act = |verb: &str| api(&format!("/v1/jobs/{id}:{verb}?database={db}"));
+    assert_eq!(
+        http("POST", act("abandon"), Some(VIEWER), None).await.0,
+        403
+    );
+    let (code, body) = http("POST", act("abandon"), Some(TOKEN), None).await;
+    assert_eq!(code, 409, "a completed job is not abandoned: {body}");
+    assert_eq!(http("POST", act("resume"), Some(TOKEN), None).await.0, 202);
+    assert_eq!(
+        http(
+            "POST",
+            api(&format!("/v1/jobs/{id}:explode?database={db}")),
+            Some(TOKEN),
+            None
+        )
+        .await
+        .0,
+        404
+    );
+}
