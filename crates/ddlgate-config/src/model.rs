@@ -174,6 +174,17 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where audit events go when there is no `audit_file`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuditStream {
+    /// Standard output: a stream of its own, apart from the log on standard error.
+    #[default]
+    Stdout,
+    /// Standard error, between the log's lines.
+    Stderr,
+}
+
 /// Logging settings.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -183,8 +194,10 @@ pub struct Log {
     /// A `tracing` filter such as `info` or `ddlgate=debug`. Default `info`; `RUST_LOG` wins.
     pub level: String,
     /// Where audit events (one JSON object per line, one per DDL decision) are appended.
-    /// Default: standard error, as bare JSON lines beside the log.
+    /// Default: none, [`Self::audit`] says where they go.
     pub audit_file: Option<std::path::PathBuf>,
+    /// Without `audit_file`: `stdout` (default; the log is on standard error) or `stderr`.
+    pub audit: AuditStream,
 }
 
 impl Default for Log {
@@ -193,6 +206,7 @@ impl Default for Log {
             format: LogFormat::Text,
             level: "info".to_owned(),
             audit_file: None,
+            audit: AuditStream::Stdout,
         }
     }
 }

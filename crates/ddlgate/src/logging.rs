@@ -8,12 +8,13 @@
 use std::fmt;
 use std::fs::OpenOptions;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use anyhow::Context;
 
 use crate::audit_chain::{head_of, seal, Head};
-use ddlgate_config::{Log, LogFormat};
+use ddlgate_config::{AuditStream, Log, LogFormat};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::filter::{filter_fn, Targets};
@@ -57,15 +58,18 @@ where
 {
     let target = match &log.audit_file {
         Some(path) => {
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .read(true)
-                .open(path)
+            let file = open_audit(path)
                 .with_context(|| format!("opening audit file {}", path.display()))?;
-            Target::File { file, len: None }
+            Target::File {
+                file,
+                path: path.clone(),
+                len: None,
+            }
         }
-        None => Target::Stderr,
+        None => match log.audit {
+            AuditStream::Stdout => Target::Stdout,
+            AuditStream::Stderr => Target::Stderr,
+        },
     };
     Ok(AuditSink {
         out: Mutex::new(Out {
@@ -78,11 +82,14 @@ where
 
 /// Where sealed audit lines go.
 enum Target {
-    /// The audit file, and its length after our last write (`None`: not yet read).
+    /// The audit file, its path, and its length after our last write (`None`: not yet read).
     File {
         file: std::fs::File,
+        path: std::path::PathBuf,
         len: Option<u64>,
     },
+    /// Standard output.
+    Stdout,
     /// Standard error.
     Stderr,
 }
@@ -116,18 +123,31 @@ impl Out {
         use std::io::Write as _;
         let head = self.head.clone();
         match &mut self.target {
-            Target::Stderr => {
+            Target::Stdout | Target::Stderr => {
                 let (line, next) = seal(event, &head).unwrap_or((event.to_owned(), head));
-                writeln!(std::io::stderr(), "{line}")?;
+                if matches!(self.target, Target::Stdout) {
+                    let mut out = std::io::stdout().lock();
+                    writeln!(out, "{line}")?;
+                    out.flush()?;
+                } else {
+                    writeln!(std::io::stderr(), "{line}")?;
+                }
                 self.head = next;
             }
-            Target::File { file, len } => {
+            Target::File { file, path, len } => {
+                if rotated(file, path) || REOPEN.swap(false, Ordering::Relaxed) {
+                    // logrotate moved it away (or SIGUSR1 asked): write to a new file there.
+                    *file = open_audit(path)?;
+                    *len = None;
+                }
                 file.lock()?;
                 let now = file.metadata()?.len();
+                // Another process may have appended: go on from the file's last record (a new,
+                // rotated file goes on from ours).
                 let head = if *len == Some(now) {
                     head
                 } else {
-                    tail_head(file)?
+                    tail_head(file)?.unwrap_or(head)
                 };
                 let (line, next) = seal(event, &head).unwrap_or((event.to_owned(), head));
                 let written = file.write_all(format!("{line}\n").as_bytes());
@@ -141,9 +161,29 @@ impl Out {
     }
 }
 
-/// The chain's head as the file's last line says ([`Head::default`] for an empty file or one
-/// whose last line is not sealed).
-fn tail_head(file: &mut std::fs::File) -> std::io::Result<Head> {
+/// Set by SIGUSR1: the audit file is reopened before the next event is written.
+pub static REOPEN: AtomicBool = AtomicBool::new(false);
+
+fn open_audit(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .open(path)
+}
+
+/// Whether `path` no longer names the file `file` is (moved or removed by log rotation).
+fn rotated(file: &std::fs::File, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(open), Ok(named)) => open.ino() != named.ino() || open.dev() != named.dev(),
+        _ => true,
+    }
+}
+
+/// The chain's head as the file's last line says (`None` for an empty file or one whose last
+/// line is not sealed).
+fn tail_head(file: &mut std::fs::File) -> std::io::Result<Option<Head>> {
     use std::io::{Read as _, Seek as _, SeekFrom};
     let len = file.metadata()?.len();
     let from = len.saturating_sub(256 * 1024);
@@ -154,8 +194,7 @@ fn tail_head(file: &mut std::fs::File) -> std::io::Result<Head> {
         .lines()
         .rev()
         .find(|l| !l.trim().is_empty())
-        .and_then(head_of)
-        .unwrap_or_default())
+        .and_then(head_of))
 }
 
 /// Installs a subscriber with the audit stream alone, for commands that act on the policy

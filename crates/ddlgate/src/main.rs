@@ -181,30 +181,33 @@ fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// SIGINT, SIGTERM and SIGHUP, as streams.
+/// SIGINT, SIGTERM, SIGHUP and SIGUSR1, as streams.
 type SignalStreams = (
+    tokio::signal::unix::Signal,
     tokio::signal::unix::Signal,
     tokio::signal::unix::Signal,
     tokio::signal::unix::Signal,
 );
 
-/// Installs the handlers for SIGINT, SIGTERM and SIGHUP.
+/// Installs the handlers for SIGINT, SIGTERM, SIGHUP and SIGUSR1.
 fn signal_streams() -> anyhow::Result<SignalStreams> {
     use tokio::signal::unix::{signal, SignalKind};
     Ok((
         signal(SignalKind::interrupt())?,
         signal(SignalKind::terminate())?,
         signal(SignalKind::hangup())?,
+        signal(SignalKind::user_defined1())?,
     ))
 }
 
 /// Watches the signals a server answers: the first SIGINT or SIGTERM starts the graceful
 /// shutdown (`shutdown`), a second SIGINT (Ctrl-C again) closes the remaining sessions at once
-/// (`hurry`); SIGHUP reloads the policy from the configuration file (`reload`).
+/// (`hurry`); SIGHUP reloads the policy from the configuration file (`reload`); SIGUSR1
+/// reopens the audit file (after log rotation).
 /// The handlers are installed by [`signal_streams`] before the gateway listens, so that no
 /// signal arriving once it accepts connections meets the default action.
 async fn watch_signals(
-    (mut int, mut term, mut hup): SignalStreams,
+    (mut int, mut term, mut hup, mut usr1): SignalStreams,
     (shutdown, hurry): (
         tokio::sync::oneshot::Sender<()>,
         tokio::sync::oneshot::Sender<()>,
@@ -235,6 +238,10 @@ async fn watch_signals(
             _ = hup.recv() => {
                 tracing::info!("SIGHUP received: reloading the policy");
                 reload();
+            }
+            _ = usr1.recv() => {
+                tracing::info!("SIGUSR1 received: the audit file is reopened at its next event");
+                logging::REOPEN.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
     }
