@@ -9,6 +9,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 /// `action` and `rule` of a DDL decision.
@@ -73,6 +74,10 @@ pub struct Metrics {
     pub plans: Family<Outcome, Counter>,
     /// Audit events written.
     pub audit_events: Counter,
+    /// How long plan steps (and guarded statements) took, in seconds.
+    pub step_seconds: Histogram,
+    /// Attempts beyond the first of steps that met a lock conflict (lock_timeout retries).
+    pub lock_retries: Counter,
     /// Policy reloads by result (`ok`, `error`).
     pub policy_reloads: Family<ResultLabel, Counter>,
     /// The loaded policy's version (one series, value 1).
@@ -97,6 +102,9 @@ impl Metrics {
             decisions: Family::default(),
             plans: Family::default(),
             audit_events: Counter::default(),
+            // 5 ms to about 80 s.
+            step_seconds: Histogram::new(exponential_buckets(0.005, 2.0, 15)),
+            lock_retries: Counter::default(),
             policy_reloads: Family::default(),
             policy_version: Family::default(),
             fast_relay_lends: Counter::default(),
@@ -149,6 +157,16 @@ impl Metrics {
             "ddlgate_audit_events",
             "Audit events written",
             self.audit_events.clone(),
+        );
+        r.register(
+            "ddlgate_plan_step_duration_seconds",
+            "How long plan steps and guarded statements took",
+            self.step_seconds.clone(),
+        );
+        r.register(
+            "ddlgate_lock_retries",
+            "Step attempts retried after a lock conflict (lock_timeout)",
+            self.lock_retries.clone(),
         );
         r.register(
             "ddlgate_policy_reloads",

@@ -196,6 +196,14 @@ impl AuditEvent<'_> {
     fn count(&self) {
         let m = crate::metrics::global();
         m.audit_events.inc();
+        // A traced run reports each step once, at its `step-ended`; others in their event.
+        if self.outcome == AuditOutcome::StepEnded || self.plan_id.is_none() {
+            for step in &self.steps {
+                m.step_seconds.observe(step.duration_ms as f64 / 1000.0);
+                m.lock_retries
+                    .inc_by(u64::from(step.attempts.saturating_sub(1)));
+            }
+        }
         if let Some(label) = self.outcome.plan_label() {
             m.plan(label);
         }

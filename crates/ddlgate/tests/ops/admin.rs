@@ -90,6 +90,12 @@ async fn probes_tokens_sessions_and_metrics() {
             .any(|k| k.starts_with("ddlgate_policy_version{version=")),
         "{text}"
     );
+    assert!(
+        m.get("ddlgate_plan_step_duration_seconds_count")
+            .is_some_and(|v| *v >= 1.0),
+        "{text}"
+    );
+    assert!(m.contains_key("ddlgate_lock_retries_total"), "{text}");
     // A viewer may not close a session; an admin may.
     let id = mine["id"].as_u64().expect("id");
     let close = api(&format!("/v1/sessions/{id}"));
