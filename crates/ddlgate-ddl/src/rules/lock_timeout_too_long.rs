@@ -34,7 +34,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 }
 
 fn human(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{} s", ms / 1000)
     } else {
         format!("{ms} ms")

@@ -134,7 +134,7 @@ pub(super) fn run(mut poll: Poll, rx: Receiver<Msg>, farewell: Vec<u8>) {
 }
 
 fn side_of(token: Token) -> Side {
-    if token.0 % 2 == 0 {
+    if token.0.is_multiple_of(2) {
         Side::Client
     } else {
         Side::Server
