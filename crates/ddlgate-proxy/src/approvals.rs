@@ -115,7 +115,7 @@ pub async fn use_or_request(client: &Client, r: &Request<'_>) -> Result<Standing
 }
 
 /// One request as listed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Listed {
     /// Its id.
     pub id: i64,

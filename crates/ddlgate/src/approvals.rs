@@ -185,14 +185,25 @@ async fn actor(
     let user = std::env::var("PGUSER")
         .or_else(|_| std::env::var("USER"))
         .context("PGUSER is not set")?;
+    verified(upstream, database, &user, std::env::var("PGPASSWORD").ok()).await
+}
+
+/// The role `user` logs in as with `password` (verified by logging in to `database`) and the
+/// roles it is a member of.
+pub(crate) async fn verified(
+    upstream: &ddlgate_config::Upstream,
+    database: &str,
+    user: &str,
+    password: Option<String>,
+) -> anyhow::Result<(String, BTreeSet<String>)> {
     let login = Control {
-        user: Some(user.clone()),
-        password_env: Some("PGPASSWORD".into()),
+        user: Some(user.to_owned()),
+        password,
         ..Control::default()
     };
     let client = jobs::connect(upstream, &login, database)
         .await
-        .with_context(|| format!("logging in as {user} (PGUSER/PGPASSWORD)"))?;
+        .with_context(|| format!("logging in as {user}"))?;
     let actor: String = client
         .query_one("SELECT current_user::pg_catalog.text", &[])
         .await?

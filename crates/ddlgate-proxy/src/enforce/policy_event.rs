@@ -31,6 +31,8 @@ pub enum PolicyVia {
     Cli,
     /// A statement the gateway answered itself, on a client's session.
     InBand,
+    /// The admin API (the actor logged in to PostgreSQL with their own credentials).
+    AdminApi,
 }
 
 /// One approval or break-glass action.

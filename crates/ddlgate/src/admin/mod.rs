@@ -3,6 +3,7 @@
 //! token (`auth`); every action is an audit event.
 
 mod auth;
+mod decisions;
 mod handlers;
 mod jobs;
 
@@ -45,6 +46,9 @@ fn router(state: AdminState, tokens: Arc<Tokens>, open_probes: bool) -> Router {
     let v1 = Router::new()
         .route("/v1/sessions", get(handlers::sessions))
         .route("/v1/sessions/{id}", delete(handlers::close_session))
+        .route("/v1/approvals", get(decisions::list))
+        .route("/v1/approvals/{target}", post(decisions::decide))
+        .route("/v1/{verb}", post(decisions::breakglass_action))
         .route("/v1/jobs", get(jobs::list))
         .route("/v1/jobs/{target}", post(jobs::act))
         .route("/v1/policy", get(handlers::policy))

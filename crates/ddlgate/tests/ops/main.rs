@@ -5,6 +5,7 @@
 mod common;
 
 mod admin;
+mod decisions;
 mod reload;
 
 use std::process::{Command, Stdio};
@@ -59,6 +60,9 @@ pub async fn http(
             req = req.set("Authorization", &format!("Bearer {t}"));
         }
         let r = match body {
+            Some(b) if b.starts_with('{') => {
+                req.set("Content-Type", "application/json").send_string(&b)
+            }
             Some(b) => req.send_string(&b),
             None => req.call(),
         };
