@@ -185,6 +185,53 @@ pub enum AuditStream {
     Stderr,
 }
 
+/// What a sink's failure does to DDL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnFailure {
+    /// Refuse DDL while the sink cannot take events (fail closed).
+    #[default]
+    Block,
+    /// Go on; the events it could not take are dropped (and counted).
+    Drop,
+}
+
+/// `[log.webhook]`: audit events POSTed in batches (a JSON array of the sealed lines), signed
+/// with HMAC-SHA256 (`X-Ddlgate-Signature: sha256=<hex>`), retried with backoff.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Webhook {
+    /// Where to POST (`http://…`).
+    pub url: String,
+    /// Environment variable holding the HMAC key. Absent: unsigned.
+    pub secret_env: Option<String>,
+    /// Events per request at most. Default 100.
+    pub batch_size: usize,
+    /// How long events wait for a batch to fill, in ms. Default 200.
+    pub flush_ms: u64,
+    /// Events held while the endpoint is down, at most. Default 10000.
+    pub queue_size: usize,
+    /// A request's timeout, in ms. Default 2000.
+    pub timeout_ms: u64,
+    /// While the endpoint is down: refuse DDL (`block`, default) or go on (`drop`: events
+    /// beyond the queue are dropped).
+    pub on_failure: OnFailure,
+}
+
+impl Default for Webhook {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            secret_env: None,
+            batch_size: 100,
+            flush_ms: 200,
+            queue_size: 10_000,
+            timeout_ms: 2000,
+            on_failure: OnFailure::Block,
+        }
+    }
+}
+
 /// Logging settings.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -198,6 +245,10 @@ pub struct Log {
     pub audit_file: Option<std::path::PathBuf>,
     /// Without `audit_file`: `stdout` (default; the log is on standard error) or `stderr`.
     pub audit: AuditStream,
+    /// When the audit file or stream cannot be written: refuse DDL (`block`, default) or go on.
+    pub on_failure: OnFailure,
+    /// A webhook that receives every audit event too.
+    pub webhook: Option<Webhook>,
 }
 
 impl Default for Log {
@@ -207,6 +258,8 @@ impl Default for Log {
             level: "info".to_owned(),
             audit_file: None,
             audit: AuditStream::Stdout,
+            on_failure: OnFailure::Block,
+            webhook: None,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! against the server directly.
 
 pub mod approvals;
+pub mod audit_health;
 mod auth;
 pub mod breakglass;
 mod cancel;

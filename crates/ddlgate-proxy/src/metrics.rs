@@ -42,6 +42,13 @@ pub struct ResultLabel {
     pub result: String,
 }
 
+/// A `sink` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Sink {
+    /// The value.
+    pub sink: String,
+}
+
 /// A `version` label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Version {
@@ -74,6 +81,8 @@ pub struct Metrics {
     pub plans: Family<Outcome, Counter>,
     /// Audit events written.
     pub audit_events: Counter,
+    /// Audit events a sink could not take, by sink (`file`, `stream`, `webhook`).
+    pub audit_drops: Family<Sink, Counter>,
     /// How long plan steps (and guarded statements) took, in seconds.
     pub step_seconds: Histogram,
     /// Attempts beyond the first of steps that met a lock conflict (lock_timeout retries).
@@ -102,6 +111,7 @@ impl Metrics {
             decisions: Family::default(),
             plans: Family::default(),
             audit_events: Counter::default(),
+            audit_drops: Family::default(),
             // 5 ms to about 80 s.
             step_seconds: Histogram::new(exponential_buckets(0.005, 2.0, 15)),
             lock_retries: Counter::default(),
@@ -157,6 +167,11 @@ impl Metrics {
             "ddlgate_audit_events",
             "Audit events written",
             self.audit_events.clone(),
+        );
+        r.register(
+            "ddlgate_audit_drops",
+            "Audit events a sink could not take, by sink",
+            self.audit_drops.clone(),
         );
         r.register(
             "ddlgate_plan_step_duration_seconds",
@@ -231,6 +246,15 @@ impl Metrics {
         self.plans
             .get_or_create(&Outcome {
                 outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts an audit event `sink` could not take.
+    pub fn audit_dropped(&self, sink: &str) {
+        self.audit_drops
+            .get_or_create(&Sink {
+                sink: sink.to_owned(),
             })
             .inc();
     }

@@ -4,6 +4,7 @@
 mod admin;
 mod approvals;
 mod audit_chain;
+mod audit_sink;
 mod cli;
 mod embedded;
 mod explain;
@@ -12,6 +13,7 @@ mod jobs;
 mod lint_policy;
 mod logging;
 mod offline;
+mod webhook;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -241,7 +243,7 @@ async fn watch_signals(
             }
             _ = usr1.recv() => {
                 tracing::info!("SIGUSR1 received: the audit file is reopened at its next event");
-                logging::REOPEN.store(true, std::sync::atomic::Ordering::Relaxed);
+                audit_sink::REOPEN.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
     }

@@ -237,10 +237,13 @@ impl GateState {
             .zip(scoped)
             .map(|(d, scoped)| {
                 let text = d.text(sql);
-                scoped.or_else(|| inband_elsewhere(text)).or_else(|| {
-                    ddlgate_ddl::plan::deferral::conflict(text, &tx.pending)
-                        .map(|p| conflict_notice(text, p, tx))
-                })
+                scoped
+                    .or_else(|| inband_elsewhere(text))
+                    .or_else(|| audit_down(d))
+                    .or_else(|| {
+                        ddlgate_ddl::plan::deferral::conflict(text, &tx.pending)
+                            .map(|p| conflict_notice(text, p, tx))
+                    })
             })
             .collect();
         let blocked = block_notices(&decisions, &actions, &conflicts);
@@ -452,5 +455,21 @@ fn inband_elsewhere(text: &str) -> Option<Notice> {
             ddlgate_wire::SqlState::FeatureNotSupported,
             "ddlgate: DDLGATE commands are answered in a simple Query only (psql, or your driver's unprepared execution)",
         )
+    })
+}
+
+/// The refusal of DDL while the audit log cannot be written (`on_failure = "block"`).
+fn audit_down(d: &Decision) -> Option<Notice> {
+    if !crate::enforce::scope::is_ddl(d) {
+        return None;
+    }
+    crate::audit_health::refusal().map(|why| {
+        Notice::new(
+            ddlgate_wire::encode::Severity::Error,
+            ddlgate_wire::SqlState::ObjectNotInPrerequisiteState,
+            "ddlgate: DDL is refused while the audit log cannot be written",
+        )
+        .detail(why)
+        .hint("the audit sink's on_failure is \"block\": DDL runs again once the audit log is written; ask the gateway's operators")
     })
 }

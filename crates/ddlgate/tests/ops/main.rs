@@ -7,6 +7,7 @@ mod common;
 mod admin;
 mod decisions;
 mod reload;
+mod webhook;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -20,7 +21,16 @@ pub const VIEWER: &str = "ops-viewer-token";
 
 /// Starts `ddlgate --config <config> --admin-listen 127.0.0.1:<admin>` with the tokens in the
 /// environment; waits for both listeners.
-pub async fn start_with_admin(config: &str, (port, admin): (u16, u16)) -> KillOnDrop {
+pub async fn start_with_admin(config: &str, ports: (u16, u16)) -> KillOnDrop {
+    start_with_env(config, ports, &[]).await
+}
+
+/// [`start_with_admin`], with more environment variables.
+pub async fn start_with_env(
+    config: &str,
+    (port, admin): (u16, u16),
+    env: &[(&str, &str)],
+) -> KillOnDrop {
     let child = Command::new(common::BIN)
         .args([
             "--config",
@@ -28,6 +38,7 @@ pub async fn start_with_admin(config: &str, (port, admin): (u16, u16)) -> KillOn
             "--admin-listen",
             &format!("127.0.0.1:{admin}"),
         ])
+        .envs(env.iter().copied())
         .env("DDLGATE_ADMIN_TOKEN", TOKEN)
         .env("DDLGATE_ADMIN_VIEWER_TOKEN", VIEWER)
         .stdout(Stdio::null())
