@@ -207,18 +207,7 @@ impl GateState {
                 }
             }
         }
-        if let (Some(live), Some(d)) = (
-            gate.live,
-            decisions
-                .iter()
-                .rev()
-                .find(|d| crate::enforce::scope::is_ddl(d)),
-        ) {
-            live.set_statement(&super::audit::logged(&super::audit::redacted(d.text(sql))));
-        }
-        crate::metrics::global()
-            .statements_analysed
-            .inc_by(decisions.len() as u64);
+        note_decided(gate, sql, &decisions);
         let mut actions = resolve(&decisions);
         if !st.exact {
             // The gateway cannot run its own version of a text it cannot send back as it is.
@@ -472,4 +461,20 @@ fn audit_down(d: &Decision) -> Option<Notice> {
         .detail(why)
         .hint("the audit sink's on_failure is \"block\": DDL runs again once the audit log is written; ask the gateway's operators")
     })
+}
+
+/// Counts the analysed statements and shows the last DDL one in the session listing.
+fn note_decided(gate: &Gate<'_>, sql: &str, decisions: &[Decision]) {
+    if let (Some(live), Some(d)) = (
+        gate.live,
+        decisions
+            .iter()
+            .rev()
+            .find(|d| crate::enforce::scope::is_ddl(d)),
+    ) {
+        live.set_statement(&super::audit::logged(&super::audit::redacted(d.text(sql))));
+    }
+    crate::metrics::global()
+        .statements_analysed
+        .inc_by(decisions.len() as u64);
 }
