@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Memory per idle client connection, side by side: opens N connections through each target
+(completing the start-up with trust authentication, then idling), and reads the target
+process's RSS (VmRSS in /proc/PID/status) before and after.
+
+    bench/idle-connections.py --n 1000 --target ddlgate=127.0.0.1:6432:PID \
+                              --target pgbouncer=127.0.0.1:6433:PID --user postgres --db postgres
+
+Prints, per target: baseline RSS, RSS with N idle sessions, and KiB per connection. The
+server behind must accept N more connections (max_connections).
+"""
+
+import argparse
+import socket
+import struct
+import time
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def startup(host, port, user, db):
+    s = socket.create_connection((host, port))
+    params = b"".join(k.encode() + b"\0" + v.encode() + b"\0" for k, v in
+                      [("user", user), ("database", db), ("application_name", "idle-bench")]) + b"\0"
+    body = struct.pack("!I", 196608) + params
+    s.sendall(struct.pack("!I", len(body) + 4) + body)
+    buf = b""
+    while True:  # read until ReadyForQuery ('Z')
+        chunk = s.recv(65536)
+        if not chunk:
+            raise RuntimeError("closed during start-up")
+        buf += chunk
+        while len(buf) >= 5:
+            tag, length = buf[0:1], struct.unpack("!I", buf[1:5])[0]
+            if len(buf) < 1 + length:
+                break
+            if tag == b"E":
+                raise RuntimeError(buf[5:1 + length].decode(errors="replace"))
+            if tag == b"R" and struct.unpack("!I", buf[5:9])[0] != 0:
+                raise RuntimeError("the bench needs trust authentication")
+            if tag == b"Z":
+                return s
+            buf = buf[1 + length:]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--target", action="append", required=True, help="NAME=HOST:PORT:PID")
+    ap.add_argument("--user", default="postgres")
+    ap.add_argument("--db", default="postgres")
+    a = ap.parse_args()
+    print(f"| target | baseline RSS | RSS with {a.n} idle | KiB per connection |")
+    print("|---|---|---|---|")
+    for t in a.target:
+        name, rest = t.split("=", 1)
+        host, port, pid = rest.split(":")
+        before = rss_kib(int(pid))
+        socks = [startup(host, int(port), a.user, a.db) for _ in range(a.n)]
+        time.sleep(2)
+        after = rss_kib(int(pid))
+        print(f"| {name} | {before} KiB | {after} KiB | {(after - before) / a.n:.1f} |")
+        for s in socks:
+            s.close()
+        time.sleep(2)
+
+
+if __name__ == "__main__":
+    main()
