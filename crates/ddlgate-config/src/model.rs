@@ -232,6 +232,32 @@ impl Default for Webhook {
     }
 }
 
+/// `[log.syslog]`: every audit event also sent as an RFC 5424 message (the sealed JSON line as
+/// its MSG) to a syslog daemon or collector.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Syslog {
+    /// `udp://HOST:PORT` or `unix:///dev/log` (a datagram socket).
+    pub address: String,
+    /// The facility number (RFC 5424 §6.2.1). Default 10, `authpriv`.
+    pub facility: u8,
+    /// APP-NAME. Default `ddlgate`.
+    pub app_name: String,
+    /// When a message cannot be sent: refuse DDL (`block`, default) or go on (`drop`).
+    pub on_failure: OnFailure,
+}
+
+impl Default for Syslog {
+    fn default() -> Self {
+        Self {
+            address: "unix:///dev/log".into(),
+            facility: 10,
+            app_name: "ddlgate".into(),
+            on_failure: OnFailure::Block,
+        }
+    }
+}
+
 /// Logging settings.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -249,6 +275,8 @@ pub struct Log {
     pub on_failure: OnFailure,
     /// A webhook that receives every audit event too.
     pub webhook: Option<Webhook>,
+    /// A syslog destination that receives every audit event too.
+    pub syslog: Option<Syslog>,
 }
 
 impl Default for Log {
@@ -260,6 +288,7 @@ impl Default for Log {
             audit: AuditStream::Stdout,
             on_failure: OnFailure::Block,
             webhook: None,
+            syslog: None,
         }
     }
 }

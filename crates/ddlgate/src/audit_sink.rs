@@ -39,10 +39,15 @@ where
             AuditStream::Stderr => Target::Stderr,
         },
     };
+    let syslog = match &log.syslog {
+        Some(cfg) => Some(crate::syslog::Sink::connect(cfg).context("connecting to syslog")?),
+        None => None,
+    };
     let health = Arc::new(Health {
         primary: Mutex::new(None),
         on_failure: log.on_failure,
         webhook: OnceLock::new(),
+        syslog: Mutex::new(None),
     });
     if let Some(cfg) = log.webhook.clone() {
         let h = health.clone();
@@ -56,6 +61,7 @@ where
             head: Head::default(),
         }),
         health,
+        syslog,
     }
     .with_filter(Targets::new().with_target(AUDIT_TARGET, Level::INFO)))
 }
@@ -66,6 +72,8 @@ struct Health {
     primary: Mutex<Option<String>>,
     on_failure: OnFailure,
     webhook: OnceLock<Arc<Webhook>>,
+    /// Why syslog could not take the last event (when its on_failure blocks).
+    syslog: Mutex<Option<String>>,
 }
 
 impl Health {
@@ -77,7 +85,14 @@ impl Health {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
             .filter(|_| self.on_failure == OnFailure::Block);
-        let refusal = primary.or_else(|| self.webhook.get().and_then(|w| w.refusal()));
+        let refusal = primary
+            .or_else(|| {
+                self.syslog
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone()
+            })
+            .or_else(|| self.webhook.get().and_then(|w| w.refusal()));
         ddlgate_proxy::audit_health::set(refusal.as_deref());
     }
 }
@@ -108,6 +123,7 @@ struct Out {
 struct AuditSink {
     out: Mutex<Out>,
     health: Arc<Health>,
+    syslog: Option<crate::syslog::Sink>,
 }
 
 impl<S: Subscriber> Layer<S> for AuditSink {
@@ -121,6 +137,18 @@ impl<S: Subscriber> Layer<S> for AuditSink {
             Ok(line) => {
                 if let Some(w) = self.health.webhook.get() {
                     w.push(&line);
+                }
+                if let Some(s) = &self.syslog {
+                    let sent = s.send(&line);
+                    if sent.is_err() {
+                        ddlgate_proxy::metrics::global().audit_dropped("syslog");
+                    }
+                    *self.health.syslog.lock().unwrap_or_else(|p| p.into_inner()) = match sent {
+                        Err(e) if s.blocks() => {
+                            Some(format!("syslog does not take audit events: {e}"))
+                        }
+                        _ => None,
+                    };
                 }
                 None
             }

@@ -13,6 +13,7 @@ mod jobs;
 mod lint_policy;
 mod logging;
 mod offline;
+mod syslog;
 mod webhook;
 
 use std::process::ExitCode;

@@ -7,6 +7,7 @@ mod common;
 mod admin;
 mod decisions;
 mod reload;
+mod syslog;
 mod webhook;
 
 use std::process::{Command, Stdio};
