@@ -191,7 +191,8 @@ async fn open(
     client: &mut ClientConn,
     deadline: tokio::time::Instant,
 ) -> Result<Option<(StartupMessage, Bytes)>, ProxyError> {
-    let opening = client.open(gw.config.client_tls.mode, gw.tls_acceptor.as_ref());
+    let acceptor = gw.acceptor();
+    let opening = client.open(gw.config.client_tls.mode, acceptor.as_deref());
     let opening = tokio::time::timeout_at(deadline, opening)
         .await
         .map_err(|_| ProxyError::StartupTimeout)??;

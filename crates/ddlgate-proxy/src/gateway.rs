@@ -20,7 +20,8 @@ use crate::{tls, ProxyError};
 pub struct Gateway {
     pub(crate) config: Arc<Config>,
     routes: BTreeMap<String, Arc<Route>>,
-    pub(crate) tls_acceptor: Option<TlsAcceptor>,
+    /// TLS toward clients (its certificate is read again by a reload).
+    pub(crate) tls_acceptor: arc_swap::ArcSwapOption<TlsAcceptor>,
     pub(crate) cancels: Arc<CancelMap>,
     /// The policy now in force (swapped whole by a reload).
     pub(crate) enforcer: ArcSwap<crate::enforce::Enforcer>,
@@ -47,19 +48,7 @@ impl Gateway {
             .iter()
             .map(|(name, up)| Ok((name.clone(), Arc::new(Route::new(up.clone())?))))
             .collect::<Result<_, ProxyError>>()?;
-        let tls_acceptor = match (
-            &config.client_tls.mode,
-            &config.client_tls.cert,
-            &config.client_tls.key,
-        ) {
-            (ClientTlsMode::Disable, _, _) => None,
-            (_, Some(cert), Some(key)) => Some(TlsAcceptor::from(tls::server_config(cert, key)?)),
-            _ => {
-                return Err(ProxyError::TlsConfig(
-                    "client_tls needs cert and key".into(),
-                ))
-            }
-        };
+        let tls_acceptor = arc_swap::ArcSwapOption::new(client_acceptor(&config)?.map(Arc::new));
         let fast = match config.listen.fast_relay_threads {
             0 => None,
             n => Some(crate::relay::FastRelay::start(n)?),
@@ -80,6 +69,11 @@ impl Gateway {
             cancels: Arc::new(CancelMap::new()),
             next_session: AtomicU64::new(1),
         }))
+    }
+
+    /// The TLS acceptor for new client connections.
+    pub(crate) fn acceptor(&self) -> Option<Arc<TlsAcceptor>> {
+        self.tls_acceptor.load_full()
     }
 
     pub(crate) fn route(&self, database: &str) -> Option<Arc<Route>> {
@@ -132,5 +126,20 @@ impl Gateway {
     /// The configuration the gateway started with.
     pub fn config(&self) -> &Arc<Config> {
         &self.config
+    }
+}
+
+/// The acceptor `config`'s `[client_tls]` asks for (its certificate and key read now).
+pub(crate) fn client_acceptor(config: &Config) -> Result<Option<TlsAcceptor>, ProxyError> {
+    match (
+        &config.client_tls.mode,
+        &config.client_tls.cert,
+        &config.client_tls.key,
+    ) {
+        (ClientTlsMode::Disable, _, _) => Ok(None),
+        (_, Some(cert), Some(key)) => Ok(Some(TlsAcceptor::from(tls::server_config(cert, key)?))),
+        _ => Err(ProxyError::TlsConfig(
+            "client_tls needs cert and key".into(),
+        )),
     }
 }

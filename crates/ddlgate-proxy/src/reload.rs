@@ -49,7 +49,8 @@ fn restart_sections(old: &Config, new: &Config) -> Vec<&'static str> {
         }
     };
     differs("listen", old.listen == new.listen);
-    differs("client_tls", old.client_tls == new.client_tls);
+    // The certificate and key are read again; the mode takes a restart.
+    differs("client_tls", old.client_tls.mode == new.client_tls.mode);
     differs("databases", old.databases == new.databases);
     differs("log", old.log == new.log);
     differs("control", old.control == new.control);
@@ -63,8 +64,23 @@ impl Gateway {
     /// not load or validate). `via` says who asked (`sighup`, `admin-api`).
     pub fn reload(&self, new: Result<Config, String>, via: &str) -> Reloaded {
         let old_version = self.enforcer.load().version.clone();
+        // The client certificate is read again for a running TLS mode; a file that does not
+        // load fails the whole reload.
+        let new = new.and_then(|config| {
+            let acceptor = if self.config.client_tls.mode == ddlgate_config::ClientTlsMode::Disable
+            {
+                None
+            } else {
+                Some(crate::gateway::client_acceptor(&config).map_err(|e| e.to_string())?)
+            };
+            Ok((config, acceptor))
+        });
         let reloaded = match new {
-            Ok(config) => {
+            Ok((config, acceptor)) => {
+                // (A file that turns TLS off keeps the running acceptor: modes take a restart.)
+                if let Some(Some(a)) = acceptor {
+                    self.tls_acceptor.store(Some(Arc::new(a)));
+                }
                 let enforcer = Enforcer::new(config.policy.clone());
                 let new_version = enforcer.version.clone();
                 let result = if new_version == old_version {

@@ -89,3 +89,59 @@ async fn a_reload_applies_to_the_next_statement_and_a_bad_file_changes_nothing()
         .await
         .expect("the session lived through every reload");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_reads_the_client_certificate_again() {
+    let pg = shared_pg();
+    let (first, second) = (
+        ddlgate_testkit::CertSet::generate(),
+        ddlgate_testkit::CertSet::generate(),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
+    let install = |set: &ddlgate_testkit::CertSet| {
+        std::fs::copy(&set.cert, &cert).expect("cert");
+        std::fs::copy(&set.key, &key).expect("key");
+    };
+    install(&first);
+    let (port, admin) = (free_port(), free_port());
+    let cfg = write_config(
+        dir.path(),
+        port,
+        pg.port(),
+        &format!(
+            "[client_tls]\nmode = \"require\"\ncert = \"{}\"\nkey = \"{}\"\n",
+            cert.display(),
+            key.display()
+        ),
+    );
+    let _gw = start_with_admin(&cfg, (port, admin)).await;
+    let url = format!(
+        "postgres://{}@localhost:{port}/postgres?sslmode=require",
+        ddlgate_testkit::SUPER.name
+    );
+    let live = ddlgate_testkit::connect_tls(&url, first.client_config())
+        .await
+        .expect("the first certificate is served");
+    assert!(ddlgate_testkit::connect_tls(&url, second.client_config())
+        .await
+        .is_err());
+    install(&second);
+    let (code, body) = http(
+        "POST",
+        format!("http://127.0.0.1:{admin}/v1/policy:reload"),
+        Some(TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    ddlgate_testkit::connect_tls(&url, second.client_config())
+        .await
+        .expect("new connections get the new certificate");
+    assert!(ddlgate_testkit::connect_tls(&url, first.client_config())
+        .await
+        .is_err());
+    live.simple_query("SELECT 1")
+        .await
+        .expect("a session of the old certificate goes on");
+}
