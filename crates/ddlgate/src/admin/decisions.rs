@@ -3,6 +3,7 @@
 //! request carries, verified by logging in (as `ddlgate approvals` does with PGUSER and
 //! PGPASSWORD) — never a name the caller merely states.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -13,18 +14,11 @@ use axum::{Extension, Json};
 use ddlgate_proxy::approvals::{self, Decided};
 use ddlgate_proxy::breakglass;
 use ddlgate_proxy::enforce::{PolicyAction, PolicyEvent, PolicyVia};
-use ddlgate_proxy::jobs;
 use serde::Deserialize;
 
 use super::auth::Role;
 use super::handlers::audit;
-use super::AdminState;
-
-/// `?database=D`.
-#[derive(Deserialize)]
-pub struct Which {
-    database: String,
-}
+use super::{control_store, id_and_verb, AdminState, NoStore, Which};
 
 /// The acting PostgreSQL role's credentials, and what a window needs.
 #[derive(Deserialize)]
@@ -42,65 +36,42 @@ fn status(code: StatusCode, msg: impl Into<String>) -> Response {
     (code, Json(serde_json::json!({ "error": msg.into() }))).into_response()
 }
 
-/// The store (control role) and the verified actor with their roles.
-async fn open_store(
-    s: &AdminState,
-    database: &str,
-    actor: Option<&Actor>,
-) -> Result<
-    (
-        tokio_postgres::Client,
-        Option<(String, std::collections::BTreeSet<String>)>,
-    ),
-    Response,
-> {
-    let config = s.gateway.config();
-    if !config.control.enabled() {
-        return Err(status(
-            StatusCode::NOT_FOUND,
-            "no [control] role configured",
-        ));
-    }
-    let upstream = config.route(database).ok_or_else(|| {
-        status(
+/// The approval store (control role) of `database`.
+async fn open_store(s: &AdminState, database: &str) -> Result<tokio_postgres::Client, Response> {
+    control_store(s, database).await.map_err(|e| match e {
+        NoStore::NoControl => status(StatusCode::NOT_FOUND, "no [control] role configured"),
+        NoStore::NoRoute => status(
             StatusCode::NOT_FOUND,
             format!("no route for database {database}"),
-        )
-    })?;
-    let who = match actor {
-        Some(a) => Some(
-            crate::approvals::verified(upstream, database, &a.user, a.password.clone())
-                .await
-                .map_err(|_| {
-                    status(
-                        StatusCode::FORBIDDEN,
-                        format!("could not log in as {}", a.user),
-                    )
-                })?,
         ),
-        None => None,
-    };
-    let store = jobs::connect(upstream, &config.control, database)
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "admin API: control connection failed");
-            status(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the approval store is unavailable",
-            )
-        })?;
-    jobs::migrate(&store).await.map_err(|_| {
-        status(
+        NoStore::Unavailable => status(
             StatusCode::SERVICE_UNAVAILABLE,
             "the approval store is unavailable",
+        ),
+    })
+}
+
+/// The role `actor`'s credentials log in as, with its memberships (403 when they do not).
+async fn verified_actor(
+    s: &AdminState,
+    database: &str,
+    actor: &Actor,
+) -> Result<(String, BTreeSet<String>), Response> {
+    let refused = || {
+        status(
+            StatusCode::FORBIDDEN,
+            format!("could not log in as {}", actor.user),
         )
-    })?;
-    Ok((store, who))
+    };
+    let upstream = s.gateway.config().route(database).ok_or_else(refused)?;
+    crate::approvals::verified(upstream, database, &actor.user, actor.password.clone())
+        .await
+        .map_err(|_| refused())
 }
 
 /// `GET /v1/approvals?database=D`.
 pub async fn list(State(s): State<AdminState>, Query(w): Query<Which>) -> Response {
-    let (store, _) = match open_store(&s, &w.database, None).await {
+    let store = match open_store(&s, &w.database).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -122,10 +93,7 @@ pub async fn decide(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     Json(actor): Json<Actor>,
 ) -> Response {
-    let parsed = target
-        .split_once(':')
-        .and_then(|(i, v)| Some((i.parse::<i64>().ok()?, v)));
-    let (id, approve) = match parsed {
+    let (id, approve) = match id_and_verb(&target) {
         Some((id, "approve")) => (id, true),
         Some((id, "reject")) => (id, false),
         _ => {
@@ -135,12 +103,13 @@ pub async fn decide(
             )
         }
     };
-    let (store, who) = match open_store(&s, &w.database, Some(&actor)).await {
+    let store = match open_store(&s, &w.database).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let Some((name, roles)) = who else {
-        return status(StatusCode::FORBIDDEN, "no verified actor");
+    let (name, roles) = match verified_actor(&s, &w.database, &actor).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     audit(
         "decide-approval",
@@ -207,12 +176,13 @@ pub async fn breakglass_action(
             )
         }
     };
-    let (store, who) = match open_store(&s, &w.database, Some(&actor)).await {
+    let store = match open_store(&s, &w.database).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let Some((name, roles)) = who else {
-        return status(StatusCode::FORBIDDEN, "no verified actor");
+    let (name, roles) = match verified_actor(&s, &w.database, &actor).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     audit(
         if open {

@@ -9,21 +9,18 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use ddlgate_proxy::jobs;
-use serde::Deserialize;
 
 use super::auth::Role;
 use super::handlers::audit;
-use super::AdminState;
+use super::{control_store, id_and_verb, AdminState, NoStore, Which};
 use crate::jobs::{abandon_job, Abandoned};
-
-/// `?database=D`.
-#[derive(Deserialize)]
-pub struct Which {
-    database: String,
-}
 
 fn unavailable(why: impl std::fmt::Display) -> Response {
     tracing::warn!(error = %why, "admin API: job store unavailable");
+    job_store_unavailable()
+}
+
+fn job_store_unavailable() -> Response {
     (
         StatusCode::SERVICE_UNAVAILABLE,
         "the job store is unavailable\n",
@@ -32,26 +29,19 @@ fn unavailable(why: impl std::fmt::Display) -> Response {
 }
 
 async fn store(s: &AdminState, database: &str) -> Result<tokio_postgres::Client, Response> {
-    let config = s.gateway.config();
-    if !config.control.enabled() {
-        return Err((
+    control_store(s, database).await.map_err(|e| match e {
+        NoStore::NoControl => (
             StatusCode::NOT_FOUND,
             "no [control] role: no durable jobs\n",
         )
-            .into_response());
-    }
-    let Some(upstream) = config.route(database) else {
-        return Err((
+            .into_response(),
+        NoStore::NoRoute => (
             StatusCode::NOT_FOUND,
             format!("no route for database {database}\n"),
         )
-            .into_response());
-    };
-    let client = jobs::connect(upstream, &config.control, database)
-        .await
-        .map_err(unavailable)?;
-    jobs::migrate(&client).await.map_err(unavailable)?;
-    Ok(client)
+            .into_response(),
+        NoStore::Unavailable => job_store_unavailable(),
+    })
 }
 
 /// `GET /v1/jobs?database=D`: newest first.
@@ -74,10 +64,7 @@ pub async fn act(
     Extension(role): Extension<Role>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
 ) -> Response {
-    let Some((id, verb)) = target
-        .split_once(':')
-        .and_then(|(i, v)| Some((i.parse::<i64>().ok()?, v)))
-    else {
+    let Some((id, verb)) = id_and_verb(&target) else {
         return (
             StatusCode::NOT_FOUND,
             "expected /v1/jobs/{id}:resume or :abandon\n",

@@ -28,6 +28,49 @@ pub struct AdminState {
     reload: Reloader,
 }
 
+/// `?database=D`.
+#[derive(serde::Deserialize)]
+pub struct Which {
+    database: String,
+}
+
+/// `{id}:{verb}` of a path such as `/v1/jobs/12:resume`.
+fn id_and_verb(target: &str) -> Option<(i64, &str)> {
+    let (id, verb) = target.split_once(':')?;
+    Some((id.parse().ok()?, verb))
+}
+
+/// Why there is no control store for a database.
+enum NoStore {
+    /// No `[control]` role is configured.
+    NoControl,
+    /// No route for the database.
+    NoRoute,
+    /// The connection or the schema migration failed (logged).
+    Unavailable,
+}
+
+/// A control-role connection to `database` with the `ddlgate` schema in place (each endpoint
+/// words its own answer when there is none).
+async fn control_store(s: &AdminState, database: &str) -> Result<tokio_postgres::Client, NoStore> {
+    let config = s.gateway.config();
+    if !config.control.enabled() {
+        return Err(NoStore::NoControl);
+    }
+    let upstream = config.route(database).ok_or(NoStore::NoRoute)?;
+    let unavailable = |e: ddlgate_proxy::jobs::JobError| {
+        tracing::warn!(error = %e, database, "admin API: control store unavailable");
+        NoStore::Unavailable
+    };
+    let client = ddlgate_proxy::jobs::connect(upstream, &config.control, database)
+        .await
+        .map_err(unavailable)?;
+    ddlgate_proxy::jobs::migrate(&client)
+        .await
+        .map_err(unavailable)?;
+    Ok(client)
+}
+
 /// The API's routes over `state`.
 fn router(state: AdminState, tokens: Arc<Tokens>, open_probes: bool) -> Router {
     let probes_need = if open_probes {
