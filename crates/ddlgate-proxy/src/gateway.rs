@@ -53,13 +53,13 @@ impl Gateway {
             0 => None,
             n => Some(crate::relay::FastRelay::start(n)?),
         };
-        crate::metrics::global()
-            .set_policy_version(&crate::enforce::Enforcer::new(config.policy.clone()).version);
+        let enforcer = crate::enforce::Enforcer::new(config.policy.clone());
+        crate::metrics::global().set_policy_version(&enforcer.version);
         Ok(Arc::new(Self {
             fast,
             jobs: crate::jobs::Jobs::new(&config).map(Arc::new),
             guard: crate::guard::Guard::new(&config).map(Arc::new),
-            enforcer: ArcSwap::from_pointee(crate::enforce::Enforcer::new(config.policy.clone())),
+            enforcer: ArcSwap::from_pointee(enforcer),
             sessions: crate::sessions::Sessions::default(),
             draining: AtomicBool::new(false),
             connections: Arc::new(Semaphore::new(config.listen.max_connections)),

@@ -43,21 +43,11 @@ pub(super) async fn apply(
         // A failed transaction: the statements fail there anyway (25P02); refuse them.
         Err(e) => {
             tracing::debug!(error = %e.message, "identity not readable; DDL refused");
-            for (d, r) in decisions.iter().zip(&mut refusals) {
-                if scope::is_ddl(d) {
-                    *r = Some(unreadable());
-                }
-            }
-            return Ok(refusals);
+            return Ok(unreadable(decisions));
         }
     };
     let Some(also) = switched_roles(gate, conn, (sql, decisions), &id).await? else {
-        for (d, r) in decisions.iter().zip(&mut refusals) {
-            if scope::is_ddl(d) {
-                *r = Some(unreadable());
-            }
-        }
-        return Ok(refusals);
+        return Ok(unreadable(decisions));
     };
     let places = if scopes.iter().any(|s| !s.schemas.is_empty()) {
         places::place(conn, (sql, decisions)).await?
@@ -197,11 +187,18 @@ fn warned(text: &str, v: &ScopeVerdict) -> Notice {
     )
 }
 
-/// DDL when the identity cannot be read.
-fn unreadable() -> Notice {
-    Notice::new(
-        Severity::Error,
-        SqlState::InsufficientPrivilege,
-        "ddlgate: the session's role could not be read, so the policy cannot allow DDL now",
-    )
+/// The refusal of every DDL statement of `decisions` when who sends them cannot be read.
+fn unreadable(decisions: &[Decision]) -> Vec<Option<Notice>> {
+    decisions
+        .iter()
+        .map(|d| {
+            scope::is_ddl(d).then(|| {
+                Notice::new(
+                    Severity::Error,
+                    SqlState::InsufficientPrivilege,
+                    "ddlgate: the session's role could not be read, so the policy cannot allow DDL now",
+                )
+            })
+        })
+        .collect()
 }
