@@ -95,6 +95,12 @@ pub fn parse_hours(s: &str) -> Option<(u32, u32)> {
 }
 
 impl Scope {
+    /// Whether the scope names where statements act (`schemas` or `objects`), so that the
+    /// gateway must place them.
+    pub fn names_places(&self) -> bool {
+        !self.schemas.is_empty() || !self.objects.is_empty()
+    }
+
     /// Whether the scope applies at `secs` since the Unix epoch (UTC).
     pub fn applies_at(&self, secs: u64) -> bool {
         if !self.days.is_empty() && !self.days.contains(&Weekday::of_unix(secs)) {

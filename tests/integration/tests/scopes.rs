@@ -280,3 +280,33 @@ async fn a_scope_naming_a_schema_follows_the_search_path() {
             && !exists(pg, &db, "billing.n2")
     );
 }
+
+#[tokio::test]
+async fn a_scope_naming_only_objects_is_placed_too() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("scope_obj");
+    roles(pg, &db);
+    let toml = format!(
+        "[databases.\"*\"]\nhost = \"127.0.0.1\"\n\
+         [[policy.scope]]\nname = \"t2-frozen\"\nroles = [\"{db}_developer\"]\nobjects = [\"public.t2\"]\naction = \"block\"\n"
+    );
+    let scopes = ddlgate_config::Config::from_toml_str(&toml)
+        .expect("config")
+        .policy
+        .scopes;
+    let gw = GatewayHandle::start(
+        pg,
+        GatewayOptions::tweaked(move |c| c.policy.scopes = scopes),
+    )
+    .await;
+    let alice = login(&gw, &format!("{db}_alice"), &db).await;
+    let e = alice
+        .batch_execute("ALTER TABLE t2 ADD COLUMN b int")
+        .await
+        .expect_err("t2 is frozen");
+    refused(&e, "t2-frozen");
+    alice
+        .batch_execute("ALTER TABLE t ADD COLUMN b int")
+        .await
+        .expect("another table");
+}

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use ddlgate_config::ScopeAction;
+use ddlgate_config::{Scope, ScopeAction};
 use ddlgate_ddl::{Decision, Verdict};
 use ddlgate_wire::encode::{Notice, Severity};
 use ddlgate_wire::SqlState;
@@ -49,7 +49,7 @@ pub(super) async fn apply(
     let Some(also) = switched_roles(gate, conn, (sql, decisions), &id).await? else {
         return Ok(unreadable(decisions));
     };
-    let places = if scopes.iter().any(|s| !s.schemas.is_empty()) {
+    let places = if scopes.iter().any(Scope::names_places) {
         places::place(conn, (sql, decisions)).await?
     } else {
         vec![Places::default(); decisions.len()]
