@@ -43,14 +43,10 @@ pub fn run(action: PolicyAction) -> anyhow::Result<ExitCode> {
         }
     }
     let id = Identity {
-        session_user: user.clone(),
-        current_user: user,
-        session_roles: roles.clone(),
-        current_roles: roles,
-        database,
         application_name: app,
         client,
         at: scope::unix_now(),
+        ..Identity::claimed(&user, roles, &database)
     };
     print!(
         "{}",

@@ -6,8 +6,6 @@
 //! `hours` apply whatever the time, and `mode = "observe"` is ignored: lint reports what the
 //! policy enforces.
 
-use std::collections::BTreeSet;
-
 use ddlgate_config::{Config, ScopeAction};
 use ddlgate_ddl::lint::{self, LintOptions, LintReport, PolicyOutcome, ScopeFinding};
 use ddlgate_ddl::targets::targets;
@@ -34,20 +32,13 @@ pub fn lint(
 
 /// The identity the files run as: `--user` and `--member-of`; nobody's roles without `--user`.
 fn identity(args: &LintPolicyArgs) -> Identity {
-    let mut roles: BTreeSet<String> = args.member_of.iter().cloned().collect();
-    let user = args.user.clone().unwrap_or_default();
-    if !user.is_empty() {
-        roles.insert(user.clone());
-    }
     Identity {
-        session_user: user.clone(),
-        current_user: user,
-        session_roles: roles.clone(),
-        current_roles: roles,
-        database: args.database.clone().unwrap_or_default(),
         application_name: args.app.clone(),
-        client: None,
-        at: None,
+        ..Identity::claimed(
+            args.user.as_deref().unwrap_or_default(),
+            args.member_of.iter().cloned(),
+            args.database.as_deref().unwrap_or_default(),
+        )
     }
 }
 

@@ -35,6 +35,30 @@ pub struct Identity {
     pub at: Option<u64>,
 }
 
+impl Identity {
+    /// A role the caller names rather than the server reports (`policy explain`, `lint
+    /// --config`, the admin API's explain): `user` as both `session_user` and `current_user`,
+    /// a member of `member_of` (and of itself), in `database`.
+    pub fn claimed(
+        user: &str,
+        member_of: impl IntoIterator<Item = String>,
+        database: &str,
+    ) -> Self {
+        let mut roles: BTreeSet<String> = member_of.into_iter().collect();
+        if !user.is_empty() {
+            roles.insert(user.to_owned());
+        }
+        Self {
+            session_user: user.to_owned(),
+            current_user: user.to_owned(),
+            session_roles: roles.clone(),
+            current_roles: roles,
+            database: database.to_owned(),
+            ..Self::default()
+        }
+    }
+}
+
 /// Now, in seconds since the Unix epoch, for [`Identity::at`].
 pub fn unix_now() -> Option<u64> {
     std::time::SystemTime::now()

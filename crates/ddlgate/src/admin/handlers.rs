@@ -185,17 +185,10 @@ fn public() -> String {
 /// `POST /v1/policy:explain`: what the policy in force does with SQL sent by a user (the
 /// roles given with `member_of`).
 pub async fn explain(State(s): State<AdminState>, Json(r): Json<ExplainRequest>) -> Response {
-    let mut roles: BTreeSet<String> = r.member_of.into_iter().collect();
-    roles.insert(r.user.clone());
     let id = Identity {
-        session_user: r.user.clone(),
-        current_user: r.user,
-        session_roles: roles.clone(),
-        current_roles: roles,
-        database: r.database,
         application_name: r.app,
-        client: None,
         at: scope::unix_now(),
+        ..Identity::claimed(&r.user, r.member_of, &r.database)
     };
     let policy = s.gateway.policy();
     let report = crate::explain::report(&policy.policy, (&id, &r.search_path), &r.sql, 15);
