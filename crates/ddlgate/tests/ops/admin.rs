@@ -96,6 +96,29 @@ async fn probes_tokens_sessions_and_metrics() {
         "{text}"
     );
     assert!(m.contains_key("ddlgate_lock_retries_total"), "{text}");
+    // The policy in force explains a statement for a user named in the request.
+    let ask =
+        serde_json::json!({ "user": "alice", "database": db, "sql": "CREATE INDEX i ON t (a)" });
+    let (code, report) = http(
+        "POST",
+        api("/v1/policy:explain"),
+        Some(VIEWER),
+        Some(ask.to_string()),
+    )
+    .await;
+    assert_eq!(code, 403, "a viewer may not POST: {report}");
+    let (code, report) = http(
+        "POST",
+        api("/v1/policy:explain"),
+        Some(TOKEN),
+        Some(ask.to_string()),
+    )
+    .await;
+    assert_eq!(code, 200, "{report}");
+    assert!(
+        report.contains("require-concurrent-index-creation") && report.contains("action: rewrite"),
+        "{report}"
+    );
     // A viewer may not close a session; an admin may.
     let id = mine["id"].as_u64().expect("id");
     let close = api(&format!("/v1/sessions/{id}"));
@@ -150,10 +173,7 @@ async fn readiness_flips_while_draining() {
     let readyz = format!("http://127.0.0.1:{admin}/readyz");
     assert_eq!(http("GET", readyz.clone(), None, None).await.0, 200);
     // A session keeps the drain going.
-    let url = format!(
-        "postgres://{}@127.0.0.1:{port}/postgres?sslmode=disable",
-        ddlgate_testkit::SUPER.name
-    );
+    let url = crate::super_url(port, "postgres");
     let client = connect(&url).await.expect("connect");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(gw.0.id() as i32),
@@ -211,10 +231,7 @@ async fn the_audit_chain_verifies_and_tampering_is_named() {
         &format!("[log]\naudit_file = \"{}\"\n", audit.display()),
     );
     let gw = start_with_admin(&cfg, (port, admin)).await;
-    let url = format!(
-        "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
-        ddlgate_testkit::SUPER.name
-    );
+    let url = crate::super_url(port, &db);
     let client = connect(&url).await.expect("connect");
     for sql in [
         "CREATE INDEX i1 ON t (a)",
@@ -306,10 +323,7 @@ async fn jobs_are_listed_and_acted_on() {
         ),
     );
     let _gw = start_with_admin(&cfg, (port, admin)).await;
-    let url = format!(
-        "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
-        ddlgate_testkit::SUPER.name
-    );
+    let url = crate::super_url(port, &db);
     let client = connect(&url).await.expect("connect");
     client
         .batch_execute(

@@ -57,6 +57,14 @@ pub async fn start_with_env(
     KillOnDrop(child)
 }
 
+/// The superuser's URL of `db` through the gateway on `port`.
+pub fn super_url(port: u16, db: &str) -> String {
+    format!(
+        "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
+        ddlgate_testkit::SUPER.name
+    )
+}
+
 /// One HTTP call to the admin API: status and body.
 pub async fn http(
     method: &str,

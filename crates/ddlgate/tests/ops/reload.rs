@@ -29,10 +29,7 @@ async fn a_reload_applies_to_the_next_statement_and_a_bad_file_changes_nothing()
         let v: serde_json::Value = serde_json::from_str(&body).expect("json");
         v["version"].as_str().expect("version").to_owned()
     };
-    let url = format!(
-        "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
-        ddlgate_testkit::SUPER.name
-    );
+    let url = crate::super_url(port, &db);
     let client = connect(&url).await.expect("connect");
     client
         .batch_execute("CREATE INDEX i1 ON t (a)")

@@ -26,10 +26,7 @@ async fn audit_events_reach_syslog_as_rfc_5424_messages() {
         &format!("[log.syslog]\naddress = \"udp://{at}\"\nfacility = 16\n"),
     );
     let _gw = start_with_admin(&cfg, (port, admin)).await;
-    let url = format!(
-        "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
-        SUPER.name
-    );
+    let url = crate::super_url(port, &db);
     let c = connect(&url).await.expect("connect");
     c.batch_execute("CREATE TABLE logged (x int)")
         .await

@@ -91,10 +91,7 @@ async fn a_down_webhook_blocks_ddl_and_loses_nothing() {
         ),
     );
     let _gw = start_with_env(&cfg, (port, admin), &[("OPS_HOOK_SECRET", SECRET)]).await;
-    let url = format!(
-        "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
-        SUPER.name
-    );
+    let url = crate::super_url(port, &db);
     let c = connect(&url).await.expect("connect");
     c.batch_execute("CREATE TABLE a (x int)")
         .await
@@ -175,10 +172,7 @@ async fn with_on_failure_drop_ddl_goes_on() {
         &format!("[log.webhook]\nurl = \"http://127.0.0.1:{hook}/audit\"\nflush_ms = 20\non_failure = \"drop\"\n"),
     );
     let _gw = start_with_env(&cfg, (port, admin), &[]).await;
-    let url = format!(
-        "postgres://{}@127.0.0.1:{port}/{db}?sslmode=disable",
-        SUPER.name
-    );
+    let url = crate::super_url(port, &db);
     let c = connect(&url).await.expect("connect");
     for i in 0..5 {
         c.batch_execute(&format!("CREATE TABLE d{i} (x int)"))
