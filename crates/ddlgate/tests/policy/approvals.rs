@@ -142,7 +142,7 @@ async fn a_destructive_statement_runs_once_after_another_identity_approves_it() 
     assert_eq!(e.code().map(|c| c.code()), Some("DG001"));
     let (ok, out) = approvals(&c1, &db, &sam, &["reject", &after.to_string()]);
     assert!(ok, "{out}");
-    let (ok, out) = approvals(&c1, &db, &SUPER.name.to_string(), &["list"]);
+    let (ok, out) = approvals(&c1, &db, SUPER.name, &["list"]);
     assert!(ok, "{out}");
     for state in ["used", "expired", "rejected", "pending"] {
         assert!(out.contains(state), "{state} in:\n{out}");
