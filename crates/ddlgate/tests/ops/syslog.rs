@@ -3,7 +3,7 @@
 use std::net::UdpSocket;
 use std::time::Duration;
 
-use ddlgate_testkit::{connect, free_port, shared_pg, SUPER};
+use ddlgate_testkit::{connect, free_port, shared_pg};
 
 use crate::common::write_config;
 use crate::start_with_admin;

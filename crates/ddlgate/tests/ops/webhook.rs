@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use ddlgate_testkit::{connect, eventually_async, free_port, shared_pg, SUPER};
+use ddlgate_testkit::{connect, eventually_async, free_port, shared_pg};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
