@@ -64,9 +64,11 @@ impl CancelMap {
     pub fn register(
         self: &Arc<Self>,
         route: Arc<Route>,
-        upstream: CancelRequest,
+        mut upstream: CancelRequest,
         interrupt: Arc<AtomicBool>,
     ) -> CancelGuard {
+        // A copy: a slice would keep the whole start-up read buffer alive for the session.
+        upstream.secret = Bytes::copy_from_slice(&upstream.secret);
         let pid = upstream.pid;
         let mut entry = self.targets.entry(pid).or_default();
         let secret = loop {
@@ -76,6 +78,8 @@ impl CancelMap {
                 break Bytes::from(secret);
             }
         };
+        // Most process ids have one session: no room for more until needed.
+        entry.reserve_exact(1);
         entry.push(Target {
             secret: secret.clone(),
             interrupt,

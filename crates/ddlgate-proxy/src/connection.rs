@@ -12,7 +12,7 @@ use ddlgate_wire::encode::Notice;
 use ddlgate_wire::startup::StartupMessage;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -24,7 +24,7 @@ use crate::guard::Approver;
 use crate::io::FrameReader;
 use crate::relay::drive::{self, First};
 use crate::relay::{
-    ClientPump, Ctl, ReadySignal, RelayLimits, ServerPump, Shared, FINAL_MESSAGE_GRACE,
+    ClientPump, Ctl, CtlQueue, ReadySignal, RelayLimits, ServerPump, Shared, FINAL_MESSAGE_GRACE,
 };
 use crate::startup::{ClientConn, Opening};
 use crate::stream::Stream;
@@ -116,6 +116,9 @@ async fn run(
         .route(&database)
         .ok_or_else(|| ProxyError::NoRoute(database.clone()))?;
     let mut server = connect_upstream(&route, (&message, &raw), &database, deadline).await?;
+    // The start-up packet's bytes keep the client's first read buffer alive.
+    drop(raw);
+    let (replication, info) = session_info(message, session_id, database, peer);
     let mut session = Session::new();
     let interrupt = Arc::new(AtomicBool::new(false));
     let authentication = relay_authentication(
@@ -139,38 +142,53 @@ async fn run(
     let (client_stream, client_reader) =
         std::mem::replace(client, ClientConn::detached()).into_parts();
     let client_stream = client_stream.ok_or(ProxyError::RepeatedSslRequest)?;
-    if message.is_replication() {
+    if replication {
         return copy_raw(client_stream, client_reader, server, stop).await;
     }
+    if let Some(jobs) = &gw.jobs {
+        jobs.saw_database(&info.database);
+    }
+    // Boxed (here and for the release): the guard's connection futures are large, and the
+    // session's task would otherwise carry their space for its whole life.
+    let approver = Box::pin(approver(gw, &info.database, cancel_guard.as_ref())).await;
+    let client = (client_stream, client_reader);
+    let registered = gw.sessions.register(&info, stop.child_token());
+    let start = Box::new(Relayed {
+        info,
+        approver: approver.as_ref(),
+        interrupt: &interrupt,
+        live: &registered.live,
+        client,
+        server,
+        session,
+    });
+    let relayed = relay_session(gw, start).await;
+    drop(registered);
+    if let Some(a) = &approver {
+        Box::pin(a.release()).await;
+    }
+    relayed
+}
+
+/// What a session keeps of its start-up message (whether it asks for replication, and who
+/// and what it is); the message itself is dropped.
+fn session_info(
+    message: StartupMessage,
+    session: u64,
+    database: String,
+    client: SocketAddr,
+) -> (bool, SessionInfo) {
     let info = SessionInfo {
-        session: session_id,
+        session,
         user: message.user().unwrap_or_default().to_owned(),
         database,
         application_name: message
             .get("application_name")
             .unwrap_or_default()
             .to_owned(),
-        client: peer,
-    };
-    if let Some(jobs) = &gw.jobs {
-        jobs.saw_database(&info.database);
-    }
-    let approver = approver(gw, &info.database, cancel_guard.as_ref()).await;
-    let client = (client_stream, client_reader);
-    let registered = gw.sessions.register(&info, stop.child_token());
-    let relayed = relay_session(
-        gw,
-        (info, approver.as_ref()),
-        (&interrupt, &registered.live),
         client,
-        (server, session),
-    )
-    .await;
-    drop(registered);
-    if let Some(a) = &approver {
-        a.release().await;
-    }
-    relayed
+    };
+    (message.is_replication(), info)
 }
 
 /// The session's guard approvals, when the guard is enabled (installing it in the database
@@ -270,30 +288,48 @@ async fn copy_raw(
     Ok(())
 }
 
-async fn relay_session(
-    gw: &Arc<Gateway>,
-    (info, approver): (SessionInfo, Option<&Approver>),
-    (interrupt, live): (&AtomicBool, &crate::sessions::Live),
-    (client_stream, client_reader): (Stream, FrameReader),
-    (server, session): (ServerConn, Session),
-) -> Result<(), ProxyError> {
+/// What a session's relay starts from. Boxed: an async function's arguments are stored
+/// twice in its future (as arguments and as locals), and this future lives as long as the
+/// session.
+struct Relayed<'a> {
+    info: SessionInfo,
+    approver: Option<&'a Approver>,
+    interrupt: &'a AtomicBool,
+    live: &'a crate::sessions::Live,
+    client: (Stream, FrameReader),
+    server: ServerConn,
+    session: Session,
+}
+
+async fn relay_session(gw: &Arc<Gateway>, start: Box<Relayed<'_>>) -> Result<(), ProxyError> {
+    let Relayed {
+        info,
+        approver,
+        interrupt,
+        live,
+        client: (client_stream, client_reader),
+        server,
+        session,
+    } = *start;
     let stop = live.stop();
     let (cr, cw) = client_stream.into_split();
     let (sr, sw) = server.stream.into_split();
     let session = Arc::new(Mutex::new(session));
     live.attach(&session);
     let ready = ReadySignal::default();
-    let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+    let ctl_queue = CtlQueue::default();
     let ctl_pending = AtomicBool::new(false);
     let shared = || Shared {
         session: &session,
         ready: &ready,
-        ctl: &ctl_tx,
+        ctl: &ctl_queue,
         ctl_pending: &ctl_pending,
     };
     let policy_log = Mutex::new(PolicyLog::default());
     let gate = session_gate(gw, (&info, approver), (interrupt, live), &policy_log);
-    let up = ClientPump {
+    // The pump is boxed apart from its future (which borrows it) so that the future does not
+    // hold a second copy of it.
+    let mut pump = Box::new(ClientPump {
         src: cr,
         dst: sw,
         buf: client_reader.into_inner(),
@@ -306,18 +342,17 @@ async fn relay_session(
         state: GateState::default(),
         fast: gw.fast.as_ref(),
         reentry: Default::default(),
-    }
-    .run();
+    });
     let down = ServerPump {
         src: sr,
         dst: cw,
         buf: server.reader.into_inner(),
         shared: shared(),
-        ctl: ctl_rx,
+        ctl: ctl_queue.receiver(),
     }
     .run();
     // Boxed so that it can be dropped before the farewell (see below).
-    let mut up = Box::pin(up);
+    let mut up = Box::pin(pump.run());
     let stopped = stop.cancelled();
     tokio::pin!(down, stopped);
     let first = drive::first(up.as_mut(), down.as_mut(), stopped, &ctl_pending).await;
@@ -341,6 +376,7 @@ async fn relay_session(
     // the server; the server pump still delivers what is on its way and the FATAL at the next
     // message boundary.)
     drop(up);
+    drop(pump);
     farewell(&shared(), down, error).await
 }
 

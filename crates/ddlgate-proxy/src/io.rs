@@ -18,7 +18,8 @@ impl FrameReader {
     /// An empty reader.
     pub fn new() -> Self {
         Self {
-            buf: BytesMut::with_capacity(8192),
+            // Start-up messages are small; the relay takes a full-size buffer from its pool.
+            buf: BytesMut::with_capacity(1024),
         }
     }
 

@@ -41,7 +41,7 @@ impl ClientConn {
     pub fn detached() -> Self {
         Self {
             stream: None,
-            reader: FrameReader::new(),
+            reader: FrameReader::default(),
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::{Buf, Bytes, BytesMut};
 use ddlgate_session::{BatchMessage, INSPECT_CLIENT};
 use ddlgate_wire::{FeTag, SplitStep, Splitter, TagSet};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use super::fast::FastRelay;
 use super::lend::{lend, Lender, Reentry};
@@ -68,7 +68,7 @@ pub struct ClientPump<'a> {
 
 impl ClientPump<'_> {
     /// Runs until the client leaves or an error.
-    pub async fn run(mut self) -> Result<PumpEnd, ProxyError> {
+    pub async fn run(&mut self) -> Result<PumpEnd, ProxyError> {
         let mut splitter = Splitter::new(
             CLIENT_TAGS,
             STREAM_THRESHOLD,
@@ -78,7 +78,6 @@ impl ClientPump<'_> {
             if let Some(end) = self.relay_buffered(&mut splitter).await? {
                 return Ok(end);
             }
-            super::make_room(&mut self.buf);
             // Complete frames may already be buffered (read while the gateway owned the
             // connection): process them before reading more.
             if !splitter.is_streaming() {
@@ -100,7 +99,7 @@ impl ClientPump<'_> {
     async fn read_more(&mut self, splitter: &Splitter) -> Result<Read, ProxyError> {
         let partial = !self.buf.is_empty() || splitter.is_streaming();
         let n = if partial {
-            let read = self.src.read_buf(&mut self.buf);
+            let read = super::buffers::read_lean(&mut self.src, &mut self.buf);
             tokio::time::timeout(self.limits.message_timeout, read)
                 .await
                 .map_err(|_| ProxyError::MessageTimeout)??
@@ -108,12 +107,14 @@ impl ClientPump<'_> {
             match self.idle_or_read().await? {
                 Some(n) => n,
                 None => {
+                    // Lent, the session holds no buffer of its own.
+                    super::buffers::give_back(&mut self.buf);
                     self.lend().await?;
                     return Ok(Read::More);
                 }
             }
         } else {
-            self.src.read_buf(&mut self.buf).await?
+            super::buffers::read_lean(&mut self.src, &mut self.buf).await?
         };
         Ok(if n == 0 { Read::Eof } else { Read::More })
     }
@@ -173,7 +174,9 @@ impl ClientPump<'_> {
                 self.buf.advance(*pos);
                 *pos = 0;
                 let frame = self.buf.split_to(len).freeze();
-                self.take(frame).await?;
+                // Boxed: the gate's work is large and rare, and an idle session should not
+                // carry its space.
+                Box::pin(self.take(frame)).await?;
                 Ok(None)
             }
         }
@@ -242,7 +245,7 @@ impl ClientPump<'_> {
         let ready = self.shared.ready;
         tokio::select! {
             biased;
-            n = self.src.read_buf(&mut self.buf) => Ok(Some(n?)),
+            n = super::buffers::read_lean(&mut self.src, &mut self.buf) => Ok(Some(n?)),
             () = ready.wait_until(|| lock(session).in_flight() == 0) => Ok(None),
         }
     }

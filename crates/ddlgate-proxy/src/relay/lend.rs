@@ -100,16 +100,21 @@ pub async fn lend(fast: &FastRelay, l: Lender<'_, '_>) -> Result<(), ProxyError>
         session: lock(l.shared.session).clone(),
         gate: std::mem::take(l.state),
     };
+    let mut server_buf = lent.server_buf;
     let handoff = Handoff {
         client,
         server,
-        server_buf: lent.server_buf.to_vec(),
+        server_buf: server_buf.to_vec(),
         relay,
         max_client_message: l.max_client_message,
     };
+    // Lent, the session holds no buffer of its own.
+    server_buf.clear();
+    super::buffers::give_back(&mut server_buf);
     let mut lease = fast.lend(handoff);
     let back = lease.returned().await.ok_or(ProxyError::FastRelayGone)?;
-    take_back(l, back, resume).await
+    // Boxed: a lent session waits above, and should not carry this step's space meanwhile.
+    Box::pin(take_back(l, *back, resume)).await
 }
 
 async fn take_back(

@@ -15,6 +15,7 @@
 //! Cancel safety: reads (`read_buf`) are cancel safe; writes are not, which is why the server
 //! pump only ever gives up the client writer between messages.
 
+mod buffers;
 mod client;
 pub mod drive;
 mod fast;
@@ -23,13 +24,14 @@ mod server;
 mod takeover;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use ddlgate_session::Session;
 use ddlgate_wire::encode::Notice;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{oneshot, Notify};
 
 use crate::stream::{ReadHalf, WriteHalf};
 pub use crate::sync::lock;
@@ -87,6 +89,54 @@ pub enum Ctl {
     Fatal(Notice),
 }
 
+/// Requests to the server pump, in order. Unlike a channel it allocates nothing until a
+/// request is made, so an idle session pays nothing for it.
+#[derive(Default)]
+pub struct CtlQueue {
+    queue: Mutex<VecDeque<Ctl>>,
+    closed: AtomicBool,
+}
+
+impl CtlQueue {
+    /// Queues a request. Fails when the server pump has ended.
+    fn send(&self, ctl: Ctl) -> Result<(), Ctl> {
+        let mut queue = crate::sync::lock_any(&self.queue);
+        if self.closed.load(Ordering::Acquire) {
+            return Err(ctl);
+        }
+        queue.push_back(ctl);
+        Ok(())
+    }
+
+    /// The server pump's end of the queue.
+    pub fn receiver(&self) -> CtlReceiver<'_> {
+        CtlReceiver(self)
+    }
+}
+
+/// The server pump's end of a [`CtlQueue`]; the queue refuses requests once it is dropped.
+pub struct CtlReceiver<'a>(&'a CtlQueue);
+
+impl CtlReceiver<'_> {
+    /// Moves the queued requests to `out` (the queue keeps no allocation).
+    pub fn drain_into(&self, out: &mut VecDeque<Ctl>) {
+        let mut queue = crate::sync::lock_any(&self.0.queue);
+        if out.is_empty() {
+            std::mem::swap(out, &mut *queue);
+        } else {
+            out.extend(std::mem::take(&mut *queue));
+        }
+    }
+}
+
+impl Drop for CtlReceiver<'_> {
+    fn drop(&mut self) {
+        let mut queue = crate::sync::lock_any(&self.0.queue);
+        self.0.closed.store(true, Ordering::Release);
+        queue.clear();
+    }
+}
+
 /// State both pumps share.
 pub struct Shared<'a> {
     /// Session state.
@@ -94,7 +144,7 @@ pub struct Shared<'a> {
     /// Signalled on the ReadyForQuery reports the server pump relays.
     pub ready: &'a ReadySignal,
     /// Requests to the server pump.
-    pub ctl: &'a mpsc::UnboundedSender<Ctl>,
+    pub ctl: &'a CtlQueue,
     /// Raised with every request, so that the server pump (polled by [`drive::first`] only
     /// when woken) looks at its requests.
     pub ctl_pending: &'a AtomicBool,
@@ -103,7 +153,7 @@ pub struct Shared<'a> {
 impl Shared<'_> {
     /// Hands a request to the server pump. Fails when the server pump has ended.
     pub fn request(&self, ctl: Ctl) -> Result<(), Ctl> {
-        self.ctl.send(ctl).map_err(|e| e.0)?;
+        self.ctl.send(ctl)?;
         self.ctl_pending.store(true, Ordering::Release);
         Ok(())
     }
@@ -154,31 +204,12 @@ impl ReadySignal {
 /// Below this, an uninspected frame is forwarded whole rather than streamed (either way).
 pub const STREAM_THRESHOLD: usize = 64 * 1024;
 
-/// Read buffer refill size.
-const READ_CHUNK: usize = 16 * 1024;
-/// How far into its allocation an emptied read buffer may have moved before it starts again
-/// at the front.
-const REWIND_AFTER: usize = 2 * 1024;
-
-/// Makes room in a pump's read buffer for the next read. The buffer's start moves forward as
-/// frames are consumed; once everything read has been forwarded it starts again at the front
-/// of its allocation (`reserve` reclaims the consumed space when nothing is left to copy), so
-/// a session's small request/response traffic keeps to the same few cache lines instead of
-/// sweeping all of its buffers, and 32 sessions' buffers stay within the CPU cache.
-pub fn make_room(buf: &mut BytesMut) {
-    let spare = buf.capacity() - buf.len();
-    if (buf.is_empty() && spare < READ_CHUNK - REWIND_AFTER) || spare < READ_CHUNK / 4 {
-        buf.reserve(READ_CHUNK);
-    }
-}
-
 /// How long the server pump may take to deliver a final message.
 pub const FINAL_MESSAGE_GRACE: Duration = Duration::from_secs(2);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Buf;
 
     #[tokio::test]
     async fn a_wait_for_ready_is_woken_and_only_a_wait_raises_the_flag() {
@@ -210,30 +241,5 @@ mod tests {
         let dropped = tokio::time::timeout(Duration::from_millis(10), wait).await;
         assert!(dropped.is_err());
         assert!(!signal.waiting.load(Ordering::SeqCst));
-    }
-
-    #[test]
-    fn an_emptied_buffer_starts_again_at_the_front() {
-        let mut buf = BytesMut::new();
-        make_room(&mut buf);
-        let front = buf.as_ptr();
-        // Small reads that are forwarded whole: the start stays near the front.
-        for _ in 0..100 {
-            buf.extend_from_slice(&[7; 300]);
-            buf.advance(300);
-            make_room(&mut buf);
-            assert!(buf.as_ptr() as usize - front as usize <= REWIND_AFTER + 300);
-        }
-        // Bytes still waiting are never moved away from under their frame.
-        buf.extend_from_slice(&[1; 3000]);
-        buf.advance(2990);
-        let waiting = buf.as_ptr();
-        make_room(&mut buf);
-        assert_eq!(buf.as_ptr(), waiting);
-        assert_eq!(&buf[..], &[1; 10]);
-        buf.advance(10);
-        make_room(&mut buf);
-        assert_eq!(buf.as_ptr(), front);
-        assert!(buf.capacity() >= READ_CHUNK);
     }
 }

@@ -1,14 +1,15 @@
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::task::Poll;
+
+use std::collections::VecDeque;
 
 use bytes::{Buf, BytesMut};
 use ddlgate_session::INSPECT_SERVER;
 use ddlgate_wire::{FrameHeader, SplitStep, Splitter};
 use tokio::io::AsyncWriteExt;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
-use super::{lock, Ctl, Lent, Paused, PumpEnd, Shared, STREAM_THRESHOLD};
+use super::{lock, Ctl, CtlReceiver, Lent, Paused, PumpEnd, Shared, STREAM_THRESHOLD};
 use crate::stream::{ReadHalf, WriteHalf};
 use crate::ProxyError;
 
@@ -26,25 +27,34 @@ pub struct ServerPump<'a> {
     /// Shared state.
     pub shared: Shared<'a>,
     /// Requests from the client pump.
-    pub ctl: mpsc::UnboundedReceiver<Ctl>,
+    pub ctl: CtlReceiver<'a>,
 }
 
 impl ServerPump<'_> {
     /// Runs until the server closes, the session is closed, or an error.
     pub async fn run(mut self) -> Result<PumpEnd, ProxyError> {
         let mut splitter = Splitter::new(INSPECT_SERVER, STREAM_THRESHOLD, MAX_SERVER_FRAME);
-        let mut pending: Vec<Ctl> = Vec::new();
+        let mut pending: VecDeque<Ctl> = VecDeque::new();
         loop {
             self.relay_buffered(&mut splitter).await?;
             // Requests are served only between messages.
             if !splitter.is_streaming() {
-                for ctl in std::mem::take(&mut pending) {
-                    if let Some(end) = self.serve(ctl, &mut splitter).await? {
+                while let Some(ctl) = pending.pop_front() {
+                    if pending.is_empty() {
+                        // A quiet (or lent) session keeps no queue.
+                        pending = VecDeque::new();
+                    }
+                    // Boxed: rare next to reads, and a quiet session should not carry them
+                    // (a lent session waits in `pause`).
+                    let served = match ctl {
+                        Ctl::Pause(reply) => Box::pin(self.pause(reply, &mut splitter)).await?,
+                        ctl => Box::pin(self.serve(ctl)).await?,
+                    };
+                    if let Some(end) = served {
                         return Ok(end);
                     }
                 }
             }
-            super::make_room(&mut self.buf);
             // Complete frames left over after a pause: process them before reading.
             if pending.is_empty() && !splitter.is_streaming() {
                 if let Some(h) = FrameHeader::read(&self.buf, MAX_SERVER_FRAME)? {
@@ -103,12 +113,8 @@ impl ServerPump<'_> {
         Ok(())
     }
 
-    /// Serves one request from the client pump, at a message boundary.
-    async fn serve(
-        &mut self,
-        ctl: Ctl,
-        splitter: &mut Splitter,
-    ) -> Result<Option<PumpEnd>, ProxyError> {
+    /// Serves one request from the client pump other than a pause, at a message boundary.
+    async fn serve(&mut self, ctl: Ctl) -> Result<Option<PumpEnd>, ProxyError> {
         match ctl {
             Ctl::Inject(bytes) => {
                 self.dst.send_all(&bytes).await?;
@@ -122,7 +128,8 @@ impl ServerPump<'_> {
                 let _ = self.dst.shutdown().await;
                 Ok(Some(PumpEnd::Closed))
             }
-            Ctl::Pause(reply) => self.pause(reply, splitter).await,
+            // Served by `pause` (see `run`); never sent here.
+            Ctl::Pause(_) => Ok(None),
         }
     }
 
@@ -166,19 +173,17 @@ impl ServerPump<'_> {
     /// how a request reaches a waiting pump). `None`: requests to serve.
     async fn read_or_requests(
         &mut self,
-        pending: &mut Vec<Ctl>,
+        pending: &mut VecDeque<Ctl>,
     ) -> Result<Option<usize>, ProxyError> {
         let (shared, ctl, src, buf) = (&self.shared, &mut self.ctl, &mut self.src, &mut self.buf);
         let read = std::future::poll_fn(|cx| {
             if shared.ctl_pending.swap(false, Ordering::AcqRel) {
-                while let Ok(c) = ctl.try_recv() {
-                    pending.push(c);
-                }
+                ctl.drain_into(pending);
                 if !pending.is_empty() {
                     return Poll::Ready(Ok(None));
                 }
             }
-            tokio_util::io::poll_read_buf(Pin::new(&mut *src), cx, buf).map(|r| r.map(Some))
+            super::buffers::poll_read_lean(&mut *src, cx, buf).map(|r| r.map(Some))
         })
         .await?;
         Ok(read)

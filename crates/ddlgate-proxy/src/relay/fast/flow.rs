@@ -1,13 +1,20 @@
 //! One direction's bytes in the fast relay, in a single buffer:
 //! `[sent..done)` judged and waiting to be written, `[done..end)` read and not yet judged
-//! (the start of a frame still arriving). Bytes are written exactly as read.
+//! (the start of a frame still arriving). Bytes are written exactly as read. The buffer is
+//! taken from the thread's pool when bytes arrive and given back once they have all gone out,
+//! so a quiet session holds none ([`crate::relay::buffers`]).
 
 use std::io::{self, Read, Write};
+
+use crate::relay::buffers::{give_flow, take_flow};
 
 /// See the module docs.
 #[derive(Debug)]
 pub struct Flow {
+    /// Empty (no allocation) while nothing waits.
     buf: Vec<u8>,
+    /// The size of a buffer taken from the pool.
+    chunk: usize,
     sent: usize,
     done: usize,
     end: usize,
@@ -34,10 +41,18 @@ impl Flow {
     /// An empty flow reading `chunk` bytes at a time, holding `unjudged` (bytes read ahead
     /// by the async relay) to begin with.
     pub fn new(chunk: usize, unjudged: &[u8]) -> Self {
-        let mut buf = vec![0; chunk.max(unjudged.len() + chunk / 2)];
-        buf[..unjudged.len()].copy_from_slice(unjudged);
+        let mut buf = Vec::new();
+        if !unjudged.is_empty() {
+            buf = if unjudged.len() + chunk / 2 <= chunk {
+                take_flow(chunk)
+            } else {
+                vec![0; unjudged.len() + chunk / 2]
+            };
+            buf[..unjudged.len()].copy_from_slice(unjudged);
+        }
         Self {
             buf,
+            chunk,
             sent: 0,
             done: 0,
             end: unjudged.len(),
@@ -47,6 +62,9 @@ impl Flow {
 
     /// Reads once from `src` into the free space, making room first.
     pub fn fill(&mut self, src: &mut impl Read) -> Filled {
+        if self.buf.is_empty() {
+            self.buf = take_flow(self.chunk);
+        }
         if self.end == self.buf.len() {
             self.make_room(self.buf.len() / 2);
         }
@@ -57,9 +75,19 @@ impl Flow {
                 self.end += n;
                 Filled::Bytes { drained: n < space }
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Filled::WouldBlock,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.give_back_if_empty();
+                Filled::WouldBlock
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Filled::Bytes { drained: false },
             Err(_) => Filled::Closed,
+        }
+    }
+
+    /// Gives the buffer back to the pool when nothing waits in it.
+    fn give_back_if_empty(&mut self) {
+        if self.end == 0 && !self.buf.is_empty() {
+            give_flow(std::mem::take(&mut self.buf), self.chunk);
         }
     }
 
@@ -76,6 +104,9 @@ impl Flow {
 
     /// Makes sure a frame of `len` bytes starting at the first unjudged byte fits.
     pub fn reserve(&mut self, len: usize) {
+        if self.buf.is_empty() {
+            self.buf = take_flow(self.chunk);
+        }
         if self.buf.len() - self.done < len {
             self.make_room(len.saturating_sub(self.buf.len() - self.done));
         }
@@ -104,18 +135,27 @@ impl Flow {
         }
         self.blocked = false;
         if self.sent == self.end {
-            // Everything read went out: start again at the front.
+            // Everything read went out: the buffer goes back to the pool.
             (self.sent, self.done, self.end) = (0, 0, 0);
+            self.give_back_if_empty();
         }
         Ok(())
     }
 
     /// The judged bytes not yet written, and the unjudged ones.
     pub fn into_parts(self) -> (Vec<u8>, Vec<u8>) {
-        (
+        let parts = (
             self.buf[self.sent..self.done].to_vec(),
             self.buf[self.done..self.end].to_vec(),
-        )
+        );
+        give_flow(self.buf, self.chunk);
+        parts
+    }
+
+    /// Whether the flow holds a buffer (it does only while bytes wait in it).
+    #[cfg(test)]
+    fn holds_buffer(&self) -> bool {
+        !self.buf.is_empty()
     }
 
     /// Frees space at the end: moves the live bytes to the front, and grows by at least
@@ -186,6 +226,12 @@ mod tests {
         dst.room = usize::MAX;
         flow.flush(&mut dst).expect("flush");
         assert!(dst.got == input, "bytes differ");
+        assert!(!flow.holds_buffer(), "all out: the buffer went back");
+        // Bytes arrive again: a buffer is taken again.
+        let mut src = io::Cursor::new(vec![1u8; 10]);
+        assert!(matches!(flow.fill(&mut src), Filled::Bytes { .. }));
+        assert!(flow.holds_buffer());
+        assert_eq!(flow.unjudged(), &[1u8; 10]);
     }
 
     #[test]

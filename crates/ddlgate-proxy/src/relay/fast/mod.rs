@@ -196,13 +196,13 @@ pub struct Lease<'a> {
     relay: &'a FastRelay,
     worker: &'a Worker,
     id: u64,
-    rx: Option<oneshot::Receiver<Returned>>,
+    rx: Option<oneshot::Receiver<Box<Returned>>>,
 }
 
 impl Lease<'_> {
     /// Waits for the session to come back; `None` when the relay dropped it (a failed
     /// registration, or the relay stopping before it was adopted).
-    pub async fn returned(&mut self) -> Option<Returned> {
+    pub async fn returned(&mut self) -> Option<Box<Returned>> {
         let rx = self.rx.as_mut()?;
         let back = rx.await.ok();
         self.rx = None;

@@ -29,7 +29,7 @@ const CHUNK: usize = 16 * 1024;
 /// Requests to a worker.
 pub(super) enum Msg {
     /// Relay this session until it must go back, then answer on the sender.
-    Adopt(u64, Box<Handoff>, oneshot::Sender<Returned>),
+    Adopt(u64, Box<Handoff>, oneshot::Sender<Box<Returned>>),
     /// The session's owner is gone (the gateway is closing it): tell the client at a message
     /// boundary, if it can take the farewell now, and close.
     Recall(u64),
@@ -55,7 +55,7 @@ struct Slot {
     relay: PlainRelay,
     max_client_message: usize,
     forwarded: u64,
-    reply: oneshot::Sender<Returned>,
+    reply: oneshot::Sender<Box<Returned>>,
 }
 
 /// Runs until [`Msg::Exit`] or until the channel's senders are gone. `farewell` is what a
@@ -145,7 +145,7 @@ impl Slot {
     fn adopt(
         id: u64,
         h: Handoff,
-        reply: oneshot::Sender<Returned>,
+        reply: oneshot::Sender<Box<Returned>>,
         registry: &mio::Registry,
         key: usize,
     ) -> io::Result<Self> {
@@ -268,7 +268,7 @@ impl Slot {
             forwarded: self.forwarded,
         };
         // A closed receiver means the owner is gone: dropping the sockets closes them.
-        let _ = self.reply.send(returned);
+        let _ = self.reply.send(Box::new(returned));
     }
 
     /// Best effort, never waiting: the judged bytes and then `farewell` to the client (only
