@@ -323,6 +323,7 @@ async fn relay_session(gw: &Arc<Gateway>, start: Box<Relayed<'_>>) -> Result<(),
         session: &session,
         ready: &ready,
         ctl: &ctl_queue,
+        traffic: live.traffic(),
         ctl_pending: &ctl_pending,
     };
     let policy_log = Mutex::new(PolicyLog::default());

@@ -120,7 +120,7 @@ impl Gateway {
     /// The metrics, in the Prometheus text format.
     pub fn metrics_text(&self) -> String {
         let fast = self.fast_relay_stats().map(|s| (s.lent, s.returned));
-        crate::metrics::global().encode(fast)
+        crate::metrics::global().encode(fast, self.sessions.traffic())
     }
 
     /// The configuration the gateway started with.

@@ -32,6 +32,7 @@ mod startup;
 mod stream;
 mod sync;
 mod tls;
+pub mod traffic;
 mod upstream;
 
 pub use error::{ErrorKind, ProxyError};

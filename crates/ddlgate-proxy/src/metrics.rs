@@ -12,6 +12,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use crate::traffic::{Direction, TrafficView};
+
 /// `action` and `rule` of a DDL decision.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DecisionLabels {
@@ -47,6 +49,20 @@ pub struct ResultLabel {
 pub struct Sink {
     /// The value.
     pub sink: String,
+}
+
+/// A `direction` label (`to_server`, `to_client`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DirectionLabel {
+    /// The value.
+    pub direction: String,
+}
+
+/// A `state` label (a job state).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabel {
+    /// The value.
+    pub state: String,
 }
 
 /// A `version` label.
@@ -95,6 +111,14 @@ pub struct Metrics {
     pub fast_relay_lends: Counter<u64, AtomicU64>,
     /// See [`Self::fast_relay_lends`].
     pub fast_relay_returns: Counter<u64, AtomicU64>,
+    /// Bytes relayed, by direction (read from the sessions at each scrape).
+    pub relayed_bytes: Family<DirectionLabel, Counter<u64, AtomicU64>>,
+    /// Protocol messages relayed, by direction (as [`Self::relayed_bytes`]).
+    pub relayed_messages: Family<DirectionLabel, Counter<u64, AtomicU64>>,
+    /// Rows written by backfills.
+    pub backfill_rows: Counter,
+    /// Job state changes this gateway recorded, by new state.
+    pub job_states: Family<StateLabel, Counter>,
     version: Mutex<String>,
 }
 
@@ -119,6 +143,10 @@ impl Metrics {
             policy_version: Family::default(),
             fast_relay_lends: Counter::default(),
             fast_relay_returns: Counter::default(),
+            relayed_bytes: Family::default(),
+            relayed_messages: Family::default(),
+            backfill_rows: Counter::default(),
+            job_states: Family::default(),
             version: Mutex::new(String::new()),
         };
         m.register();
@@ -193,6 +221,12 @@ impl Metrics {
             "The loaded policy's version (value 1)",
             self.policy_version.clone(),
         );
+        self.register_relay();
+    }
+
+    /// The relay's metrics.
+    fn register_relay(&mut self) {
+        let r = &mut self.registry;
         r.register(
             "ddlgate_fast_relay_lends",
             "Sessions the fast relay took over",
@@ -202,6 +236,26 @@ impl Metrics {
             "ddlgate_fast_relay_returns",
             "Sessions the fast relay handed back",
             self.fast_relay_returns.clone(),
+        );
+        r.register(
+            "ddlgate_relayed_bytes",
+            "Bytes relayed between clients and servers, by direction",
+            self.relayed_bytes.clone(),
+        );
+        r.register(
+            "ddlgate_relayed_messages",
+            "Protocol messages relayed between clients and servers, by direction",
+            self.relayed_messages.clone(),
+        );
+        r.register(
+            "ddlgate_backfill_rows",
+            "Rows written by backfills (their rate is this counter's rate)",
+            self.backfill_rows.clone(),
+        );
+        r.register(
+            "ddlgate_job_state_changes",
+            "Durable job state changes this gateway recorded, by new state",
+            self.job_states.clone(),
         );
     }
 
@@ -259,6 +313,15 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts a job reaching `state`.
+    pub fn job_state(&self, state: &str) {
+        self.job_states
+            .get_or_create(&StateLabel {
+                state: state.to_owned(),
+            })
+            .inc();
+    }
+
     /// Counts a connection that ended before its session began.
     pub fn refused(&self, reason: &str) {
         self.client_connections_refused
@@ -269,11 +332,19 @@ impl Metrics {
     }
 
     /// The metrics in the Prometheus text format, with the fast relay's counts `fast`
-    /// (lends, returns) brought up to date.
-    pub fn encode(&self, fast: Option<(u64, u64)>) -> String {
+    /// (lends, returns) and the sessions' `traffic` brought up to date.
+    pub fn encode(&self, fast: Option<(u64, u64)>, traffic: TrafficView) -> String {
         if let Some((lends, returns)) = fast {
             catch_up(&self.fast_relay_lends, lends);
             catch_up(&self.fast_relay_returns, returns);
+        }
+        for direction in [Direction::ToServer, Direction::ToClient] {
+            let label = DirectionLabel {
+                direction: direction.label().to_owned(),
+            };
+            let (bytes, messages) = traffic.get(direction);
+            catch_up(&self.relayed_bytes.get_or_create(&label), bytes);
+            catch_up(&self.relayed_messages.get_or_create(&label), messages);
         }
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
@@ -301,7 +372,13 @@ mod tests {
         m.plan("completed");
         m.decision("allow", &[]);
         m.set_policy_version("def");
-        let text = m.encode(Some((3, 1)));
+        let traffic = TrafficView {
+            bytes_to_server: 100,
+            messages_to_server: 2,
+            bytes_to_client: 700,
+            messages_to_client: 9,
+        };
+        let text = m.encode(Some((3, 1)), traffic);
         assert!(text.contains("ddlgate_ddl_decisions_total{action=\"rewrite\",rule=\"require-concurrent-index-creation\"} 1"), "{text}");
         assert!(
             text.contains("ddlgate_ddl_decisions_total{action=\"allow\",rule=\"none\"} 1"),
@@ -317,5 +394,20 @@ mod tests {
         );
         assert!(!text.contains("version=\"abc\""), "{text}");
         assert!(text.contains("ddlgate_fast_relay_lends_total 3"), "{text}");
+        assert!(
+            text.contains("ddlgate_relayed_bytes_total{direction=\"to_client\"} 700"),
+            "{text}"
+        );
+        // Counters only catch up: a scrape that sees less (a session between the live list
+        // and the ended totals) does not take the count back.
+        let fewer = TrafficView {
+            messages_to_server: 1,
+            ..traffic
+        };
+        let text = m.encode(None, fewer);
+        assert!(
+            text.contains("ddlgate_relayed_messages_total{direction=\"to_server\"} 2"),
+            "{text}"
+        );
     }
 }

@@ -13,6 +13,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::enforce::SessionInfo;
+use crate::traffic::{Traffic, TrafficView};
 
 /// One live session.
 pub struct Live {
@@ -22,6 +23,7 @@ pub struct Live {
     closed_by_admin: AtomicBool,
     session: OnceLock<Weak<Mutex<Session>>>,
     last_statement: Mutex<Option<String>>,
+    traffic: Arc<Traffic>,
 }
 
 impl Live {
@@ -54,6 +56,11 @@ impl Live {
         self.closed_by_admin.load(Ordering::Relaxed)
     }
 
+    /// What the session relayed (counted by its relay).
+    pub fn traffic(&self) -> &Arc<Traffic> {
+        &self.traffic
+    }
+
     /// The token that ends the session when cancelled.
     pub fn stop(&self) -> &CancellationToken {
         &self.stop
@@ -80,12 +87,17 @@ pub struct SessionView {
     pub last_statement: Option<String>,
     /// When it began, RFC 3339 UTC.
     pub since: String,
+    /// Bytes and messages relayed each way so far.
+    #[serde(flatten)]
+    pub traffic: TrafficView,
 }
 
 /// The registry.
 #[derive(Default)]
 pub struct Sessions {
     live: DashMap<u64, Arc<Live>>,
+    /// What the sessions that have ended relayed.
+    ended: Traffic,
 }
 
 /// Removes its session from the registry when dropped.
@@ -97,7 +109,10 @@ pub struct Registered<'a> {
 
 impl Drop for Registered<'_> {
     fn drop(&mut self) {
+        // Removed first, then counted as ended: a scrape in between sees a little less, never
+        // the same bytes twice (the metrics' counters only catch up).
         self.sessions.live.remove(&self.live.info.session);
+        self.sessions.ended.absorb(self.live.traffic.view());
     }
 }
 
@@ -111,6 +126,7 @@ impl Sessions {
             closed_by_admin: AtomicBool::new(false),
             session: OnceLock::new(),
             last_statement: Mutex::new(None),
+            traffic: Arc::default(),
         });
         self.live.insert(info.session, live.clone());
         Registered {
@@ -143,6 +159,7 @@ impl Sessions {
                         .unwrap_or_else(|p| p.into_inner())
                         .clone(),
                     since: humantime::format_rfc3339_seconds(l.since).to_string(),
+                    traffic: l.traffic.view(),
                 }
             })
             .collect();
@@ -159,6 +176,15 @@ impl Sessions {
         live.closed_by_admin.store(true, Ordering::Relaxed);
         live.stop.cancel();
         true
+    }
+
+    /// What all sessions relayed: the ended ones and the live ones so far.
+    pub fn traffic(&self) -> TrafficView {
+        let mut total = self.ended.view();
+        for e in self.live.iter() {
+            total += e.value().traffic.view();
+        }
+        total
     }
 
     /// How many are live.

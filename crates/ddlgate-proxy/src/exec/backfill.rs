@@ -59,6 +59,14 @@ struct Progress {
     total: u64,
 }
 
+impl Progress {
+    /// `rows` more rows written (counted in the gateway's metrics too).
+    fn advance(&mut self, rows: u64) {
+        self.done += rows;
+        crate::metrics::global().backfill_rows.inc_by(rows);
+    }
+}
+
 /// The table's estimated rows and pages (qualified: it runs on the client's session).
 pub(crate) fn estimate_sql(table: &str) -> String {
     format!(
@@ -260,7 +268,7 @@ impl Backfill<'_> {
                 Err(err) => return Ok(ControlFlow::Break(BackfillEnd::Failed(err))),
             };
             let seen = count(row.get(1));
-            run.progress.done += seen;
+            run.progress.advance(seen);
             last = row.first().cloned().flatten();
             if seen < rows || last.is_none() {
                 return Ok(ControlFlow::Continue(()));
@@ -294,7 +302,7 @@ impl Backfill<'_> {
                 Ok(r) => r,
                 Err(err) => return Ok(ControlFlow::Break(BackfillEnd::Failed(err))),
             };
-            run.progress.done += count(rows.first().and_then(|r| r.first()));
+            run.progress.advance(count(rows.first().and_then(|r| r.first())));
             page = end;
             let took = started.elapsed();
             step = adapt(step, took, run.target, MIN_PAGES, MAX_PAGES);
@@ -326,7 +334,7 @@ impl Backfill<'_> {
             if n == 0 {
                 return Ok(ControlFlow::Continue(()));
             }
-            run.progress.done += n;
+            run.progress.advance(n);
         }
     }
 

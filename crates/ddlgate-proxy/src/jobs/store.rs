@@ -152,6 +152,7 @@ pub async fn insert(client: &Client, job: &NewJob<'_>) -> Result<i64, JobError> 
             ],
         )
         .await?;
+    crate::metrics::global().job_state(job.state.as_str());
     Ok(row.get(0))
 }
 
@@ -170,6 +171,7 @@ pub async fn set_state(
             &[&id, &state.as_str(), &owner, &error],
         )
         .await?;
+    crate::metrics::global().job_state(state.as_str());
     Ok(())
 }
 

@@ -12,7 +12,8 @@ use tokio::io::AsyncWriteExt;
 use super::fast::FastRelay;
 use super::lend::{lend, Lender, Reentry};
 use super::takeover::Takeover;
-use super::{lock, Ctl, PumpEnd, Shared, STREAM_THRESHOLD};
+use super::{lock, Count, Ctl, PumpEnd, Shared, STREAM_THRESHOLD};
+use crate::traffic::Direction;
 use crate::gate::{Gate, GateState, Look, Screen, SentAt};
 use crate::stream::{ReadHalf, WriteHalf};
 use crate::ProxyError;
@@ -127,10 +128,18 @@ impl ClientPump<'_> {
     ) -> Result<Option<PumpEnd>, ProxyError> {
         let mut pos = 0;
         let mut end = None;
+        let mut count = Count::default();
         while end.is_none() {
+            let streaming = splitter.is_streaming();
             match splitter.step(&self.buf[pos..])? {
-                SplitStep::Frame(h) => end = self.frame(&mut pos, h.total_len).await?,
-                SplitStep::Stream { len } => pos += len,
+                SplitStep::Frame(h) => {
+                    count.frame(h.total_len);
+                    end = self.frame(&mut pos, h.total_len).await?;
+                }
+                SplitStep::Stream { len } => {
+                    count.stream(len, streaming);
+                    pos += len;
+                }
                 SplitStep::NeedMore { frame_len } => {
                     if let Some(len) = frame_len {
                         self.buf.reserve(len.saturating_sub(self.buf.len() - pos));
@@ -143,6 +152,7 @@ impl ClientPump<'_> {
             self.dst.send_all(&self.buf[..pos]).await?;
             self.buf.advance(pos);
         }
+        count.add_to(self.shared.traffic, Direction::ToServer);
         Ok(end)
     }
 

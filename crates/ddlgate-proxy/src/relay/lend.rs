@@ -107,6 +107,7 @@ pub async fn lend(fast: &FastRelay, l: Lender<'_, '_>) -> Result<(), ProxyError>
         server_buf: server_buf.to_vec(),
         relay,
         max_client_message: l.max_client_message,
+        traffic: l.shared.traffic.clone(),
     };
     // Lent, the session holds no buffer of its own.
     server_buf.clear();

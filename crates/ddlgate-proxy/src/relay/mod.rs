@@ -25,7 +25,7 @@ mod takeover;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -34,6 +34,7 @@ use ddlgate_wire::encode::Notice;
 use tokio::sync::{oneshot, Notify};
 
 use crate::stream::{ReadHalf, WriteHalf};
+use crate::traffic::{Direction, Traffic};
 pub use crate::sync::lock;
 
 pub use client::{ClientPump, RelayLimits};
@@ -145,6 +146,8 @@ pub struct Shared<'a> {
     pub ready: &'a ReadySignal,
     /// Requests to the server pump.
     pub ctl: &'a CtlQueue,
+    /// What the session relayed.
+    pub traffic: &'a Arc<Traffic>,
     /// Raised with every request, so that the server pump (polled by [`drive::first`] only
     /// when woken) looks at its requests.
     pub ctl_pending: &'a AtomicBool,
@@ -156,6 +159,32 @@ impl Shared<'_> {
         self.ctl.send(ctl)?;
         self.ctl_pending.store(true, Ordering::Release);
         Ok(())
+    }
+}
+
+/// Bytes and messages a pump passed on in one batch, added to the session's counts at once.
+#[derive(Default)]
+pub struct Count {
+    bytes: u64,
+    messages: u64,
+}
+
+impl Count {
+    /// A whole frame of `len` bytes.
+    pub fn frame(&mut self, len: usize) {
+        self.bytes += len as u64;
+        self.messages += 1;
+    }
+
+    /// `len` bytes of a streamed message (`streaming`: not its first piece).
+    pub fn stream(&mut self, len: usize, streaming: bool) {
+        self.bytes += len as u64;
+        self.messages += u64::from(!streaming);
+    }
+
+    /// Adds the batch to `traffic`.
+    pub fn add_to(&self, traffic: &Traffic, direction: Direction) {
+        traffic.add(direction, self.bytes, self.messages);
     }
 }
 

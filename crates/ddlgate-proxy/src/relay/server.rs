@@ -9,8 +9,9 @@ use ddlgate_wire::{FrameHeader, SplitStep, Splitter};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::oneshot;
 
-use super::{lock, Ctl, CtlReceiver, Lent, Paused, PumpEnd, Shared, STREAM_THRESHOLD};
+use super::{lock, Count, Ctl, CtlReceiver, Lent, Paused, PumpEnd, Shared, STREAM_THRESHOLD};
 use crate::stream::{ReadHalf, WriteHalf};
+use crate::traffic::Direction;
 use crate::ProxyError;
 
 /// The gateway decodes only small server messages; anything else is streamed.
@@ -74,9 +75,12 @@ impl ServerPump<'_> {
     async fn relay_buffered(&mut self, splitter: &mut Splitter) -> Result<(), ProxyError> {
         let mut pos = 0;
         let mut saw_ready = false;
+        let mut count = Count::default();
         loop {
+            let streaming = splitter.is_streaming();
             match splitter.step(&self.buf[pos..])? {
                 SplitStep::Frame(h) => {
+                    count.frame(h.total_len);
                     if INSPECT_SERVER.contains(h.tag) {
                         let frame = &self.buf[pos..pos + h.total_len];
                         // A client pump may wait for a ReadyForQuery or for a COPY to start.
@@ -94,7 +98,10 @@ impl ServerPump<'_> {
                     }
                     pos += h.total_len;
                 }
-                SplitStep::Stream { len } => pos += len,
+                SplitStep::Stream { len } => {
+                    count.stream(len, streaming);
+                    pos += len;
+                }
                 SplitStep::NeedMore { frame_len } => {
                     if let Some(len) = frame_len {
                         self.buf.reserve(len.saturating_sub(self.buf.len() - pos));
@@ -107,6 +114,7 @@ impl ServerPump<'_> {
             self.dst.send_all(&self.buf[..pos]).await?;
             self.buf.advance(pos);
         }
+        count.add_to(self.shared.traffic, Direction::ToClient);
         if saw_ready {
             self.shared.ready.ready();
         }

@@ -14,7 +14,7 @@ async fn probes_tokens_sessions_and_metrics() {
     let db = pg.fresh_db("ops_admin");
     pg.psql(
         &db,
-        "CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 100)",
+        "CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 20000); ANALYZE t",
     );
     let dir = tempfile::tempdir().expect("tempdir");
     let (port, admin) = (free_port(), free_port());
@@ -53,6 +53,14 @@ async fn probes_tokens_sessions_and_metrics() {
         .batch_execute("CREATE INDEX t_a ON t (a)")
         .await
         .expect("rewritten and run");
+    // A volatile default: rewritten into add column, batched backfill, NOT NULL.
+    client
+        .batch_execute("ALTER TABLE t ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid()")
+        .await
+        .expect("rewritten and run");
+    for _ in 0..3 {
+        client.simple_query("SELECT count(*) FROM t").await.expect("query");
+    }
     let (code, body) = http("GET", api("/v1/sessions"), Some(VIEWER), None).await;
     assert_eq!(code, 200, "{body}");
     let list: serde_json::Value = serde_json::from_str(&body).expect("json");
@@ -64,10 +72,18 @@ async fn probes_tokens_sessions_and_metrics() {
         .unwrap_or_else(|| panic!("our session in {body}"))
         .clone();
     assert_eq!(mine["database"], db.as_str());
+    // What the session relayed so far, each way.
+    for key in ["bytes_to_server", "bytes_to_client"] {
+        assert!(mine[key].as_u64().is_some_and(|n| n > 0), "{key}: {mine}");
+    }
+    assert!(
+        mine["messages_to_server"].as_u64().is_some_and(|n| n >= 3),
+        "{mine}"
+    );
     assert!(
         mine["last_statement"]
             .as_str()
-            .is_some_and(|s| s.contains("CREATE INDEX")),
+            .is_some_and(|s| s.contains("ADD COLUMN token")),
         "{mine}"
     );
     // Metrics: every line parses; the decision is counted with its action and rule.
@@ -96,6 +112,24 @@ async fn probes_tokens_sessions_and_metrics() {
         "{text}"
     );
     assert!(m.contains_key("ddlgate_lock_retries_total"), "{text}");
+    // Relayed bytes and messages include this session's (other tests in this process add
+    // theirs); the backfill (not a small table) counted its rows.
+    let mine_bytes = mine["bytes_to_server"].as_u64().expect("bytes") as f64;
+    assert!(
+        m.get("ddlgate_relayed_bytes_total{direction=\"to_server\"}")
+            .is_some_and(|v| *v >= mine_bytes),
+        "{text}"
+    );
+    assert!(
+        m.get("ddlgate_relayed_messages_total{direction=\"to_client\"}")
+            .is_some_and(|v| *v >= 3.0),
+        "{text}"
+    );
+    assert!(
+        m.get("ddlgate_backfill_rows_total")
+            .is_some_and(|v| *v >= 20000.0),
+        "{text}"
+    );
     // The policy in force explains a statement for a user named in the request.
     let ask =
         serde_json::json!({ "user": "alice", "database": db, "sql": "CREATE INDEX i ON t (a)" });

@@ -20,6 +20,8 @@ pub struct Flow {
     end: usize,
     /// The destination would block: nothing more is read until it drains.
     pub blocked: bool,
+    /// Bytes judged (to be written) since the flow began.
+    pub judged: u64,
 }
 
 /// What one read brought.
@@ -57,6 +59,7 @@ impl Flow {
             done: 0,
             end: unjudged.len(),
             blocked: false,
+            judged: 0,
         }
     }
 
@@ -100,6 +103,7 @@ impl Flow {
     pub fn accept(&mut self, n: usize) {
         debug_assert!(self.done + n <= self.end);
         self.done += n;
+        self.judged += n as u64;
     }
 
     /// Makes sure a frame of `len` bytes starting at the first unjudged byte fits.

@@ -54,6 +54,8 @@ pub struct Handoff {
     pub relay: PlainRelay,
     /// Largest client message.
     pub max_client_message: usize,
+    /// Where the session's relayed bytes and messages are counted.
+    pub traffic: std::sync::Arc<crate::traffic::Traffic>,
 }
 
 /// A session given back.

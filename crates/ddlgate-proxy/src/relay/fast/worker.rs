@@ -20,6 +20,7 @@ use super::super::STREAM_THRESHOLD;
 use super::flow::{Filled, Flow};
 use super::rules::{PlainRelay, Verdict};
 use super::{Handoff, Returned, Why};
+use crate::traffic::Direction;
 
 /// The waker's token; session tokens are `key * 2 + side`.
 pub(super) const WAKER: Token = Token(usize::MAX);
@@ -55,6 +56,9 @@ struct Slot {
     relay: PlainRelay,
     max_client_message: usize,
     forwarded: u64,
+    /// Server messages passed on.
+    to_client_messages: u64,
+    traffic: std::sync::Arc<crate::traffic::Traffic>,
     reply: oneshot::Sender<Box<Returned>>,
 }
 
@@ -167,6 +171,8 @@ impl Slot {
             relay: h.relay,
             max_client_message: h.max_client_message,
             forwarded: 0,
+            to_client_messages: 0,
+            traffic: h.traffic.clone(),
             reply,
         })
     }
@@ -223,6 +229,7 @@ impl Slot {
                 Filled::Closed => return Some(Why::Closed),
                 Filled::WouldBlock => true,
                 Filled::Bytes { drained } => {
+                    let counted = (flow.judged, self.forwarded, self.to_client_messages);
                     let why = match from {
                         Side::Client => judge_client(
                             flow,
@@ -230,8 +237,26 @@ impl Slot {
                             self.max_client_message,
                             &mut self.forwarded,
                         ),
-                        Side::Server => judge_server(flow, &mut self.splitter, &mut self.relay),
+                        Side::Server => judge_server(
+                            flow,
+                            &mut self.splitter,
+                            &mut self.relay,
+                            &mut self.to_client_messages,
+                        ),
                     };
+                    let bytes = flow.judged - counted.0;
+                    match from {
+                        Side::Client => self.traffic.add(
+                            Direction::ToServer,
+                            bytes,
+                            self.forwarded - counted.1,
+                        ),
+                        Side::Server => self.traffic.add(
+                            Direction::ToClient,
+                            bytes,
+                            self.to_client_messages - counted.2,
+                        ),
+                    }
                     if flow.flush(dst).is_err() {
                         return Some(Why::Closed);
                     }
@@ -320,16 +345,28 @@ fn judge_client(
 }
 
 /// Judges the server bytes read so far, streaming large uninspected messages.
-fn judge_server(flow: &mut Flow, splitter: &mut Splitter, relay: &mut PlainRelay) -> Option<Why> {
+fn judge_server(
+    flow: &mut Flow,
+    splitter: &mut Splitter,
+    relay: &mut PlainRelay,
+    messages: &mut u64,
+) -> Option<Why> {
     loop {
         let data = flow.unjudged();
+        let streaming = splitter.is_streaming();
         match splitter.step(data) {
             Err(_) => return Some(Why::NeedsGateway),
             Ok(SplitStep::Frame(h)) => match relay.server_frame(&data[..h.total_len]) {
-                Verdict::Forward => flow.accept(h.total_len),
+                Verdict::Forward => {
+                    flow.accept(h.total_len);
+                    *messages += 1;
+                }
                 Verdict::HandBack => return Some(Why::NeedsGateway),
             },
-            Ok(SplitStep::Stream { len }) => flow.accept(len),
+            Ok(SplitStep::Stream { len }) => {
+                flow.accept(len);
+                *messages += u64::from(!streaming);
+            }
             Ok(SplitStep::NeedMore { frame_len }) => {
                 if let Some(len) = frame_len {
                     flow.reserve(len);
