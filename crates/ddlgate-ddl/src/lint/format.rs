@@ -1,6 +1,6 @@
 //! Text (rustc-like) and GitHub Actions annotation output.
 
-use super::{Diagnostic, FileReport, LintReport};
+use super::{Diagnostic, FileReport, LineIndex, LintReport};
 use crate::decision::Severity;
 use std::fmt::Write as _;
 
@@ -12,16 +12,15 @@ fn label(s: Severity) -> &'static str {
     }
 }
 
-fn one(out: &mut String, f: &FileReport, d: &Diagnostic) {
+fn one(out: &mut String, f: &FileReport, lines: &LineIndex<'_>, d: &Diagnostic) {
     let _ = writeln!(out, "{}[{}]: {}", label(d.severity), d.id(), d.message);
     let _ = writeln!(out, "  --> {}:{}:{}", f.path, d.start.line, d.start.column);
     let width = d.end.line.to_string().len();
     let pad = " ".repeat(width);
     let _ = writeln!(out, "{pad} |");
-    let lines: Vec<&str> = f.source.lines().collect();
     let last = d.end.line.min(d.start.line + 2);
     for ln in d.start.line..=last {
-        let Some(text) = lines.get(ln - 1) else { break };
+        let Some(text) = lines.line(ln) else { break };
         let _ = writeln!(out, "{ln:>width$} | {text}");
         let (from, to) = if ln == d.start.line && ln == d.end.line {
             (d.start.column, d.end.column)
@@ -52,8 +51,11 @@ fn one(out: &mut String, f: &FileReport, d: &Diagnostic) {
 #[must_use]
 pub fn text(report: &LintReport) -> String {
     let mut out = String::new();
-    for (f, d) in report.diagnostics() {
-        one(&mut out, f, d);
+    for f in &report.files {
+        let lines = LineIndex::new(&f.source);
+        for d in &f.diagnostics {
+            one(&mut out, f, &lines, d);
+        }
     }
     let errors = report.count(Severity::Error);
     let warnings = report.count(Severity::Warning);

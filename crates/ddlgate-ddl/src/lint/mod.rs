@@ -3,6 +3,7 @@
 //! [`LintReport`], rendered by [`render`] in one of four [`Format`]s, and an exit status.
 
 mod format;
+mod lines;
 mod plan_text;
 mod sarif;
 
@@ -47,7 +48,10 @@ pub struct Position {
     pub column: usize,
 }
 
-/// The position of byte `offset` in `src`.
+pub use lines::LineIndex;
+
+/// The position of byte `offset` in `src` (a scan from the start: for many positions in one
+/// text, use a [`LineIndex`]).
 #[must_use]
 pub fn position(src: &str, offset: usize) -> Position {
     let offset = offset.min(src.len());
@@ -189,6 +193,7 @@ impl LintReport {
     /// decision), adding the policy's findings in statement order.
     pub fn apply_policy(&mut self, policy: impl Fn(&str, &Decision) -> PolicyOutcome) {
         for f in &mut self.files {
+            let lines = LineIndex::new(&f.source);
             let mut diagnostics = Vec::with_capacity(f.diagnostics.len());
             let mut rest = std::mem::take(&mut f.diagnostics).into_iter().peekable();
             for (i, d) in f.decisions.iter().enumerate() {
@@ -209,8 +214,8 @@ impl LintReport {
                         help: sc.help,
                         verdict: outcome.verdict,
                         span: d.span.clone(),
-                        start: position(&f.source, d.span.start),
-                        end: position(&f.source, d.span.end),
+                        start: lines.position(d.span.start),
+                        end: lines.position(d.span.end),
                     });
                 }
             }
@@ -238,6 +243,7 @@ pub fn lint(files: &[(&str, &str)], opts: &LintOptions) -> LintReport {
         .iter()
         .map(|(path, src)| {
             let decisions = crate::analyze(src, &opts.facts, &cfg);
+            let lines = LineIndex::new(src);
             let diagnostics = decisions
                 .iter()
                 .flat_map(|d| {
@@ -249,8 +255,8 @@ pub fn lint(files: &[(&str, &str)], opts: &LintOptions) -> LintReport {
                         help: f.help.clone(),
                         verdict: d.verdict,
                         span: d.span.clone(),
-                        start: position(src, d.span.start),
-                        end: position(src, d.span.end),
+                        start: lines.position(d.span.start),
+                        end: lines.position(d.span.end),
                     })
                 })
                 .collect();
