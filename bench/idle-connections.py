@@ -6,8 +6,9 @@ process's RSS (VmRSS in /proc/PID/status) before and after.
     bench/idle-connections.py --n 1000 --target ddlgate=127.0.0.1:6432:PID \
                               --target pgbouncer=127.0.0.1:6433:PID --user postgres --db postgres
 
-Prints, per target: baseline RSS, RSS with N idle sessions, and KiB per connection. The
-server behind must accept N more connections (max_connections).
+Prints, per target: baseline RSS (after 20 sessions opened and closed), RSS with N/2 and N idle
+sessions, and KiB per connection from the baseline and from N/2 to N (the second leaves out
+what grows once). The server behind must accept N more connections (max_connections).
 """
 
 import argparse
@@ -56,16 +57,27 @@ def main():
     ap.add_argument("--user", default="postgres")
     ap.add_argument("--db", default="postgres")
     a = ap.parse_args()
-    print(f"| target | baseline RSS | RSS with {a.n} idle | KiB per connection |")
-    print("|---|---|---|---|")
+    print(f"| target | baseline RSS | RSS with {a.n // 2} idle | RSS with {a.n} idle "
+          f"| KiB per connection (0 to {a.n}) | KiB per connection ({a.n // 2} to {a.n}) |")
+    print("|---|---|---|---|---|---|")
     for t in a.target:
         name, rest = t.split("=", 1)
         host, port, pid = rest.split(":")
+        # Warm-up: a few sessions opened and closed, so that what the process allocates once
+        # (pools, lazily built state) is in the baseline.
+        for s in [startup(host, int(port), a.user, a.db) for _ in range(20)]:
+            s.close()
+        time.sleep(2)
         before = rss_kib(int(pid))
-        socks = [startup(host, int(port), a.user, a.db) for _ in range(a.n)]
+        half = a.n // 2
+        socks = [startup(host, int(port), a.user, a.db) for _ in range(half)]
+        time.sleep(2)
+        middle = rss_kib(int(pid))
+        socks += [startup(host, int(port), a.user, a.db) for _ in range(a.n - half)]
         time.sleep(2)
         after = rss_kib(int(pid))
-        print(f"| {name} | {before} KiB | {after} KiB | {(after - before) / a.n:.1f} |")
+        print(f"| {name} | {before} KiB | {middle} KiB | {after} KiB "
+              f"| {(after - before) / a.n:.1f} | {(after - middle) / (a.n - half):.1f} |")
         for s in socks:
             s.close()
         time.sleep(2)

@@ -102,13 +102,79 @@ async fn run(
     session_id: u64,
     peer: SocketAddr,
 ) -> Result<(), ProxyError> {
+    // The start-up is boxed: the session's task is sized for its largest step, and start-up
+    // would otherwise set it (and keep its locals' space) for the session's whole life.
+    let Some(started) = Box::pin(start(gw, client, stop, permit, (session_id, peer))).await?
+    else {
+        return Ok(());
+    };
+    began.store(true, std::sync::atomic::Ordering::Relaxed);
+    crate::metrics::global().sessions.inc();
+    // Fields are moved out of the box as they are needed, rather than into locals: the
+    // session's task would keep room for each of them.
+    if started.replication {
+        let s = *started;
+        return Box::pin(copy_raw(s.client.0, s.client.1, s.server, stop)).await;
+    }
+    if let Some(jobs) = &gw.jobs {
+        jobs.saw_database(&started.info.database);
+    }
+    // Boxed (here and for the release): the guard's connection futures are large, and the
+    // session's task would otherwise carry their space for its whole life.
+    let approver = Box::pin(approver(
+        gw,
+        &started.info.database,
+        started.cancel_guard.as_ref(),
+    ))
+    .await;
+    let registered = gw.sessions.register(&started.info, stop.child_token());
+    let start = Box::new(Relayed {
+        info: started.info,
+        approver: approver.as_ref(),
+        interrupt: &started.interrupt,
+        live: &registered.live,
+        client: started.client,
+        server: started.server,
+        session: started.session,
+    });
+    let relayed = relay_session(gw, start).await;
+    drop(registered);
+    if let Some(a) = &approver {
+        Box::pin(a.release()).await;
+    }
+    relayed
+}
+
+/// A session past authentication: what it holds from its start-up.
+struct Started {
+    info: SessionInfo,
+    replication: bool,
+    client: (Stream, FrameReader),
+    server: ServerConn,
+    session: Session,
+    interrupt: Arc<AtomicBool>,
+    cancel_guard: Option<crate::cancel::CancelGuard>,
+    /// Held for the session's life: its place under the connection limit.
+    _permit: OwnedSemaphorePermit,
+}
+
+/// The start-up: the client's first packets, the server connection, authentication.
+/// `None` when the connection ends there without a session (a CancelRequest, a failed
+/// authentication answered by the server).
+async fn start(
+    gw: &Arc<Gateway>,
+    client: &mut ClientConn,
+    stop: &CancellationToken,
+    permit: Option<OwnedSemaphorePermit>,
+    (session_id, peer): (u64, SocketAddr),
+) -> Result<Option<Box<Started>>, ProxyError> {
     let startup_timeout = Duration::from_secs(gw.config.listen.startup_timeout_secs);
     let deadline = tokio::time::Instant::now() + startup_timeout;
     let Some((message, raw)) = open(gw, client, deadline).await? else {
-        return Ok(());
+        return Ok(None);
     };
     let database = note_startup(&message);
-    let _permit = permit.ok_or(ProxyError::TooManyConnections)?;
+    let permit = permit.ok_or(ProxyError::TooManyConnections)?;
     if stop.is_cancelled() {
         return Err(ProxyError::ShuttingDown);
     }
@@ -134,40 +200,22 @@ async fn run(
         .await
         .map_err(|_| ProxyError::StartupTimeout)??;
     let AuthOutcome::Ready(cancel_guard) = outcome else {
-        return Ok(());
+        return Ok(None);
     };
-    began.store(true, std::sync::atomic::Ordering::Relaxed);
-    crate::metrics::global().sessions.inc();
     tracing::info!(server_version = ?session.server_version().map(|v| v.num()), tls = client.is_tls(), "session ready");
     let (client_stream, client_reader) =
         std::mem::replace(client, ClientConn::detached()).into_parts();
     let client_stream = client_stream.ok_or(ProxyError::RepeatedSslRequest)?;
-    if replication {
-        return copy_raw(client_stream, client_reader, server, stop).await;
-    }
-    if let Some(jobs) = &gw.jobs {
-        jobs.saw_database(&info.database);
-    }
-    // Boxed (here and for the release): the guard's connection futures are large, and the
-    // session's task would otherwise carry their space for its whole life.
-    let approver = Box::pin(approver(gw, &info.database, cancel_guard.as_ref())).await;
-    let client = (client_stream, client_reader);
-    let registered = gw.sessions.register(&info, stop.child_token());
-    let start = Box::new(Relayed {
+    Ok(Some(Box::new(Started {
         info,
-        approver: approver.as_ref(),
-        interrupt: &interrupt,
-        live: &registered.live,
-        client,
+        replication,
+        client: (client_stream, client_reader),
         server,
         session,
-    });
-    let relayed = relay_session(gw, start).await;
-    drop(registered);
-    if let Some(a) = &approver {
-        Box::pin(a.release()).await;
-    }
-    relayed
+        interrupt,
+        cancel_guard,
+        _permit: permit,
+    })))
 }
 
 /// What a session keeps of its start-up message (whether it asks for replication, and who
@@ -344,14 +392,14 @@ async fn relay_session(gw: &Arc<Gateway>, start: Box<Relayed<'_>>) -> Result<(),
         fast: gw.fast.as_ref(),
         reentry: Default::default(),
     });
-    let down = ServerPump {
+    let mut server_pump = ServerPump {
         src: sr,
         dst: cw,
         buf: server.reader.into_inner(),
         shared: shared(),
         ctl: ctl_queue.receiver(),
-    }
-    .run();
+    };
+    let down = server_pump.run();
     // Boxed so that it can be dropped before the farewell (see below).
     let mut up = Box::pin(pump.run());
     let stopped = stop.cancelled();
@@ -378,7 +426,8 @@ async fn relay_session(gw: &Arc<Gateway>, start: Box<Relayed<'_>>) -> Result<(),
     // message boundary.)
     drop(up);
     drop(pump);
-    farewell(&shared(), down, error).await
+    // Boxed: rare, and its timer would otherwise take space in every session's task.
+    Box::pin(farewell(&shared(), down, error)).await
 }
 
 /// The enforcement context of a session.

@@ -33,7 +33,7 @@ pub struct ServerPump<'a> {
 
 impl ServerPump<'_> {
     /// Runs until the server closes, the session is closed, or an error.
-    pub async fn run(mut self) -> Result<PumpEnd, ProxyError> {
+    pub async fn run(&mut self) -> Result<PumpEnd, ProxyError> {
         let mut splitter = Splitter::new(INSPECT_SERVER, STREAM_THRESHOLD, MAX_SERVER_FRAME);
         let mut pending: VecDeque<Ctl> = VecDeque::new();
         loop {
