@@ -24,6 +24,13 @@ pub struct Admin {
     pub viewer_token_file: Option<PathBuf>,
     /// Whether `/healthz`, `/readyz` and `/metrics` answer without a token. Default true.
     pub open_probes: bool,
+    /// PEM certificate chain: the API speaks HTTPS (with `tls_key`). Absent: plain HTTP.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// PEM certificate authorities: when set, every client must present a certificate they
+    /// signed (mutual TLS), in addition to its bearer token. Needs `tls_cert`.
+    pub client_ca: Option<PathBuf>,
 }
 
 impl Default for Admin {
@@ -35,6 +42,51 @@ impl Default for Admin {
             token_file: None,
             viewer_token_file: None,
             open_probes: true,
+            tls_cert: None,
+            tls_key: None,
+            client_ca: None,
         }
     }
+}
+
+/// Checks the TLS settings: a certificate and a key together, readable; client CAs only with
+/// them.
+pub(crate) fn validate(a: &Admin) -> Result<(), crate::ConfigError> {
+    use crate::ConfigError;
+    match (&a.tls_cert, &a.tls_key) {
+        (Some(_), None) => {
+            return Err(ConfigError::invalid(
+                "admin.tls_key",
+                "required with admin.tls_cert",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::invalid(
+                "admin.tls_cert",
+                "required with admin.tls_key",
+            ))
+        }
+        _ => {}
+    }
+    if a.client_ca.is_some() && a.tls_cert.is_none() {
+        return Err(ConfigError::invalid(
+            "admin.client_ca",
+            "client certificates need TLS: set admin.tls_cert and admin.tls_key",
+        ));
+    }
+    for (name, path) in [
+        ("tls_cert", &a.tls_cert),
+        ("tls_key", &a.tls_key),
+        ("client_ca", &a.client_ca),
+    ] {
+        if let Some(p) = path {
+            if !p.is_file() {
+                return Err(ConfigError::invalid(
+                    format!("admin.{name}"),
+                    format!("{} is not a readable file", p.display()),
+                ));
+            }
+        }
+    }
+    Ok(())
 }

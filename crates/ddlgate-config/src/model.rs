@@ -295,6 +295,7 @@ impl Default for Log {
 
 pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
     crate::control::validate(&c.control)?;
+    crate::admin::validate(&c.admin)?;
     crate::guard::validate(&c.guard, &c.control)?;
     if c.databases.is_empty() {
         return Err(ConfigError::invalid(

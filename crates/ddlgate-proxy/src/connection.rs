@@ -104,8 +104,7 @@ async fn run(
 ) -> Result<(), ProxyError> {
     // The start-up is boxed: the session's task is sized for its largest step, and start-up
     // would otherwise set it (and keep its locals' space) for the session's whole life.
-    let Some(started) = Box::pin(start(gw, client, stop, permit, (session_id, peer))).await?
-    else {
+    let Some(started) = Box::pin(start(gw, client, stop, permit, (session_id, peer))).await? else {
         return Ok(());
     };
     began.store(true, std::sync::atomic::Ordering::Relaxed);

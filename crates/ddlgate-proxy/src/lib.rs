@@ -32,6 +32,7 @@ mod startup;
 mod stream;
 mod sync;
 mod tls;
+pub use tls::admin_server_config;
 pub mod traffic;
 mod upstream;
 

@@ -59,6 +59,47 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, Proxy
     Ok(Arc::new(config))
 }
 
+/// The admin API's TLS configuration: its certificate, and when `client_ca` is given, client
+/// certificates required and checked against those authorities (mutual TLS).
+pub fn admin_server_config(
+    cert: &Path,
+    key: &Path,
+    client_ca: Option<&Path>,
+) -> Result<Arc<ServerConfig>, ProxyError> {
+    let certs = load_certs(cert)?;
+    let file =
+        File::open(key).map_err(|e| ProxyError::TlsConfig(format!("{}: {e}", key.display())))?;
+    let key = rustls_pemfile::private_key(&mut BufReader::new(file))
+        .map_err(|e| ProxyError::TlsConfig(e.to_string()))?
+        .ok_or_else(|| ProxyError::TlsConfig("no private key found".into()))?;
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ProxyError::TlsConfig(e.to_string()))?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = RootCertStore::empty();
+            for c in load_certs(ca)? {
+                roots
+                    .add(c)
+                    .map_err(|e| ProxyError::TlsConfig(e.to_string()))?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider(),
+            )
+            .build()
+            .map_err(|e| ProxyError::TlsConfig(e.to_string()))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder
+        .with_single_cert(certs, key)
+        .map_err(|e| ProxyError::TlsConfig(e.to_string()))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
 /// Builds the upstream TLS configuration: verifying when `verify` is set.
 pub fn client_config(
     verify: bool,

@@ -62,7 +62,11 @@ mod tests {
         let src = "ab\nçd\r\n\nlast é line\n";
         let idx = LineIndex::new(src);
         for (i, _) in src.char_indices().chain([(src.len(), ' ')]) {
-            assert_eq!(idx.position(i), super::super::position(src, i), "offset {i}");
+            assert_eq!(
+                idx.position(i),
+                super::super::position(src, i),
+                "offset {i}"
+            );
         }
         let lines: Vec<&str> = src.lines().collect();
         for n in 1..=lines.len() + 2 {

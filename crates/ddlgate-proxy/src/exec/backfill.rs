@@ -302,7 +302,8 @@ impl Backfill<'_> {
                 Ok(r) => r,
                 Err(err) => return Ok(ControlFlow::Break(BackfillEnd::Failed(err))),
             };
-            run.progress.advance(count(rows.first().and_then(|r| r.first())));
+            run.progress
+                .advance(count(rows.first().and_then(|r| r.first())));
             page = end;
             let took = started.elapsed();
             step = adapt(step, took, run.target, MIN_PAGES, MAX_PAGES);

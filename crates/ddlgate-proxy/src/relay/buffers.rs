@@ -157,9 +157,17 @@ mod tests {
         let allocation = buf.as_ptr();
         buf.advance(buf.len());
         give_back(&mut buf);
-        assert_eq!(buf.capacity(), 0, "empty: given back, the session holds nothing");
+        assert_eq!(
+            buf.capacity(),
+            0,
+            "empty: given back, the session holds nothing"
+        );
         make_room(&mut buf);
-        assert_eq!(buf.as_ptr(), allocation, "the same allocation, from the front");
+        assert_eq!(
+            buf.as_ptr(),
+            allocation,
+            "the same allocation, from the front"
+        );
         assert!(buf.capacity() >= READ_CHUNK);
     }
 

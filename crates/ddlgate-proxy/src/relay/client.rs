@@ -13,9 +13,9 @@ use super::fast::FastRelay;
 use super::lend::{lend, Lender, Reentry};
 use super::takeover::Takeover;
 use super::{lock, Count, Ctl, PumpEnd, Shared, STREAM_THRESHOLD};
-use crate::traffic::Direction;
 use crate::gate::{Gate, GateState, Look, Screen, SentAt};
 use crate::stream::{ReadHalf, WriteHalf};
+use crate::traffic::Direction;
 use crate::ProxyError;
 
 /// Client frames seen whole: the session's, plus every extended-protocol message, so the

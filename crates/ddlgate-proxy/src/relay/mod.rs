@@ -23,8 +23,8 @@ mod lend;
 mod server;
 mod takeover;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,8 +34,8 @@ use ddlgate_wire::encode::Notice;
 use tokio::sync::{oneshot, Notify};
 
 use crate::stream::{ReadHalf, WriteHalf};
-use crate::traffic::{Direction, Traffic};
 pub use crate::sync::lock;
+use crate::traffic::{Direction, Traffic};
 
 pub use client::{ClientPump, RelayLimits};
 pub use fast::{FastRelay, FastRelayStats};

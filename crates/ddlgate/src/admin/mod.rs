@@ -122,6 +122,7 @@ pub async fn start(
             config.admin.viewer_token_env
         );
     }
+    let tls = tls_config(&config.admin)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr} (admin API)"))?;
@@ -130,13 +131,37 @@ pub async fn start(
         AdminState { gateway, reload },
         tokens,
         config.admin.open_probes,
-    );
+    )
+    .into_make_service_with_connect_info::<SocketAddr>();
+    let https = tls.is_some();
     tokio::spawn(async move {
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(e) = axum::serve(listener, app).await {
+        let served = match tls {
+            None => axum::serve(listener, app).await,
+            // HTTPS: handshakes run per connection, so a client that stalls its own delays
+            // nobody else's.
+            Some(tls) => match listener.into_std() {
+                Ok(std) => axum_server::from_tcp_rustls(std, tls).serve(app).await,
+                Err(e) => Err(e),
+            },
+        };
+        if let Err(e) = served {
             tracing::error!(error = %e, "admin API stopped");
         }
     });
-    tracing::info!(addr = %bound, "admin API listening");
+    tracing::info!(addr = %bound, https, mutual_tls = config.admin.client_ca.is_some(), "admin API listening");
     Ok(Some(bound))
+}
+
+/// The API's TLS settings, when `[admin] tls_cert` is set.
+fn tls_config(
+    admin: &ddlgate_config::Admin,
+) -> anyhow::Result<Option<axum_server::tls_rustls::RustlsConfig>> {
+    let (Some(cert), Some(key)) = (&admin.tls_cert, &admin.tls_key) else {
+        return Ok(None);
+    };
+    let config = ddlgate_proxy::admin_server_config(cert, key, admin.client_ca.as_deref())
+        .context("admin API TLS")?;
+    Ok(Some(axum_server::tls_rustls::RustlsConfig::from_config(
+        config,
+    )))
 }

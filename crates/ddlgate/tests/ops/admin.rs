@@ -59,7 +59,10 @@ async fn probes_tokens_sessions_and_metrics() {
         .await
         .expect("rewritten and run");
     for _ in 0..3 {
-        client.simple_query("SELECT count(*) FROM t").await.expect("query");
+        client
+            .simple_query("SELECT count(*) FROM t")
+            .await
+            .expect("query");
     }
     let (code, body) = http("GET", api("/v1/sessions"), Some(VIEWER), None).await;
     assert_eq!(code, 200, "{body}");

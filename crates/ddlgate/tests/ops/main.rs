@@ -6,6 +6,7 @@ mod common;
 
 mod admin;
 mod decisions;
+mod mtls;
 mod reload;
 mod syslog;
 mod webhook;

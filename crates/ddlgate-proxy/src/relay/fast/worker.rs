@@ -246,11 +246,10 @@ impl Slot {
                     };
                     let bytes = flow.judged - counted.0;
                     match from {
-                        Side::Client => self.traffic.add(
-                            Direction::ToServer,
-                            bytes,
-                            self.forwarded - counted.1,
-                        ),
+                        Side::Client => {
+                            self.traffic
+                                .add(Direction::ToServer, bytes, self.forwarded - counted.1)
+                        }
                         Side::Server => self.traffic.add(
                             Direction::ToClient,
                             bytes,
