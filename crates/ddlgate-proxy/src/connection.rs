@@ -155,6 +155,8 @@ struct Started {
     cancel_guard: Option<crate::cancel::CancelGuard>,
     /// Held for the session's life: its place under the connection limit.
     _permit: OwnedSemaphorePermit,
+    /// Held for the session's life: its server connection, in the metrics.
+    _server_held: crate::metrics::ServerConnectionHeld,
 }
 
 /// The start-up: the client's first packets, the server connection, authentication.
@@ -181,6 +183,7 @@ async fn start(
         .route(&database)
         .ok_or_else(|| ProxyError::NoRoute(database.clone()))?;
     let mut server = connect_upstream(&route, (&message, &raw), &database, deadline).await?;
+    let server_held = crate::metrics::ServerConnectionHeld::new();
     // The start-up packet's bytes keep the client's first read buffer alive.
     drop(raw);
     let (replication, info) = session_info(message, session_id, database, peer);
@@ -214,6 +217,7 @@ async fn start(
         interrupt,
         cancel_guard,
         _permit: permit,
+        _server_held: server_held,
     })))
 }
 

@@ -87,6 +87,12 @@ pub struct Metrics {
     pub client_connections_current: Gauge,
     /// Client connections refused or failed before their session began, by reason.
     pub client_connections_refused: Family<Reason, Counter>,
+    /// Server connections opened (sessions' and cancel requests').
+    pub server_connections: Counter,
+    /// Sessions' server connections open now.
+    pub server_connections_current: Gauge,
+    /// Server connections that could not be opened, by reason (`timeout`, `connect`, `tls`).
+    pub server_connections_failed: Family<Reason, Counter>,
     /// Sessions relayed (authenticated).
     pub sessions: Counter,
     /// Statements the gate analysed.
@@ -97,7 +103,10 @@ pub struct Metrics {
     pub plans: Family<Outcome, Counter>,
     /// Audit events written.
     pub audit_events: Counter,
-    /// Audit events a sink could not take, by sink (`file`, `stream`, `webhook`).
+    /// Audit events a sink wrote or delivered, by sink (`file`, `stdout`, `stderr`, `syslog`,
+    /// `webhook`).
+    pub audit_written: Family<Sink, Counter>,
+    /// Audit events a sink could not take, by sink (`file`, `stream`, `syslog`, `webhook`).
     pub audit_drops: Family<Sink, Counter>,
     /// How long plan steps (and guarded statements) took, in seconds.
     pub step_seconds: Histogram,
@@ -130,11 +139,15 @@ impl Metrics {
             client_connections: Counter::default(),
             client_connections_current: Gauge::default(),
             client_connections_refused: Family::default(),
+            server_connections: Counter::default(),
+            server_connections_current: Gauge::default(),
+            server_connections_failed: Family::default(),
             sessions: Counter::default(),
             statements_analysed: Counter::default(),
             decisions: Family::default(),
             plans: Family::default(),
             audit_events: Counter::default(),
+            audit_written: Family::default(),
             audit_drops: Family::default(),
             // 5 ms to about 80 s.
             step_seconds: Histogram::new(exponential_buckets(0.005, 2.0, 15)),
@@ -172,6 +185,21 @@ impl Metrics {
             self.client_connections_refused.clone(),
         );
         r.register(
+            "ddlgate_server_connections",
+            "Server connections opened (sessions and cancel requests)",
+            self.server_connections.clone(),
+        );
+        r.register(
+            "ddlgate_server_connections_current",
+            "Sessions' server connections open now",
+            self.server_connections_current.clone(),
+        );
+        r.register(
+            "ddlgate_server_connections_failed",
+            "Server connections that could not be opened, by reason",
+            self.server_connections_failed.clone(),
+        );
+        r.register(
             "ddlgate_sessions",
             "Sessions relayed after authentication",
             self.sessions.clone(),
@@ -193,8 +221,13 @@ impl Metrics {
         );
         r.register(
             "ddlgate_audit_events",
-            "Audit events written",
+            "Audit events raised",
             self.audit_events.clone(),
+        );
+        r.register(
+            "ddlgate_audit_written",
+            "Audit events a sink wrote or delivered, by sink",
+            self.audit_written.clone(),
         );
         r.register(
             "ddlgate_audit_drops",
@@ -304,6 +337,24 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts an audit event `sink` wrote or delivered (`n` at once).
+    pub fn audit_written(&self, sink: &str, n: u64) {
+        self.audit_written
+            .get_or_create(&Sink {
+                sink: sink.to_owned(),
+            })
+            .inc_by(n);
+    }
+
+    /// Counts a server connection that could not be opened.
+    pub fn server_failed(&self, reason: &str) {
+        self.server_connections_failed
+            .get_or_create(&Reason {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
     /// Counts an audit event `sink` could not take.
     pub fn audit_dropped(&self, sink: &str) {
         self.audit_drops
@@ -351,6 +402,24 @@ impl Metrics {
             tracing::warn!("metrics not encodable");
         }
         out
+    }
+}
+
+/// A session's server connection, counted in `ddlgate_server_connections_current` while this
+/// lives.
+pub struct ServerConnectionHeld(());
+
+impl ServerConnectionHeld {
+    /// Counts one more open server connection.
+    pub fn new() -> Self {
+        global().server_connections_current.inc();
+        Self(())
+    }
+}
+
+impl Drop for ServerConnectionHeld {
+    fn drop(&mut self) {
+        global().server_connections_current.dec();
     }
 }
 

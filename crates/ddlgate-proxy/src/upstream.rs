@@ -45,14 +45,28 @@ impl Route {
     }
 
     /// Opens a connection, encrypted as the mode requires.
+    /// Counted in `ddlgate_server_connections_total`, or `…_failed_total{reason}`.
     pub async fn connect(&self) -> Result<Stream, ProxyError> {
         let timeout = Duration::from_secs(self.upstream.connect_timeout_secs);
-        tokio::time::timeout(timeout, self.connect_inner())
-            .await
-            .map_err(|_| ProxyError::UpstreamConnect {
-                addr: self.addr(),
-                reason: "timed out".into(),
-            })?
+        let metrics = crate::metrics::global();
+        let connected = match tokio::time::timeout(timeout, self.connect_inner()).await {
+            Ok(connected) => connected,
+            Err(_) => {
+                metrics.server_failed("timeout");
+                return Err(ProxyError::UpstreamConnect {
+                    addr: self.addr(),
+                    reason: "timed out".into(),
+                });
+            }
+        };
+        match &connected {
+            Ok(_) => {
+                metrics.server_connections.inc();
+            }
+            Err(ProxyError::UpstreamTls { .. }) => metrics.server_failed("tls"),
+            Err(_) => metrics.server_failed("connect"),
+        };
+        connected
     }
 
     async fn connect_inner(&self) -> Result<Stream, ProxyError> {

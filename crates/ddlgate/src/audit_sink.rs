@@ -111,6 +111,17 @@ enum Target {
     Stderr,
 }
 
+impl Target {
+    /// The `sink` label of its metrics.
+    fn label(&self) -> &'static str {
+        match self {
+            Self::File { .. } => "file",
+            Self::Stdout => "stdout",
+            Self::Stderr => "stderr",
+        }
+    }
+}
+
 struct Out {
     target: Target,
     head: Head,
@@ -132,16 +143,20 @@ impl<S: Subscriber> Layer<S> for AuditSink {
         event.record(&mut v);
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
         let written = out.write(&v.0);
+        let primary = out.target.label();
         drop(out);
+        let metrics = ddlgate_proxy::metrics::global();
         let failed = match written {
             Ok(line) => {
+                metrics.audit_written(primary, 1);
                 if let Some(w) = self.health.webhook.get() {
                     w.push(&line);
                 }
                 if let Some(s) = &self.syslog {
                     let sent = s.send(&line);
-                    if sent.is_err() {
-                        ddlgate_proxy::metrics::global().audit_dropped("syslog");
+                    match sent {
+                        Ok(()) => metrics.audit_written("syslog", 1),
+                        Err(_) => metrics.audit_dropped("syslog"),
                     }
                     *self.health.syslog.lock().unwrap_or_else(|p| p.into_inner()) = match sent {
                         Err(e) if s.blocks() => {
@@ -154,7 +169,7 @@ impl<S: Subscriber> Layer<S> for AuditSink {
             }
             Err(e) => {
                 eprintln!("ddlgate: audit event not written: {e}");
-                ddlgate_proxy::metrics::global().audit_dropped("file");
+                metrics.audit_dropped(primary);
                 Some(format!("the audit log cannot be written: {e}"))
             }
         };

@@ -106,6 +106,7 @@ impl Webhook {
                     let n = batch.len().min(q.len());
                     q.drain(..n);
                     drop(q);
+                    ddlgate_proxy::metrics::global().audit_written("webhook", n as u64);
                     self.set_healthy(true);
                     backoff = Duration::from_millis(100);
                 }

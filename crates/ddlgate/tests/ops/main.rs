@@ -5,6 +5,7 @@
 mod common;
 
 mod admin;
+mod connections;
 mod decisions;
 mod mtls;
 mod reload;
