@@ -273,6 +273,10 @@ pub struct RunArgs {
     /// Fast-relay threads for plain-TCP sessions' ordinary traffic (0 = off).
     #[arg(long)]
     pub fast_relay_threads: Option<usize>,
+    /// Reload (as SIGHUP does) when the --config file, or the client TLS certificate or key
+    /// it names, changes on disk (polled every second).
+    #[arg(long, requires = "config", env = "DDLGATE_WATCH_CONFIG")]
+    pub watch_config: bool,
 }
 
 fn parse_tls_mode(s: &str) -> Result<UpstreamTlsMode, String> {

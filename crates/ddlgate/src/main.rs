@@ -14,6 +14,7 @@ mod lint_policy;
 mod logging;
 mod offline;
 mod syslog;
+mod watch;
 mod webhook;
 
 use std::process::ExitCode;
@@ -163,12 +164,21 @@ fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
         let (shutdown_tx, shutdown) = tokio::sync::oneshot::channel::<()>();
         let (hurry_tx, hurry) = tokio::sync::oneshot::channel::<()>();
         let reload = {
-            let gateway = gateway.clone();
+            let (gateway, reloader) = (gateway.clone(), reloader.clone());
             move || {
                 gateway.reload(reloader(), "sighup");
             }
         };
         let signals = tokio::spawn(watch_signals(streams, (shutdown_tx, hurry_tx), reload));
+        let watching = match (&args.config, args.watch_config) {
+            (Some(path), true) => Some(tokio::spawn(watch_files(
+                path.clone(),
+                &config,
+                gateway.clone(),
+                reloader.clone(),
+            ))),
+            _ => None,
+        };
         let shutdown = async move {
             let _ = shutdown.await;
         };
@@ -177,11 +187,31 @@ fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
         };
         gateway.serve_until(listener, shutdown, hurry).await?;
         signals.abort();
+        if let Some(w) = watching {
+            w.abort();
+        }
         anyhow::Ok(())
     })?;
     drop(runtime);
     drop(cluster);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--watch-config`: reloads when the configuration's files change ([`watch`]).
+fn watch_files(
+    path: std::path::PathBuf,
+    config: &ddlgate_config::Config,
+    gateway: Arc<ddlgate_proxy::Gateway>,
+    reloader: admin::Reloader,
+) -> impl std::future::Future<Output = ()> {
+    tracing::info!(file = %path.display(), "watching the configuration for changes");
+    let files = watch::watched(&path, config);
+    watch::run(files, move || {
+        let new = reloader();
+        let files = new.as_ref().ok().map(|c| watch::watched(&path, c));
+        gateway.reload(new, "file-watch");
+        files
+    })
 }
 
 /// SIGINT, SIGTERM, SIGHUP and SIGUSR1, as streams.

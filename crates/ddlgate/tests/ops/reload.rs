@@ -142,3 +142,96 @@ async fn a_reload_reads_the_client_certificate_again() {
         .await
         .expect("a session of the old certificate goes on");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watched_files_reload_on_change_and_a_bad_file_is_tried_once() {
+    let pg = shared_pg();
+    let db = pg.fresh_db("ops_watch");
+    pg.psql(&db, "CREATE TABLE t (a int)");
+    let (first, second) = (
+        ddlgate_testkit::CertSet::generate(),
+        ddlgate_testkit::CertSet::generate(),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
+    let install = |set: &ddlgate_testkit::CertSet| {
+        std::fs::copy(&set.cert, &cert).expect("cert");
+        std::fs::copy(&set.key, &key).expect("key");
+    };
+    install(&first);
+    let (port, admin) = (free_port(), free_port());
+    let config = |action: &str| {
+        format!(
+            "[client_tls]\nmode = \"require\"\ncert = \"{}\"\nkey = \"{}\"\n{}",
+            cert.display(),
+            key.display(),
+            rules(action)
+        )
+    };
+    let cfg = write_config(dir.path(), port, pg.port(), &config("block"));
+    let _gw = crate::start_with_env(&cfg, (port, admin), &[("DDLGATE_WATCH_CONFIG", "true")]).await;
+    let api = |path: &str| format!("http://127.0.0.1:{admin}{path}");
+    let version = || async {
+        let (_, body) = http("GET", api("/v1/policy"), Some(TOKEN), None).await;
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        v["version"].as_str().expect("version").to_owned()
+    };
+    let reloads = |result: &'static str| async move {
+        let (_, text) = http("GET", api("/metrics"), None, None).await;
+        let series = format!("ddlgate_policy_reloads_total{{result=\"{result}\"}}");
+        samples(&text).get(&series).copied().unwrap_or(0.0)
+    };
+    let url = format!(
+        "postgres://{}@localhost:{port}/{db}?sslmode=require",
+        ddlgate_testkit::SUPER.name
+    );
+    let client = ddlgate_testkit::connect_tls(&url, first.client_config())
+        .await
+        .expect("connect");
+    client
+        .batch_execute("CREATE INDEX i1 ON t (a)")
+        .await
+        .expect_err("blocked by the policy it started with");
+    let before = version().await;
+    // Untouched files: nothing reloads.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(reloads("ok").await, 0.0);
+    // The file edited: the same session's next statement is decided by the new policy.
+    write_config(dir.path(), port, pg.port(), &config("warn"));
+    eventually_async(
+        Duration::from_secs(10),
+        "reloaded from the file",
+        || async { version().await != before },
+    )
+    .await;
+    client
+        .batch_execute("CREATE INDEX i1 ON t (a)")
+        .await
+        .expect("only warned now, on the same connection");
+    // A broken file: refused once (not at every poll), the policy in force stays.
+    let good = version().await;
+    std::fs::write(&cfg, "[policy\nthis is not toml").expect("write");
+    eventually_async(Duration::from_secs(10), "the broken file tried", || async {
+        reloads("error").await >= 1.0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    assert_eq!(reloads("error").await, 1.0, "tried once");
+    assert_eq!(version().await, good);
+    // The certificate replaced on disk: new connections get it.
+    write_config(dir.path(), port, pg.port(), &config("warn"));
+    install(&second);
+    eventually_async(
+        Duration::from_secs(10),
+        "the new certificate served",
+        || {
+            let (url, tls) = (url.clone(), second.client_config());
+            async move { ddlgate_testkit::connect_tls(&url, tls).await.is_ok() }
+        },
+    )
+    .await;
+    client
+        .simple_query("SELECT 1")
+        .await
+        .expect("the session lived through every reload");
+}
