@@ -35,6 +35,16 @@ pub enum Command {
         /// Treat each file as running inside an explicit transaction block.
         #[arg(long)]
         assume_in_transaction: bool,
+        /// How each file is sent: `statements` (one at a time, as psql -f does: the default)
+        /// or `script` (the whole file as one multi-statement Query, as golang-migrate does).
+        #[arg(long)]
+        sent_as: Option<ddlgate_ddl::lint::SentAs>,
+        /// The migration tool that runs the files, for how it sends them and whether it wraps
+        /// them in a transaction: psql, flyway, liquibase-sql, goose, dbmate, golang-migrate,
+        /// sqlx, django, alembic, rails. Markers in the files (goose, dbmate, Liquibase, sqlx)
+        /// are honoured in any case.
+        #[arg(long)]
+        tool: Option<ddlgate_ddl::lint::Tool>,
         /// Output: text, json, sarif or github.
         #[arg(long, default_value = "text")]
         format: ddlgate_ddl::lint::Format,

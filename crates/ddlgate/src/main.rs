@@ -52,9 +52,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             paths,
             pg_version,
             assume_in_transaction,
+            sent_as,
+            tool,
             format,
             policy,
-        }) => offline::lint(&paths, (pg_version, assume_in_transaction), format, &policy),
+        }) => offline::lint(
+            &paths,
+            (pg_version, assume_in_transaction),
+            ddlgate_ddl::lint::Sending { tool, sent_as },
+            (format, &policy),
+        ),
         Some(Command::Plan {
             sql,
             file,

@@ -35,8 +35,8 @@ fn sql_files(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 pub fn lint(
     paths: &[PathBuf],
     (pg_version, assume_in_transaction): (u32, bool),
-    format: Format,
-    policy: &LintPolicyArgs,
+    sending: lint::Sending,
+    (format, policy): (Format, &LintPolicyArgs),
 ) -> anyhow::Result<ExitCode> {
     let config = policy
         .config
@@ -45,7 +45,11 @@ pub fn lint(
         .transpose()?;
     let mut files = Vec::new();
     for p in paths {
+        let before = files.len();
         sql_files(p, &mut files)?;
+        if files.len() == before {
+            anyhow::bail!("{}: no .sql file there", p.display());
+        }
     }
     let contents: Vec<(String, String)> = files
         .iter()
@@ -60,7 +64,8 @@ pub fn lint(
         .iter()
         .map(|(p, c)| (p.as_str(), c.as_str()))
         .collect();
-    let opts = LintOptions::new(pg_version, assume_in_transaction);
+    let mut opts = LintOptions::new(pg_version, assume_in_transaction);
+    opts.sending = sending;
     let report = match &config {
         Some(config) => crate::lint_policy::lint(config, policy, &borrowed, opts),
         None => lint::lint(&borrowed, &opts),

@@ -6,8 +6,10 @@ mod format;
 mod lines;
 mod plan_text;
 mod sarif;
+pub mod sending;
 
 pub use plan_text::render_plan;
+pub use sending::{Sending, SentAs, Tool};
 
 use crate::decision::{Decision, Severity, Verdict};
 use crate::facts::{Facts, TxState};
@@ -22,6 +24,8 @@ pub struct LintOptions {
     pub facts: Facts,
     /// Analysis configuration (suppressions are always honoured by the linter).
     pub cfg: AnalysisConfig,
+    /// How files are sent (`--tool`, `--sent-as`; markers in the files).
+    pub sending: Sending,
 }
 
 impl LintOptions {
@@ -35,6 +39,7 @@ impl LintOptions {
         LintOptions {
             facts,
             cfg: AnalysisConfig::default(),
+            sending: Sending::default(),
         }
     }
 }
@@ -231,8 +236,9 @@ impl LintReport {
     }
 }
 
-/// Lint `(path, contents)` pairs. Each file is analysed as one text under `opts.facts`
-/// (by default as one simple Query, as sqlx and golang-migrate send it).
+/// Lint `(path, contents)` pairs. Each file is cut into the parts that run as units
+/// ([`sending::parts`]: by default the whole file, statement by statement, as `psql -f` sends
+/// it), each analysed under `opts.facts` with its own submission and transaction state.
 #[must_use]
 pub fn lint(files: &[(&str, &str)], opts: &LintOptions) -> LintReport {
     let cfg = AnalysisConfig {
@@ -241,8 +247,9 @@ pub fn lint(files: &[(&str, &str)], opts: &LintOptions) -> LintReport {
     };
     let files = files
         .iter()
+        .filter(|(path, _)| !opts.sending.tool.is_some_and(|t| t.skips(path)))
         .map(|(path, src)| {
-            let decisions = crate::analyze(src, &opts.facts, &cfg);
+            let decisions = analyze_file(src, opts, &cfg);
             let lines = LineIndex::new(src);
             let diagnostics = decisions
                 .iter()
@@ -270,6 +277,24 @@ pub fn lint(files: &[(&str, &str)], opts: &LintOptions) -> LintReport {
         })
         .collect();
     LintReport { files }
+}
+
+/// The decisions for one file, part by part, with spans in the file.
+fn analyze_file(src: &str, opts: &LintOptions, cfg: &AnalysisConfig) -> Vec<Decision> {
+    let mut out = Vec::new();
+    for part in sending::parts(src, opts.sending, &opts.facts) {
+        let mut facts = opts.facts.clone();
+        facts.submission = part.submission;
+        if facts.tx_state == TxState::Idle {
+            facts.tx_state = part.tx;
+        }
+        let text = src.get(part.range.clone()).unwrap_or("");
+        for mut d in crate::analyze(text, &facts, cfg) {
+            d.span = d.span.start + part.range.start..d.span.end + part.range.start;
+            out.push(d);
+        }
+    }
+    out
 }
 
 /// Output formats of `ddlgate lint --format`.
