@@ -32,6 +32,35 @@ const PLANNABLE: &[RuleId] = &[
 /// comments produce none). Never panics.
 #[must_use]
 pub fn analyze(sql: &str, facts: &Facts, cfg: &AnalysisConfig) -> Vec<Decision> {
+    analyze_replaying(sql, &mut Fixed(facts), cfg)
+}
+
+/// Facts that the statements of a text change as they are analysed: the linter replays each
+/// statement's effect on the schema it knows, so the next statement is judged against it.
+pub trait Replay {
+    /// The facts the next statement is judged under.
+    fn facts(&self) -> &Facts;
+    /// Records what `stmt` did.
+    fn apply(&mut self, stmt: &Stmt);
+}
+
+/// Facts no statement changes (the gateway's: it asks the catalog before each text).
+struct Fixed<'a>(&'a Facts);
+
+impl Replay for Fixed<'_> {
+    fn facts(&self) -> &Facts {
+        self.0
+    }
+    fn apply(&mut self, _: &Stmt) {}
+}
+
+/// [`analyze`], with facts that each statement updates ([`Replay`]).
+pub fn analyze_replaying(
+    sql: &str,
+    replay: &mut impl Replay,
+    cfg: &AnalysisConfig,
+) -> Vec<Decision> {
+    let facts = replay.facts();
     let segments = split(sql);
     let n_stmts = segments.iter().filter(|s| s.stmt.is_some()).count();
     let multi = n_stmts > 1 && facts.submission == Submission::OneQuery;
@@ -55,6 +84,7 @@ pub fn analyze(sql: &str, facts: &Facts, cfg: &AnalysisConfig) -> Vec<Decision> 
         let Some(span) = seg.stmt.clone() else {
             continue;
         };
+        let facts = replay.facts();
         let text = sql.get(span.clone()).unwrap_or("");
         let (class, stmt) = parse_statement(text);
         // A rename written against another relation kind acts on a table when the name is one.
@@ -124,6 +154,9 @@ pub fn analyze(sql: &str, facts: &Facts, cfg: &AnalysisConfig) -> Vec<Decision> 
             plan,
             verdict,
         });
+        if let Some(d) = out.last() {
+            replay.apply(&d.statement);
+        }
     }
     out
 }

@@ -51,7 +51,7 @@ pub mod suppress;
 pub mod targets;
 mod tx;
 
-pub use analyze::{analyze, parse_statement};
+pub use analyze::{analyze, analyze_replaying, parse_statement, Replay};
 pub use classify::{classify, classify_bytes, StatementClass};
 pub use decision::{Decision, Finding, Severity, Suppressed, Verdict};
 pub use facts::{

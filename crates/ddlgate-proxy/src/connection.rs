@@ -183,7 +183,7 @@ async fn start(
         .route(&database)
         .ok_or_else(|| ProxyError::NoRoute(database.clone()))?;
     let mut server = connect_upstream(&route, (&message, &raw), &database, deadline).await?;
-    let server_held = crate::metrics::ServerConnectionHeld::new();
+    let server_held = crate::metrics::ServerConnectionHeld::counted();
     // The start-up packet's bytes keep the client's first read buffer alive.
     drop(raw);
     let (replication, info) = session_info(message, session_id, database, peer);

@@ -411,7 +411,7 @@ pub struct ServerConnectionHeld(());
 
 impl ServerConnectionHeld {
     /// Counts one more open server connection.
-    pub fn new() -> Self {
+    pub fn counted() -> Self {
         global().server_connections_current.inc();
         Self(())
     }

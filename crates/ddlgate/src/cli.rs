@@ -45,6 +45,14 @@ pub enum Command {
         /// are honoured in any case.
         #[arg(long)]
         tool: Option<ddlgate_ddl::lint::Tool>,
+        /// SQL defining the schema the files start from (e.g. `pg_dump --schema-only` output);
+        /// repeat for several. The files' own statements are replayed on it, in order.
+        #[arg(long = "schema", value_name = "FILE")]
+        schema: Vec<PathBuf>,
+        /// Read the schema facts the gateway reads (types, indexes, constraints, row and size
+        /// estimates) from this database, for the relations the files touch.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
         /// Output: text, json, sarif or github.
         #[arg(long, default_value = "text")]
         format: ddlgate_ddl::lint::Format,

@@ -10,6 +10,7 @@ mod embedded;
 mod explain;
 mod interrupted;
 mod jobs;
+mod lint_catalog;
 mod lint_policy;
 mod logging;
 mod offline;
@@ -54,14 +55,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             assume_in_transaction,
             sent_as,
             tool,
+            schema,
+            database_url,
             format,
             policy,
-        }) => offline::lint(
-            &paths,
-            (pg_version, assume_in_transaction),
-            ddlgate_ddl::lint::Sending { tool, sent_as },
-            (format, &policy),
-        ),
+        }) => {
+            let mut opts = ddlgate_ddl::lint::LintOptions::new(pg_version, assume_in_transaction);
+            opts.sending = ddlgate_ddl::lint::Sending { tool, sent_as };
+            offline::lint(
+                &paths,
+                opts,
+                (&schema, database_url.as_deref()),
+                (format, &policy),
+            )
+        }
         Some(Command::Plan {
             sql,
             file,

@@ -34,8 +34,8 @@ fn sql_files(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 /// configuration's (`--config`), decided by the gateway's own functions.
 pub fn lint(
     paths: &[PathBuf],
-    (pg_version, assume_in_transaction): (u32, bool),
-    sending: lint::Sending,
+    mut opts: LintOptions,
+    (schema, database_url): (&[PathBuf], Option<&str>),
     (format, policy): (Format, &LintPolicyArgs),
 ) -> anyhow::Result<ExitCode> {
     let config = policy
@@ -64,8 +64,13 @@ pub fn lint(
         .iter()
         .map(|(p, c)| (p.as_str(), c.as_str()))
         .collect();
-    let mut opts = LintOptions::new(pg_version, assume_in_transaction);
-    opts.sending = sending;
+    for f in schema {
+        opts.schema_sql
+            .push(std::fs::read_to_string(f).with_context(|| format!("--schema {}", f.display()))?);
+    }
+    if let Some(url) = database_url {
+        crate::lint_catalog::read(url, &borrowed, &mut opts)?;
+    }
     let report = match &config {
         Some(config) => crate::lint_policy::lint(config, policy, &borrowed, opts),
         None => lint::lint(&borrowed, &opts),

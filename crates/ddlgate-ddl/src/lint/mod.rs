@@ -6,9 +6,11 @@ mod format;
 mod lines;
 mod plan_text;
 mod sarif;
+pub mod schema;
 pub mod sending;
 
 pub use plan_text::render_plan;
+pub use schema::Schema;
 pub use sending::{Sending, SentAs, Tool};
 
 use crate::decision::{Decision, Severity, Verdict};
@@ -26,6 +28,8 @@ pub struct LintOptions {
     pub cfg: AnalysisConfig,
     /// How files are sent (`--tool`, `--sent-as`; markers in the files).
     pub sending: Sending,
+    /// SQL whose effect on the schema is replayed before the first file (`--schema`).
+    pub schema_sql: Vec<String>,
 }
 
 impl LintOptions {
@@ -40,6 +44,7 @@ impl LintOptions {
             facts,
             cfg: AnalysisConfig::default(),
             sending: Sending::default(),
+            schema_sql: Vec::new(),
         }
     }
 }
@@ -245,11 +250,19 @@ pub fn lint(files: &[(&str, &str)], opts: &LintOptions) -> LintReport {
         honor_suppressions: true,
         ..opts.cfg.clone()
     };
+    // The schema the files build, in order, from what `--schema` and the catalog gave.
+    let mut schema = Schema::new(opts.facts.clone());
+    for sql in &opts.schema_sql {
+        // A migration file given as schema counts for its up section only.
+        for part in sending::parts(sql, Sending::default(), &opts.facts) {
+            schema.replay_sql(sql.get(part.range).unwrap_or(""));
+        }
+    }
     let files = files
         .iter()
         .filter(|(path, _)| !opts.sending.tool.is_some_and(|t| t.skips(path)))
         .map(|(path, src)| {
-            let decisions = analyze_file(src, opts, &cfg);
+            let decisions = analyze_file(src, opts, &mut schema, &cfg);
             let lines = LineIndex::new(src);
             let diagnostics = decisions
                 .iter()
@@ -280,16 +293,22 @@ pub fn lint(files: &[(&str, &str)], opts: &LintOptions) -> LintReport {
 }
 
 /// The decisions for one file, part by part, with spans in the file.
-fn analyze_file(src: &str, opts: &LintOptions, cfg: &AnalysisConfig) -> Vec<Decision> {
+fn analyze_file(
+    src: &str,
+    opts: &LintOptions,
+    schema: &mut Schema,
+    cfg: &AnalysisConfig,
+) -> Vec<Decision> {
     let mut out = Vec::new();
     for part in sending::parts(src, opts.sending, &opts.facts) {
-        let mut facts = opts.facts.clone();
+        let facts = schema.facts_mut();
         facts.submission = part.submission;
-        if facts.tx_state == TxState::Idle {
-            facts.tx_state = part.tx;
-        }
+        facts.tx_state = match opts.facts.tx_state {
+            TxState::Idle => part.tx,
+            assumed => assumed,
+        };
         let text = src.get(part.range.clone()).unwrap_or("");
-        for mut d in crate::analyze(text, &facts, cfg) {
+        for mut d in crate::analyze_replaying(text, schema, cfg) {
             d.span = d.span.start + part.range.start..d.span.end + part.range.start;
             out.push(d);
         }

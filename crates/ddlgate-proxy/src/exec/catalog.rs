@@ -106,9 +106,15 @@ pub async fn load(
         tracing::warn!(code = err.code.code(), message = %err.message, "catalog facts query failed");
         return Ok(());
     }
-    let Some(row) = result.rows.first() else {
-        return Ok(());
-    };
+    if let Some(row) = result.rows.first() {
+        read_row(row, facts, tables);
+    }
+    Ok(())
+}
+
+/// Adds the facts of one row of [`facts_query`] (its columns as text) to `facts`; `tables`
+/// are the names the query asked about, in order.
+pub fn read_row(row: &[Option<String>], facts: &mut Facts, tables: &[QualifiedName]) {
     facts.lock_timeout_ms = row
         .first()
         .and_then(|v| v.as_deref())
@@ -153,7 +159,6 @@ pub async fn load(
         }
         facts.tables.insert(name.clone(), table_facts(t));
     }
-    Ok(())
 }
 
 fn table_facts(t: TableRow) -> TableFacts {

@@ -61,6 +61,32 @@ pub async fn connect(
     Ok(client)
 }
 
+/// Connects with a libpq-style URL or key=value string (`ddlgate lint --database-url`):
+/// `sslmode=disable` in plain text, otherwise over TLS, verifying the server's certificate
+/// against the system roots only for `sslmode=verify-full` (as libpq's `require` does not).
+pub async fn connect_url(url: &str) -> Result<Client, JobError> {
+    let verify = url.contains("sslmode=verify-full");
+    // tokio-postgres knows disable, prefer and require: verify-full is require, verified.
+    let cfg: tokio_postgres::Config = url
+        .replace("sslmode=verify-full", "sslmode=require")
+        .replace("sslmode=verify-ca", "sslmode=require")
+        .parse()
+        .map_err(|e: tokio_postgres::Error| JobError::Connect(e.to_string()))?;
+    let client = if cfg.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
+        let (client, conn) = cfg.connect(tokio_postgres::NoTls).await?;
+        tokio::spawn(conn);
+        client
+    } else {
+        let tls = crate::tls::client_config(verify, None)
+            .map_err(|e| JobError::Connect(e.to_string()))?;
+        let make = tokio_postgres_rustls::MakeRustlsConnect::new((*tls).clone());
+        let (client, conn) = cfg.connect(make).await?;
+        tokio::spawn(conn);
+        client
+    };
+    Ok(client)
+}
+
 /// A plan connection over a control-role client; notices go to the log.
 pub struct ControlConn<'a> {
     /// The client.

@@ -22,7 +22,7 @@ use std::sync::Mutex;
 
 use ddlgate_config::Config;
 
-pub use control::{connect, ControlConn};
+pub use control::{connect, connect_url, ControlConn};
 pub use runner::{
     next_step, outcomes_json, progress_writer, resume_job, scan_loop, JobWatch, ResumeOutcome,
 };
