@@ -57,6 +57,7 @@ impl Enforcer {
                 RuleAction::Block | RuleAction::Rewrite => UnparseablePolicy::Block,
                 RuleAction::Warn | RuleAction::Allow => UnparseablePolicy::Warn,
             },
+            rule_modes: advice_quieted(&policy),
             ..AnalysisConfig::default()
         };
         use sha2::{Digest, Sha256};
@@ -73,6 +74,18 @@ impl Enforcer {
     pub fn observe_only(&self) -> bool {
         self.policy.mode == PolicyMode::Observe
     }
+}
+
+/// Advice rules (schema style: `prefer-text-field`, `prefer-bigint-over-int`, …) are notes
+/// through the gateway, not a WARNING on every `CREATE TABLE` an ORM sends, unless
+/// `[policy.rules]` names them. `ddlgate lint` without `--config` keeps them as warnings.
+fn advice_quieted(policy: &Policy) -> std::collections::BTreeMap<RuleId, ddlgate_ddl::RuleMode> {
+    ddlgate_ddl::RULES
+        .iter()
+        .filter(|r| r.category == ddlgate_ddl::rules::Category::Style)
+        .filter(|r| !policy.rules.contains_key(&r.id))
+        .map(|r| (r.id, ddlgate_ddl::RuleMode::Severity(Severity::Info)))
+        .collect()
 }
 
 /// Resolves the action for one statement. `can_execute` says whether the gateway can run
