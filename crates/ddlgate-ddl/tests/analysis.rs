@@ -645,3 +645,43 @@ fn a_type_change_with_a_collation_is_read_as_a_type_change() {
         .iter()
         .any(|f| f.rule.as_str() == "unparseable-ddl"));
 }
+
+/// Scans measured on PostgreSQL 15 (`lock_model_pg.rs` checks the model's claims): an inline
+/// CHECK on a new column is verified by a scan even without a default; an inline REFERENCES
+/// is validated by a scan only when a default fills the column.
+#[test]
+fn inline_checks_and_defaulted_inline_references_scan_the_table() {
+    let facts = Facts::default();
+    assert_eq!(
+        has(
+            "ALTER TABLE orders ADD COLUMN discount int CHECK (discount >= 0)",
+            &facts,
+            RuleId::AddingCheckConstraint
+        ),
+        Some(Severity::Error)
+    );
+    assert_eq!(
+        has(
+            "ALTER TABLE orders ADD COLUMN region_id bigint DEFAULT 1 REFERENCES regions (id)",
+            &facts,
+            RuleId::AddingForeignKeyConstraint
+        ),
+        Some(Severity::Error)
+    );
+    assert_eq!(
+        has(
+            "ALTER TABLE orders ADD COLUMN region_id bigint REFERENCES regions (id)",
+            &facts,
+            RuleId::AddingForeignKeyConstraint
+        ),
+        Some(Severity::Warning),
+        "no default: no scan, only the lock on the referenced table"
+    );
+    let d = &analyze(
+        "ALTER TABLE orders ADD COLUMN region_id bigint DEFAULT 1 REFERENCES regions (id)",
+        &facts,
+        &AnalysisConfig::default(),
+    )[0];
+    assert_eq!(d.scan, ddlgate_ddl::model::Scan::Verify);
+    assert_eq!(d.verdict, Verdict::Block);
+}

@@ -28,6 +28,9 @@ const CASES: &[&str] = &[
     "ALTER TABLE t ADD COLUMN c4 uuid DEFAULT gen_random_uuid()",
     "ALTER TABLE t ADD COLUMN c5 int GENERATED ALWAYS AS (a * 2) STORED",
     "ALTER TABLE t ADD COLUMN c6 bigint GENERATED ALWAYS AS IDENTITY",
+    "ALTER TABLE t ADD COLUMN c7 int CHECK (c7 > 0)",
+    "ALTER TABLE t ADD COLUMN c8 bigint DEFAULT 1 REFERENCES p (id)",
+    "ALTER TABLE t ADD COLUMN c9 bigint REFERENCES p (id)",
     "ALTER TABLE t ALTER COLUMN v TYPE varchar(20)",
     "ALTER TABLE t ALTER COLUMN v TYPE text",
     "ALTER TABLE t ALTER COLUMN a TYPE bigint",
@@ -95,7 +98,7 @@ fn model_matches_pg_locks_and_relfilenode() {
         },
     );
     let mut failures = Vec::new();
-    let (mut locks_checked, mut rewrites_checked) = (0, 0);
+    let (mut locks_checked, mut rewrites_checked, mut scans_checked) = (0, 0, 0);
     for sql in CASES {
         pg.psql("postgres", setup).expect("setup");
         let d = &analyze(sql, &facts, &AnalysisConfig::default())[0];
@@ -117,6 +120,7 @@ fn model_matches_pg_locks_and_relfilenode() {
              {sql};
              SELECT 'LOCK|' || l.relation::text || '|' || l.mode FROM pg_locks l
                WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation';
+             SELECT 'SCAN|' || coalesce((SELECT seq_scan::text FROM pg_stat_xact_user_tables WHERE relid = to_regclass('t')), 'gone');
              SELECT 'FILE|' || coalesce((SELECT (relfilenode::text <> current_setting('ddl.before'))::text FROM pg_class WHERE oid = to_regclass('t')), 'gone');
              ROLLBACK;"
         );
@@ -149,6 +153,31 @@ fn model_matches_pg_locks_and_relfilenode() {
                 ));
             }
         }
+        // Scans, from the transaction's own statistics (each probe is a new connection):
+        // a claimed verification scan must read `t`; a statement claimed to read nothing
+        // and not to rewrite must not.
+        let scans = out
+            .lines()
+            .find_map(|l| l.strip_prefix("SCAN|"))
+            .and_then(|n| n.parse::<i64>().ok());
+        let claim = (d.scan, d.rewrite);
+        use ddlgate_ddl::model::{Rewrite, Scan};
+        // (TRUNCATE swaps in a new file; the statistics count its work as reads.)
+        let scans = scans.filter(|_| !sql.starts_with("TRUNCATE"));
+        let scan_ok = match (claim, scans) {
+            ((Scan::Verify, _), Some(n)) => n > 0,
+            ((Scan::No, Rewrite::No), Some(n)) => n == 0,
+            _ => true,
+        };
+        scans_checked += usize::from(
+            scans.is_some() && matches!(claim, (Scan::Verify, _) | (Scan::No, Rewrite::No)),
+        );
+        if !scan_ok {
+            failures.push(format!(
+                "{sql}: claimed scan {:?}, the transaction read `t` {scans:?} time(s)",
+                d.scan
+            ));
+        }
         let rewritten = out
             .lines()
             .find_map(|l| l.strip_prefix("FILE|"))
@@ -163,7 +192,8 @@ fn model_matches_pg_locks_and_relfilenode() {
             ));
         }
     }
-    eprintln!("checked {locks_checked} lock claims and {rewrites_checked} rewrite claims on server {version}");
+    eprintln!("checked {locks_checked} lock claims, {rewrites_checked} rewrite claims and {scans_checked} scan claims on server {version}");
+    assert!(scans_checked >= 15, "scan claims checked: {scans_checked}");
     assert!(locks_checked >= CASES.len() && rewrites_checked >= CASES.len() - 2);
     assert!(
         failures.is_empty(),

@@ -21,6 +21,7 @@ pub enum DdlForm {
     AddColumnInlineCheck,
     AddColumnInlineIndex,
     AddColumnInlineFk,
+    AddColumnInlineFkValidated,
     SetNotNull,
     SetNotNullProvedByCheck,
     DropNotNull,
@@ -225,6 +226,17 @@ pub const TABLE: &[Effect] = &[
     ),
     with_other(
         row(F::AddColumnInlineFk, ANY, AccessExclusive, Keep, NoScan),
+        ShareRowExclusive,
+    ),
+    // With a non-null default every row references it: the key is validated by a scan.
+    with_other(
+        row(
+            F::AddColumnInlineFkValidated,
+            ANY,
+            AccessExclusive,
+            Keep,
+            Verify,
+        ),
         ShareRowExclusive,
     ),
     row(F::SetNotNull, ANY, AccessExclusive, Keep, Verify),

@@ -30,6 +30,12 @@ fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     if ctx.size(table) == super::ctx::SizeClass::CreatedInTx {
                         continue;
                     }
+                    if crate::model::inline_fk_validates(column) {
+                        ctx.sized(out, DEF.id, table,
+                            format!("inline REFERENCES `{r}` on new column `{}` with a default checks every row: `{table}` is scanned while ACCESS EXCLUSIVE blocks its reads and writes (and SHARE ROW EXCLUSIVE the writes on `{r}`)", column.name),
+                            "add the column without REFERENCES, then ADD CONSTRAINT … FOREIGN KEY … NOT VALID and VALIDATE it separately");
+                        continue;
+                    }
                     let mut f = ctx.finding(DEF.id,
                         format!("inline REFERENCES `{r}` on new column `{}` takes SHARE ROW EXCLUSIVE on `{r}` (blocks its writes) and cannot be NOT VALID", column.name),
                         "add the column without REFERENCES, then ADD CONSTRAINT … FOREIGN KEY … NOT VALID and VALIDATE it separately");
