@@ -445,7 +445,8 @@ fn create_index(t: &Toks<'_>) -> Option<Stmt> {
         return None;
     }
     i += 1;
-    if t.kw(i, "only") {
+    let only = t.kw(i, "only");
+    if only {
         i += 1;
     }
     Some(Stmt::CreateIndex {
@@ -455,6 +456,7 @@ fn create_index(t: &Toks<'_>) -> Option<Stmt> {
         concurrently,
         if_not_exists,
         tail_text: None,
+        only,
     })
 }
 
@@ -473,6 +475,7 @@ fn create_table(t: &Toks<'_>) -> Option<Stmt> {
         partition_of,
         references: Vec::new(),
         temporary: t.kw(1, "temp") || t.kw(1, "temporary"),
+        partitioned: t.pos_kw(i, "partition").is_some_and(|p| t.kw(p + 1, "by")),
     })
 }
 

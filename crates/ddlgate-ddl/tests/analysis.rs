@@ -685,3 +685,30 @@ fn inline_checks_and_defaulted_inline_references_scan_the_table() {
     assert_eq!(d.scan, ddlgate_ddl::model::Scan::Verify);
     assert_eq!(d.verdict, Verdict::Block);
 }
+
+/// `CREATE INDEX … ON ONLY` a partitioned table builds nothing (an invalid index on the
+/// parent, measured in `lock_model_pg.rs`); on a table of unknown kind it is judged as a build.
+#[test]
+fn an_index_on_only_a_partitioned_parent_is_not_a_build() {
+    let sql = "CREATE INDEX events_at ON ONLY events (at)";
+    let mut facts = Facts::default();
+    assert_eq!(
+        has(sql, &facts, RuleId::RequireConcurrentIndexCreation),
+        Some(Severity::Error),
+        "unknown kind"
+    );
+    facts.tables.insert(
+        "events".into(),
+        TableFacts {
+            kind: Some(ddlgate_ddl::facts::RelKind::PartitionedTable),
+            ..TableFacts::default()
+        },
+    );
+    assert_eq!(
+        has(sql, &facts, RuleId::RequireConcurrentIndexCreation),
+        None
+    );
+    let d = &analyze(sql, &facts, &AnalysisConfig::default())[0];
+    assert_eq!(d.scan, ddlgate_ddl::model::Scan::No);
+    assert_ne!(d.verdict, Verdict::Block);
+}

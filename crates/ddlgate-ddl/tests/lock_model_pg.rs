@@ -10,7 +10,10 @@ use ddlgate_ddl::{analyze, AnalysisConfig, ColumnFacts, Facts, LockMode, TableFa
 use ddlgate_localpg::{ClusterOptions, LocalCluster};
 
 const SETUP: &str = "
-DROP TABLE IF EXISTS t CASCADE; DROP TABLE IF EXISTS p CASCADE;
+DROP TABLE IF EXISTS t CASCADE; DROP TABLE IF EXISTS p CASCADE; DROP TABLE IF EXISTS pt CASCADE;
+CREATE TABLE pt (k int) PARTITION BY RANGE (k);
+CREATE TABLE pt_a PARTITION OF pt FOR VALUES FROM (0) TO (1000);
+INSERT INTO pt SELECT g FROM generate_series(1, 100) g;
 CREATE TABLE p (id bigint PRIMARY KEY);
 CREATE TABLE t (id bigint PRIMARY KEY, a int, s text NOT NULL DEFAULT 'x', v varchar(10));
 INSERT INTO p SELECT g FROM generate_series(1, 100) g;
@@ -47,6 +50,7 @@ const CASES: &[&str] = &[
     "ALTER TABLE t ENABLE TRIGGER ALL",
     "ALTER INDEX ti2 RENAME TO ti3",
     "CREATE INDEX ti ON t (a)",
+    "CREATE INDEX pt_k ON ONLY pt (k)",
     "DROP INDEX ti2",
     "CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION touch()",
     "CLUSTER t USING t_pkey",
@@ -94,6 +98,13 @@ fn model_matches_pg_locks_and_relfilenode() {
                     not_null: false,
                 },
             ],
+            ..TableFacts::default()
+        },
+    );
+    facts.tables.insert(
+        "pt".into(),
+        TableFacts {
+            kind: Some(ddlgate_ddl::facts::RelKind::PartitionedTable),
             ..TableFacts::default()
         },
     );

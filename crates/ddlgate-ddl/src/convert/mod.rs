@@ -232,6 +232,10 @@ fn convert(sql: &str, toks: &[crate::lexer::Token], stmt: Statement) -> Stmt {
         Statement::AlterTable(at) => alter::alter_table(sql, toks, &at),
         Statement::CreateIndex(ci) => {
             let tail_text = index_tail(sql, toks);
+            let only = toks
+                .iter()
+                .position(|t| t.is_kw(sql, "on"))
+                .is_some_and(|on| toks.get(on + 1).is_some_and(|t| t.is_kw(sql, "only")));
             Stmt::CreateIndex {
                 name: ci.name.as_ref().map(qname),
                 table: qname(&ci.table_name),
@@ -239,6 +243,7 @@ fn convert(sql: &str, toks: &[crate::lexer::Token], stmt: Statement) -> Stmt {
                 concurrently: ci.concurrently,
                 if_not_exists: ci.if_not_exists,
                 tail_text,
+                only,
             }
         }
         Statement::Drop {
@@ -299,6 +304,7 @@ fn convert(sql: &str, toks: &[crate::lexer::Token], stmt: Statement) -> Stmt {
                 partition_of: ct.partition_of.as_ref().map(qname),
                 references,
                 temporary: ct.temporary,
+                partitioned: ct.partition_by.is_some(),
             }
         }
         Statement::CreateTrigger(t) => Stmt::CreateTrigger {

@@ -369,6 +369,9 @@ pub enum Stmt {
         /// Source text from the `ON` key word's table to the end (columns, `USING`, `WHERE`…),
         /// i.e. what follows the table name.
         tail_text: Option<String>,
+        /// `ON ONLY`: on a partitioned table, an invalid index on the parent alone (no build).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        only: bool,
     },
     /// `DROP INDEX`.
     DropIndex {
@@ -392,6 +395,9 @@ pub enum Stmt {
         partition_of: Option<QualifiedName>,
         references: Vec<QualifiedName>,
         temporary: bool,
+        /// `PARTITION BY`: a partitioned table (it holds no rows itself).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        partitioned: bool,
     },
     /// `DROP TABLE`.
     DropTable {

@@ -255,8 +255,16 @@ impl Replay for Schema {
                 name,
                 columns,
                 temporary: false,
+                partitioned,
                 ..
-            } => self.create_table(name, columns),
+            } => {
+                self.create_table(name, columns);
+                if *partitioned {
+                    if let Some(t) = self.table_mut(name) {
+                        t.kind = Some(RelKind::PartitionedTable);
+                    }
+                }
+            }
             Stmt::AlterTable { table, actions } => self.alter_table(table, actions),
             Stmt::DropTable { names, .. } => {
                 for n in names {

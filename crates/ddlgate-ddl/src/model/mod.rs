@@ -312,9 +312,16 @@ pub fn effects(stmt: &Stmt, facts: &Facts) -> Effects {
         Stmt::CreateIndex {
             table,
             concurrently,
+            only,
             ..
         } => fx.add(
-            if *concurrently {
+            if *only
+                && facts
+                    .table(table)
+                    .is_some_and(|t| t.kind == Some(crate::facts::RelKind::PartitionedTable))
+            {
+                DdlForm::CreateIndexOnlyParent
+            } else if *concurrently {
                 DdlForm::CreateIndexConcurrently
             } else {
                 DdlForm::CreateIndex

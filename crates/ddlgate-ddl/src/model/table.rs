@@ -63,6 +63,7 @@ pub enum DdlForm {
     OtherAlterTableAccessExclusive,
     CreateIndex,
     CreateIndexConcurrently,
+    CreateIndexOnlyParent,
     DropIndex,
     DropIndexConcurrently,
     Reindex,
@@ -420,6 +421,9 @@ pub const TABLE: &[Effect] = &[
         NoScan,
     ),
     row(F::CreateIndex, ANY, Share, Keep, IndexBuild),
+    // `ON ONLY` a partitioned table: an invalid index on the parent, nothing built (measured
+    // on PostgreSQL 15: SHARE on the parent, no partition read).
+    row(F::CreateIndexOnlyParent, ANY, Share, Keep, NoScan),
     outside_tx(row(
         F::CreateIndexConcurrently,
         ANY,

@@ -14,7 +14,8 @@ pub(super) const DEF: RuleDef = RuleDef {
 };
 
 fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    if let Stmt::CreateIndex { table, concurrently: false, .. } = ctx.stmt {
+    let parent_only = ctx.fx.applied.iter().any(|a| a.form == crate::model::DdlForm::CreateIndexOnlyParent);
+    if let (Stmt::CreateIndex { table, concurrently: false, .. }, false) = (ctx.stmt, parent_only) {
         ctx.sized(out, DEF.id, table,
             format!("CREATE INDEX on `{table}` holds SHARE for the whole build: every INSERT/UPDATE/DELETE waits"),
             "use CREATE INDEX CONCURRENTLY outside a transaction block (no short lock_timeout; drop the INVALID index if it fails)");

@@ -103,3 +103,15 @@ fn index_key_columns_are_plain_names_or_unknown() {
     assert!(key_columns("t (lower(a))").is_empty());
     assert!(key_columns("t").is_empty());
 }
+
+#[test]
+fn a_partitioned_table_built_earlier_takes_an_index_on_only_its_parent() {
+    let created =
+        "CREATE TABLE events (at timestamptz NOT NULL, kind text) PARTITION BY RANGE (at);";
+    let only = "CREATE INDEX events_at ON ONLY events (at)";
+    assert!(fired("", only).contains(&RuleId::RequireConcurrentIndexCreation));
+    assert!(!fired(created, only).contains(&RuleId::RequireConcurrentIndexCreation));
+    let plain = "CREATE TABLE logs (at timestamptz);";
+    assert!(fired(plain, "CREATE INDEX logs_at ON ONLY logs (at)")
+        .contains(&RuleId::RequireConcurrentIndexCreation));
+}
