@@ -51,6 +51,7 @@ const CASES: &[&str] = &[
     "ALTER INDEX ti2 RENAME TO ti3",
     "CREATE INDEX ti ON t (a)",
     "CREATE INDEX pt_k ON ONLY pt (k)",
+    "CREATE INDEX IF NOT EXISTS ti2 ON t (v)",
     "DROP INDEX ti2",
     "CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION touch()",
     "CLUSTER t USING t_pkey",
@@ -108,6 +109,14 @@ fn model_matches_pg_locks_and_relfilenode() {
             ..TableFacts::default()
         },
     );
+    if let Some(t) = facts.tables.get_mut(&"t".into()) {
+        t.indexes.push(ddlgate_ddl::IndexFacts {
+            name: "ti2".into(),
+            columns: vec!["v".into()],
+            unique: false,
+            valid: true,
+        });
+    }
     let mut failures = Vec::new();
     let (mut locks_checked, mut rewrites_checked, mut scans_checked) = (0, 0, 0);
     for sql in CASES {

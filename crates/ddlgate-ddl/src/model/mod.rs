@@ -310,12 +310,22 @@ pub fn effects(stmt: &Stmt, facts: &Facts) -> Effects {
             }
         }
         Stmt::CreateIndex {
+            name,
             table,
             concurrently,
             only,
+            if_not_exists,
             ..
         } => fx.add(
-            if *only
+            if *if_not_exists
+                && name.as_ref().is_some_and(|n| {
+                    facts
+                        .table(table)
+                        .is_some_and(|t| t.indexes.iter().any(|i| i.name == n.name))
+                })
+            {
+                DdlForm::CreateIndexExisting
+            } else if *only
                 && facts
                     .table(table)
                     .is_some_and(|t| t.kind == Some(crate::facts::RelKind::PartitionedTable))

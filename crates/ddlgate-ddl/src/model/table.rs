@@ -64,6 +64,7 @@ pub enum DdlForm {
     CreateIndex,
     CreateIndexConcurrently,
     CreateIndexOnlyParent,
+    CreateIndexExisting,
     DropIndex,
     DropIndexConcurrently,
     Reindex,
@@ -424,6 +425,9 @@ pub const TABLE: &[Effect] = &[
     // `ON ONLY` a partitioned table: an invalid index on the parent, nothing built (measured
     // on PostgreSQL 15: SHARE on the parent, no partition read).
     row(F::CreateIndexOnlyParent, ANY, Share, Keep, NoScan),
+    // `IF NOT EXISTS` naming an index the table has: SHARE is taken, then nothing is done
+    // ("already exists, skipping"; measured on PostgreSQL 15).
+    row(F::CreateIndexExisting, ANY, Share, Keep, NoScan),
     outside_tx(row(
         F::CreateIndexConcurrently,
         ANY,

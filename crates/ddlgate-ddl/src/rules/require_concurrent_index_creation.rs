@@ -14,7 +14,8 @@ pub(super) const DEF: RuleDef = RuleDef {
 };
 
 fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    let parent_only = ctx.fx.applied.iter().any(|a| a.form == crate::model::DdlForm::CreateIndexOnlyParent);
+    use crate::model::DdlForm;
+    let parent_only = ctx.fx.applied.iter().any(|a| matches!(a.form, DdlForm::CreateIndexOnlyParent | DdlForm::CreateIndexExisting));
     if let (Stmt::CreateIndex { table, concurrently: false, .. }, false) = (ctx.stmt, parent_only) {
         ctx.sized(out, DEF.id, table,
             format!("CREATE INDEX on `{table}` holds SHARE for the whole build: every INSERT/UPDATE/DELETE waits"),

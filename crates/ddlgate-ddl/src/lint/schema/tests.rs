@@ -115,3 +115,15 @@ fn a_partitioned_table_built_earlier_takes_an_index_on_only_its_parent() {
     assert!(fired(plain, "CREATE INDEX logs_at ON ONLY logs (at)")
         .contains(&RuleId::RequireConcurrentIndexCreation));
 }
+
+#[test]
+fn an_index_that_exists_is_not_built_again() {
+    let history = "CREATE TABLE t (a int); CREATE INDEX CONCURRENTLY t_a ON t (a);";
+    let again = "CREATE INDEX IF NOT EXISTS t_a ON t (a)";
+    assert!(fired("", again).contains(&RuleId::RequireConcurrentIndexCreation));
+    assert!(!fired(history, again).contains(&RuleId::RequireConcurrentIndexCreation));
+    let other = "CREATE INDEX IF NOT EXISTS t_a2 ON t (a)";
+    assert!(fired(history, other).contains(&RuleId::RequireConcurrentIndexCreation));
+    let dropped = format!("{history} DROP INDEX CONCURRENTLY t_a;");
+    assert!(fired(&dropped, again).contains(&RuleId::RequireConcurrentIndexCreation));
+}
