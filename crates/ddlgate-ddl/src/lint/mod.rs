@@ -262,7 +262,7 @@ pub fn lint(files: &[(&str, &str)], opts: &LintOptions) -> LintReport {
         .iter()
         .filter(|(path, _)| !opts.sending.tool.is_some_and(|t| t.skips(path)))
         .map(|(path, src)| {
-            let decisions = analyze_file(src, opts, &mut schema, &cfg);
+            let decisions = analyze_file(src, opts, &mut schema, &file_config(src, &cfg));
             let lines = LineIndex::new(src);
             let diagnostics = decisions
                 .iter()
@@ -290,6 +290,18 @@ pub fn lint(files: &[(&str, &str)], opts: &LintOptions) -> LintReport {
         })
         .collect();
     LintReport { files }
+}
+
+/// `cfg` with the rules a file's `-- squawk-ignore-file` comments silence turned off.
+fn file_config(src: &str, cfg: &AnalysisConfig) -> AnalysisConfig {
+    let ignored = crate::suppress::file_ignores(src);
+    let mut cfg = cfg.clone();
+    for rule in crate::RULES.iter().map(|r| r.id) {
+        if ignored.iter().any(|i| i.is_none_or(|r| r == rule)) {
+            cfg.rule_modes.insert(rule, crate::RuleMode::Off);
+        }
+    }
+    cfg
 }
 
 /// The decisions for one file, part by part, with spans in the file.
