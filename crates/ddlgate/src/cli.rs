@@ -26,9 +26,13 @@ pub enum Command {
     /// Analyse migration files offline; exits 1 when a statement would be blocked or
     /// rewritten under the default policy (warnings alone exit 0).
     Lint {
-        /// Files or directories (searched recursively for *.sql).
+        /// Files or directories (searched recursively for *.sql); `-` reads standard input.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Skip files whose path matches this glob (repeat; `*` crosses directories), e.g.
+        /// `--exclude '*.down.sql' --exclude 'db/legacy/**'`.
+        #[arg(long, value_name = "GLOB")]
+        exclude: Vec<String>,
         /// PostgreSQL major version to analyse for.
         #[arg(long, default_value_t = 15)]
         pg_version: u32,

@@ -51,6 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Lint {
             paths,
+            exclude,
             pg_version,
             assume_in_transaction,
             sent_as,
@@ -63,7 +64,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut opts = ddlgate_ddl::lint::LintOptions::new(pg_version, assume_in_transaction);
             opts.sending = ddlgate_ddl::lint::Sending { tool, sent_as };
             offline::lint(
-                &paths,
+                (&paths, &exclude),
                 opts,
                 (&schema, database_url.as_deref()),
                 (format, &policy),

@@ -30,10 +30,19 @@ fn sql_files(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--exclude` globs, compiled.
+fn exclusions(globs: &[String]) -> anyhow::Result<globset::GlobSet> {
+    let mut set = globset::GlobSetBuilder::new();
+    for g in globs {
+        set.add(globset::Glob::new(g).with_context(|| format!("--exclude {g:?}"))?);
+    }
+    set.build().context("--exclude")
+}
+
 /// Runs the linter and prints its report: under the default policy, or under the gateway
 /// configuration's (`--config`), decided by the gateway's own functions.
 pub fn lint(
-    paths: &[PathBuf],
+    (paths, exclude): (&[PathBuf], &[String]),
     mut opts: LintOptions,
     (schema, database_url): (&[PathBuf], Option<&str>),
     (format, policy): (Format, &LintPolicyArgs),
@@ -43,17 +52,29 @@ pub fn lint(
         .as_deref()
         .map(|c| Config::load(c).with_context(|| format!("{}", c.display())))
         .transpose()?;
+    let excluded = exclusions(exclude)?;
     let mut files = Vec::new();
     for p in paths {
+        if p.as_os_str() == "-" {
+            files.push(p.clone());
+            continue;
+        }
         let before = files.len();
         sql_files(p, &mut files)?;
+        files.retain(|f| !excluded.is_match(f));
         if files.len() == before {
-            anyhow::bail!("{}: no .sql file there", p.display());
+            anyhow::bail!("{}: no .sql file there (after --exclude)", p.display());
         }
     }
     let contents: Vec<(String, String)> = files
         .iter()
         .map(|f| {
+            if f.as_os_str() == "-" {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                    .context("reading standard input")?;
+                return Ok(("<stdin>".to_owned(), text));
+            }
             Ok((
                 f.display().to_string(),
                 std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,

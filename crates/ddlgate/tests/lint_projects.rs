@@ -184,3 +184,53 @@ fn the_database_url_gives_the_catalog_facts_the_gateway_reads() {
     let (code, out) = lint(&["--database-url", &down, p(&f)]);
     assert_eq!(code, 2, "{out}");
 }
+
+#[test]
+fn standard_input_exclusions_and_squawk_comments() {
+    use std::io::Write as _;
+    let mut child = Command::new(BIN)
+        .args(["lint", "--format", "json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"SELECT 1;\nCREATE INDEX a ON t (x);\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{json}");
+    assert!(
+        json.contains("<stdin>") && json.contains("require-concurrent-index-creation"),
+        "{json}"
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(tmp.path().join("legacy")).expect("mkdir");
+    std::fs::write(
+        tmp.path().join("legacy/0001.sql"),
+        "CREATE INDEX a ON t (x);\n",
+    )
+    .expect("write");
+    std::fs::write(
+        tmp.path().join("0002.sql"),
+        "-- squawk-ignore-file prefer-robust-stmts\n\
+         -- squawk-ignore require-concurrent-index-creation\n\
+         CREATE INDEX b ON t (x);\n\
+         -- ddlgate:allow dropping-column, require-lock-timeout reason: column unused since v3\n\
+         ALTER TABLE t DROP COLUMN old;\n",
+    )
+    .expect("write");
+    let (code, out) = lint(&[p(tmp.path())]);
+    assert_eq!(code, 1, "the legacy file is linted: {out}");
+    let (code, out) = lint(&["--exclude", "*/legacy/*", p(tmp.path())]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        !out.contains("prefer-robust-stmts") && !out.contains("dropping-column"),
+        "{out}"
+    );
+    let (code, out) = lint(&["--exclude", "**/*.sql", p(tmp.path())]);
+    assert_eq!(code, 2, "{out}");
+}
