@@ -57,11 +57,25 @@ pub enum Command {
         /// estimates) from this database, for the relations the files touch.
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
+        /// Base URL the docs paths are joined to, so every finding links to its rule's page
+        /// (e.g. https://github.com/ORG/ddlgate/blob/main): text, JSON and SARIF `helpUri`.
+        #[arg(long, value_name = "URL", env = "DDLGATE_DOCS_URL")]
+        docs_url: Option<String>,
         /// Output: text, json, sarif or github.
         #[arg(long, default_value = "text")]
         format: ddlgate_ddl::lint::Format,
         #[command(flatten)]
         policy: LintPolicyArgs,
+    },
+    /// Print a rule's documentation: why it is dangerous, the safe alternative, bad and good
+    /// SQL (its id or a squawk alias; `--list` for every rule).
+    Explain {
+        /// The rule id.
+        #[arg(required_unless_present = "list")]
+        rule: Option<String>,
+        /// List every rule with its severity, category and summary.
+        #[arg(long)]
+        list: bool,
     },
     /// Print the decision for SQL and its safe phased plan, as commented SQL.
     Plan {

@@ -58,6 +58,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tool,
             schema,
             database_url,
+            docs_url,
             format,
             policy,
         }) => {
@@ -67,9 +68,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (&paths, &exclude),
                 opts,
                 (&schema, database_url.as_deref()),
-                (format, &policy),
+                (format, &policy, docs_url),
             )
         }
+        Some(Command::Explain { rule, list }) => offline::explain(rule.as_deref(), list),
         Some(Command::Plan {
             sql,
             file,

@@ -45,7 +45,7 @@ pub fn lint(
     (paths, exclude): (&[PathBuf], &[String]),
     mut opts: LintOptions,
     (schema, database_url): (&[PathBuf], Option<&str>),
-    (format, policy): (Format, &LintPolicyArgs),
+    (format, policy, docs_url): (Format, &LintPolicyArgs, Option<String>),
 ) -> anyhow::Result<ExitCode> {
     let config = policy
         .config
@@ -96,6 +96,8 @@ pub fn lint(
         Some(config) => crate::lint_policy::lint(config, policy, &borrowed, opts),
         None => lint::lint(&borrowed, &opts),
     };
+    let mut report = report;
+    report.docs_url = docs_url;
     print!("{}", lint::render(&report, format));
     Ok(ExitCode::from(
         u8::try_from(report.exit_code()).unwrap_or(1),
@@ -117,5 +119,40 @@ pub fn plan(
     };
     let decisions = analyze(&sql, &Facts::for_major(pg_version), &Default::default());
     print!("{}", lint::render_plan(&sql, &decisions));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ddlgate explain RULE`: the rule's page, as the docs hold it; `--list`: the catalogue.
+pub fn explain(rule: Option<&str>, list: bool) -> anyhow::Result<ExitCode> {
+    if list {
+        for r in ddlgate_ddl::RULES {
+            println!(
+                "{:<42} {:<8} {:?}: {}",
+                r.id.as_str(),
+                r.severity.as_str(),
+                r.category,
+                r.summary
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let id = rule.unwrap_or_default();
+    let Some(rule) = ddlgate_ddl::RuleId::from_id(id) else {
+        anyhow::bail!("no rule `{id}` (`ddlgate explain --list` shows them all)");
+    };
+    let def = rule.def();
+    println!(
+        "{} — {} ({:?}, {} by default){}\n",
+        rule.as_str(),
+        def.summary,
+        def.category,
+        def.severity.as_str(),
+        if def.aliases.is_empty() {
+            String::new()
+        } else {
+            format!("; squawk: {}", def.aliases.join(", "))
+        }
+    );
+    print!("{}", rule.docs_page());
     Ok(ExitCode::SUCCESS)
 }

@@ -234,3 +234,41 @@ fn standard_input_exclusions_and_squawk_comments() {
     let (code, out) = lint(&["--exclude", "**/*.sql", p(tmp.path())]);
     assert_eq!(code, 2, "{out}");
 }
+
+#[test]
+fn explain_and_docs_links() {
+    let out = Command::new(BIN)
+        .args(["explain", "ban-drop-column"])
+        .output()
+        .expect("run");
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{page}");
+    assert!(
+        page.contains("# dropping-column") && page.contains("## Safe alternative"),
+        "{page}"
+    );
+    let out = Command::new(BIN)
+        .args(["explain", "no-such-rule"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let f = tmp.path().join("m.sql");
+    std::fs::write(&f, "CREATE INDEX a ON t (x);\n").expect("write");
+    let base = "https://example.test/ddlgate/blob/main";
+    let (_, text) = lint(&["--docs-url", base, p(&f)]);
+    assert!(
+        text.contains(&format!(
+            "see {base}/docs/rules/require-concurrent-index-creation.md"
+        )),
+        "{text}"
+    );
+    let (_, sarif) = lint(&["--format", "sarif", "--docs-url", base, p(&f)]);
+    let v: serde_json::Value = serde_json::from_str(&sarif).expect("sarif");
+    let rules = v["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules");
+    assert!(rules
+        .iter()
+        .all(|r| r["helpUri"].as_str().is_some_and(|u| u.starts_with(base))));
+}

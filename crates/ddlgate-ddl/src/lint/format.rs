@@ -12,7 +12,7 @@ fn label(s: Severity) -> &'static str {
     }
 }
 
-fn one(out: &mut String, f: &FileReport, lines: &LineIndex<'_>, d: &Diagnostic) {
+fn one(out: &mut String, f: &FileReport, lines: &LineIndex<'_>, (d, link): (&Diagnostic, String)) {
     let _ = writeln!(out, "{}[{}]: {}", label(d.severity), d.id(), d.message);
     let _ = writeln!(out, "  --> {}:{}:{}", f.path, d.start.line, d.start.column);
     let width = d.end.line.to_string().len();
@@ -43,7 +43,7 @@ fn one(out: &mut String, f: &FileReport, lines: &LineIndex<'_>, d: &Diagnostic) 
     }
     let _ = writeln!(out, "{pad} |");
     let _ = writeln!(out, "{pad} = help: {}", d.help);
-    let _ = writeln!(out, "{pad} = note: see {}", d.docs());
+    let _ = writeln!(out, "{pad} = note: see {link}");
     out.push('\n');
 }
 
@@ -54,7 +54,7 @@ pub fn text(report: &LintReport) -> String {
     for f in &report.files {
         let lines = LineIndex::new(&f.source);
         for d in &f.diagnostics {
-            one(&mut out, f, &lines, d);
+            one(&mut out, f, &lines, (d, report.link(d)));
         }
     }
     let errors = report.count(Severity::Error);
@@ -103,7 +103,7 @@ pub fn github(report: &LintReport) -> String {
                 "{}\nhelp: {}\nsee {}",
                 d.message,
                 d.help,
-                d.docs()
+                report.link(d)
             ))
         );
     }

@@ -165,9 +165,22 @@ pub struct FileReport {
 pub struct LintReport {
     /// Files, in input order.
     pub files: Vec<FileReport>,
+    /// Base URL the repository-relative docs paths are joined to (`--docs-url`), so that
+    /// every finding links to its page; `None`: the paths as they are.
+    #[serde(skip)]
+    pub docs_url: Option<String>,
 }
 
 impl LintReport {
+    /// Where a finding's documentation is: `docs/rules/<id>.md` under the docs base URL.
+    #[must_use]
+    pub fn link(&self, d: &Diagnostic) -> String {
+        match &self.docs_url {
+            Some(base) => format!("{}/{}", base.trim_end_matches('/'), d.docs()),
+            None => d.docs(),
+        }
+    }
+
     /// All diagnostics with their file.
     pub fn diagnostics(&self) -> impl Iterator<Item = (&FileReport, &Diagnostic)> {
         self.files
@@ -289,7 +302,10 @@ pub fn lint(files: &[(&str, &str)], opts: &LintOptions) -> LintReport {
             }
         })
         .collect();
-    LintReport { files }
+    LintReport {
+        files,
+        docs_url: None,
+    }
 }
 
 /// `cfg` with the rules a file's `-- squawk-ignore-file` comments silence turned off.

@@ -23,7 +23,7 @@ pub fn json(report: &LintReport) -> String {
                 "rule": d.id(),
                 "message": d.message,
                 "help": d.help,
-                "docs": d.docs(),
+                "docs": report.link(d),
                 "verdict": d.verdict,
             });
             if !d.scopes.is_empty() {
@@ -46,15 +46,15 @@ fn level(s: Severity) -> &'static str {
 /// SARIF 2.1.0 log with one run, the whole rule catalogue as `tool.driver.rules`.
 ///
 /// Each rule's `help` names its documentation page, `docs/rules/<id>.md` in the ddlgate
-/// repository. There is no `helpUri` / `informationUri`: SARIF requires those to be absolute
-/// URIs (§3.49.12, §3.19.17) and the project publishes no site.
+/// repository; with a docs base URL (`--docs-url`) it is also the rule's `helpUri`, which SARIF
+/// requires to be absolute (§3.49.12).
 #[must_use]
 pub fn sarif(report: &LintReport) -> String {
     let rules: Vec<Value> = RULES
         .iter()
         .map(|r| {
             let docs = r.id.docs_path();
-            json!({
+            let mut rule = json!({
                 "id": r.id.as_str(),
                 "shortDescription": { "text": r.summary },
                 "help": {
@@ -63,7 +63,11 @@ pub fn sarif(report: &LintReport) -> String {
                 },
                 "properties": { "docs": docs },
                 "defaultConfiguration": { "level": level(r.severity) },
-            })
+            });
+            if let Some(base) = &report.docs_url {
+                rule["helpUri"] = json!(format!("{}/{docs}", base.trim_end_matches('/')));
+            }
+            rule
         })
         .collect();
     let results: Vec<Value> = report

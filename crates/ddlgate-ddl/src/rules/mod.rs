@@ -30,6 +30,16 @@ macro_rules! rules {
             pub const fn as_str(self) -> &'static str {
                 match self { $(RuleId::$variant => $id),* }
             }
+
+            /// The rule's documentation page (`docs/rules/<id>.md`), built into the binary.
+            #[must_use]
+            pub const fn docs_page(self) -> &'static str {
+                match self {
+                    $(RuleId::$variant => include_str!(concat!(
+                        env!("CARGO_MANIFEST_DIR"), "/../../docs/rules/", $id, ".md"
+                    ))),*
+                }
+            }
         }
 
         /// The catalogue, in the same order as [`RuleId::ALL`].
