@@ -190,12 +190,12 @@ async fn a_guarded_statement_that_fails_otherwise_is_not_retried() {
 #[tokio::test]
 async fn a_guarded_statement_with_other_warnings_sends_them_first() {
     let mut h = Harness::new();
-    let sql = "ALTER TABLE t ADD COLUMN c int";
+    let sql = "ALTER TABLE t RENAME COLUMN a TO b";
     h.client(query(sql)).await;
     let log = h.take_log();
     assert_eq!(log[0], CATALOG);
     assert!(
-        log[1].starts_with("notice: WARNING 01000") && log[1].contains("prefer-bigint-over-int"),
+        log[1].starts_with("notice: WARNING 01000") && log[1].contains("renaming-column"),
         "{log:?}"
     );
     assert!(
