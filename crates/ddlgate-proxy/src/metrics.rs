@@ -168,37 +168,8 @@ impl Metrics {
     }
 
     fn register(&mut self) {
+        self.register_connections();
         let r = &mut self.registry;
-        r.register(
-            "ddlgate_client_connections",
-            "Client connections accepted",
-            self.client_connections.clone(),
-        );
-        r.register(
-            "ddlgate_client_connections_current",
-            "Client connections open now",
-            self.client_connections_current.clone(),
-        );
-        r.register(
-            "ddlgate_client_connections_refused",
-            "Client connections that ended before their session began, by reason",
-            self.client_connections_refused.clone(),
-        );
-        r.register(
-            "ddlgate_server_connections",
-            "Server connections opened (sessions and cancel requests)",
-            self.server_connections.clone(),
-        );
-        r.register(
-            "ddlgate_server_connections_current",
-            "Sessions' server connections open now",
-            self.server_connections_current.clone(),
-        );
-        r.register(
-            "ddlgate_server_connections_failed",
-            "Server connections that could not be opened, by reason",
-            self.server_connections_failed.clone(),
-        );
         r.register(
             "ddlgate_sessions",
             "Sessions relayed after authentication",
@@ -255,6 +226,41 @@ impl Metrics {
             self.policy_version.clone(),
         );
         self.register_relay();
+    }
+
+    /// Client and server connections.
+    fn register_connections(&mut self) {
+        let r = &mut self.registry;
+        r.register(
+            "ddlgate_client_connections",
+            "Client connections accepted",
+            self.client_connections.clone(),
+        );
+        r.register(
+            "ddlgate_client_connections_current",
+            "Client connections open now",
+            self.client_connections_current.clone(),
+        );
+        r.register(
+            "ddlgate_client_connections_refused",
+            "Client connections that ended before their session began, by reason",
+            self.client_connections_refused.clone(),
+        );
+        r.register(
+            "ddlgate_server_connections",
+            "Server connections opened (sessions and cancel requests)",
+            self.server_connections.clone(),
+        );
+        r.register(
+            "ddlgate_server_connections_current",
+            "Sessions' server connections open now",
+            self.server_connections_current.clone(),
+        );
+        r.register(
+            "ddlgate_server_connections_failed",
+            "Server connections that could not be opened, by reason",
+            self.server_connections_failed.clone(),
+        );
     }
 
     /// The relay's metrics.
