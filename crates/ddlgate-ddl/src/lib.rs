@@ -25,6 +25,7 @@
 //! and checks it.
 
 pub mod analyze;
+pub mod as_sent;
 pub mod classify;
 pub mod client_text;
 mod convert;

@@ -184,6 +184,7 @@ pub fn apply(trivia: &str, findings: &mut Vec<Finding>) -> Vec<Suppressed> {
                         ),
                         help: "remove the stale suppression comment (or move it before the statement it is meant for)"
                             .into(),
+                        column: None,
                     });
                 }
             }
@@ -193,6 +194,7 @@ pub fn apply(trivia: &str, findings: &mut Vec<Finding>) -> Vec<Suppressed> {
                 message,
                 help: "write `-- ddlgate:allow <rule-id> reason: <why>` with a known rule id"
                     .into(),
+                column: None,
             }),
         }
     }

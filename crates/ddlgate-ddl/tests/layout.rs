@@ -32,6 +32,7 @@ const LAYERS: &[&[&str]] = &[
     &["decision"],
     &["suppress", "targets"],
     &["analyze"],
+    &["as_sent"],
     &["lint"],
 ];
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use ddlgate_config::Config;
 use ddlgate_ddl::lint::{self, Format, LintOptions};
-use ddlgate_ddl::{analyze, Facts};
+use ddlgate_ddl::Facts;
 
 use crate::cli::LintPolicyArgs;
 
@@ -117,7 +117,12 @@ pub fn plan(
         }
         (None, None) => anyhow::bail!("give SQL text or --file"),
     };
-    let decisions = analyze(&sql, &Facts::for_major(pg_version), &Default::default());
+    // As the gateway decides a text sent as one Query (split when it runs a plan).
+    let decisions = ddlgate_ddl::as_sent::analyze_query(
+        &sql,
+        &Facts::for_major(pg_version),
+        &Default::default(),
+    );
     print!("{}", lint::render_plan(&sql, &decisions));
     Ok(ExitCode::SUCCESS)
 }

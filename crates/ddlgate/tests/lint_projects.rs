@@ -272,3 +272,42 @@ fn explain_and_docs_links() {
         .iter()
         .all(|r| r["helpUri"].as_str().is_some_and(|u| u.starts_with(base))));
 }
+
+#[test]
+fn findings_point_at_their_column_and_plan_decides_as_the_gateway() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let f = tmp.path().join("create.sql");
+    std::fs::write(
+        &f,
+        "CREATE TABLE users (\n    id bigint PRIMARY KEY,\n    email varchar(100) NOT NULL,\n    seen timestamp\n);\n",
+    )
+    .expect("write");
+    let (_, sarif) = lint(&["--format", "sarif", p(&f)]);
+    let v: serde_json::Value = serde_json::from_str(&sarif).expect("sarif");
+    let line_of = |rule: &str| {
+        v["runs"][0]["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .find(|r| r["ruleId"] == rule)
+            .map(|r| r["locations"][0]["physicalLocation"]["region"]["startLine"].clone())
+    };
+    assert_eq!(
+        line_of("prefer-text-field"),
+        Some(serde_json::json!(3)),
+        "{sarif}"
+    );
+    assert_eq!(
+        line_of("prefer-timestamptz"),
+        Some(serde_json::json!(4)),
+        "{sarif}"
+    );
+    // `ddlgate plan` on a string the gateway splits: the index is rewritten, not refused.
+    let out = Command::new(BIN)
+        .args(["plan", "SET lock_timeout = '2s'; CREATE INDEX i ON t (a)"])
+        .output()
+        .expect("run");
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(plan.contains("verdict: Rewrite"), "{plan}");
+    assert!(plan.contains("CREATE INDEX CONCURRENTLY"), "{plan}");
+}

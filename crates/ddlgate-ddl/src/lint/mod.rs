@@ -4,6 +4,7 @@
 
 mod format;
 mod lines;
+mod locate;
 mod plan_text;
 mod sarif;
 pub mod schema;
@@ -222,7 +223,7 @@ impl LintReport {
             for (i, d) in f.decisions.iter().enumerate() {
                 let outcome = policy(d.text(&f.source), d);
                 f.verdicts[i] = outcome.verdict;
-                while let Some(x) = rest.next_if(|x| x.span == d.span) {
+                while let Some(x) = rest.next_if(|x| within(&x.span, &d.span)) {
                     diagnostics.push(Diagnostic {
                         verdict: outcome.verdict,
                         ..x
@@ -280,16 +281,19 @@ pub fn lint(files: &[(&str, &str)], opts: &LintOptions) -> LintReport {
             let diagnostics = decisions
                 .iter()
                 .flat_map(|d| {
-                    d.findings.iter().map(|f| Diagnostic {
-                        rule: Some(f.rule),
-                        scopes: Vec::new(),
-                        severity: f.severity,
-                        message: f.message.clone(),
-                        help: f.help.clone(),
-                        verdict: d.verdict,
-                        span: d.span.clone(),
-                        start: lines.position(d.span.start),
-                        end: lines.position(d.span.end),
+                    d.findings.iter().map(|f| {
+                        let span = finding_span(src, d, f);
+                        Diagnostic {
+                            rule: Some(f.rule),
+                            scopes: Vec::new(),
+                            severity: f.severity,
+                            message: f.message.clone(),
+                            help: f.help.clone(),
+                            verdict: d.verdict,
+                            start: lines.position(span.start),
+                            end: lines.position(span.end),
+                            span,
+                        }
                     })
                 })
                 .collect();
@@ -306,6 +310,23 @@ pub fn lint(files: &[(&str, &str)], opts: &LintOptions) -> LintReport {
         files,
         docs_url: None,
     }
+}
+
+/// Whether a finding's span lies in its statement's.
+fn within(inner: &Range<usize>, outer: &Range<usize>) -> bool {
+    inner.start >= outer.start && inner.end <= outer.end
+}
+
+/// Where a finding is in the file: the definition of the column it is about, or else its
+/// statement.
+fn finding_span(src: &str, d: &Decision, f: &crate::Finding) -> Range<usize> {
+    f.column
+        .as_deref()
+        .and_then(|c| locate::column_span(d.text(src), c))
+        .map_or_else(
+            || d.span.clone(),
+            |r| r.start + d.span.start..r.end + d.span.start,
+        )
 }
 
 /// `cfg` with the rules a file's `-- squawk-ignore-file` comments silence turned off.

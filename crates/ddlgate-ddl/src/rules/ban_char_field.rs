@@ -14,7 +14,7 @@ pub(super) const DEF: RuleDef = RuleDef {
 fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for n in ctx.new_types() {
         if n.ty.base == "bpchar" {
-            out.push(ctx.finding(DEF.id, format!("column `{}` uses char(n): values are blank-padded and comparisons surprise", n.column), "use text (with a CHECK on length if needed) or varchar"));
+            out.push(ctx.finding(DEF.id, format!("column `{}` uses char(n): values are blank-padded and comparisons surprise", n.column), "use text (with a CHECK on length if needed) or varchar").at_column(n.column));
         }
     }
 }

@@ -69,6 +69,7 @@ impl Ctx<'_> {
             severity: rule.def().severity,
             message,
             help: help.into(),
+            column: None,
         }
     }
 

@@ -38,4 +38,17 @@ pub struct Finding {
     pub message: String,
     /// The safe alternative.
     pub help: String,
+    /// The column it is about (as folded), when one: reports point at its definition rather
+    /// than at the statement's start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+}
+
+impl Finding {
+    /// The finding, about `column`.
+    #[must_use]
+    pub fn at_column(mut self, column: &str) -> Self {
+        self.column = Some(column.to_owned());
+        self
+    }
 }

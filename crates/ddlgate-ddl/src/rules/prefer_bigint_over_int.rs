@@ -14,7 +14,7 @@ pub(super) const DEF: RuleDef = RuleDef {
 fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for n in ctx.new_types() {
         if (n.ty.base == "int4" || n.ty.base == "int2") && !n.ty.array {
-            out.push(ctx.finding(DEF.id, format!("column `{}` is a {}-bit integer: changing it to bigint later rewrites the table", n.column, if n.ty.base == "int2" { 16 } else { 32 }), "use bigint (or bigserial / bigint identity)"));
+            out.push(ctx.finding(DEF.id, format!("column `{}` is a {}-bit integer: changing it to bigint later rewrites the table", n.column, if n.ty.base == "int2" { 16 } else { 32 }), "use bigint (or bigserial / bigint identity)").at_column(n.column));
         }
     }
 }

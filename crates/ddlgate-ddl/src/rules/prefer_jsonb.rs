@@ -14,7 +14,7 @@ pub(super) const DEF: RuleDef = RuleDef {
 fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for n in ctx.new_types() {
         if n.ty.base == "json" {
-            out.push(ctx.finding(DEF.id, format!("column `{}` is json: no equality operator (breaks DISTINCT/GROUP BY/UNION) and poor indexing", n.column), "use jsonb"));
+            out.push(ctx.finding(DEF.id, format!("column `{}` is json: no equality operator (breaks DISTINCT/GROUP BY/UNION) and poor indexing", n.column), "use jsonb").at_column(n.column));
         }
     }
 }

@@ -14,7 +14,7 @@ pub(super) const DEF: RuleDef = RuleDef {
 fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for n in ctx.new_types() {
         if n.ty.base == "varchar" && !n.ty.mods.is_empty() {
-            out.push(ctx.finding(DEF.id, format!("column `{}` uses varchar(n): changing the limit later needs an ACCESS EXCLUSIVE lock", n.column), "use text, with a CHECK (length(col) <= n) added NOT VALID if a limit is needed"));
+            out.push(ctx.finding(DEF.id, format!("column `{}` uses varchar(n): changing the limit later needs an ACCESS EXCLUSIVE lock", n.column), "use text, with a CHECK (length(col) <= n) added NOT VALID if a limit is needed").at_column(n.column));
         }
     }
 }

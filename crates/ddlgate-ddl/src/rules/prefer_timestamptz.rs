@@ -14,7 +14,7 @@ pub(super) const DEF: RuleDef = RuleDef {
 fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for n in ctx.new_types() {
         if n.ty.base == "timestamp" {
-            out.push(ctx.finding(DEF.id, format!("column `{}` is timestamp without time zone", n.column), "use timestamptz"));
+            out.push(ctx.finding(DEF.id, format!("column `{}` is timestamp without time zone", n.column), "use timestamptz").at_column(n.column));
         }
     }
 }
