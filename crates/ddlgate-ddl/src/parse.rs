@@ -181,13 +181,56 @@ fn unparseable(text: &str, error: String) -> Stmt {
             .take(4)
             .collect::<Vec<_>>()
             .join(" "),
-        error,
+        error: in_plain_words(&error),
+    }
+}
+
+/// sqlparser's message without its vocabulary: its lists of what it expected name key words of
+/// every dialect it knows (`SWAP`, `TBLPROPERTIES`, …), which mean nothing to a PostgreSQL
+/// user. What is kept: where the analyser stopped, and at which token.
+fn in_plain_words(error: &str) -> String {
+    let error = error.strip_prefix("sql parser error: ").unwrap_or(error);
+    let Some((_, found)) = error.split_once("found: ") else {
+        return if error.contains("Expected") {
+            "the analyser's grammar does not cover this form".to_owned()
+        } else {
+            error.to_owned()
+        };
+    };
+    match found.split_once(" at Line: ") {
+        Some(("EOF", _)) => "the statement ends before the analyser could read it whole".to_owned(),
+        Some((token, place)) => {
+            let place = place.replace(", Column: ", ", column ");
+            format!("the analyser's grammar stops at `{token}` (line {place})")
+        }
+        None if found == "EOF" => {
+            "the statement ends before the analyser could read it whole".to_owned()
+        }
+        None => format!("the analyser's grammar stops at `{found}`"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parser_errors_are_told_without_other_dialects_vocabulary() {
+        let Stmt::Unparseable { error, .. } =
+            parse_statement("ALTER TABLE t SPLIT PARTITION p INTO (PARTITION a)").1
+        else {
+            panic!("parsed")
+        };
+        assert!(
+            !error.contains("TBLPROPERTIES") && !error.contains("SWAP"),
+            "{error}"
+        );
+        assert!(!error.contains("Expected"), "{error}");
+        assert!(
+            error.contains("`SPLIT`") && error.contains("line 1, column 15"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn valid_ddl_that_cannot_hurt_is_not_unparseable() {
@@ -257,12 +300,12 @@ mod tests {
             let shown = format!("{stmt:?}");
             assert!(!shown.contains("Zq9S3CR3T"), "{text}: {shown}");
         }
-        // Without a secret, sqlparser's own message, as before.
+        // Without a secret, where sqlparser stopped, with the token it stopped at.
         let (_, stmt) = parse_statement("ALTER TABLE t ADD COLUMN c text DEFAULT 'x' 'y'");
         let Stmt::Unparseable { error, first_words } = stmt else {
             panic!("{stmt:?}");
         };
-        assert!(error.contains("found: 'y'"), "{error}");
+        assert!(error.contains("stops at `'y'`"), "{error}");
         assert_eq!(first_words, "ALTER TABLE t ADD");
     }
 }
