@@ -311,3 +311,39 @@ fn findings_point_at_their_column_and_plan_decides_as_the_gateway() {
     assert!(plan.contains("verdict: Rewrite"), "{plan}");
     assert!(plan.contains("CREATE INDEX CONCURRENTLY"), "{plan}");
 }
+
+#[test]
+fn mechanical_fixes_are_offered_as_diffs_and_sarif_fixes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let f = tmp.path().join("idx.sql");
+    std::fs::write(
+        &f,
+        "-- orders by customer\nCREATE INDEX orders_customer ON orders (customer_id);\n",
+    )
+    .expect("write");
+    let (_, text) = lint(&[p(&f)]);
+    assert!(
+        text.contains("- CREATE INDEX orders_customer ON orders (customer_id);")
+            && text
+                .contains("+ CREATE INDEX CONCURRENTLY orders_customer ON orders (customer_id);"),
+        "{text}"
+    );
+    let (_, sarif) = lint(&["--format", "sarif", p(&f)]);
+    let v: serde_json::Value = serde_json::from_str(&sarif).expect("sarif");
+    let result = v["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| r["ruleId"] == "require-concurrent-index-creation")
+        .expect("finding")
+        .clone();
+    let replacement = &result["fixes"][0]["artifactChanges"][0]["replacements"][0];
+    assert_eq!(
+        replacement["insertedContent"]["text"], " CONCURRENTLY",
+        "{result}"
+    );
+    assert_eq!(replacement["deletedRegion"]["startLine"], 2, "{result}");
+    assert_eq!(replacement["deletedRegion"]["startColumn"], 13, "{result}");
+    let (_, json) = lint(&["--format", "json", p(&f)]);
+    assert!(json.contains("\"fix\""), "{json}");
+}

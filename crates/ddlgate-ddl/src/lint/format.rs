@@ -43,6 +43,16 @@ fn one(out: &mut String, f: &FileReport, lines: &LineIndex<'_>, (d, link): (&Dia
     }
     let _ = writeln!(out, "{pad} |");
     let _ = writeln!(out, "{pad} = help: {}", d.help);
+    if let Some(fix) = &d.fix {
+        let _ = writeln!(out, "{pad} = fix: {}", fix.title);
+        let (before, after) = super::fixes::diff(&f.source, fix);
+        for l in before {
+            let _ = writeln!(out, "{pad} - {l}");
+        }
+        for l in after {
+            let _ = writeln!(out, "{pad} + {l}");
+        }
+    }
     let _ = writeln!(out, "{pad} = note: see {link}");
     out.push('\n');
 }

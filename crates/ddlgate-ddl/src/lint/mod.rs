@@ -2,6 +2,7 @@
 //! everything else is here. Inputs are `(path, contents)` pairs; outputs are a
 //! [`LintReport`], rendered by [`render`] in one of four [`Format`]s, and an exit status.
 
+mod fixes;
 mod format;
 mod lines;
 mod locate;
@@ -10,6 +11,7 @@ mod sarif;
 pub mod schema;
 pub mod sending;
 
+pub use fixes::{Edit, Fix};
 pub use plan_text::render_plan;
 pub use schema::Schema;
 pub use sending::{Sending, SentAs, Tool};
@@ -97,6 +99,9 @@ pub struct Diagnostic {
     pub start: Position,
     /// End position.
     pub end: Position,
+    /// A suggested fix, when the remedy is mechanical.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
 }
 
 /// The id a policy scope's finding is reported under.
@@ -240,6 +245,7 @@ impl LintReport {
                         span: d.span.clone(),
                         start: lines.position(d.span.start),
                         end: lines.position(d.span.end),
+                        fix: None,
                     });
                 }
             }
@@ -293,6 +299,7 @@ pub fn lint(files: &[(&str, &str)], opts: &LintOptions) -> LintReport {
                             start: lines.position(span.start),
                             end: lines.position(span.end),
                             span,
+                            fix: fixes::fix(src, d, f),
                         }
                     })
                 })

@@ -29,10 +29,32 @@ pub fn json(report: &LintReport) -> String {
             if !d.scopes.is_empty() {
                 item["scopes"] = json!(d.scopes);
             }
+            if let Some(fix) = &d.fix {
+                item["fix"] = json!({
+                    "title": fix.title,
+                    "edits": edits(f, fix),
+                });
+            }
             item
         })
         .collect();
     serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// A fix's edits with line and column positions (1-based, columns in characters).
+fn edits(f: &super::FileReport, fix: &super::Fix) -> Vec<Value> {
+    let lines = super::LineIndex::new(&f.source);
+    fix.edits
+        .iter()
+        .map(|e| {
+            let (a, b) = (lines.position(e.range.start), lines.position(e.range.end));
+            json!({
+                "line": a.line, "column": a.column,
+                "end_line": b.line, "end_column": b.column,
+                "text": e.text,
+            })
+        })
+        .collect()
 }
 
 fn level(s: Severity) -> &'static str {
@@ -91,6 +113,27 @@ pub fn sarif(report: &LintReport) -> String {
             });
             if let Some(rule) = d.rule {
                 result["ruleIndex"] = json!(rule as usize);
+            }
+            if let Some(fix) = &d.fix {
+                let replacements: Vec<Value> = edits(f, fix)
+                    .into_iter()
+                    .map(|e| {
+                        json!({
+                            "deletedRegion": {
+                                "startLine": e["line"], "startColumn": e["column"],
+                                "endLine": e["end_line"], "endColumn": e["end_column"],
+                            },
+                            "insertedContent": { "text": e["text"] },
+                        })
+                    })
+                    .collect();
+                result["fixes"] = json!([{
+                    "description": { "text": fix.title },
+                    "artifactChanges": [{
+                        "artifactLocation": { "uri": f.path },
+                        "replacements": replacements,
+                    }],
+                }]);
             }
             if !d.scopes.is_empty() {
                 result["properties"] = json!({ "scopes": d.scopes });

@@ -1,0 +1,230 @@
+//! Suggested fixes: for findings with a mechanical remedy, the edits to the file that apply it
+//! (`CONCURRENTLY` added to an index build or drop, a `lock_timeout` set before the statement,
+//! a constraint added `NOT VALID` then validated, `timestamptz` for `timestamp`). Shown as a
+//! diff in text output, as `fix` in JSON and as SARIF `fixes` (§3.55).
+
+use std::ops::Range;
+
+use serde::Serialize;
+
+use crate::decision::Decision;
+use crate::ir::{AlterAction, ConstraintKind, Stmt};
+use crate::lexer::{significant, TokKind, Token};
+use crate::rules::{Finding, RuleId};
+
+/// One replacement in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edit {
+    /// Byte range replaced (empty: an insertion).
+    pub range: Range<usize>,
+    /// The new text.
+    pub text: String,
+}
+
+/// A suggested fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    /// What it does.
+    pub title: String,
+    /// The edits, in file order.
+    pub edits: Vec<Edit>,
+}
+
+/// The fix for finding `f` on decision `d` of the file `src`, when there is a mechanical one.
+#[must_use]
+pub fn fix(src: &str, d: &Decision, f: &Finding) -> Option<Fix> {
+    let text = d.text(src);
+    let at = d.span.start;
+    let toks: Vec<Token> = significant(text).collect();
+    let word = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is_kw(text, kw));
+    let insert = |pos: usize, s: &str| Edit {
+        range: at + pos..at + pos,
+        text: s.to_owned(),
+    };
+    match (f.rule, &d.statement) {
+        (RuleId::RequireConcurrentIndexCreation, Stmt::CreateIndex { .. }) => {
+            let i = toks.iter().position(|t| t.is_kw(text, "index"))?;
+            Some(Fix {
+                title: "build the index CONCURRENTLY (outside a transaction block)".into(),
+                edits: vec![insert(toks[i].span.end, " CONCURRENTLY")],
+            })
+        }
+        (RuleId::RequireConcurrentIndexDeletion, Stmt::DropIndex { .. })
+            if word(0, "drop") && word(1, "index") =>
+        {
+            Some(Fix {
+                title: "drop the index CONCURRENTLY (outside a transaction block)".into(),
+                edits: vec![insert(toks[1].span.end, " CONCURRENTLY")],
+            })
+        }
+        (RuleId::RequireLockTimeout, _) => Some(Fix {
+            title: "set a lock_timeout first".into(),
+            edits: vec![insert(0, "SET lock_timeout = '2s';\n")],
+        }),
+        (
+            RuleId::AddingCheckConstraint | RuleId::AddingForeignKeyConstraint,
+            Stmt::AlterTable { table, actions },
+        ) => {
+            let [AlterAction::AddConstraint {
+                constraint,
+                not_valid: false,
+            }] = actions.as_slice()
+            else {
+                return None;
+            };
+            let check_or_fk = matches!(
+                constraint.kind,
+                ConstraintKind::Check { .. } | ConstraintKind::ForeignKey { .. }
+            );
+            let name = constraint.name.as_deref().filter(|_| check_or_fk)?;
+            let end = toks.last()?.span.end;
+            Some(Fix {
+                title: "add it NOT VALID, then VALIDATE it in its own transaction".into(),
+                edits: vec![insert(
+                    end,
+                    &format!(
+                        " NOT VALID;\nALTER TABLE {} VALIDATE CONSTRAINT {}",
+                        table.quoted(),
+                        crate::quote_ident(name)
+                    ),
+                )],
+            })
+        }
+        (RuleId::PreferTimestamptz, _) => {
+            let column = f.column.as_deref()?;
+            let ty = type_after(text, &toks, column)?;
+            let written = &text[ty.clone()];
+            let fixed = timestamptz(written)?;
+            Some(Fix {
+                title: "use timestamptz".into(),
+                edits: vec![Edit {
+                    range: at + ty.start..at + ty.end,
+                    text: fixed,
+                }],
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The range of the type written after column `column`'s name (its words and modifiers).
+fn type_after(text: &str, toks: &[Token], column: &str) -> Option<Range<usize>> {
+    let span = super::locate::column_span(text, column)?;
+    let i = toks.iter().position(|t| t.span.start == span.start)?;
+    let first = toks.get(i + 1)?;
+    let mut end = first.span.end;
+    for t in &toks[i + 2..] {
+        let continues = match t.kind {
+            TokKind::Word => ["with", "without", "time", "zone"]
+                .iter()
+                .any(|w| t.is_kw(text, w)),
+            TokKind::LParen | TokKind::RParen | TokKind::Number => true,
+            _ => false,
+        };
+        if !continues {
+            break;
+        }
+        end = t.span.end;
+    }
+    Some(first.span.start..end)
+}
+
+/// `timestamp[(p)] [without time zone]` as `timestamptz[(p)]`.
+fn timestamptz(written: &str) -> Option<String> {
+    let lower = written.to_ascii_lowercase();
+    let rest = lower.strip_prefix("timestamp")?;
+    let precision = rest
+        .trim_start()
+        .strip_prefix('(')
+        .and_then(|r| r.split_once(')'))
+        .map(|(p, _)| format!("({})", p.trim()));
+    if lower.contains("with time zone") && !lower.contains("without") {
+        return None;
+    }
+    Some(format!("timestamptz{}", precision.unwrap_or_default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixed(sql: &str, rule: RuleId) -> Option<String> {
+        let d = crate::analyze(
+            sql,
+            &crate::Facts::default(),
+            &crate::AnalysisConfig::default(),
+        )
+        .remove(0);
+        let f = d.findings.iter().find(|f| f.rule == rule)?;
+        let fix = fix(sql, &d, f)?;
+        let mut out = sql.to_owned();
+        for e in fix.edits.iter().rev() {
+            out.replace_range(e.range.clone(), &e.text);
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn mechanical_fixes_give_the_safe_statement() {
+        assert_eq!(
+            fixed(
+                "CREATE UNIQUE INDEX i ON t (a)",
+                RuleId::RequireConcurrentIndexCreation
+            )
+            .as_deref(),
+            Some("CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)")
+        );
+        assert_eq!(
+            fixed("DROP INDEX i", RuleId::RequireConcurrentIndexDeletion).as_deref(),
+            Some("DROP INDEX CONCURRENTLY i")
+        );
+        assert_eq!(
+            fixed("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)", RuleId::AddingCheckConstraint)
+                .as_deref(),
+            Some("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nALTER TABLE t VALIDATE CONSTRAINT c")
+        );
+        assert_eq!(
+            fixed("ALTER TABLE t DROP COLUMN a", RuleId::RequireLockTimeout).as_deref(),
+            Some("SET lock_timeout = '2s';\nALTER TABLE t DROP COLUMN a")
+        );
+        assert_eq!(
+            fixed(
+                "CREATE TABLE e (\n  id bigint,\n  at timestamp(3) without time zone NOT NULL\n)",
+                RuleId::PreferTimestamptz
+            )
+            .as_deref(),
+            Some("CREATE TABLE e (\n  id bigint,\n  at timestamptz(3) NOT NULL\n)")
+        );
+        // Each fixed statement no longer has the finding.
+        for (sql, rule) in [
+            (
+                "CREATE INDEX CONCURRENTLY i ON t (a)",
+                RuleId::RequireConcurrentIndexCreation,
+            ),
+            (
+                "CREATE TABLE e (at timestamptz(3))",
+                RuleId::PreferTimestamptz,
+            ),
+        ] {
+            assert!(fixed(sql, rule).is_none(), "{sql}");
+        }
+    }
+}
+
+/// The lines a fix changes, before and after (whole lines of `src`).
+#[must_use]
+pub fn diff(src: &str, fix: &Fix) -> (Vec<String>, Vec<String>) {
+    let (Some(first), Some(last)) = (fix.edits.first(), fix.edits.last()) else {
+        return (Vec::new(), Vec::new());
+    };
+    let from = src[..first.range.start].rfind('\n').map_or(0, |i| i + 1);
+    let to = src[last.range.end..]
+        .find('\n')
+        .map_or(src.len(), |i| last.range.end + i);
+    let mut after = src[from..to].to_owned();
+    for e in fix.edits.iter().rev() {
+        after.replace_range(e.range.start - from..e.range.end - from, &e.text);
+    }
+    let lines = |s: &str| s.lines().map(str::to_owned).collect();
+    (lines(&src[from..to]), lines(&after))
+}
