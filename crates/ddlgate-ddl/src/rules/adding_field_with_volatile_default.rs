@@ -39,10 +39,9 @@ fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 }
                 _ => "a volatile default".to_owned(),
             };
-            ctx.sized(
+            ctx.sized_at(
                 out,
-                DEF.id,
-                table,
+                (DEF.id, table, &column.name),
                 format!("adding column `{}` with {why} rewrites `{table}` and its indexes under ACCESS EXCLUSIVE", column.name),
                 "add the column without a default, set the default, backfill existing rows in batches, then add NOT NULL via a validated CHECK (ddlgate plan)",
             );

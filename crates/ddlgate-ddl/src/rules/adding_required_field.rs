@@ -27,7 +27,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 DEF.id,
                 format!("column `{}` is NOT NULL without a default: the statement fails if `{table}` has any row, and scans it under ACCESS EXCLUSIVE", column.name),
                 "add the column nullable (or with a constant default), backfill it, then add NOT NULL via CHECK (col IS NOT NULL) NOT VALID + VALIDATE",
-            ));
+            ).at_column(&column.name));
         }
     }
 }

@@ -18,7 +18,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for a in actions {
         if let AlterAction::AddColumn { column, .. } = a {
             if column.serial || column.generated == Some(Generated::Identity) {
-                ctx.sized(out, DEF.id, table,
+                ctx.sized_at(out, (DEF.id, table, &column.name),
                     format!("auto-incrementing column `{}` fills every existing row: `{table}` is rewritten under ACCESS EXCLUSIVE", column.name),
                     "add a nullable bigint column, create a sequence, SET DEFAULT nextval(...), backfill existing rows in batches, then add NOT NULL via a validated CHECK");
             }

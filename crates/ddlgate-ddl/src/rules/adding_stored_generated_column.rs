@@ -18,7 +18,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for a in actions {
         if let AlterAction::AddColumn { column, .. } = a {
             if column.generated == Some(Generated::Stored) {
-                ctx.sized(out, DEF.id, table,
+                ctx.sized_at(out, (DEF.id, table, &column.name),
                     format!("stored generated column `{}` rewrites `{table}` under ACCESS EXCLUSIVE", column.name),
                     "add a plain nullable column, keep it filled with a trigger, backfill in batches; or use a VIRTUAL generated column on PostgreSQL 18+");
             }

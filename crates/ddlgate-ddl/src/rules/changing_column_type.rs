@@ -24,13 +24,13 @@ fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             DdlForm::AlterTypeRewrite => {
                 let known = ctx.facts.table(table).and_then(|t| t.column(column)).is_some();
                 let why = if known { "is not binary-coercible" } else { "cannot be proved binary-coercible (old type unknown)" };
-                ctx.sized(out, DEF.id, table,
+                ctx.sized_at(out, (DEF.id, table, column),
                     format!("changing `{column}` to `{}` {why}: `{table}` and its indexes are rewritten under ACCESS EXCLUSIVE", ty.base), HELP);
             }
             DdlForm::AlterTypeIndexRebuild => {
                 let mut f = ctx.finding(DEF.id, format!("changing `{column}` to `{}` keeps the table but rebuilds its indexes under ACCESS EXCLUSIVE", ty.base), HELP);
                 f.severity = Severity::Warning;
-                out.push(f);
+                out.push(f.at_column(column));
             }
             _ => {}
         }

@@ -96,6 +96,23 @@ impl Ctx<'_> {
         }
     }
 
+    /// [`Self::sized`], about `column` (reports point at its definition).
+    pub fn sized_at(
+        &self,
+        out: &mut Vec<Finding>,
+        (rule, table, column): (RuleId, &QualifiedName, &str),
+        message: String,
+        help: &str,
+    ) {
+        let before = out.len();
+        self.sized(out, rule, table, message, help);
+        if out.len() > before {
+            if let Some(f) = out.last_mut() {
+                f.column = Some(column.to_owned());
+            }
+        }
+    }
+
     /// The ALTER TABLE target and actions, if this is one.
     #[must_use]
     pub fn alter_table(&self) -> Option<(&QualifiedName, &[AlterAction])> {

@@ -22,7 +22,7 @@ fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for a in actions {
         if let AlterAction::SetNotNull { column } = a {
             if !proved(column) {
-                ctx.sized(out, DEF.id, table,
+                ctx.sized_at(out, (DEF.id, table, column),
                     format!("SET NOT NULL on `{column}` scans all of `{table}` under ACCESS EXCLUSIVE (no validated CHECK ({column} IS NOT NULL) is known)"),
                     "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it (SHARE UPDATE EXCLUSIVE), then SET NOT NULL (no scan on PG 12+) and drop the CHECK");
             }
