@@ -144,6 +144,24 @@ fn timestamptz(written: &str) -> Option<String> {
     Some(format!("timestamptz{}", precision.unwrap_or_default()))
 }
 
+/// The lines a fix changes, before and after (whole lines of `src`).
+#[must_use]
+pub fn diff(src: &str, fix: &Fix) -> (Vec<String>, Vec<String>) {
+    let (Some(first), Some(last)) = (fix.edits.first(), fix.edits.last()) else {
+        return (Vec::new(), Vec::new());
+    };
+    let from = src[..first.range.start].rfind('\n').map_or(0, |i| i + 1);
+    let to = src[last.range.end..]
+        .find('\n')
+        .map_or(src.len(), |i| last.range.end + i);
+    let mut after = src[from..to].to_owned();
+    for e in fix.edits.iter().rev() {
+        after.replace_range(e.range.start - from..e.range.end - from, &e.text);
+    }
+    let lines = |s: &str| s.lines().map(str::to_owned).collect();
+    (lines(&src[from..to]), lines(&after))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,22 +227,4 @@ mod tests {
             assert!(fixed(sql, rule).is_none(), "{sql}");
         }
     }
-}
-
-/// The lines a fix changes, before and after (whole lines of `src`).
-#[must_use]
-pub fn diff(src: &str, fix: &Fix) -> (Vec<String>, Vec<String>) {
-    let (Some(first), Some(last)) = (fix.edits.first(), fix.edits.last()) else {
-        return (Vec::new(), Vec::new());
-    };
-    let from = src[..first.range.start].rfind('\n').map_or(0, |i| i + 1);
-    let to = src[last.range.end..]
-        .find('\n')
-        .map_or(src.len(), |i| last.range.end + i);
-    let mut after = src[from..to].to_owned();
-    for e in fix.edits.iter().rev() {
-        after.replace_range(e.range.start - from..e.range.end - from, &e.text);
-    }
-    let lines = |s: &str| s.lines().map(str::to_owned).collect();
-    (lines(&src[from..to]), lines(&after))
 }
