@@ -88,6 +88,12 @@ pub struct TableFacts {
     /// savepoint — exempts nothing when this is `Some(false)`.
     #[serde(default)]
     pub created_here: Option<bool>,
+    /// The tablespace its data is in (the database's default resolved), when known.
+    #[serde(default)]
+    pub tablespace: Option<String>,
+    /// Its table access method (`heap`, …), when known.
+    #[serde(default)]
+    pub access_method: Option<String>,
 }
 
 /// `pg_class.relkind` ([pg_class](https://www.postgresql.org/docs/current/catalog-pg-class.html)).

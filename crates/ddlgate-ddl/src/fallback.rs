@@ -321,11 +321,15 @@ fn alter_table(t: &Toks<'_>) -> Option<Stmt> {
             return None;
         }
     } else if t.kw(i, "set") && t.kw(i + 1, "tablespace") {
-        AlterAction::SetTablespace
+        AlterAction::SetTablespace {
+            name: t.name(i + 2).map(|(n, _)| n.name),
+        }
     } else if t.kw(i, "set") && t.kw(i + 1, "schema") {
         AlterAction::SetSchema
     } else if t.kw(i, "set") && t.kw(i + 1, "access") {
-        AlterAction::SetAccessMethod
+        AlterAction::SetAccessMethod {
+            name: t.name(i + 3).map(|(n, _)| n.name),
+        }
     } else if t.kw(i, "set") && t.kw(i + 1, "without") || t.kw(i, "cluster") {
         AlterAction::ClusterOn
     } else if t.kw(i, "reset") {

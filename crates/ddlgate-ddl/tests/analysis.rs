@@ -712,3 +712,48 @@ fn an_index_on_only_a_partitioned_parent_is_not_a_build() {
     assert_eq!(d.scan, ddlgate_ddl::model::Scan::No);
     assert_ne!(d.verdict, Verdict::Block);
 }
+
+/// `SET TABLESPACE` / `SET ACCESS METHOD` to what the table already has moves nothing (checked
+/// in `lock_model_pg.rs`); unknown, or another one, rewrites.
+#[test]
+fn storage_changes_to_what_the_table_has_move_nothing() {
+    let mut facts = Facts::default();
+    for sql in [
+        "ALTER TABLE t SET TABLESPACE pg_default",
+        "ALTER TABLE t SET ACCESS METHOD heap",
+    ] {
+        assert_eq!(
+            has(sql, &facts, RuleId::RewritingTableStorage),
+            Some(Severity::Error),
+            "{sql}"
+        );
+    }
+    facts.tables.insert(
+        "t".into(),
+        TableFacts {
+            tablespace: Some("pg_default".into()),
+            access_method: Some("heap".into()),
+            ..TableFacts::default()
+        },
+    );
+    for sql in [
+        "ALTER TABLE t SET TABLESPACE pg_default",
+        "ALTER TABLE t SET ACCESS METHOD heap",
+    ] {
+        assert_eq!(
+            has(sql, &facts, RuleId::RewritingTableStorage),
+            None,
+            "{sql}"
+        );
+        let d = &analyze(sql, &facts, &AnalysisConfig::default())[0];
+        assert_eq!(d.rewrite, ddlgate_ddl::model::Rewrite::No, "{sql}");
+    }
+    assert_eq!(
+        has(
+            "ALTER TABLE t SET TABLESPACE fast_ssd",
+            &facts,
+            RuleId::RewritingTableStorage
+        ),
+        Some(Severity::Error)
+    );
+}

@@ -45,6 +45,8 @@ const CASES: &[&str] = &[
     "ALTER TABLE t ALTER COLUMN a SET STATISTICS 100",
     "ALTER TABLE t SET (fillfactor = 70)",
     "ALTER TABLE t SET UNLOGGED",
+    "ALTER TABLE t SET TABLESPACE pg_default",
+    "ALTER TABLE t SET ACCESS METHOD heap",
     "ALTER TABLE t RENAME COLUMN s TO s2",
     "ALTER TABLE t DROP COLUMN s",
     "ALTER TABLE t ENABLE TRIGGER ALL",
@@ -110,6 +112,8 @@ fn model_matches_pg_locks_and_relfilenode() {
         },
     );
     if let Some(t) = facts.tables.get_mut(&"t".into()) {
+        t.tablespace = Some("pg_default".into());
+        t.access_method = Some("heap".into());
         t.indexes.push(ddlgate_ddl::IndexFacts {
             name: "ti2".into(),
             columns: vec!["v".into()],

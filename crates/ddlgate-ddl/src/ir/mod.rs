@@ -287,10 +287,18 @@ pub enum AlterAction {
     RenameConstraint { from: String, to: String },
     /// `SET LOGGED` / `SET UNLOGGED`.
     SetLogged { logged: bool },
-    /// `SET TABLESPACE`.
-    SetTablespace,
-    /// `SET ACCESS METHOD` (PG 15+).
-    SetAccessMethod,
+    /// `SET TABLESPACE name`.
+    SetTablespace {
+        /// The tablespace (folded), when read.
+        #[serde(default)]
+        name: Option<String>,
+    },
+    /// `SET ACCESS METHOD name` (PG 15+).
+    SetAccessMethod {
+        /// The access method (folded), when read.
+        #[serde(default)]
+        name: Option<String>,
+    },
     /// `SET SCHEMA`.
     SetSchema,
     /// `SET (storage_parameter = …)` / `RESET (…)`; `weak` when every parameter is one that

@@ -272,8 +272,23 @@ fn action_forms(table: &QualifiedName, a: &AlterAction, facts: &Facts, fx: &mut 
             add(DdlForm::Rename, None);
         }
         A::SetLogged { .. } => add(DdlForm::SetLoggedUnlogged, None),
-        A::SetTablespace => add(DdlForm::SetTablespace, None),
-        A::SetAccessMethod => add(DdlForm::SetAccessMethod, None),
+        // To what the table already has: ACCESS EXCLUSIVE, nothing moved (checked on PG 15).
+        A::SetTablespace { name } => add(
+            if name.is_some() && name.as_ref() == tf.and_then(|t| t.tablespace.as_ref()) {
+                DdlForm::SetTablespaceUnchanged
+            } else {
+                DdlForm::SetTablespace
+            },
+            None,
+        ),
+        A::SetAccessMethod { name } => add(
+            if name.is_some() && name.as_ref() == tf.and_then(|t| t.access_method.as_ref()) {
+                DdlForm::SetAccessMethodUnchanged
+            } else {
+                DdlForm::SetAccessMethod
+            },
+            None,
+        ),
         A::SetSchema => add(DdlForm::SetSchema, None),
         A::SetStorageParams { weak } => add(
             if *weak {

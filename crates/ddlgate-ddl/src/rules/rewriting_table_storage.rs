@@ -4,6 +4,7 @@
 
 use super::{Category, Ctx, Finding, RuleDef, RuleId, Severity};
 use crate::ir::AlterAction;
+use crate::model::DdlForm;
 
 pub(super) const DEF: RuleDef = RuleDef {
     id: RuleId::RewritingTableStorage,
@@ -20,8 +21,10 @@ fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let what = match a {
             AlterAction::SetLogged { logged: true } => "SET LOGGED (rewrite, and WAL-logs the whole table)",
             AlterAction::SetLogged { logged: false } => "SET UNLOGGED",
-            AlterAction::SetTablespace => "SET TABLESPACE (copies every data file)",
-            AlterAction::SetAccessMethod => "SET ACCESS METHOD",
+            AlterAction::SetTablespace { .. } if !ctx.has_form(DdlForm::SetTablespace) => continue,
+            AlterAction::SetAccessMethod { .. } if !ctx.has_form(DdlForm::SetAccessMethod) => continue,
+            AlterAction::SetTablespace { .. } => "SET TABLESPACE (copies every data file)",
+            AlterAction::SetAccessMethod { .. } => "SET ACCESS METHOD",
             AlterAction::AlterColumnExpression { drop: false, .. } => "SET EXPRESSION",
             _ => continue,
         };

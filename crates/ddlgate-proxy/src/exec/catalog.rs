@@ -26,6 +26,10 @@ struct TableRow {
     kind: Option<String>,
     #[serde(default)]
     created_here: Option<bool>,
+    #[serde(default)]
+    tablespace: Option<String>,
+    #[serde(default)]
+    access_method: Option<String>,
     est_rows: Option<i64>,
     bytes: Option<i64>,
     columns: Vec<ColumnRow>,
@@ -75,6 +79,10 @@ pub fn facts_query(tables: &[QualifiedName], functions: &[String], types: &[Stri
            'est_rows', CASE WHEN c.reltuples OPERATOR(pg_catalog.>=) 0 THEN c.reltuples::pg_catalog.int8 \
              WHEN c.relkind {EQ} ANY(ARRAY['r', 'm']::pg_catalog.\"char\"[]) AND pg_catalog.pg_relation_size(c.oid) {EQ} 0 THEN 0 END, \
            'bytes', pg_catalog.pg_table_size(c.oid), \
+           'tablespace', coalesce((SELECT s.spcname FROM pg_catalog.pg_tablespace s WHERE s.oid {EQ} c.reltablespace), \
+              (SELECT s.spcname FROM pg_catalog.pg_database d JOIN pg_catalog.pg_tablespace s ON s.oid {EQ} d.dattablespace \
+                WHERE d.datname {EQ} pg_catalog.current_database())), \
+           'access_method', (SELECT a.amname FROM pg_catalog.pg_am a WHERE a.oid {EQ} c.relam), \
            'columns', (SELECT coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('name', a.attname, \
               'type', pg_catalog.format_type(a.atttypid, a.atttypmod), 'not_null', a.attnotnull) ORDER BY a.attnum), '[]') \
               FROM pg_catalog.pg_attribute a WHERE a.attrelid {EQ} c.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped), \
@@ -166,6 +174,8 @@ fn table_facts(t: TableRow) -> TableFacts {
     TableFacts {
         kind: t.kind.as_deref().and_then(RelKind::from_code),
         created_here: t.created_here,
+        tablespace: t.tablespace,
+        access_method: t.access_method,
         est_rows: t.est_rows.and_then(|r| u64::try_from(r).ok()),
         bytes: t.bytes.and_then(|b| u64::try_from(b).ok()),
         has_primary_key: Some(pk.is_some()),
