@@ -1,7 +1,8 @@
 //! Suggested fixes: for findings with a mechanical remedy, the edits to the file that apply it
 //! (`CONCURRENTLY` added to an index build or drop, a `lock_timeout` set before the statement,
-//! a constraint added `NOT VALID` then validated, `timestamptz` for `timestamp`). Shown as a
-//! diff in text output, as `fix` in JSON and as SARIF `fixes` (§3.55).
+//! a constraint added `NOT VALID` then validated, `IF [NOT] EXISTS`, `text` for `varchar(n)`,
+//! `timestamptz` for `timestamp`). Shown as a diff in text output, as `fix` in JSON and as
+//! SARIF `fixes` (§3.55).
 
 use std::ops::Range;
 
@@ -88,6 +89,39 @@ pub fn fix(src: &str, d: &Decision, f: &Finding) -> Option<Fix> {
                         crate::quote_ident(name)
                     ),
                 )],
+            })
+        }
+        (RuleId::PreferRobustStmts, stmt) => {
+            // After the object-kind key word (and CONCURRENTLY): `IF [NOT] EXISTS`.
+            let (kind, guard) = match stmt {
+                Stmt::CreateTable { .. } => ("table", " IF NOT EXISTS"),
+                Stmt::CreateIndex { .. } => ("index", " IF NOT EXISTS"),
+                Stmt::DropTable { .. } => ("table", " IF EXISTS"),
+                Stmt::DropIndex { .. } => ("index", " IF EXISTS"),
+                _ => return None,
+            };
+            let mut i = toks.iter().position(|t| t.is_kw(text, kind))?;
+            if word(i + 1, "concurrently") {
+                i += 1;
+            }
+            if word(i + 1, "if") {
+                return None;
+            }
+            Some(Fix {
+                title: format!("add{guard}, so the migration can be re-run"),
+                edits: vec![insert(toks[i].span.end, guard)],
+            })
+        }
+        (RuleId::PreferTextField, _) => {
+            let ty = type_after(text, &toks, f.column.as_deref()?)?;
+            Some(Fix {
+                title:
+                    "use text (with a CHECK on its length, added NOT VALID, if a limit is needed)"
+                        .into(),
+                edits: vec![Edit {
+                    range: at + ty.start..at + ty.end,
+                    text: "text".into(),
+                }],
             })
         }
         (RuleId::PreferTimestamptz, _) => {
@@ -213,6 +247,26 @@ mod tests {
             .as_deref(),
             Some("CREATE TABLE e (\n  id bigint,\n  at timestamptz(3) NOT NULL\n)")
         );
+        assert_eq!(
+            fixed(
+                "CREATE INDEX CONCURRENTLY i ON t (a)",
+                RuleId::PreferRobustStmts
+            )
+            .as_deref(),
+            Some("CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a)")
+        );
+        assert_eq!(
+            fixed("DROP TABLE old_t", RuleId::PreferRobustStmts).as_deref(),
+            Some("DROP TABLE IF EXISTS old_t")
+        );
+        assert_eq!(
+            fixed(
+                "CREATE TABLE u (\n  name varchar(40) NOT NULL\n)",
+                RuleId::PreferTextField
+            )
+            .as_deref(),
+            Some("CREATE TABLE u (\n  name text NOT NULL\n)")
+        );
         // Each fixed statement no longer has the finding.
         for (sql, rule) in [
             (
@@ -223,6 +277,11 @@ mod tests {
                 "CREATE TABLE e (at timestamptz(3))",
                 RuleId::PreferTimestamptz,
             ),
+            (
+                "CREATE TABLE IF NOT EXISTS e (at text)",
+                RuleId::PreferRobustStmts,
+            ),
+            ("CREATE TABLE e (at text)", RuleId::PreferTextField),
         ] {
             assert!(fixed(sql, rule).is_none(), "{sql}");
         }
