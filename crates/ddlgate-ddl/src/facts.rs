@@ -94,6 +94,12 @@ pub struct TableFacts {
     /// Its table access method (`heap`, …), when known.
     #[serde(default)]
     pub access_method: Option<String>,
+    /// Its validated CHECK constraints (`CHECK (…)`, as the catalog prints them or as written).
+    #[serde(default)]
+    pub checks: Vec<String>,
+    /// Its partition key (`RANGE (at)`), when it is partitioned.
+    #[serde(default)]
+    pub partition_key: Option<String>,
 }
 
 /// `pg_class.relkind` ([pg_class](https://www.postgresql.org/docs/current/catalog-pg-class.html)).

@@ -264,8 +264,14 @@ fn alter_table(t: &Toks<'_>) -> Option<Stmt> {
         return None;
     }
     let action = if t.kw(i, "attach") && t.kw(i + 1, "partition") {
+        let (partition, j) = t.name(i + 2)?;
         AlterAction::AttachPartition {
-            partition: t.name(i + 2)?.0,
+            partition,
+            bound: t
+                .t
+                .get(j)
+                .and_then(|first| t.sql.get(first.span.start..t.t.last()?.span.end))
+                .map(str::to_owned),
         }
     } else if t.kw(i, "detach") && t.kw(i + 1, "partition") {
         let (partition, j) = t.name(i + 2)?;
@@ -480,6 +486,7 @@ fn create_table(t: &Toks<'_>) -> Option<Stmt> {
         references: Vec::new(),
         temporary: t.kw(1, "temp") || t.kw(1, "temporary"),
         partitioned: t.pos_kw(i, "partition").is_some_and(|p| t.kw(p + 1, "by")),
+        partition_key: crate::partition_text::partition_key(t.sql),
     })
 }
 

@@ -40,6 +40,7 @@ pub mod lint;
 pub mod locks;
 pub mod model;
 mod parse;
+pub mod partition_text;
 pub mod plan;
 pub mod quote;
 pub mod redact;

@@ -17,6 +17,7 @@ const LAYERS: &[&[&str]] = &[
         "client_text",
         "guard_effects",
         "role_change",
+        "partition_text",
     ],
     // The project-owned statement representation.
     &["ir"],

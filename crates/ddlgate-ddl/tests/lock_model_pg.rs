@@ -14,6 +14,11 @@ DROP TABLE IF EXISTS t CASCADE; DROP TABLE IF EXISTS p CASCADE; DROP TABLE IF EX
 CREATE TABLE pt (k int) PARTITION BY RANGE (k);
 CREATE TABLE pt_a PARTITION OF pt FOR VALUES FROM (0) TO (1000);
 INSERT INTO pt SELECT g FROM generate_series(1, 100) g;
+DROP TABLE IF EXISTS pt_b; CREATE TABLE pt_b (k int NOT NULL);
+INSERT INTO pt_b SELECT g FROM generate_series(1000, 1099) g;
+ALTER TABLE pt_b ADD CONSTRAINT pt_b_bound CHECK (k >= 1000 AND k < 2000);
+DROP TABLE IF EXISTS pt_c; CREATE TABLE pt_c (k int NOT NULL);
+INSERT INTO pt_c SELECT g FROM generate_series(2000, 2099) g;
 CREATE TABLE p (id bigint PRIMARY KEY);
 CREATE TABLE t (id bigint PRIMARY KEY, a int, s text NOT NULL DEFAULT 'x', v varchar(10));
 INSERT INTO p SELECT g FROM generate_series(1, 100) g;
@@ -53,6 +58,8 @@ const CASES: &[&str] = &[
     "ALTER INDEX ti2 RENAME TO ti3",
     "CREATE INDEX ti ON t (a)",
     "CREATE INDEX pt_k ON ONLY pt (k)",
+    "ALTER TABLE pt ATTACH PARTITION pt_b FOR VALUES FROM (1000) TO (2000)",
+    "ALTER TABLE pt ATTACH PARTITION pt_c FOR VALUES FROM (2000) TO (3000)",
     "CREATE INDEX IF NOT EXISTS ti2 ON t (v)",
     "DROP INDEX ti2",
     "CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION touch()",
@@ -108,9 +115,31 @@ fn model_matches_pg_locks_and_relfilenode() {
         "pt".into(),
         TableFacts {
             kind: Some(ddlgate_ddl::facts::RelKind::PartitionedTable),
+            partition_key: Some("RANGE (k)".into()),
             ..TableFacts::default()
         },
     );
+    // As the catalog shows them: pt_b has a valid CHECK implying its bound, pt_c none.
+    for (name, checks) in [
+        (
+            "pt_b",
+            vec!["CHECK (((k >= 1000) AND (k < 2000)))".to_owned()],
+        ),
+        ("pt_c", vec![]),
+    ] {
+        facts.tables.insert(
+            name.into(),
+            TableFacts {
+                columns: vec![ColumnFacts {
+                    name: "k".into(),
+                    data_type: "integer".into(),
+                    not_null: true,
+                }],
+                checks,
+                ..TableFacts::default()
+            },
+        );
+    }
     if let Some(t) = facts.tables.get_mut(&"t".into()) {
         t.tablespace = Some("pg_default".into());
         t.access_method = Some("heap".into());
@@ -144,7 +173,7 @@ fn model_matches_pg_locks_and_relfilenode() {
              {sql};
              SELECT 'LOCK|' || l.relation::text || '|' || l.mode FROM pg_locks l
                WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation';
-             SELECT 'SCAN|' || coalesce((SELECT seq_scan::text FROM pg_stat_xact_user_tables WHERE relid = to_regclass('t')), 'gone');
+             SELECT 'SCAN|' || coalesce((SELECT sum(seq_scan)::text FROM pg_stat_xact_user_tables WHERE relid IN (to_regclass('t'), to_regclass('pt_b'), to_regclass('pt_c'))), 'gone');
              SELECT 'FILE|' || coalesce((SELECT (relfilenode::text <> current_setting('ddl.before'))::text FROM pg_class WHERE oid = to_regclass('t')), 'gone');
              ROLLBACK;"
         );

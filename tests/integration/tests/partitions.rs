@@ -38,6 +38,40 @@ async fn a_partitioned_table_is_indexed_partition_by_partition() {
         "t",
         "valid once every partition's index is attached"
     );
+    // A loaded table attached as a partition: scanned under ACCESS EXCLUSIVE unless a valid
+    // CHECK implies its bound — refused without one, let through with one.
+    pg.psql(
+        &db,
+        "CREATE TABLE events_c (at int NOT NULL, kind text); \
+         INSERT INTO events_c SELECT g, 'k' FROM generate_series(100000, 149999) g; ANALYZE events_c; \
+         CREATE TABLE events_d (at int NOT NULL, kind text); \
+         INSERT INTO events_d SELECT g, 'k' FROM generate_series(150000, 199999) g; ANALYZE events_d",
+    );
+    let err = c
+        .batch_execute(
+            "ALTER TABLE events ATTACH PARTITION events_d FOR VALUES FROM (150000) TO (200000)",
+        )
+        .await
+        .expect_err("a scan of 50 000 rows under ACCESS EXCLUSIVE is refused");
+    assert!(
+        format!("{err:?}").contains("attach-partition-scan"),
+        "{err:?}"
+    );
+    c.batch_execute("ALTER TABLE events_c ADD CONSTRAINT events_c_bound CHECK (at >= 100000 AND at < 150000) NOT VALID")
+        .await
+        .expect("NOT VALID: instant");
+    c.batch_execute("ALTER TABLE events_c VALIDATE CONSTRAINT events_c_bound")
+        .await
+        .expect("validated without blocking writes");
+    c.batch_execute(
+        "ALTER TABLE events ATTACH PARTITION events_c FOR VALUES FROM (100000) TO (150000)",
+    )
+    .await
+    .expect("the CHECK implies the bound: no scan, let through");
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM events WHERE at >= 100000"),
+        "50000"
+    );
     // A plain table is not partitioned: ON ONLY builds the whole index, and is judged so.
     pg.psql(
         &db,

@@ -305,6 +305,7 @@ fn convert(sql: &str, toks: &[crate::lexer::Token], stmt: Statement) -> Stmt {
                 references,
                 temporary: ct.temporary,
                 partitioned: ct.partition_by.is_some(),
+                partition_key: crate::partition_text::partition_key(sql),
             }
         }
         Statement::CreateTrigger(t) => Stmt::CreateTrigger {

@@ -305,7 +305,12 @@ pub enum AlterAction {
     /// takes SHARE UPDATE EXCLUSIVE (fillfactor, autovacuum_*, toast.*, parallel_workers).
     SetStorageParams { weak: bool },
     /// `ATTACH PARTITION p …`.
-    AttachPartition { partition: QualifiedName },
+    AttachPartition {
+        partition: QualifiedName,
+        /// The bound as written (`FOR VALUES FROM (…) TO (…)`, `FOR VALUES IN (…)`, `DEFAULT`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bound: Option<String>,
+    },
     /// `DETACH PARTITION p [CONCURRENTLY | FINALIZE]`.
     DetachPartition {
         partition: QualifiedName,
@@ -406,6 +411,9 @@ pub enum Stmt {
         /// `PARTITION BY`: a partitioned table (it holds no rows itself).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         partitioned: bool,
+        /// The partition key as written after `PARTITION BY` (`RANGE (at)`), when partitioned.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        partition_key: Option<String>,
     },
     /// `DROP TABLE`.
     DropTable {

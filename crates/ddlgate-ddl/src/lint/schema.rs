@@ -20,6 +20,9 @@ pub struct Schema {
     unvalidated: BTreeMap<QualifiedName, BTreeMap<String, String>>,
     /// Validated ones by table and name (to forget them when dropped).
     validated: BTreeMap<QualifiedName, BTreeMap<String, String>>,
+    /// Every CHECK constraint by table and name, its definition and whether it is validated
+    /// (valid ones are the table's `checks`, which can imply a partition bound).
+    checks: BTreeMap<QualifiedName, BTreeMap<String, (String, bool)>>,
 }
 
 impl Schema {
@@ -111,6 +114,7 @@ impl Schema {
                 not_valid,
             } => return self.add_constraint(key, constraint, *not_valid),
             A::ValidateConstraint { name } => {
+                self.validate_check(key, name);
                 let Some(column) = self.unvalidated.get_mut(key).and_then(|m| m.remove(name))
                 else {
                     return;
@@ -155,12 +159,57 @@ impl Schema {
         }
     }
 
+    /// A CHECK constraint's definition, remembered by name; a valid one joins the table's checks.
+    fn remember_check(
+        &mut self,
+        key: &QualifiedName,
+        constraint: &crate::ir::ConstraintSpec,
+        valid: bool,
+    ) {
+        let (ConstraintKind::Check { .. }, Some(def)) = (&constraint.kind, &constraint.def_text)
+        else {
+            return;
+        };
+        let name = constraint.name.clone().unwrap_or_default();
+        self.checks
+            .entry(key.clone())
+            .or_default()
+            .insert(name, (def.clone(), valid));
+        if let (true, Some(t)) = (valid, self.facts.tables.get_mut(key)) {
+            t.checks.push(def.clone());
+        }
+    }
+
+    fn validate_check(&mut self, key: &QualifiedName, name: &str) {
+        let Some((def, valid)) = self.checks.get_mut(key).and_then(|m| m.get_mut(name)) else {
+            return;
+        };
+        if !*valid {
+            *valid = true;
+            if let Some(t) = self.facts.tables.get_mut(key) {
+                t.checks.push(def.clone());
+            }
+        }
+    }
+
+    fn forget_check(&mut self, key: &QualifiedName, name: &str) {
+        let Some((def, true)) = self.checks.get_mut(key).and_then(|m| m.remove(name)) else {
+            return;
+        };
+        if let Some(t) = self.facts.tables.get_mut(key) {
+            if let Some(i) = t.checks.iter().position(|c| *c == def) {
+                t.checks.remove(i);
+            }
+        }
+    }
+
     fn add_constraint(
         &mut self,
         key: &QualifiedName,
         constraint: &crate::ir::ConstraintSpec,
         not_valid: bool,
     ) {
+        self.remember_check(key, constraint, !not_valid);
         let Some(t) = self.facts.tables.get_mut(key) else {
             return;
         };
@@ -199,6 +248,7 @@ impl Schema {
     }
 
     fn drop_constraint(&mut self, key: &QualifiedName, name: &str) {
+        self.forget_check(key, name);
         if let Some(m) = self.unvalidated.get_mut(key) {
             m.remove(name);
         }
@@ -256,12 +306,14 @@ impl Replay for Schema {
                 columns,
                 temporary: false,
                 partitioned,
+                partition_key,
                 ..
             } => {
                 self.create_table(name, columns);
                 if *partitioned {
                     if let Some(t) = self.table_mut(name) {
                         t.kind = Some(RelKind::PartitionedTable);
+                        t.partition_key.clone_from(partition_key);
                     }
                 }
             }
@@ -272,6 +324,7 @@ impl Replay for Schema {
                         self.facts.tables.remove(&k);
                         self.unvalidated.remove(&k);
                         self.validated.remove(&k);
+                        self.checks.remove(&k);
                     }
                 }
             }

@@ -2,6 +2,7 @@
 //! forms (using facts: volatility, existing validated checks, old column types) and folds the
 //! rows into per-statement [`Effects`].
 
+pub mod bound;
 pub mod table;
 mod types;
 
@@ -298,7 +299,20 @@ fn action_forms(table: &QualifiedName, a: &AlterAction, facts: &Facts, fx: &mut 
             },
             None,
         ),
-        A::AttachPartition { partition } => add(DdlForm::AttachPartition, Some(partition)),
+        A::AttachPartition { partition, bound } => {
+            let implied = match (tf.and_then(|t| t.partition_key.as_deref()), bound) {
+                (Some(key), Some(bound)) => facts
+                    .table(partition)
+                    .is_some_and(|p| bound::implied(key, bound, p)),
+                _ => false,
+            };
+            let form = if implied {
+                DdlForm::AttachPartitionImplied
+            } else {
+                DdlForm::AttachPartition
+            };
+            add(form, Some(partition));
+        }
         A::DetachPartition { partition, mode } => add(
             match mode {
                 DetachMode::Plain => DdlForm::DetachPartition,

@@ -58,6 +58,7 @@ pub enum DdlForm {
     AlterColumnExpressionSet,
     AlterColumnExpressionDrop,
     AttachPartition,
+    AttachPartitionImplied,
     DetachPartition,
     DetachPartitionConcurrently,
     EnableDisableTrigger,
@@ -405,6 +406,27 @@ pub const TABLE: &[Effect] = &[
             ShareUpdateExclusive,
             Keep,
             Verify,
+        ),
+        AccessExclusive,
+    ),
+    // A valid CHECK implies the bound: no scan ("is implied by existing constraints").
+    with_other(
+        row(
+            F::AttachPartitionImplied,
+            ANY,
+            AccessExclusive,
+            Keep,
+            NoScan,
+        ),
+        AccessExclusive,
+    ),
+    with_other(
+        row(
+            F::AttachPartitionImplied,
+            120_000,
+            ShareUpdateExclusive,
+            Keep,
+            NoScan,
         ),
         AccessExclusive,
     ),

@@ -8,7 +8,7 @@ use crate::ir::AlterAction;
 pub(super) const DEF: RuleDef = RuleDef {
     id: RuleId::AttachPartitionScan,
     aliases: &[],
-    severity: Severity::Warning,
+    severity: Severity::Error,
     category: Category::Locking,
     summary: "ATTACH PARTITION scans the partition unless a CHECK constraint implies its bound",
     check,
@@ -16,19 +16,17 @@ pub(super) const DEF: RuleDef = RuleDef {
 
 fn check(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let Some((table, actions)) = ctx.alter_table() else { return };
+    if ctx.has_form(crate::model::DdlForm::AttachPartitionImplied) {
+        return;
+    }
     for a in actions {
-        if let AlterAction::AttachPartition { partition } = a {
-            if ctx.size(partition) == super::ctx::SizeClass::CreatedInTx {
-                continue;
-            }
-            let mut f = ctx.finding(DEF.id,
-                format!("ATTACH PARTITION scans `{partition}` under ACCESS EXCLUSIVE to verify the partition bound"),
-                "first add a CHECK constraint matching the bound (NOT VALID, then VALIDATE); the attach then skips the scan; drop the CHECK afterwards");
+        if let AlterAction::AttachPartition { partition, .. } = a {
+            let mut message = format!("ATTACH PARTITION scans `{partition}` under ACCESS EXCLUSIVE to verify the partition bound (no valid CHECK constraint known to imply it)");
             if ctx.facts.server_version_num < 120_000 {
-                f.severity = Severity::Error;
-                f.message.push_str(&format!(", and takes ACCESS EXCLUSIVE on `{table}` (before PostgreSQL 12)"));
+                message.push_str(&format!(", and takes ACCESS EXCLUSIVE on `{table}` (before PostgreSQL 12)"));
             }
-            out.push(f);
+            ctx.sized(out, DEF.id, partition, message,
+                "first add a CHECK constraint matching the bound (NOT VALID, then VALIDATE) and make the key NOT NULL; the attach then skips the scan; drop the CHECK afterwards");
         }
     }
 }

@@ -30,6 +30,8 @@ struct TableRow {
     tablespace: Option<String>,
     #[serde(default)]
     access_method: Option<String>,
+    #[serde(default)]
+    partition_key: Option<String>,
     est_rows: Option<i64>,
     bytes: Option<i64>,
     columns: Vec<ColumnRow>,
@@ -83,6 +85,7 @@ pub fn facts_query(tables: &[QualifiedName], functions: &[String], types: &[Stri
               (SELECT s.spcname FROM pg_catalog.pg_database d JOIN pg_catalog.pg_tablespace s ON s.oid {EQ} d.dattablespace \
                 WHERE d.datname {EQ} pg_catalog.current_database())), \
            'access_method', (SELECT a.amname FROM pg_catalog.pg_am a WHERE a.oid {EQ} c.relam), \
+           'partition_key', pg_catalog.pg_get_partkeydef(c.oid), \
            'columns', (SELECT coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('name', a.attname, \
               'type', pg_catalog.format_type(a.atttypid, a.atttypmod), 'not_null', a.attnotnull) ORDER BY a.attnum), '[]') \
               FROM pg_catalog.pg_attribute a WHERE a.attrelid {EQ} c.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped), \
@@ -176,6 +179,8 @@ fn table_facts(t: TableRow) -> TableFacts {
         created_here: t.created_here,
         tablespace: t.tablespace,
         access_method: t.access_method,
+        partition_key: t.partition_key,
+        checks: t.checks.clone(),
         est_rows: t.est_rows.and_then(|r| u64::try_from(r).ok()),
         bytes: t.bytes.and_then(|b| u64::try_from(b).ok()),
         has_primary_key: Some(pk.is_some()),

@@ -127,3 +127,24 @@ fn an_index_that_exists_is_not_built_again() {
     let dropped = format!("{history} DROP INDEX CONCURRENTLY t_a;");
     assert!(fired(&dropped, again).contains(&RuleId::RequireConcurrentIndexCreation));
 }
+
+#[test]
+fn a_validated_check_matching_the_bound_spares_the_attach_scan() {
+    let history = "CREATE TABLE m (k int NOT NULL, v text) PARTITION BY RANGE (k);\n\
+        CREATE TABLE m_1 (k int NOT NULL, v text);\n\
+        ALTER TABLE m_1 ADD CONSTRAINT m_1_bound CHECK (k >= 0 AND k < 100) NOT VALID;";
+    let attach = "ALTER TABLE m ATTACH PARTITION m_1 FOR VALUES FROM (0) TO (100)";
+    assert!(
+        fired(history, attach).contains(&RuleId::AttachPartitionScan),
+        "not validated yet"
+    );
+    let validated = format!("{history}\nALTER TABLE m_1 VALIDATE CONSTRAINT m_1_bound;");
+    assert!(!fired(&validated, attach).contains(&RuleId::AttachPartitionScan));
+    let other = "ALTER TABLE m ATTACH PARTITION m_1 FOR VALUES FROM (0) TO (200)";
+    assert!(
+        fired(&validated, other).contains(&RuleId::AttachPartitionScan),
+        "another bound"
+    );
+    let dropped = format!("{validated}\nALTER TABLE m_1 DROP CONSTRAINT m_1_bound;");
+    assert!(fired(&dropped, attach).contains(&RuleId::AttachPartitionScan));
+}
