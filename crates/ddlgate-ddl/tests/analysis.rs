@@ -757,3 +757,24 @@ fn storage_changes_to_what_the_table_has_move_nothing() {
         Some(Severity::Error)
     );
 }
+
+/// A file sent as one Query is decided as the gateway decides that string: split and run
+/// statement by statement when that lets a plan run.
+#[test]
+fn a_script_is_linted_as_the_gateway_decides_it() {
+    let mut opts = LintOptions::new(15, false);
+    opts.sending.sent_as = Some(ddlgate_ddl::lint::SentAs::Script);
+    let sql = "SET lock_timeout = '2s';\nCREATE INDEX i ON t (a);\n";
+    let report = lint(&[("m.sql", sql)], &opts);
+    assert_eq!(
+        report.files[0].verdicts,
+        vec![Verdict::Allow, Verdict::Rewrite]
+    );
+    let cic = "SET lock_timeout = '2s';\nCREATE INDEX CONCURRENTLY i ON t (a);\n";
+    let report = lint(&[("m.sql", cic)], &opts);
+    assert_eq!(
+        report.files[0].verdicts[1],
+        Verdict::Block,
+        "CONCURRENTLY in a string fails"
+    );
+}

@@ -364,12 +364,45 @@ fn analyze_file(
             assumed => assumed,
         };
         let text = src.get(part.range.clone()).unwrap_or("");
-        for mut d in crate::analyze_replaying(text, schema, cfg) {
+        for mut d in analyze_part(text, part.submission, schema, cfg) {
             d.span = d.span.start + part.range.start..d.span.end + part.range.start;
             out.push(d);
         }
     }
     out
+}
+
+/// One part's decisions. A part sent as one Query is decided as the gateway decides such a
+/// string ([`crate::as_sent`]): when it holds several statements and one would be rewritten or
+/// blocked, the gateway runs them one by one, and they are judged that way if that lets a plan
+/// run.
+fn analyze_part(
+    text: &str,
+    submission: crate::facts::Submission,
+    schema: &mut Schema,
+    cfg: &AnalysisConfig,
+) -> Vec<Decision> {
+    use crate::facts::Submission;
+    let several = submission == Submission::OneQuery
+        && crate::split(text)
+            .iter()
+            .filter(|s| s.stmt.is_some())
+            .count()
+            > 1;
+    let before = several.then(|| schema.clone());
+    let decisions = crate::analyze_replaying(text, schema, cfg);
+    let acts = |d: &Decision| matches!(d.verdict, Verdict::Rewrite | Verdict::Block);
+    let Some(mut one_by_one) = before.filter(|_| decisions.iter().any(acts)) else {
+        return decisions;
+    };
+    one_by_one.facts_mut().submission = Submission::StatementByStatement;
+    let split = crate::analyze_replaying(text, &mut one_by_one, cfg);
+    if split.iter().any(|d| d.verdict == Verdict::Rewrite) {
+        *schema = one_by_one;
+        split
+    } else {
+        decisions
+    }
 }
 
 /// Output formats of `ddlgate lint --format`.
