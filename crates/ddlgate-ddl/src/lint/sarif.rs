@@ -10,9 +10,8 @@ use serde_json::{json, Value};
 /// `scopes` for a policy scope's finding (`rule` = `policy-scope`, `lint --config`).
 #[must_use]
 pub fn json(report: &LintReport) -> String {
-    let items: Vec<Value> = report
-        .diagnostics()
-        .map(|(f, d)| {
+    let items: Vec<Value> = with_lines(report)
+        .map(|(f, lines, d)| {
             let mut item = json!({
                 "file": f.path,
                 "line": d.start.line,
@@ -32,7 +31,7 @@ pub fn json(report: &LintReport) -> String {
             if let Some(fix) = &d.fix {
                 item["fix"] = json!({
                     "title": fix.title,
-                    "edits": edits(f, fix),
+                    "edits": edits(&lines, fix),
                 });
             }
             item
@@ -41,9 +40,24 @@ pub fn json(report: &LintReport) -> String {
     serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// Every diagnostic with its file and that file's line index (built once per file).
+fn with_lines(
+    report: &LintReport,
+) -> impl Iterator<
+    Item = (
+        &super::FileReport,
+        std::rc::Rc<super::LineIndex<'_>>,
+        &super::Diagnostic,
+    ),
+> {
+    report.files.iter().flat_map(|f| {
+        let lines = std::rc::Rc::new(super::LineIndex::new(&f.source));
+        f.diagnostics.iter().map(move |d| (f, lines.clone(), d))
+    })
+}
+
 /// A fix's edits with line and column positions (1-based, columns in characters).
-fn edits(f: &super::FileReport, fix: &super::Fix) -> Vec<Value> {
-    let lines = super::LineIndex::new(&f.source);
+fn edits(lines: &super::LineIndex<'_>, fix: &super::Fix) -> Vec<Value> {
     fix.edits
         .iter()
         .map(|e| {
@@ -92,9 +106,8 @@ pub fn sarif(report: &LintReport) -> String {
             rule
         })
         .collect();
-    let results: Vec<Value> = report
-        .diagnostics()
-        .map(|(f, d)| {
+    let results: Vec<Value> = with_lines(report)
+        .map(|(f, lines, d)| {
             let mut result = json!({
                 "ruleId": d.id(),
                 "level": level(d.severity),
@@ -115,7 +128,7 @@ pub fn sarif(report: &LintReport) -> String {
                 result["ruleIndex"] = json!(rule as usize);
             }
             if let Some(fix) = &d.fix {
-                let replacements: Vec<Value> = edits(f, fix)
+                let replacements: Vec<Value> = edits(&lines, fix)
                     .into_iter()
                     .map(|e| {
                         json!({
