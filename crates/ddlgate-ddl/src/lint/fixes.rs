@@ -9,7 +9,7 @@ use std::ops::Range;
 use serde::Serialize;
 
 use crate::decision::Decision;
-use crate::ir::{AlterAction, ConstraintKind, Stmt};
+use crate::ir::{AlterAction, ConstraintKind, QualifiedName, Stmt};
 use crate::lexer::{significant, TokKind, Token};
 use crate::rules::{Finding, RuleId};
 
@@ -34,111 +34,147 @@ pub struct Fix {
 /// The fix for finding `f` on decision `d` of the file `src`, when there is a mechanical one.
 #[must_use]
 pub fn fix(src: &str, d: &Decision, f: &Finding) -> Option<Fix> {
-    let text = d.text(src);
-    let at = d.span.start;
-    let toks: Vec<Token> = significant(text).collect();
-    let word = |i: usize, kw: &str| toks.get(i).is_some_and(|t| t.is_kw(text, kw));
-    let insert = |pos: usize, s: &str| Edit {
-        range: at + pos..at + pos,
-        text: s.to_owned(),
+    let stmt = Statement::new(src, d);
+    let fix = |title: &str, edit: Edit| Fix {
+        title: title.to_owned(),
+        edits: vec![edit],
     };
     match (f.rule, &d.statement) {
         (RuleId::RequireConcurrentIndexCreation, Stmt::CreateIndex { .. }) => {
-            let i = toks.iter().position(|t| t.is_kw(text, "index"))?;
-            Some(Fix {
-                title: "build the index CONCURRENTLY (outside a transaction block)".into(),
-                edits: vec![insert(toks[i].span.end, " CONCURRENTLY")],
-            })
+            let i = stmt.position("index")?;
+            Some(fix(
+                "build the index CONCURRENTLY (outside a transaction block)",
+                stmt.insert(stmt.toks[i].span.end, " CONCURRENTLY"),
+            ))
         }
         (RuleId::RequireConcurrentIndexDeletion, Stmt::DropIndex { .. })
-            if word(0, "drop") && word(1, "index") =>
+            if stmt.word(0, "drop") && stmt.word(1, "index") =>
         {
-            Some(Fix {
-                title: "drop the index CONCURRENTLY (outside a transaction block)".into(),
-                edits: vec![insert(toks[1].span.end, " CONCURRENTLY")],
-            })
+            Some(fix(
+                "drop the index CONCURRENTLY (outside a transaction block)",
+                stmt.insert(stmt.toks[1].span.end, " CONCURRENTLY"),
+            ))
         }
-        (RuleId::RequireLockTimeout, _) => Some(Fix {
-            title: "set a lock_timeout first".into(),
-            edits: vec![insert(0, "SET lock_timeout = '2s';\n")],
-        }),
+        (RuleId::RequireLockTimeout, _) => Some(fix(
+            "set a lock_timeout first",
+            stmt.insert(0, "SET lock_timeout = '2s';\n"),
+        )),
         (
             RuleId::AddingCheckConstraint | RuleId::AddingForeignKeyConstraint,
             Stmt::AlterTable { table, actions },
-        ) => {
-            let [AlterAction::AddConstraint {
-                constraint,
-                not_valid: false,
-            }] = actions.as_slice()
-            else {
-                return None;
-            };
-            let check_or_fk = matches!(
-                constraint.kind,
-                ConstraintKind::Check { .. } | ConstraintKind::ForeignKey { .. }
-            );
-            let name = constraint.name.as_deref().filter(|_| check_or_fk)?;
-            let end = toks.last()?.span.end;
-            Some(Fix {
-                title: "add it NOT VALID, then VALIDATE it in its own transaction".into(),
-                edits: vec![insert(
-                    end,
-                    &format!(
-                        " NOT VALID;\nALTER TABLE {} VALIDATE CONSTRAINT {}",
-                        table.quoted(),
-                        crate::quote_ident(name)
-                    ),
-                )],
-            })
-        }
-        (RuleId::PreferRobustStmts, stmt) => {
-            // After the object-kind key word (and CONCURRENTLY): `IF [NOT] EXISTS`.
-            let (kind, guard) = match stmt {
-                Stmt::CreateTable { .. } => ("table", " IF NOT EXISTS"),
-                Stmt::CreateIndex { .. } => ("index", " IF NOT EXISTS"),
-                Stmt::DropTable { .. } => ("table", " IF EXISTS"),
-                Stmt::DropIndex { .. } => ("index", " IF EXISTS"),
-                _ => return None,
-            };
-            let mut i = toks.iter().position(|t| t.is_kw(text, kind))?;
-            if word(i + 1, "concurrently") {
-                i += 1;
-            }
-            if word(i + 1, "if") {
-                return None;
-            }
-            Some(Fix {
-                title: format!("add{guard}, so the migration can be re-run"),
-                edits: vec![insert(toks[i].span.end, guard)],
-            })
-        }
+        ) => not_valid_then_validate(&stmt, table, actions).map(|e| {
+            fix(
+                "add it NOT VALID, then VALIDATE it in its own transaction",
+                e,
+            )
+        }),
+        (RuleId::PreferRobustStmts, kind) => if_exists(&stmt, kind),
         (RuleId::PreferTextField, _) => {
-            let ty = type_after(text, &toks, f.column.as_deref()?)?;
-            Some(Fix {
-                title:
-                    "use text (with a CHECK on its length, added NOT VALID, if a limit is needed)"
-                        .into(),
-                edits: vec![Edit {
-                    range: at + ty.start..at + ty.end,
-                    text: "text".into(),
-                }],
-            })
+            let ty = type_after(stmt.text, &stmt.toks, f.column.as_deref()?)?;
+            Some(fix(
+                "use text (with a CHECK on its length, added NOT VALID, if a limit is needed)",
+                stmt.replace(ty, "text"),
+            ))
         }
         (RuleId::PreferTimestamptz, _) => {
-            let column = f.column.as_deref()?;
-            let ty = type_after(text, &toks, column)?;
-            let written = &text[ty.clone()];
-            let fixed = timestamptz(written)?;
-            Some(Fix {
-                title: "use timestamptz".into(),
-                edits: vec![Edit {
-                    range: at + ty.start..at + ty.end,
-                    text: fixed,
-                }],
-            })
+            let ty = type_after(stmt.text, &stmt.toks, f.column.as_deref()?)?;
+            let fixed = timestamptz(&stmt.text[ty.clone()])?;
+            Some(fix("use timestamptz", stmt.replace(ty, &fixed)))
         }
         _ => None,
     }
+}
+
+/// A statement's text, where it starts in the file, and its significant tokens.
+struct Statement<'a> {
+    text: &'a str,
+    at: usize,
+    toks: Vec<Token>,
+}
+
+impl<'a> Statement<'a> {
+    fn new(src: &'a str, d: &Decision) -> Self {
+        let text = d.text(src);
+        Self {
+            text,
+            at: d.span.start,
+            toks: significant(text).collect(),
+        }
+    }
+
+    /// Whether token `i` is key word `kw`.
+    fn word(&self, i: usize, kw: &str) -> bool {
+        self.toks.get(i).is_some_and(|t| t.is_kw(self.text, kw))
+    }
+
+    /// The first token that is key word `kw`.
+    fn position(&self, kw: &str) -> Option<usize> {
+        self.toks.iter().position(|t| t.is_kw(self.text, kw))
+    }
+
+    /// `s` inserted at `pos` of the statement.
+    fn insert(&self, pos: usize, s: &str) -> Edit {
+        self.replace(pos..pos, s)
+    }
+
+    /// `range` of the statement replaced by `s`.
+    fn replace(&self, range: Range<usize>, s: &str) -> Edit {
+        Edit {
+            range: self.at + range.start..self.at + range.end,
+            text: s.to_owned(),
+        }
+    }
+}
+
+/// A CHECK or foreign key added `NOT VALID`, then validated in a statement of its own.
+fn not_valid_then_validate(
+    stmt: &Statement<'_>,
+    table: &QualifiedName,
+    actions: &[AlterAction],
+) -> Option<Edit> {
+    let [AlterAction::AddConstraint {
+        constraint,
+        not_valid: false,
+    }] = actions
+    else {
+        return None;
+    };
+    let check_or_fk = matches!(
+        constraint.kind,
+        ConstraintKind::Check { .. } | ConstraintKind::ForeignKey { .. }
+    );
+    let name = constraint.name.as_deref().filter(|_| check_or_fk)?;
+    let end = stmt.toks.last()?.span.end;
+    Some(stmt.insert(
+        end,
+        &format!(
+            " NOT VALID;\nALTER TABLE {} VALIDATE CONSTRAINT {}",
+            table.quoted(),
+            crate::quote_ident(name)
+        ),
+    ))
+}
+
+/// `IF [NOT] EXISTS` after the object kind's key word (and `CONCURRENTLY`).
+fn if_exists(stmt: &Statement<'_>, kind: &Stmt) -> Option<Fix> {
+    let (word, guard) = match kind {
+        Stmt::CreateTable { .. } => ("table", " IF NOT EXISTS"),
+        Stmt::CreateIndex { .. } => ("index", " IF NOT EXISTS"),
+        Stmt::DropTable { .. } => ("table", " IF EXISTS"),
+        Stmt::DropIndex { .. } => ("index", " IF EXISTS"),
+        _ => return None,
+    };
+    let mut i = stmt.position(word)?;
+    if stmt.word(i + 1, "concurrently") {
+        i += 1;
+    }
+    if stmt.word(i + 1, "if") {
+        return None;
+    }
+    Some(Fix {
+        title: format!("add{guard}, so the migration can be re-run"),
+        edits: vec![stmt.insert(stmt.toks[i].span.end, guard)],
+    })
 }
 
 /// The range of the type written after column `column`'s name (its words and modifiers).

@@ -3,6 +3,7 @@
 //! rows into per-statement [`Effects`].
 
 pub mod bound;
+mod forms;
 pub mod table;
 mod types;
 
@@ -275,19 +276,19 @@ fn action_forms(table: &QualifiedName, a: &AlterAction, facts: &Facts, fx: &mut 
         A::SetLogged { .. } => add(DdlForm::SetLoggedUnlogged, None),
         // To what the table already has: ACCESS EXCLUSIVE, nothing moved (checked on PG 15).
         A::SetTablespace { name } => add(
-            if name.is_some() && name.as_ref() == tf.and_then(|t| t.tablespace.as_ref()) {
-                DdlForm::SetTablespaceUnchanged
-            } else {
-                DdlForm::SetTablespace
-            },
+            forms::storage(
+                name.as_ref(),
+                tf.and_then(|t| t.tablespace.as_ref()),
+                (DdlForm::SetTablespace, DdlForm::SetTablespaceUnchanged),
+            ),
             None,
         ),
         A::SetAccessMethod { name } => add(
-            if name.is_some() && name.as_ref() == tf.and_then(|t| t.access_method.as_ref()) {
-                DdlForm::SetAccessMethodUnchanged
-            } else {
-                DdlForm::SetAccessMethod
-            },
+            forms::storage(
+                name.as_ref(),
+                tf.and_then(|t| t.access_method.as_ref()),
+                (DdlForm::SetAccessMethod, DdlForm::SetAccessMethodUnchanged),
+            ),
             None,
         ),
         A::SetSchema => add(DdlForm::SetSchema, None),
@@ -299,20 +300,10 @@ fn action_forms(table: &QualifiedName, a: &AlterAction, facts: &Facts, fx: &mut 
             },
             None,
         ),
-        A::AttachPartition { partition, bound } => {
-            let implied = match (tf.and_then(|t| t.partition_key.as_deref()), bound) {
-                (Some(key), Some(bound)) => facts
-                    .table(partition)
-                    .is_some_and(|p| bound::implied(key, bound, p)),
-                _ => false,
-            };
-            let form = if implied {
-                DdlForm::AttachPartitionImplied
-            } else {
-                DdlForm::AttachPartition
-            };
-            add(form, Some(partition));
-        }
+        A::AttachPartition { partition, bound } => add(
+            forms::attach(tf, (partition, bound.as_deref()), facts),
+            Some(partition),
+        ),
         A::DetachPartition { partition, mode } => add(
             match mode {
                 DetachMode::Plain => DdlForm::DetachPartition,
@@ -346,25 +337,11 @@ pub fn effects(stmt: &Stmt, facts: &Facts) -> Effects {
             if_not_exists,
             ..
         } => fx.add(
-            if *if_not_exists
-                && name.as_ref().is_some_and(|n| {
-                    facts
-                        .table(table)
-                        .is_some_and(|t| t.indexes.iter().any(|i| i.name == n.name))
-                })
-            {
-                DdlForm::CreateIndexExisting
-            } else if *only
-                && facts
-                    .table(table)
-                    .is_some_and(|t| t.kind == Some(crate::facts::RelKind::PartitionedTable))
-            {
-                DdlForm::CreateIndexOnlyParent
-            } else if *concurrently {
-                DdlForm::CreateIndexConcurrently
-            } else {
-                DdlForm::CreateIndex
-            },
+            forms::create_index(
+                (name.as_ref(), table),
+                (*concurrently, *only, *if_not_exists),
+                facts,
+            ),
             table,
             None,
             facts,
