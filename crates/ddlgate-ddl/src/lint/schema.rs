@@ -11,18 +11,26 @@ use crate::analyze::Replay;
 use crate::facts::{ColumnFacts, Facts, IndexFacts, RelKind, TableFacts};
 use crate::ir::{AlterAction, ColumnSpec, ConstraintKind, QualifiedName, Stmt};
 
-/// Tables known to the linter, as catalog facts, and the NOT NULL checks not yet validated.
+/// Tables known to the linter, as catalog facts, and the CHECK constraints the migrations add.
 #[derive(Debug, Clone, Default)]
 pub struct Schema {
     /// The facts statements are judged under, `tables` included.
     facts: Facts,
-    /// `CHECK (col IS NOT NULL) NOT VALID` constraints by table and name: their column.
-    unvalidated: BTreeMap<QualifiedName, BTreeMap<String, String>>,
-    /// Validated ones by table and name (to forget them when dropped).
-    validated: BTreeMap<QualifiedName, BTreeMap<String, String>>,
-    /// Every CHECK constraint by table and name, its definition and whether it is validated
-    /// (valid ones are the table's `checks`, which can imply a partition bound).
-    checks: BTreeMap<QualifiedName, BTreeMap<String, (String, bool)>>,
+    /// CHECK constraints the migrations added, by table and name. A valid one is in its
+    /// table's facts: its definition in `checks` (which can imply a partition bound), its
+    /// column in `validated_not_null_checks` when it is exactly `col IS NOT NULL`.
+    checks: BTreeMap<QualifiedName, BTreeMap<String, Check>>,
+}
+
+/// A CHECK constraint added by a migration.
+#[derive(Debug, Clone)]
+struct Check {
+    /// Its definition as written (`CHECK (…)`), when sliced.
+    def: Option<String>,
+    /// The column it proves non-null.
+    not_null_of: Option<String>,
+    /// Validated (added without `NOT VALID`, or validated since).
+    valid: bool,
 }
 
 impl Schema {
@@ -113,22 +121,8 @@ impl Schema {
                 constraint,
                 not_valid,
             } => return self.add_constraint(key, constraint, *not_valid),
-            A::ValidateConstraint { name } => {
-                self.validate_check(key, name);
-                let Some(column) = self.unvalidated.get_mut(key).and_then(|m| m.remove(name))
-                else {
-                    return;
-                };
-                if let Some(t) = self.facts.tables.get_mut(key) {
-                    t.validated_not_null_checks.insert(column.clone());
-                }
-                self.validated
-                    .entry(key.clone())
-                    .or_default()
-                    .insert(name.clone(), column);
-                return;
-            }
-            A::DropConstraint { name, .. } => return self.drop_constraint(key, name),
+            A::ValidateConstraint { name } => return self.validate_check(key, name),
+            A::DropConstraint { name, .. } => return self.forget_check(key, name),
             _ => {}
         }
         let Some(t) = self.facts.tables.get_mut(key) else {
@@ -159,46 +153,77 @@ impl Schema {
         }
     }
 
-    /// A CHECK constraint's definition, remembered by name; a valid one joins the table's checks.
+    /// A CHECK constraint, remembered by name; a valid one joins its table's facts.
     fn remember_check(
         &mut self,
         key: &QualifiedName,
         constraint: &crate::ir::ConstraintSpec,
         valid: bool,
     ) {
-        let (ConstraintKind::Check { .. }, Some(def)) = (&constraint.kind, &constraint.def_text)
-        else {
+        let ConstraintKind::Check { not_null_of } = &constraint.kind else {
             return;
         };
+        let check = Check {
+            def: constraint.def_text.clone(),
+            not_null_of: not_null_of.clone(),
+            valid,
+        };
+        if valid {
+            self.mark(key, &check, true);
+        }
         let name = constraint.name.clone().unwrap_or_default();
         self.checks
             .entry(key.clone())
             .or_default()
-            .insert(name, (def.clone(), valid));
-        if let (true, Some(t)) = (valid, self.facts.tables.get_mut(key)) {
-            t.checks.push(def.clone());
-        }
+            .insert(name, check);
     }
 
     fn validate_check(&mut self, key: &QualifiedName, name: &str) {
-        let Some((def, valid)) = self.checks.get_mut(key).and_then(|m| m.get_mut(name)) else {
+        let Some(check) = self.checks.get_mut(key).and_then(|m| m.get_mut(name)) else {
             return;
         };
-        if !*valid {
-            *valid = true;
-            if let Some(t) = self.facts.tables.get_mut(key) {
-                t.checks.push(def.clone());
-            }
+        if !check.valid {
+            check.valid = true;
+            let check = check.clone();
+            self.mark(key, &check, true);
         }
     }
 
     fn forget_check(&mut self, key: &QualifiedName, name: &str) {
-        let Some((def, true)) = self.checks.get_mut(key).and_then(|m| m.remove(name)) else {
+        let Some(check) = self.checks.get_mut(key).and_then(|m| m.remove(name)) else {
             return;
         };
-        if let Some(t) = self.facts.tables.get_mut(key) {
-            if let Some(i) = t.checks.iter().position(|c| *c == def) {
-                t.checks.remove(i);
+        if check.valid {
+            self.mark(key, &check, false);
+        }
+    }
+
+    /// Adds a valid check to its table's facts (`on`), or takes it out: its definition once,
+    /// its NOT NULL column unless another valid check still proves it.
+    fn mark(&mut self, key: &QualifiedName, check: &Check, on: bool) {
+        let still_proved = |checks: &BTreeMap<String, Check>, column: &String| {
+            checks
+                .values()
+                .any(|c| c.valid && c.not_null_of.as_ref() == Some(column))
+        };
+        let others = self.checks.get(key);
+        let Some(t) = self.facts.tables.get_mut(key) else {
+            return;
+        };
+        if let Some(def) = &check.def {
+            match (on, t.checks.iter().position(|c| c == def)) {
+                (true, _) => t.checks.push(def.clone()),
+                (false, Some(i)) => {
+                    t.checks.remove(i);
+                }
+                (false, None) => {}
+            }
+        }
+        if let Some(column) = &check.not_null_of {
+            if on {
+                t.validated_not_null_checks.insert(column.clone());
+            } else if !others.is_some_and(|m| still_proved(m, column)) {
+                t.validated_not_null_checks.remove(column);
             }
         }
     }
@@ -214,23 +239,6 @@ impl Schema {
             return;
         };
         match &constraint.kind {
-            ConstraintKind::Check {
-                not_null_of: Some(column),
-            } => {
-                let name = constraint.name.clone().unwrap_or_default();
-                if not_valid {
-                    self.unvalidated
-                        .entry(key.clone())
-                        .or_default()
-                        .insert(name, column.clone());
-                } else {
-                    t.validated_not_null_checks.insert(column.clone());
-                    self.validated
-                        .entry(key.clone())
-                        .or_default()
-                        .insert(name, column.clone());
-                }
-            }
             ConstraintKind::PrimaryKey { columns } => {
                 t.has_primary_key = Some(true);
                 t.pk_columns = columns.clone();
@@ -244,23 +252,6 @@ impl Schema {
                 }
             }
             _ => {}
-        }
-    }
-
-    fn drop_constraint(&mut self, key: &QualifiedName, name: &str) {
-        self.forget_check(key, name);
-        if let Some(m) = self.unvalidated.get_mut(key) {
-            m.remove(name);
-        }
-        let Some(column) = self.validated.get_mut(key).and_then(|m| m.remove(name)) else {
-            return;
-        };
-        let still = self
-            .validated
-            .get(key)
-            .is_some_and(|m| m.values().any(|c| c == &column));
-        if let (false, Some(t)) = (still, self.facts.tables.get_mut(key)) {
-            t.validated_not_null_checks.remove(&column);
         }
     }
 
@@ -322,8 +313,6 @@ impl Replay for Schema {
                 for n in names {
                     if let Some(k) = self.key_of(n) {
                         self.facts.tables.remove(&k);
-                        self.unvalidated.remove(&k);
-                        self.validated.remove(&k);
                         self.checks.remove(&k);
                     }
                 }
