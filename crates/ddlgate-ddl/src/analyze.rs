@@ -44,6 +44,14 @@ pub trait Replay {
     fn apply(&mut self, stmt: &Stmt);
 }
 
+/// Facts owned by the caller, which no statement changes.
+impl Replay for Facts {
+    fn facts(&self) -> &Facts {
+        self
+    }
+    fn apply(&mut self, _: &Stmt) {}
+}
+
 /// Facts no statement changes (the gateway's: it asks the catalog before each text).
 struct Fixed<'a>(&'a Facts);
 

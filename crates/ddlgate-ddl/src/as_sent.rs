@@ -4,6 +4,7 @@
 //! so that a `CONCURRENTLY` plan is not refused for sharing a string with others. `ddlgate
 //! plan` shows this decision, the one the gateway makes under the default policy.
 
+use crate::analyze::Replay;
 use crate::decision::{Decision, Verdict};
 use crate::facts::{Facts, Submission};
 use crate::rules::AnalysisConfig;
@@ -11,18 +12,40 @@ use crate::rules::AnalysisConfig;
 /// The decisions for `sql` sent as one simple Query.
 #[must_use]
 pub fn analyze_query(sql: &str, facts: &Facts, cfg: &AnalysisConfig) -> Vec<Decision> {
-    let decisions = crate::analyze(sql, facts, cfg);
+    let mut facts = facts.clone();
+    analyze_query_replaying(
+        sql,
+        &mut facts,
+        |f| f.submission = Submission::StatementByStatement,
+        cfg,
+    )
+}
+
+/// [`analyze_query`] with facts the statements update (the linter's replayed schema):
+/// `one_by_one` switches `replay` to statement-by-statement submission; `replay` is left as the
+/// way the gateway runs the string leaves it.
+pub fn analyze_query_replaying<R: Replay + Clone>(
+    sql: &str,
+    replay: &mut R,
+    one_by_one: impl FnOnce(&mut R),
+    cfg: &AnalysisConfig,
+) -> Vec<Decision> {
+    let several = crate::split(sql)
+        .iter()
+        .filter(|s| s.stmt.is_some())
+        .count()
+        > 1;
+    let before = several.then(|| replay.clone());
+    let decisions = crate::analyze_replaying(sql, replay, cfg);
     let acts = |d: &Decision| matches!(d.verdict, Verdict::Rewrite | Verdict::Block);
-    if decisions.len() < 2 || !decisions.iter().any(acts) {
+    let Some(mut split_replay) = before.filter(|_| decisions.iter().any(acts)) else {
         return decisions;
-    }
-    let one_by_one = Facts {
-        submission: Submission::StatementByStatement,
-        ..facts.clone()
     };
-    let by_one = crate::analyze(sql, &one_by_one, cfg);
-    if by_one.iter().any(|d| d.verdict == Verdict::Rewrite) {
-        by_one
+    one_by_one(&mut split_replay);
+    let split = crate::analyze_replaying(sql, &mut split_replay, cfg);
+    if split.iter().any(|d| d.verdict == Verdict::Rewrite) {
+        *replay = split_replay;
+        split
     } else {
         decisions
     }

@@ -373,9 +373,7 @@ fn analyze_file(
 }
 
 /// One part's decisions. A part sent as one Query is decided as the gateway decides such a
-/// string ([`crate::as_sent`]): when it holds several statements and one would be rewritten or
-/// blocked, the gateway runs them one by one, and they are judged that way if that lets a plan
-/// run.
+/// string ([`crate::as_sent`]).
 fn analyze_part(
     text: &str,
     submission: crate::facts::Submission,
@@ -383,26 +381,11 @@ fn analyze_part(
     cfg: &AnalysisConfig,
 ) -> Vec<Decision> {
     use crate::facts::Submission;
-    let several = submission == Submission::OneQuery
-        && crate::split(text)
-            .iter()
-            .filter(|s| s.stmt.is_some())
-            .count()
-            > 1;
-    let before = several.then(|| schema.clone());
-    let decisions = crate::analyze_replaying(text, schema, cfg);
-    let acts = |d: &Decision| matches!(d.verdict, Verdict::Rewrite | Verdict::Block);
-    let Some(mut one_by_one) = before.filter(|_| decisions.iter().any(acts)) else {
-        return decisions;
-    };
-    one_by_one.facts_mut().submission = Submission::StatementByStatement;
-    let split = crate::analyze_replaying(text, &mut one_by_one, cfg);
-    if split.iter().any(|d| d.verdict == Verdict::Rewrite) {
-        *schema = one_by_one;
-        split
-    } else {
-        decisions
+    if submission != Submission::OneQuery {
+        return crate::analyze_replaying(text, schema, cfg);
     }
+    let one_by_one = |s: &mut Schema| s.facts_mut().submission = Submission::StatementByStatement;
+    crate::as_sent::analyze_query_replaying(text, schema, one_by_one, cfg)
 }
 
 /// Output formats of `ddlgate lint --format`.
