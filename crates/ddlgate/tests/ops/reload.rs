@@ -10,6 +10,44 @@ use nix::unistd::Pid;
 use crate::common::write_config;
 use crate::{http, samples, start_with_admin, TOKEN};
 
+/// The policy version the gateway on `admin` reports.
+async fn policy_version(admin: u16) -> String {
+    let url = format!("http://127.0.0.1:{admin}/v1/policy");
+    let (_, body) = http("GET", url, Some(TOKEN), None).await;
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    v["version"].as_str().expect("version").to_owned()
+}
+
+/// The client certificate and key files a test's gateway serves, replaced by `install`.
+struct ServedCert {
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+}
+
+impl ServedCert {
+    fn new(dir: &std::path::Path) -> Self {
+        Self {
+            cert: dir.join("server.crt"),
+            key: dir.join("server.key"),
+        }
+    }
+
+    /// Copies `set`'s certificate and key over the served files.
+    fn install(&self, set: &ddlgate_testkit::CertSet) {
+        std::fs::copy(&set.cert, &self.cert).expect("cert");
+        std::fs::copy(&set.key, &self.key).expect("key");
+    }
+
+    /// The `[client_tls]` section requiring TLS with these files.
+    fn section(&self) -> String {
+        format!(
+            "[client_tls]\nmode = \"require\"\ncert = \"{}\"\nkey = \"{}\"\n",
+            self.cert.display(),
+            self.key.display()
+        )
+    }
+}
+
 fn rules(action: &str) -> String {
     format!("[policy.rules]\n\"require-concurrent-index-creation\" = \"{action}\"\n")
 }
@@ -24,11 +62,7 @@ async fn a_reload_applies_to_the_next_statement_and_a_bad_file_changes_nothing()
     let cfg = write_config(dir.path(), port, pg.port(), &rules("block"));
     let gw = start_with_admin(&cfg, (port, admin)).await;
     let api = |path: &str| format!("http://127.0.0.1:{admin}{path}");
-    let version = || async {
-        let (_, body) = http("GET", api("/v1/policy"), Some(TOKEN), None).await;
-        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
-        v["version"].as_str().expect("version").to_owned()
-    };
+    let version = || policy_version(admin);
     let url = crate::super_url(port, &db);
     let client = connect(&url).await.expect("connect");
     client
@@ -95,23 +129,10 @@ async fn a_reload_reads_the_client_certificate_again() {
         ddlgate_testkit::CertSet::generate(),
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
-    let install = |set: &ddlgate_testkit::CertSet| {
-        std::fs::copy(&set.cert, &cert).expect("cert");
-        std::fs::copy(&set.key, &key).expect("key");
-    };
-    install(&first);
+    let served = ServedCert::new(dir.path());
+    served.install(&first);
     let (port, admin) = (free_port(), free_port());
-    let cfg = write_config(
-        dir.path(),
-        port,
-        pg.port(),
-        &format!(
-            "[client_tls]\nmode = \"require\"\ncert = \"{}\"\nkey = \"{}\"\n",
-            cert.display(),
-            key.display()
-        ),
-    );
+    let cfg = write_config(dir.path(), port, pg.port(), &served.section());
     let _gw = start_with_admin(&cfg, (port, admin)).await;
     let url = format!(
         "postgres://{}@localhost:{port}/postgres?sslmode=require",
@@ -123,7 +144,7 @@ async fn a_reload_reads_the_client_certificate_again() {
     assert!(ddlgate_testkit::connect_tls(&url, second.client_config())
         .await
         .is_err());
-    install(&second);
+    served.install(&second);
     let (code, body) = http(
         "POST",
         format!("http://127.0.0.1:{admin}/v1/policy:reload"),
@@ -153,29 +174,14 @@ async fn watched_files_reload_on_change_and_a_bad_file_is_tried_once() {
         ddlgate_testkit::CertSet::generate(),
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
-    let install = |set: &ddlgate_testkit::CertSet| {
-        std::fs::copy(&set.cert, &cert).expect("cert");
-        std::fs::copy(&set.key, &key).expect("key");
-    };
-    install(&first);
+    let served = ServedCert::new(dir.path());
+    served.install(&first);
     let (port, admin) = (free_port(), free_port());
-    let config = |action: &str| {
-        format!(
-            "[client_tls]\nmode = \"require\"\ncert = \"{}\"\nkey = \"{}\"\n{}",
-            cert.display(),
-            key.display(),
-            rules(action)
-        )
-    };
+    let config = |action: &str| format!("{}{}", served.section(), rules(action));
     let cfg = write_config(dir.path(), port, pg.port(), &config("block"));
     let _gw = crate::start_with_env(&cfg, (port, admin), &[("DDLGATE_WATCH_CONFIG", "true")]).await;
     let api = |path: &str| format!("http://127.0.0.1:{admin}{path}");
-    let version = || async {
-        let (_, body) = http("GET", api("/v1/policy"), Some(TOKEN), None).await;
-        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
-        v["version"].as_str().expect("version").to_owned()
-    };
+    let version = || policy_version(admin);
     let reloads = |result: &'static str| async move {
         let (_, text) = http("GET", api("/metrics"), None, None).await;
         let series = format!("ddlgate_policy_reloads_total{{result=\"{result}\"}}");
@@ -220,7 +226,7 @@ async fn watched_files_reload_on_change_and_a_bad_file_is_tried_once() {
     assert_eq!(version().await, good);
     // The certificate replaced on disk: new connections get it.
     write_config(dir.path(), port, pg.port(), &config("warn"));
-    install(&second);
+    served.install(&second);
     eventually_async(
         Duration::from_secs(10),
         "the new certificate served",
