@@ -8,7 +8,7 @@
 #   bench/lint-one-big-file.sh
 #   N=40000 T=6000 RUNS=5 bench/lint-one-big-file.sh
 #
-# squawk is found on PATH, in $SQUAWK_VENV, or installed there from PyPI (squawk-cli).
+# squawk is found or installed by bench/squawk.sh (PATH, $SQUAWK_VENV, PyPI squawk-cli).
 # Timing: hyperfine (apt-get installed when running as root), interleaved, warm-up 1; both
 # tools write their default text output to /dev/null; exit codes are ignored (both files hold
 # findings on purpose).
@@ -19,19 +19,10 @@ N="${N:-20000}"
 T="${T:-3000}"
 RUNS="${RUNS:-5}"
 WORK="${WORK:-/tmp/ddlgate-lint-one-big-file}"
-SQUAWK_VENV="${SQUAWK_VENV:-/tmp/squawk-venv}"
 log() { printf '%s\n' "$*" >&2; }
 
-if command -v squawk >/dev/null 2>&1; then
-    SQUAWK="$(command -v squawk)"
-elif [ -x "$SQUAWK_VENV/bin/squawk" ]; then
-    SQUAWK="$SQUAWK_VENV/bin/squawk"
-else
-    log "installing squawk-cli (PyPI) into $SQUAWK_VENV"
-    python3 -m venv "$SQUAWK_VENV" >&2
-    "$SQUAWK_VENV/bin/pip" install -q squawk-cli >&2
-    SQUAWK="$SQUAWK_VENV/bin/squawk"
-fi
+# shellcheck source=bench/squawk.sh
+. "$ROOT/bench/squawk.sh"
 if ! command -v hyperfine >/dev/null 2>&1; then
     [ "$(id -u)" = 0 ] && apt-get install -y -qq hyperfine >/dev/null 2>&1 || true
 fi

@@ -32,35 +32,12 @@ ROUNDS="${ROUNDS:-5}"
 RUNS="${RUNS:-3}"
 WORK="${WORK:-/tmp/ddlgate-lint-vs-squawk}"
 PG_MAJOR="${PG_MAJOR:-15}"
-SQUAWK_VENV="${SQUAWK_VENV:-/tmp/squawk-venv}"
-SQUAWK_CARGO_ROOT="${SQUAWK_CARGO_ROOT:-/tmp/squawk-cargo}"
 
 log() { printf '%s\n' "$*" >&2; }
 
 # --- 1. squawk -------------------------------------------------------------------------------
-find_squawk() {
-    if command -v squawk >/dev/null 2>&1; then
-        command -v squawk
-    elif [ -x "$SQUAWK_VENV/bin/squawk" ]; then
-        echo "$SQUAWK_VENV/bin/squawk"
-    elif [ -x "$SQUAWK_CARGO_ROOT/bin/squawk" ]; then
-        echo "$SQUAWK_CARGO_ROOT/bin/squawk"
-    else
-        return 1
-    fi
-}
-
-if ! SQUAWK="$(find_squawk)"; then
-    log "squawk not found: installing the PyPI package squawk-cli into $SQUAWK_VENV"
-    if python3 -m venv "$SQUAWK_VENV" >&2 && "$SQUAWK_VENV/bin/pip" install -q squawk-cli >&2; then
-        SQUAWK="$SQUAWK_VENV/bin/squawk"
-    else
-        log "pip install failed: cargo install squawk into $SQUAWK_CARGO_ROOT"
-        cargo install --locked --root "$SQUAWK_CARGO_ROOT" squawk >&2
-        SQUAWK="$SQUAWK_CARGO_ROOT/bin/squawk"
-    fi
-fi
-log "squawk: $SQUAWK ($("$SQUAWK" --version))"
+# shellcheck source=bench/squawk.sh
+. "$ROOT/bench/squawk.sh"
 
 # --- 2. the migration directory --------------------------------------------------------------
 MIGRATIONS="$WORK/migrations"
