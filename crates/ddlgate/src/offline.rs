@@ -59,12 +59,13 @@ pub fn lint(
             files.push(p.clone());
             continue;
         }
-        let before = files.len();
-        sql_files(p, &mut files)?;
-        files.retain(|f| !excluded.is_match(f));
-        if files.len() == before {
+        let mut found = Vec::new();
+        sql_files(p, &mut found)?;
+        found.retain(|f| !excluded.is_match(f));
+        if found.is_empty() {
             anyhow::bail!("{}: no .sql file there (after --exclude)", p.display());
         }
+        files.append(&mut found);
     }
     let contents: Vec<(String, String)> = files
         .iter()
