@@ -25,48 +25,7 @@ pub struct Cli {
 pub enum Command {
     /// Analyse migration files offline; exits 1 when a statement would be blocked or
     /// rewritten under the default policy (warnings alone exit 0).
-    Lint {
-        /// Files or directories (searched recursively for *.sql); `-` reads standard input.
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-        /// Skip files whose path matches this glob (repeat; `*` crosses directories), e.g.
-        /// `--exclude '*.down.sql' --exclude 'db/legacy/**'`.
-        #[arg(long, value_name = "GLOB")]
-        exclude: Vec<String>,
-        /// PostgreSQL major version to analyse for.
-        #[arg(long, default_value_t = 15)]
-        pg_version: u32,
-        /// Treat each file as running inside an explicit transaction block.
-        #[arg(long)]
-        assume_in_transaction: bool,
-        /// How each file is sent: `statements` (one at a time, as psql -f does: the default)
-        /// or `script` (the whole file as one multi-statement Query, as golang-migrate does).
-        #[arg(long)]
-        sent_as: Option<ddlgate_ddl::lint::SentAs>,
-        /// The migration tool that runs the files, for how it sends them and whether it wraps
-        /// them in a transaction: psql, flyway, liquibase-sql, goose, dbmate, golang-migrate,
-        /// sqlx, django, alembic, rails. Markers in the files (goose, dbmate, Liquibase, sqlx)
-        /// are honoured in any case.
-        #[arg(long)]
-        tool: Option<ddlgate_ddl::lint::Tool>,
-        /// SQL defining the schema the files start from (e.g. `pg_dump --schema-only` output);
-        /// repeat for several. The files' own statements are replayed on it, in order.
-        #[arg(long = "schema", value_name = "FILE")]
-        schema: Vec<PathBuf>,
-        /// Read the schema facts the gateway reads (types, indexes, constraints, row and size
-        /// estimates) from this database, for the relations the files touch.
-        #[arg(long, value_name = "URL")]
-        database_url: Option<String>,
-        /// Base URL the docs paths are joined to, so every finding links to its rule's page
-        /// (e.g. https://github.com/ORG/ddlgate/blob/main): text, JSON and SARIF `helpUri`.
-        #[arg(long, value_name = "URL", env = "DDLGATE_DOCS_URL")]
-        docs_url: Option<String>,
-        /// Output: text, json, sarif or github.
-        #[arg(long, default_value = "text")]
-        format: ddlgate_ddl::lint::Format,
-        #[command(flatten)]
-        policy: LintPolicyArgs,
-    },
+    Lint(LintArgs),
     /// Print a rule's documentation: why it is dangerous, the safe alternative, bad and good
     /// SQL (its id or a squawk alias; `--list` for every rule).
     Explain {
@@ -141,6 +100,51 @@ pub enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+}
+
+/// `ddlgate lint`'s arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LintArgs {
+    /// Files or directories (searched recursively for *.sql); `-` reads standard input.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Skip files whose path matches this glob (repeat; `*` crosses directories), e.g.
+    /// `--exclude '*.down.sql' --exclude 'db/legacy/**'`.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// PostgreSQL major version to analyse for.
+    #[arg(long, default_value_t = 15)]
+    pub pg_version: u32,
+    /// Treat each file as running inside an explicit transaction block.
+    #[arg(long)]
+    pub assume_in_transaction: bool,
+    /// How each file is sent: `statements` (one at a time, as psql -f does: the default)
+    /// or `script` (the whole file as one multi-statement Query, as golang-migrate does).
+    #[arg(long)]
+    pub sent_as: Option<ddlgate_ddl::lint::SentAs>,
+    /// The migration tool that runs the files, for how it sends them and whether it wraps
+    /// them in a transaction: psql, flyway, liquibase-sql, goose, dbmate, golang-migrate,
+    /// sqlx, django, alembic, rails. Markers in the files (goose, dbmate, Liquibase, sqlx)
+    /// are honoured in any case.
+    #[arg(long)]
+    pub tool: Option<ddlgate_ddl::lint::Tool>,
+    /// SQL defining the schema the files start from (e.g. `pg_dump --schema-only` output);
+    /// repeat for several. The files' own statements are replayed on it, in order.
+    #[arg(long = "schema", value_name = "FILE")]
+    pub schema: Vec<PathBuf>,
+    /// Read the schema facts the gateway reads (types, indexes, constraints, row and size
+    /// estimates) from this database, for the relations the files touch.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Base URL the docs paths are joined to, so every finding links to its rule's page
+    /// (e.g. https://github.com/ORG/ddlgate/blob/main): text, JSON and SARIF `helpUri`.
+    #[arg(long, value_name = "URL", env = "DDLGATE_DOCS_URL")]
+    pub docs_url: Option<String>,
+    /// Output: text, json, sarif or github.
+    #[arg(long, default_value = "text")]
+    pub format: ddlgate_ddl::lint::Format,
+    #[command(flatten)]
+    pub policy: LintPolicyArgs,
 }
 
 /// `ddlgate lint --config`: the gateway's own policy, offline.

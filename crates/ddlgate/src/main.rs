@@ -49,28 +49,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Lint {
-            paths,
-            exclude,
-            pg_version,
-            assume_in_transaction,
-            sent_as,
-            tool,
-            schema,
-            database_url,
-            docs_url,
-            format,
-            policy,
-        }) => {
-            let mut opts = ddlgate_ddl::lint::LintOptions::new(pg_version, assume_in_transaction);
-            opts.sending = ddlgate_ddl::lint::Sending { tool, sent_as };
-            offline::lint(
-                (&paths, &exclude),
-                opts,
-                (&schema, database_url.as_deref()),
-                (format, &policy, docs_url),
-            )
-        }
+        Some(Command::Lint(args)) => offline::lint(args),
         Some(Command::Explain { rule, list }) => offline::explain(rule.as_deref(), list),
         Some(Command::Plan {
             sql,
@@ -187,15 +166,7 @@ fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
         };
         let signals = tokio::spawn(watch_signals(streams, (shutdown_tx, hurry_tx), reload));
-        let watching = match (&args.config, args.watch_config) {
-            (Some(path), true) => Some(tokio::spawn(watch_files(
-                path.clone(),
-                &config,
-                gateway.clone(),
-                reloader.clone(),
-            ))),
-            _ => None,
-        };
+        let watching = watch_files(&args, &config, gateway.clone(), reloader.clone());
         let shutdown = async move {
             let _ = shutdown.await;
         };
@@ -215,20 +186,22 @@ fn serve(args: RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `--watch-config`: reloads when the configuration's files change ([`watch`]).
+/// The task that watches them, when `--watch-config` was given (with `--config`).
 fn watch_files(
-    path: std::path::PathBuf,
+    args: &RunArgs,
     config: &ddlgate_config::Config,
     gateway: Arc<ddlgate_proxy::Gateway>,
     reloader: admin::Reloader,
-) -> impl std::future::Future<Output = ()> {
+) -> Option<tokio::task::JoinHandle<()>> {
+    let path = args.config.clone().filter(|_| args.watch_config)?;
     tracing::info!(file = %path.display(), "watching the configuration for changes");
     let files = watch::watched(&path, config);
-    watch::run(files, move || {
+    Some(tokio::spawn(watch::run(files, move || {
         let new = reloader();
         let files = new.as_ref().ok().map(|c| watch::watched(&path, c));
         gateway.reload(new, "file-watch");
         files
-    })
+    })))
 }
 
 /// SIGINT, SIGTERM, SIGHUP and SIGUSR1, as streams.

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use ddlgate_config::Config;
-use ddlgate_ddl::lint::{self, Format, LintOptions};
+use ddlgate_ddl::lint::{self, LintOptions};
 use ddlgate_ddl::Facts;
 
-use crate::cli::LintPolicyArgs;
+use crate::cli::LintArgs;
 
 /// Collects `*.sql` files under `path` (or `path` itself), sorted for stable output.
 fn sql_files(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
@@ -30,28 +30,9 @@ fn sql_files(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `--exclude` globs, compiled.
-fn exclusions(globs: &[String]) -> anyhow::Result<globset::GlobSet> {
-    let mut set = globset::GlobSetBuilder::new();
-    for g in globs {
-        set.add(globset::Glob::new(g).with_context(|| format!("--exclude {g:?}"))?);
-    }
-    set.build().context("--exclude")
-}
-
-/// Runs the linter and prints its report: under the default policy, or under the gateway
-/// configuration's (`--config`), decided by the gateway's own functions.
-pub fn lint(
-    (paths, exclude): (&[PathBuf], &[String]),
-    mut opts: LintOptions,
-    (schema, database_url): (&[PathBuf], Option<&str>),
-    (format, policy, docs_url): (Format, &LintPolicyArgs, Option<String>),
-) -> anyhow::Result<ExitCode> {
-    let config = policy
-        .config
-        .as_deref()
-        .map(|c| Config::load(c).with_context(|| format!("{}", c.display())))
-        .transpose()?;
+/// The files to lint, as `(name, contents)`: each path's `*.sql` files not excluded (an error
+/// when a path has none), or standard input for `-`.
+fn read_files(paths: &[PathBuf], exclude: &[String]) -> anyhow::Result<Vec<(String, String)>> {
     let excluded = exclusions(exclude)?;
     let mut files = Vec::new();
     for p in paths {
@@ -67,7 +48,7 @@ pub fn lint(
         }
         files.append(&mut found);
     }
-    let contents: Vec<(String, String)> = files
+    files
         .iter()
         .map(|f| {
             if f.as_os_str() == "-" {
@@ -81,20 +62,55 @@ pub fn lint(
                 std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
             ))
         })
-        .collect::<anyhow::Result<_>>()?;
+        .collect()
+}
+
+/// `--exclude` globs, compiled.
+fn exclusions(globs: &[String]) -> anyhow::Result<globset::GlobSet> {
+    let mut set = globset::GlobSetBuilder::new();
+    for g in globs {
+        set.add(globset::Glob::new(g).with_context(|| format!("--exclude {g:?}"))?);
+    }
+    set.build().context("--exclude")
+}
+
+/// Runs the linter and prints its report: under the default policy, or under the gateway
+/// configuration's (`--config`), decided by the gateway's own functions.
+pub fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
+    let LintArgs {
+        paths,
+        exclude,
+        pg_version,
+        assume_in_transaction,
+        sent_as,
+        tool,
+        schema,
+        database_url,
+        docs_url,
+        format,
+        policy,
+    } = args;
+    let mut opts = LintOptions::new(pg_version, assume_in_transaction);
+    opts.sending = lint::Sending { tool, sent_as };
+    let config = policy
+        .config
+        .as_deref()
+        .map(|c| Config::load(c).with_context(|| format!("{}", c.display())))
+        .transpose()?;
+    let contents = read_files(&paths, &exclude)?;
     let borrowed: Vec<(&str, &str)> = contents
         .iter()
         .map(|(p, c)| (p.as_str(), c.as_str()))
         .collect();
-    for f in schema {
+    for f in &schema {
         opts.schema_sql
             .push(std::fs::read_to_string(f).with_context(|| format!("--schema {}", f.display()))?);
     }
-    if let Some(url) = database_url {
+    if let Some(url) = database_url.as_deref() {
         crate::lint_catalog::read(url, &borrowed, &mut opts)?;
     }
     let report = match &config {
-        Some(config) => crate::lint_policy::lint(config, policy, &borrowed, opts),
+        Some(config) => crate::lint_policy::lint(config, &policy, &borrowed, opts),
         None => lint::lint(&borrowed, &opts),
     };
     let mut report = report;

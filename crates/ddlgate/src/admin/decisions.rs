@@ -156,6 +156,14 @@ pub async fn decide(
         .into_response()
 }
 
+/// 503: the break-glass windows cannot be read or written.
+fn store_unavailable() -> Response {
+    status(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the break-glass store is unavailable",
+    )
+}
+
 /// `POST /v1/breakglass:open|:close?database=D` with `{"user", "password"}` (and `reason`,
 /// `ttl` such as `30m` to open): the window of the role that logs in.
 pub async fn breakglass_action(
@@ -204,10 +212,7 @@ pub async fn breakglass_action(
     };
     if !open {
         let Ok(n) = breakglass::close(&store, &w.database, &name).await else {
-            return status(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the break-glass store is unavailable",
-            );
+            return store_unavailable();
         };
         let mut e = event(PolicyAction::BreakglassClosed);
         e.detail = Some(format!("{n} window(s) closed"));
@@ -230,10 +235,7 @@ pub async fn breakglass_action(
     let Ok(win) =
         breakglass::open(&store, (&w.database, &name), &actor.reason, ttl.as_secs()).await
     else {
-        return status(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the break-glass store is unavailable",
-        );
+        return store_unavailable();
     };
     let mut e = event(PolicyAction::BreakglassOpened);
     e.breakglass = Some(win.id);
