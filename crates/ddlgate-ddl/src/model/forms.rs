@@ -1,10 +1,33 @@
-//! Forms that depend on what the catalog (or the replayed schema) says of the relation: the
-//! statement does less than its text suggests when the table already is as asked. Each was
-//! checked against PostgreSQL 15 (`tests/lock_model_pg.rs`).
+//! Forms chosen from more than the statement's kind: what an added column carries, and what
+//! the catalog (or the replayed schema) says of the relation — a statement does less than its
+//! text suggests when the table already is as asked. Each was checked against PostgreSQL 15
+//! (`tests/lock_model_pg.rs`).
 
-use super::{bound, DdlForm};
+use super::{add_column_form, bound, inline_fk_validates, DdlForm};
 use crate::facts::{Facts, RelKind, TableFacts};
-use crate::ir::QualifiedName;
+use crate::ir::{ColumnSpec, QualifiedName};
+
+/// `ADD COLUMN`: the column's own form, then an inline CHECK's verification beside a default,
+/// and an inline `REFERENCES` (validated by a scan when a default fills the column), with the
+/// table it references.
+pub fn add_column<'a>(
+    column: &'a ColumnSpec,
+    facts: &Facts,
+) -> Vec<(DdlForm, Option<&'a QualifiedName>)> {
+    let mut forms = vec![(add_column_form(column, facts), None)];
+    if column.check && column.default.is_some() {
+        forms.push((DdlForm::AddColumnInlineCheck, None));
+    }
+    if let Some(r) = &column.references {
+        let form = if inline_fk_validates(column) {
+            DdlForm::AddColumnInlineFkValidated
+        } else {
+            DdlForm::AddColumnInlineFk
+        };
+        forms.push((form, Some(r)));
+    }
+    forms
+}
 
 /// `CREATE INDEX`: nothing built for `IF NOT EXISTS` naming an index the table has, or `ON
 /// ONLY` a partitioned table.

@@ -185,17 +185,8 @@ fn action_forms(table: &QualifiedName, a: &AlterAction, facts: &Facts, fx: &mut 
     let mut add = |form, other: Option<&QualifiedName>| fx.add(form, table, other, facts);
     match a {
         A::AddColumn { column, .. } => {
-            add(add_column_form(column, facts), None);
-            if column.check && column.default.is_some() {
-                add(DdlForm::AddColumnInlineCheck, None);
-            }
-            if let Some(r) = &column.references {
-                let form = if inline_fk_validates(column) {
-                    DdlForm::AddColumnInlineFkValidated
-                } else {
-                    DdlForm::AddColumnInlineFk
-                };
-                add(form, Some(r));
+            for (form, other) in forms::add_column(column, facts) {
+                add(form, other);
             }
         }
         A::DropColumn { .. } => add(DdlForm::DropColumn, None),
